@@ -1,0 +1,66 @@
+"""The `rugslab` command line: thin commands that parse flags, call one library function and
+map `RugslabError`s to a one-line message and exit code 2.
+
+Each command group lives in its own module and registers itself on `app` when imported below.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from rugslab import __version__
+from rugslab.errors import RugslabError
+
+app = typer.Typer(
+    name="rugslab",
+    help="Research workbench and Parquet data lake for the rugs.fun crash game.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rugslab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Research workbench and Parquet data lake for the rugs.fun crash game."""
+
+
+# Command groups register themselves on `app` when imported (keep this list sorted).
+from rugslab.cli import commands_lake  # noqa: E402,F401
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `rugslab` script. Returns the process exit code."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except RugslabError as e:
+        typer.echo(f"rugslab: error: {e}", err=True)
+        return 2
+    except typer.Exit as e:
+        return e.exit_code
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        return 130
+    except Exception as e:  # click usage errors carry their own exit code
+        code = getattr(e, "exit_code", None)
+        if code is not None and hasattr(e, "show"):
+            e.show()
+            return int(code)
+        raise
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

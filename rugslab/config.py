@@ -1,0 +1,72 @@
+"""Settings: flags and `RUGSLAB_*` environment variables, read once, into a frozen dataclass.
+
+Config flows one way: CLI flags / environment → `Settings` → keyword arguments. Library code
+never reads `os.environ`; only `Settings.from_env` does.
+
+Variables:
+    RUGSLAB_LAKE         lake folder (default `./lake`)
+    RUGSLAB_SAMPLE_SIZE  cap on games/rows that notebooks analyse (default: no cap)
+    RUGSLAB_URL          feed URL for the collector (default `https://backend.rugs.fun`)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from rugslab.errors import ConfigError
+
+DEFAULT_LAKE = Path("lake")
+DEFAULT_URL = "https://backend.rugs.fun"
+DEFAULT_FRONTEND_VERSION = "1.0"
+DEFAULT_BATCH_FRAMES = 20_000
+
+#: Side-bet rule (PROTOCOL.md): window 40 ticks, pays 5x the stake, wins iff rug tick <= end.
+SIDEBET_WINDOW_TICKS = 40
+SIDEBET_PAYOUT_X = 5.0
+#: Published generator: rug probability per tick and the tick cap.
+RUG_PROB_PER_TICK = 0.005
+MAX_TICKS = 5000
+NOMINAL_TICK_MS = 250.0
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Resolved settings. Build with `Settings.from_env()` then `.with_overrides(...)`."""
+
+    lake: Path = DEFAULT_LAKE
+    url: str = DEFAULT_URL
+    sample_size: int | None = None
+    batch_frames: int = DEFAULT_BATCH_FRAMES
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read `RUGSLAB_*` variables (from `env`, default `os.environ`).
+
+        Raises:
+            ConfigError: a variable holds a value that cannot be used; the message names it.
+        """
+        env = os.environ if env is None else env
+        sample: int | None = None
+        raw = env.get("RUGSLAB_SAMPLE_SIZE", "").strip()
+        if raw:
+            try:
+                sample = int(raw)
+            except ValueError:
+                sample = -1
+            if sample <= 0:
+                raise ConfigError(
+                    f"Invalid RUGSLAB_SAMPLE_SIZE {raw!r}: expected a positive whole number "
+                    "(or unset it to use all data)."
+                )
+        return cls(
+            lake=Path(env.get("RUGSLAB_LAKE") or DEFAULT_LAKE),
+            url=env.get("RUGSLAB_URL") or DEFAULT_URL,
+            sample_size=sample,
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with the given fields replaced; `None` values are ignored (flag not given)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]

@@ -1,0 +1,167 @@
+"""Frames: one Socket.IO event as received, independent of the file format that carried it.
+
+Readers (`rugslab.readers`) turn every wrapper format into `Frame`s (or `BadRecord`s for input
+they cannot read); the collector builds `Frame`s from the live socket. Everything downstream
+(the raw table, game assembly) sees only `Frame`.
+
+Source: PROTOCOL.md, "Connection": broadcast frames are `42["event", arg1, arg2?]`; several
+events carry `[{"__trace": true, "traceparent": ...}, payload]`; the payload is the last
+non-trace argument.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from rugslab.errors import FrameError
+
+#: Events a listener sees that are markers of the connection, not broadcast by the server.
+MARKER_EVENTS = frozenset({"connect", "disconnect", "connect_error"})
+
+
+@dataclass(slots=True)
+class Frame:
+    """One received event.
+
+    Attributes:
+        event: Socket.IO event name, e.g. `gameStateUpdate`, `standard/newTrade`.
+        args: the event's argument list as received (trace argument included when present).
+        source: where it came from: a file path, or `collector:<session_id>`.
+        recv_ts_us: receive wall clock, µs since the Unix epoch, UTC (None if unknown).
+        recv_mono_ns: receive monotonic clock, ns (collector archive only).
+        seq: position in the source (1-based line or sequence number).
+        session_id: collector session that received it (archive only).
+    """
+
+    event: str
+    args: list[Any]
+    source: str
+    recv_ts_us: int | None = None
+    recv_mono_ns: int | None = None
+    seq: int | None = None
+    session_id: str | None = None
+    _args_json: bytes | None = field(default=None, repr=False)
+
+    @property
+    def payload(self) -> Any:
+        """The last argument that is not a `{"__trace": true, ...}` marker (None if none)."""
+        return extract_payload(self.args)
+
+    @property
+    def args_json(self) -> bytes:
+        """The argument list as compact JSON (computed once)."""
+        if self._args_json is None:
+            self._args_json = orjson.dumps(self.args)
+        return self._args_json
+
+    @property
+    def recv_dt(self) -> datetime | None:
+        """Receive time as an aware UTC datetime."""
+        if self.recv_ts_us is None:
+            return None
+        return datetime.fromtimestamp(self.recv_ts_us / 1e6, tz=UTC)
+
+    @property
+    def frame_id(self) -> str:
+        """Content id: 16-byte BLAKE2b of event, receive time and arguments (hex, 32 chars).
+
+        The same frame read twice (a duplicated line, the same file ingested again) gets the
+        same id, whichever file carried it; two receipts at different times do not.
+        """
+        h = hashlib.blake2b(digest_size=16)
+        h.update(self.event.encode())
+        h.update(b"\x00")
+        h.update(str(self.recv_ts_us).encode())
+        h.update(b"\x00")
+        h.update(self.args_json)
+        return h.hexdigest()
+
+    @property
+    def game_id(self) -> str | None:
+        """The game this frame is about, if it names one (`gameId` in the payload)."""
+        p = self.payload
+        if isinstance(p, dict):
+            gid = p.get("gameId")
+            if isinstance(gid, str):
+                return gid
+        return None
+
+
+@dataclass(slots=True, frozen=True)
+class BadRecord:
+    """Input a reader could not turn into a frame or record; it becomes a `rejects` row."""
+
+    source: str
+    line_no: int | None
+    raw: str
+    reason: str
+    recv_ts_us: int | None = None
+
+
+def is_trace(arg: Any) -> bool:
+    """True for the OpenTelemetry trace marker `{"__trace": true, "traceparent": ...}`."""
+    return isinstance(arg, dict) and arg.get("__trace") is True
+
+
+def extract_payload(args: list[Any]) -> Any:
+    """The last non-trace argument of a Socket.IO argument list, or None."""
+    for arg in reversed(args):
+        if not is_trace(arg):
+            return arg
+    return None
+
+
+def normalize_args(data: Any) -> list[Any]:
+    """Wrap a recorded `data` field as an argument list.
+
+    Recorders stored either the payload alone (`{...}`) or the argument list
+    (`[trace, payload]`). A list whose first element is a trace marker, or any list of two or
+    more arguments of which one is a trace, is an argument list; anything else is one payload.
+    """
+    if isinstance(data, list) and data and any(is_trace(a) for a in data):
+        return data
+    return [data]
+
+
+def parse_socketio_text(text: str) -> tuple[str, list[Any]]:
+    """Parse a Socket.IO v4 EVENT packet text `42["event", arg...]` (optionally `42/ns,`).
+
+    Returns:
+        (event, args).
+
+    Raises:
+        FrameError: not an EVENT packet, or its JSON is malformed; `.reason` says which.
+    """
+    s = text.strip()
+    if not s.startswith("42"):
+        raise FrameError(f"not a Socket.IO EVENT packet (starts {s[:8]!r}, expected '42')", raw=text)
+    body = s[2:]
+    if body.startswith("/"):
+        comma = body.find(",")
+        if comma < 0:
+            raise FrameError("namespace without a comma in EVENT packet", raw=text)
+        body = body[comma + 1 :]
+    # an ack id may sit between the type and the array: 42<id>[...]
+    i = 0
+    while i < len(body) and body[i].isdigit():
+        i += 1
+    body = body[i:]
+    try:
+        arr = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise FrameError(f"malformed JSON in EVENT packet: {e}", raw=text) from e
+    if not isinstance(arr, list) or not arr or not isinstance(arr[0], str):
+        raise FrameError("EVENT packet is not a list starting with the event name", raw=text)
+    return arr[0], arr[1:]
+
+
+def game_date(game_id: str) -> str | None:
+    """`YYYY-MM-DD` from a game id `YYYYMMDD-<16 hex>`; None when it does not start so."""
+    if len(game_id) >= 9 and game_id[:8].isdigit() and game_id[8] == "-":
+        return f"{game_id[0:4]}-{game_id[4:6]}-{game_id[6:8]}"
+    return None

@@ -1,0 +1,260 @@
+"""Pandera (polars backend) models, one per lake table, and the table registry.
+
+Every write to the lake goes through `TABLES[name].model`; rows that fail land in `rejects`
+with the failed checks (see `rugslab.lake.writer`). Column names carry units:
+`*_ts` are UTC timestamps (µs), `*_x` are multipliers of the stake or of the start price,
+`*_sol` are amounts in the bet's coin (SOL, or practice tokens when `practice`), `*_ms` and
+`*_ns` are durations/clocks.
+
+Each table is hive-partitioned by `date` (YYYY-MM-DD, UTC): the game's date for rows with a
+`game_id` (the id's `YYYYMMDD` prefix, as the server assigns it), else the receive date, else
+`1970-01-01` ("undated"). The `date` column lives in the folder name, not in the files.
+
+Kinds (how `rugslab.lake.writer` writes them):
+    append  rows are immutable facts; a write adds only rows whose `key` is not yet in the
+            partition (re-ingest adds nothing).
+    merge   rows are the current state of an entity that later frames can complete (a seed is
+            revealed, a payout resolves a side bet); a write combines old and new rows per
+            `key` with the table's `merge_rules` (associative, so the order of writes does not
+            matter) and rewrites the partition file atomically.
+    replace rows derived from other tables (the gap ledger): a write replaces every row of
+            the games it covers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pandera.polars as pa
+import polars as pl
+
+GAME_ID_PATTERN = r"^\d{8}-[0-9a-f]{16}$"
+UTC_TS = pl.Datetime("us", "UTC")
+
+TICK_SOURCES = ("live", "partial", "history", "import")
+TRADE_TYPES = ("buy", "sell", "short_open", "short_close")
+GAME_VERSIONS = ("v1", "v2", "v3")
+COMPLETENESS = ("complete", "partial", "no_ticks")
+GAP_REASONS = ("not_received", "before_join")
+
+
+class _Strict:
+    strict = True
+    coerce = True
+
+
+class RawEvent(pa.DataFrameModel):
+    """Every frame as received: one row per Socket.IO event, arguments kept verbatim."""
+
+    frame_id: str = pa.Field(str_length={"min_value": 16, "max_value": 32})
+    recv_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
+    recv_mono_ns: pl.Int64 = pa.Field(nullable=True)
+    session_id: str = pa.Field(nullable=True)
+    seq: pl.Int64 = pa.Field(nullable=True)
+    event: str
+    game_id: str = pa.Field(nullable=True)
+    args_json: str
+    source: str
+
+    class Config(_Strict):
+        name = "raw_events"
+
+
+class TickRow(pa.DataFrameModel):
+    """One price per (game, tick). The rug tick carries the crash price and `is_rug`."""
+
+    game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
+    tick: pl.Int32 = pa.Field(ge=0, le=5001)
+    price_x: pl.Float64 = pa.Field(ge=0)
+    recv_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
+    source: str = pa.Field(isin=TICK_SOURCES)
+    is_rug: bool
+
+    class Config(_Strict):
+        name = "ticks"
+
+
+class GameRow(pa.DataFrameModel):
+    """One row per game. `rug_tick` null = not seen to rug (right-censored)."""
+
+    game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
+    version: str = pa.Field(isin=GAME_VERSIONS, nullable=True)
+    server_seed_hash: str = pa.Field(str_matches=r"^[0-9a-f]{64}$", nullable=True)
+    first_seen_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
+    start_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
+    end_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
+    first_live_tick: pl.Int32 = pa.Field(ge=0, nullable=True)
+    last_live_tick: pl.Int32 = pa.Field(ge=0, nullable=True)
+    rug_tick: pl.Int32 = pa.Field(ge=0, le=5001, nullable=True)
+    peak_x: pl.Float64 = pa.Field(ge=0, nullable=True)
+    crash_price_x: pl.Float64 = pa.Field(ge=0, nullable=True)
+    ticks_recorded: pl.Int32 = pa.Field(ge=0, nullable=True)
+    ticks_missing: pl.Int32 = pa.Field(ge=0, nullable=True)
+    completeness: str = pa.Field(isin=COMPLETENESS, nullable=True)
+    seen_live: bool
+    revealed: bool
+
+    class Config(_Strict):
+        name = "games"
+
+
+class SeedRow(pa.DataFrameModel):
+    """The provably-fair commitment of a game and, once revealed, its server seed."""
+
+    game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
+    server_seed_hash: str = pa.Field(str_matches=r"^[0-9a-f]{64}$", nullable=True)
+    server_seed: str = pa.Field(nullable=True)
+    version: str = pa.Field(isin=GAME_VERSIONS, nullable=True)
+    hash_ok: bool = pa.Field(nullable=True)
+
+    class Config(_Strict):
+        name = "seeds"
+
+
+class TradeRow(pa.DataFrameModel):
+    """One trade (`standard/newTrade` live, or `gameHistory[].globalTrades`), by id."""
+
+    trade_id: str
+    game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
+    player_id: str = pa.Field(nullable=True)
+    username: str = pa.Field(nullable=True)
+    level: pl.Int32 = pa.Field(nullable=True)
+    trade_type: str = pa.Field(isin=TRADE_TYPES)
+    tick: pl.Int32 = pa.Field(ge=0, nullable=True)
+    price_x: pl.Float64 = pa.Field(ge=0, nullable=True)
+    qty: pl.Float64 = pa.Field(nullable=True)
+    amount_sol: pl.Float64 = pa.Field(nullable=True)
+    bonus_portion_sol: pl.Float64 = pa.Field(nullable=True)
+    real_portion_sol: pl.Float64 = pa.Field(nullable=True)
+    leverage: pl.Float64 = pa.Field(nullable=True)
+    coin: str = pa.Field(nullable=True)
+    recv_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
+    source: str = pa.Field(isin=("live", "history"))
+
+    class Config(_Strict):
+        name = "trades"
+
+
+class SideBetRow(pa.DataFrameModel):
+    """One side bet, placed and (once known) resolved. Key: (game_id, player_id, start_tick).
+
+    Win iff rug tick <= end_tick = start_tick + 40; a win pays `payout_x` (5) times the stake.
+    """
+
+    game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
+    player_id: str
+    start_tick: pl.Int32 = pa.Field(ge=0)
+    end_tick: pl.Int32 = pa.Field(ge=0)
+    username: str = pa.Field(nullable=True)
+    bet_amount_sol: pl.Float64 = pa.Field(ge=0)
+    payout_x: pl.Float64 = pa.Field(gt=0, nullable=True)
+    coin_address: str = pa.Field(nullable=True)
+    practice: bool
+    bonus_portion_sol: pl.Float64 = pa.Field(nullable=True)
+    real_portion_sol: pl.Float64 = pa.Field(nullable=True)
+    placed_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
+    placed_id: str = pa.Field(nullable=True)
+    payout_id: str = pa.Field(nullable=True)
+    resolved: bool
+    won: bool = pa.Field(nullable=True)
+    resolved_tick: pl.Int32 = pa.Field(ge=0, nullable=True)
+    payout_sol: pl.Float64 = pa.Field(ge=0, nullable=True)
+    profit_sol: pl.Float64 = pa.Field(nullable=True)
+
+    class Config(_Strict):
+        name = "side_bets"
+
+
+class GapRow(pa.DataFrameModel):
+    """A run of ticks of a game that no source filled (inclusive range)."""
+
+    game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
+    tick_from: pl.Int32 = pa.Field(ge=0)
+    tick_to: pl.Int32 = pa.Field(ge=0)
+    n_ticks: pl.Int32 = pa.Field(ge=1)
+    reason: str = pa.Field(isin=GAP_REASONS)
+
+    class Config(_Strict):
+        name = "gaps"
+
+
+class RejectRow(pa.DataFrameModel):
+    """Input that could not be stored as a row of its table, with the reason and the raw text."""
+
+    reject_id: str
+    table: str
+    reason: str
+    source: str = pa.Field(nullable=True)
+    recv_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
+    raw: str
+
+    class Config(_Strict):
+        name = "rejects"
+
+
+Kind = Literal["append", "merge", "replace"]
+#: How a merge combines the values of one column across rows with the same key:
+#: "first" = first non-null in write order (old before new), "min"/"max", "any" (logical or).
+MergeRule = Literal["first", "min", "max", "any"]
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A lake table: its pandera model, primary key and write kind."""
+
+    name: str
+    model: type[pa.DataFrameModel]
+    key: tuple[str, ...]
+    kind: Kind
+    merge_rules: tuple[tuple[str, MergeRule], ...] = ()
+
+    def merge_rule(self, column: str) -> MergeRule:
+        """The rule for `column` ("first" unless the table names another)."""
+        return dict(self.merge_rules).get(column, "first")
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.model.to_schema().columns)
+
+    @property
+    def polars_schema(self) -> dict[str, pl.DataType]:
+        """Column name → polars dtype, in schema order (for building empty frames)."""
+        return {n: c.dtype.type for n, c in self.model.to_schema().columns.items()}
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table("raw_events", RawEvent, ("frame_id",), "append"),
+        Table("ticks", TickRow, ("game_id", "tick"), "append"),
+        Table(
+            "games",
+            GameRow,
+            ("game_id",),
+            "merge",
+            (
+                ("first_seen_ts", "min"),
+                ("start_ts", "min"),
+                ("end_ts", "min"),
+                ("first_live_tick", "min"),
+                ("last_live_tick", "max"),
+                ("rug_tick", "min"),
+                ("peak_x", "max"),
+                ("seen_live", "any"),
+                ("revealed", "any"),
+            ),
+        ),
+        Table("seeds", SeedRow, ("game_id",), "merge"),
+        Table("trades", TradeRow, ("trade_id",), "append"),
+        Table(
+            "side_bets",
+            SideBetRow,
+            ("game_id", "player_id", "start_tick"),
+            "merge",
+            (("resolved", "any"),),
+        ),
+        Table("gaps", GapRow, ("game_id", "tick_from"), "replace"),
+        Table("rejects", RejectRow, ("reject_id",), "append"),
+    )
+}
