@@ -1,0 +1,136 @@
+"""Lake commands: `rugslab ingest` (files → lake) and `rugslab sql` (query the lake).
+
+Thin: each parses flags, resolves `Settings`, calls one library function and prints.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from rugslab.cli import app
+from rugslab.config import Settings
+from rugslab.errors import ConfigError, RugslabError
+
+_LAKE_HELP = "Lake folder (default: $RUGSLAB_LAKE or ./lake)."
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command("ingest")
+def ingest_command(
+    paths: list[Path] = typer.Argument(  # noqa: B008 - typer declares arguments by default value
+        ..., help="Capture files, recordings or folders (searched recursively).", show_default=False
+    ),
+    lake: Path | None = typer.Option(None, "--lake", help=_LAKE_HELP),  # noqa: B008
+    batch_frames: int | None = typer.Option(
+        None, "--batch-frames", help="Frames per write (default 20,000); bounds memory."
+    ),
+    no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
+) -> None:
+    """Read capture files and legacy recordings into the Parquet lake (re-ingest adds nothing)."""
+    from rugslab.ingest import ingest
+
+    settings = Settings.from_env().with_overrides(lake=lake, batch_frames=batch_frames)
+    if settings.batch_frames <= 0:
+        raise ConfigError(
+            f"Invalid --batch-frames {settings.batch_frames}: expected a positive whole number."
+        )
+    summary = ingest(
+        paths,
+        lake=settings.lake,
+        batch_frames=settings.batch_frames,
+        progress=not no_progress,
+    )
+    typer.echo(str(summary))
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()
+    return v
+
+
+def format_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: OutputFormat) -> str:
+    """Render query results as an aligned text table, CSV (with header) or JSON (list of objects)."""
+    if fmt is OutputFormat.csv:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(columns)
+        w.writerows([[("" if v is None else v) for v in r] for r in rows])
+        return buf.getvalue().rstrip("\n")
+    if fmt is OutputFormat.json:
+        objs = [{c: _json_value(v) for c, v in zip(columns, r, strict=True)} for r in rows]
+        return json.dumps(objs, indent=1, default=str)
+    cells = [[_cell(v) for v in r] for r in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))
+    out = [line.rstrip(), "  ".join("-" * w for w in widths)]
+    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(out)
+
+
+@app.command("sql")
+def sql_command(
+    sql: str | None = typer.Argument(
+        None, help="One SELECT statement (tables and named queries are views).", show_default=False
+    ),
+    file: Path | None = typer.Option(  # noqa: B008
+        None, "--file", "-f", help="Read the statement from this file (e.g. queries/x.sql)."
+    ),
+    lake: Path | None = typer.Option(None, "--lake", help=_LAKE_HELP),  # noqa: B008
+    fmt: OutputFormat = typer.Option(  # noqa: B008
+        OutputFormat.table, "--format", help="Output format: table, csv or json."
+    ),
+) -> None:
+    """Run a read-only SQL query on the lake (views: every table and every queries/*.sql)."""
+    from rugslab.lake.catalog import connect
+
+    if (sql is None) == (file is None):
+        raise ConfigError(
+            "Give exactly one of the SQL argument or --file (got "
+            + ("both" if sql is not None else "neither")
+            + "): e.g. `rugslab sql 'SELECT * FROM games LIMIT 5'` or "
+            "`rugslab sql --file queries/games_per_day.sql`."
+        )
+    if file is not None:
+        try:
+            sql = file.read_text()
+        except OSError as e:
+            raise ConfigError(f"Invalid --file {str(file)!r}: {e.strerror or e}.") from e
+    assert sql is not None
+    settings = Settings.from_env().with_overrides(lake=lake)
+    with connect(settings.lake) as con:
+        try:
+            rel = con.sql(sql)
+            if rel is None:
+                return
+            columns, rows = list(rel.columns), rel.fetchall()
+        except RugslabError:
+            raise
+        except Exception as e:  # duckdb errors of every kind: binder, parser, IO
+            from rugslab.errors import QueryError
+
+            raise QueryError(f"query failed: {e}", sql=sql) from e
+    sys.stdout.write(format_rows(columns, rows, fmt) + "\n")

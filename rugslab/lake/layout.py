@@ -1,0 +1,119 @@
+"""Lake layout: where each table's files live, and which partition a row belongs to.
+
+    <lake>/<table>/date=YYYY-MM-DD/<file>.parquet
+
+The partition date is the game's date for rows with a `game_id` (the id's `YYYYMMDD` prefix,
+see `rugslab.events.game_date`), else the UTC date of the row's receive time (`recv_ts`),
+else `1970-01-01` (`UNDATED`). See the `rugslab.schemas` docstring.
+
+File names: append tables get one new file per write, `part-<UTC time>-<uuid8>.parquet`;
+merge and replace tables hold exactly one file per partition, `data.parquet`, rewritten in
+place with `os.replace` so a reader never sees two versions of a row. Temporary files are
+named `<final name>.tmp-<token>`: they never match `*.parquet`, so readers never see them.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from rugslab.events import game_date
+from rugslab.schemas import TABLES
+
+UNDATED = "1970-01-01"
+MERGED_FILE = "data.parquet"
+TEMP_MARKER = ".tmp-"
+_PARTITION = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
+
+
+def table_dir(lake: Path, table: str) -> Path:
+    """`<lake>/<table>`.
+
+    Raises:
+        KeyError: `table` is not a lake table (see `schemas.TABLES`).
+    """
+    if table not in TABLES:
+        raise KeyError(f"unknown lake table {table!r}; expected one of {sorted(TABLES)}")
+    return Path(lake) / table
+
+
+def partition_dir(lake: Path, table: str, day: str) -> Path:
+    """`<lake>/<table>/date=<day>` for a `YYYY-MM-DD` day."""
+    return table_dir(lake, table) / f"date={day}"
+
+
+def partitions(lake: Path, table: str) -> list[str]:
+    """The days (`YYYY-MM-DD`) that have a partition folder for `table`, sorted."""
+    d = table_dir(lake, table)
+    if not d.is_dir():
+        return []
+    days = [m.group(1) for p in d.iterdir() if p.is_dir() and (m := _PARTITION.match(p.name))]
+    return sorted(days)
+
+
+def data_files(lake: Path, table: str, day: str | None = None) -> list[Path]:
+    """The finished Parquet files of `table` (of one partition when `day` is given), sorted."""
+    days = [day] if day is not None else partitions(lake, table)
+    out: list[Path] = []
+    for d in days:
+        folder = partition_dir(lake, table, d)
+        if folder.is_dir():
+            out.extend(sorted(folder.glob("*.parquet")))
+    return out
+
+
+def temp_files(lake: Path) -> list[Path]:
+    """Temporary files left anywhere in the lake (by a writer that was killed mid-write)."""
+    root = Path(lake)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob(f"*{TEMP_MARKER}*") if p.is_file())
+
+
+def new_part_name(now: datetime | None = None) -> str:
+    """A fresh file name for an append write: `part-<UTC yyyymmddThhmmssffffff>-<uuid8>.parquet`."""
+    t = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"part-{t:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.parquet"
+
+
+def _valid_day(day: str | None) -> str | None:
+    if day is None:
+        return None
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return None
+    return day
+
+
+def partition_date(game_id: str | None, recv_ts: datetime | None = None) -> str:
+    """The partition day of one row: game date, else receive date (UTC), else `UNDATED`.
+
+    A game id whose prefix is not a real calendar date (e.g. `20251399-...`) does not count.
+    """
+    if game_id is not None and (day := _valid_day(game_date(game_id))):
+        return day
+    if recv_ts is not None:
+        return recv_ts.astimezone(UTC).date().isoformat()
+    return UNDATED
+
+
+def partition_dates(frame: pl.DataFrame) -> pl.Series:
+    """`partition_date` for every row of a lake-table frame, as a `date` string Series.
+
+    Uses the frame's `game_id` column when it has one, then `recv_ts` when it has one.
+    """
+    n = frame.height
+    day = pl.Series("date", [None] * n, dtype=pl.String)
+    if "game_id" in frame.columns:
+        ids = frame["game_id"].unique().drop_nulls().to_list()
+        mapping = {g: _valid_day(game_date(g)) for g in ids}
+        day = frame["game_id"].replace_strict(mapping, default=None, return_dtype=pl.String)
+    if "recv_ts" in frame.columns:
+        recv_day = frame["recv_ts"].dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d")
+        day = day.fill_null(recv_day)
+    return day.fill_null(UNDATED).alias("date")

@@ -1,0 +1,282 @@
+"""The lake writer: validate a `RowBatch` and write it into the partitions, atomically.
+
+For each table (see `rugslab.schemas` for the kinds):
+
+    append   dedupe the batch by key, drop keys already in the partition (reads only the key
+             columns), write the rest as a new file `part-<UTC time>-<uuid8>.parquet`.
+    merge    read the partition, add the batch, combine rows per key (`lake.merge`), rewrite
+             the partition's single `data.parquet`. For `games`, the coverage columns
+             (`ticks_recorded`, `ticks_missing`, `completeness`) are then recomputed by
+             `rugslab.ticks.tick_coverage` from the lake's ticks of the games the batch touched.
+    replace  (`gaps`) recompute `rugslab.ticks.find_gaps` from the lake's ticks and games for
+             the games the batch touched and replace those games' rows.
+
+Rows that fail typing or their pandera model go to `rejects` (`lake.validate`). Writes hold an
+exclusive lock on `<lake>/.write.lock`, so two writers never interleave. Order of tables: facts
+first (raw_events, ticks, trades), then merged state (seeds, side_bets, games), then derived
+(gaps), then rejects: derived rows always see the ticks of the same batch.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from rugslab.errors import LakeError, SchemaViolation
+from rugslab.lake import layout
+from rugslab.lake.files import read_files, remove_files, write_parquet_atomic
+from rugslab.lake.merge import merge_rows
+from rugslab.lake.validate import batch_frame, validate_frame
+from rugslab.rows import RowBatch
+from rugslab.schemas import TABLES
+
+WRITE_ORDER = ("raw_events", "ticks", "trades", "seeds", "side_bets", "games", "gaps", "rejects")
+COVERAGE_COLUMNS = ("ticks_recorded", "ticks_missing", "completeness")
+LOCK_FILE = ".write.lock"
+
+
+@dataclass(slots=True)
+class TableReport:
+    """What one write did to one table.
+
+    Attributes:
+        offered: rows that passed validation, counted once per key within the batch (for
+            `gaps`: the gap rows recomputed for the games the batch touched).
+        new: rows whose key was not in the lake before (re-ingest gives 0).
+        rejected: rows of the batch sent to `rejects` (wrong type or failed checks).
+        files: files written or rewritten.
+    """
+
+    offered: int = 0
+    new: int = 0
+    rejected: int = 0
+    files: list[Path] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class WriteReport:
+    """Per-table `TableReport`s of one `write_batch` call (tables the batch did not touch are absent)."""
+
+    tables: dict[str, TableReport] = field(default_factory=dict)
+
+    def table(self, name: str) -> TableReport:
+        return self.tables.setdefault(name, TableReport())
+
+    def offered(self, name: str) -> int:
+        return self.tables[name].offered if name in self.tables else 0
+
+    def new(self, name: str) -> int:
+        return self.tables[name].new if name in self.tables else 0
+
+    @property
+    def rejected(self) -> int:
+        """Rows of the batch that became `rejects` rows during validation."""
+        return sum(r.rejected for r in self.tables.values())
+
+
+@contextmanager
+def lake_lock(lake: Path) -> Iterator[None]:
+    """Hold the lake's exclusive write lock (blocks until other writers finish).
+
+    Raises:
+        LakeError: the lake folder cannot be created or locked.
+    """
+    try:
+        lake.mkdir(parents=True, exist_ok=True)
+        fh = open(lake / LOCK_FILE, "a+b")  # noqa: SIM115 - held for the whole block
+    except OSError as e:
+        raise LakeError(f"cannot open lake {lake} for writing: {e}", path=lake) from e
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        fh.close()
+
+
+def _key_frame(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    return frame.select(TABLES[table].key)
+
+
+def _by_day(frame: pl.DataFrame) -> Iterable[tuple[str, pl.DataFrame]]:
+    days = layout.partition_dates(frame)
+    tagged = frame.with_columns(days.alias("__date"))
+    for (day,), part in tagged.partition_by("__date", as_dict=True, maintain_order=True).items():
+        yield str(day), part.drop("__date")
+
+
+def _write_append(lake: Path, table: str, frame: pl.DataFrame, rep: TableReport) -> None:
+    key = list(TABLES[table].key)
+    frame = frame.unique(subset=key, keep="first", maintain_order=True)
+    rep.offered += frame.height
+    for day, part in _by_day(frame):
+        existing = read_files(layout.data_files(lake, table, day), table, columns=key)
+        fresh = part.join(existing, on=key, how="anti", nulls_equal=True).sort(key)
+        if fresh.height == 0:
+            continue
+        path = layout.partition_dir(lake, table, day) / layout.new_part_name()
+        rep.files.append(write_parquet_atomic(fresh, path))
+        rep.new += fresh.height
+
+
+def _rewrite_partition(lake: Path, table: str, day: str, frame: pl.DataFrame) -> Path | None:
+    """Replace the whole partition by `frame` (one `data.parquet`; none when empty)."""
+    old = layout.data_files(lake, table, day)
+    target = layout.partition_dir(lake, table, day) / layout.MERGED_FILE
+    if frame.height == 0:
+        remove_files(old)
+        return None
+    write_parquet_atomic(frame, target)
+    remove_files([p for p in old if p != target])
+    return target
+
+
+def _write_merge(
+    lake: Path,
+    table: str,
+    frame: pl.DataFrame,
+    rep: TableReport,
+    *,
+    extra_days: Iterable[str] = (),
+    derive: Any = None,
+) -> None:
+    key = list(TABLES[table].key)
+    frame = merge_rows(frame, table)
+    rep.offered += frame.height
+    parts = dict(_by_day(frame))
+    for day in extra_days:
+        parts.setdefault(day, frame.clear())
+    for day, part in sorted(parts.items()):
+        existing = read_files(layout.data_files(lake, table, day), table)
+        merged = merge_rows(pl.concat([existing, part], how="vertical"), table)
+        if derive is not None:
+            merged = derive(merged)
+        if merged.equals(existing.sort(key)):
+            continue
+        rep.new += merged.join(existing.select(key), on=key, how="anti").height
+        if (path := _rewrite_partition(lake, table, day, merged)) is not None:
+            rep.files.append(path)
+
+
+def _game_days(game_ids: Iterable[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for g in game_ids:
+        out.setdefault(layout.partition_date(g), []).append(g)
+    return out
+
+
+def _lake_rows(lake: Path, table: str, game_ids: set[str], days: Iterable[str]) -> pl.DataFrame:
+    files = [f for d in sorted(set(days)) for f in layout.data_files(lake, table, d)]
+    rows = read_files(files, table)
+    return rows.filter(pl.col("game_id").is_in(sorted(game_ids)))
+
+
+def _fill_coverage(lake: Path, affected: set[str], tick_days: set[str]) -> Any:
+    from rugslab.ticks import tick_coverage
+
+    def derive(games: pl.DataFrame) -> pl.DataFrame:
+        mine = games.filter(pl.col("game_id").is_in(sorted(affected)))
+        if mine.height == 0:
+            return games
+        ids = set(mine["game_id"].to_list())
+        ticks = _lake_rows(lake, "ticks", ids, tick_days | set(_game_days(ids)))
+        cov = tick_coverage(ticks, mine).select("game_id", *COVERAGE_COLUMNS)
+        schema = TABLES["games"].polars_schema
+        joined = games.join(cov, on="game_id", how="left", suffix="__cov")
+        hit = pl.col("game_id").is_in(sorted(ids))
+        return joined.with_columns(
+            [pl.when(hit).then(pl.col(f"{c}__cov")).otherwise(pl.col(c)).cast(schema[c]).alias(c)
+             for c in COVERAGE_COLUMNS]
+        ).select(list(schema))
+
+    return derive
+
+
+def _write_gaps(
+    lake: Path, affected: set[str], tick_days: set[str], rep: TableReport
+) -> list[dict[str, Any]]:
+    from rugslab.ticks import find_gaps
+
+    key = list(TABLES["gaps"].key)
+    rejects: list[Any] = []
+    for day, ids in sorted(_game_days(affected).items()):
+        games = _lake_rows(lake, "games", set(ids), [day])
+        ticks = _lake_rows(lake, "ticks", set(ids), tick_days | {day})
+        computed = find_gaps(ticks, games)
+        computed = computed.select([pl.col(c).cast(t) for c, t in TABLES["gaps"].polars_schema.items()])
+        computed, bad = validate_frame(computed, "gaps")
+        rejects += bad
+        rep.rejected += len(bad)
+        rep.offered += computed.height
+        existing = read_files(layout.data_files(lake, "gaps", day), "gaps")
+        kept = existing.filter(~pl.col("game_id").is_in(ids))
+        new = pl.concat([kept, computed], how="vertical").sort(key)
+        if new.equals(existing.sort(key)):
+            continue
+        rep.new += computed.join(existing, on=list(computed.columns), how="anti").height
+        if (path := _rewrite_partition(lake, "gaps", day, new)) is not None:
+            rep.files.append(path)
+    return rejects
+
+
+def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
+    """Validate `batch` and write it into the lake at `lake`; rows that fail go to `rejects`.
+
+    Args:
+        lake: lake root folder (created if missing).
+        batch: rows per table, as filled by the assembler or the legacy importer.
+
+    Returns:
+        A `WriteReport`: per table, rows offered, rows new to the lake, rows rejected, files.
+
+    Raises:
+        LakeError: a lake file cannot be read or written.
+    """
+    lake = Path(lake)
+    report = WriteReport()
+    frames: dict[str, pl.DataFrame] = {}
+    rejects: list[dict[str, Any]] = []
+    for t in WRITE_ORDER:
+        if t == "rejects" or not batch.rows.get(t):
+            continue
+        frame, bad_type = batch_frame(batch, t)
+        good, bad_check = validate_frame(frame, t)
+        report.table(t).rejected = len(bad_type) + len(bad_check)
+        rejects += bad_type + bad_check
+        frames[t] = good
+    touched: set[str] = set()
+    tick_days: set[str] = set()
+    for t in ("ticks", "games", "gaps"):
+        if t in frames:
+            touched.update(frames[t]["game_id"].to_list())
+    if "ticks" in frames:
+        tick_days = set(layout.partition_dates(frames["ticks"]).unique().to_list())
+    with lake_lock(lake):
+        for t in ("raw_events", "ticks", "trades"):
+            if t in frames:
+                _write_append(lake, t, frames[t], report.table(t))
+        for t in ("seeds", "side_bets"):
+            if t in frames:
+                _write_merge(lake, t, frames[t], report.table(t))
+        if touched:
+            games = frames.get("games", pl.DataFrame(schema=TABLES["games"].polars_schema))
+            _write_merge(lake, "games", games, report.table("games"),
+                         extra_days=_game_days(touched), derive=_fill_coverage(lake, touched, tick_days))
+            rejects += _write_gaps(lake, touched, tick_days, report.table("gaps"))
+        reject_rows = RowBatch()
+        reject_rows.extend("rejects", [*batch.rows.get("rejects", []), *rejects])
+        if len(reject_rows):
+            frame, untyped = batch_frame(reject_rows, "rejects")
+            if untyped:
+                raise SchemaViolation(
+                    f"rejects rows cannot be typed: {untyped[0]['reason']}", table="rejects"
+                )
+            good, _ = validate_frame(frame, "rejects")  # raises SchemaViolation on failure
+            _write_append(lake, "rejects", good, report.table("rejects"))
+    return report
