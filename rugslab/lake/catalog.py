@@ -124,14 +124,26 @@ class ReadOnlyConnection:
         self._con = con
 
     def sql(self, query: str, **kwargs: object) -> duckdb.DuckDBPyRelation:
+        """Run `query` (reading statements only) and return its relation.
+
+        Raises:
+            QueryError: the statement is refused, or DuckDB rejects it (the message is DuckDB's).
+        """
         check_read_only(query)
-        return self._con.sql(query, **kwargs)
+        try:
+            return self._con.sql(query, **kwargs)
+        except duckdb.Error as e:
+            raise QueryError(f"query failed: {e}", sql=query) from e
 
     query = sql
 
     def execute(self, query: str, parameters: object = None) -> duckdb.DuckDBPyConnection:
+        """Like `sql`, DuckDB's `execute` (with parameters) for reading statements only."""
         check_read_only(query)
-        return self._con.execute(query, parameters)
+        try:
+            return self._con.execute(query, parameters)
+        except duckdb.Error as e:
+            raise QueryError(f"query failed: {e}", sql=query) from e
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._con, name)

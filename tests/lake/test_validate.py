@@ -1,0 +1,61 @@
+"""Validation: rows that fail typing or their pandera model become `rejects` rows."""
+
+from __future__ import annotations
+
+import orjson
+
+from rugslab.lake.validate import batch_frame, reject_row, validate_frame
+from rugslab.rows import RowBatch
+
+GID = "20251207-e8186dbf38e046d1"
+
+
+def _tick(**over: object) -> dict[str, object]:
+    row: dict[str, object] = {"game_id": GID, "tick": 1, "price_x": 1.01, "source": "live",
+                              "is_rug": False}
+    row.update(over)
+    return row
+
+
+def test_failing_rows_become_rejects_naming_checks_and_columns() -> None:
+    b = RowBatch()
+    b.extend("ticks", [_tick(), _tick(tick=-1), _tick(tick=2, price_x=-0.5, source="radio")])
+    good, rejects = validate_frame(b.frame("ticks"), "ticks")
+    assert good["tick"].to_list() == [1]
+    assert [r["reason"] for r in rejects] == [
+        "ticks: tick: greater_than_or_equal_to(0) (got -1)",
+        "ticks: price_x: greater_than_or_equal_to(0) (got -0.5); "
+        "source: isin(('live', 'partial', 'history', 'import')) (got radio)",
+    ]
+    assert [r["table"] for r in rejects] == ["ticks", "ticks"]
+    assert orjson.loads(rejects[0]["raw"]) == {
+        "game_id": GID, "tick": -1, "price_x": 1.01, "recv_ts": None, "source": "live",
+        "is_rug": False,
+    }
+    assert rejects[1]["source"] == "radio"
+
+
+def test_value_of_the_wrong_type_rejects_only_its_row() -> None:
+    b = RowBatch()
+    b.extend("ticks", [_tick(), _tick(tick="seven"), _tick(tick=3)])
+    frame, rejects = batch_frame(b, "ticks")
+    assert frame["tick"].to_list() == [1, 3]
+    assert len(rejects) == 1
+    assert rejects[0]["reason"].startswith("ticks: wrong type: ")
+    assert orjson.loads(rejects[0]["raw"])["tick"] == "seven"
+
+
+def test_reject_id_is_stable_for_the_same_table_and_text() -> None:
+    a = reject_row("ticks", "r1", '{"x":1}')
+    b = reject_row("ticks", "another reason", '{"x":1}')
+    c = reject_row("trades", "r1", '{"x":1}')
+    assert a["reject_id"] == b["reject_id"] != c["reject_id"]
+    assert len(a["reject_id"]) == 32
+
+
+def test_valid_frame_passes_unchanged() -> None:
+    b = RowBatch()
+    b.extend("ticks", [_tick(tick=t) for t in range(5)])
+    good, rejects = validate_frame(b.frame("ticks"), "ticks")
+    assert rejects == []
+    assert good.equals(b.frame("ticks"))

@@ -1,0 +1,167 @@
+"""The lake writer: round trips, idempotent re-writes, merges, rejects, atomic files."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rugslab.lake import layout
+from rugslab.lake.catalog import read_table
+from rugslab.lake.writer import write_batch
+from rugslab.rows import RowBatch
+
+GID = "20251207-e8186dbf38e046d1"
+GID2 = "20251212-0123456789abcdef"
+T0 = datetime(2025, 12, 7, 0, 10, tzinfo=UTC)
+
+
+def _trade(i: int, gid: str = GID) -> dict[str, object]:
+    return {"trade_id": f"t{i:03d}", "game_id": gid, "player_id": f"p{i % 3}", "trade_type": "buy",
+            "tick": i, "price_x": 1.0 + i / 100, "qty": 2.0, "amount_sol": 0.1, "source": "live",
+            "recv_ts": T0}
+
+
+def _bet(player: str, start: int, **over: object) -> dict[str, object]:
+    row: dict[str, object] = {"game_id": GID, "player_id": player, "start_tick": start,
+                              "end_tick": start + 40, "bet_amount_sol": 0.01, "practice": False,
+                              "resolved": False}
+    row.update(over)
+    return row
+
+
+def _sample_batch() -> RowBatch:
+    b = RowBatch()
+    b.extend("trades", [_trade(i) for i in range(5)] + [_trade(9, GID2)])
+    b.add("seeds", {"game_id": GID, "server_seed_hash": "b" * 64, "version": "v3"})
+    b.extend("side_bets", [_bet("p1", 10), _bet("p2", 0, payout_x=5.0)])
+    b.add("raw_events", {"frame_id": "f" * 32, "recv_ts": T0, "event": "gameStateUpdate",
+                         "game_id": None, "args_json": "[{}]", "source": "x.jsonl"})
+    return b
+
+
+def _counts(lake: Path) -> dict[str, int]:
+    return {t: read_table(t, lake).height for t in ("trades", "seeds", "side_bets", "raw_events",
+                                                     "rejects")}
+
+
+def test_write_then_read_gives_the_rows_back(tmp_path: Path) -> None:
+    batch = _sample_batch()
+    report = write_batch(tmp_path, batch)
+    assert (report.new("trades"), report.new("seeds"), report.new("side_bets")) == (6, 1, 2)
+    trades = read_table("trades", tmp_path)
+    assert trades.drop("date").sort("trade_id").equals(batch.frame("trades").sort("trade_id"))
+    assert trades.sort("trade_id")["date"].cast(pl.String).to_list() == ["2025-12-07"] * 5 + [
+        "2025-12-12"]
+    bets = read_table("side_bets", tmp_path).drop("date")
+    assert bets.equals(batch.frame("side_bets").sort("game_id", "player_id", "start_tick"))
+    raw = read_table("raw_events", tmp_path)
+    assert raw["date"].cast(pl.String).to_list() == ["2025-12-07"]
+
+
+def test_writing_the_same_batch_again_adds_no_rows_and_no_files(tmp_path: Path) -> None:
+    write_batch(tmp_path, _sample_batch())
+    before = (_counts(tmp_path), sorted(tmp_path.rglob("*.parquet")))
+    again = write_batch(tmp_path, _sample_batch())
+    assert {t: r.new for t, r in again.tables.items()} == {
+        "raw_events": 0, "trades": 0, "seeds": 0, "side_bets": 0}
+    assert (_counts(tmp_path), sorted(tmp_path.rglob("*.parquet"))) == before
+    assert _counts(tmp_path) == {"trades": 6, "seeds": 1, "side_bets": 2, "raw_events": 1,
+                                 "rejects": 0}
+
+
+def test_append_writes_only_keys_new_to_the_partition(tmp_path: Path) -> None:
+    a, b = RowBatch(), RowBatch()
+    a.extend("trades", [_trade(i) for i in range(4)])
+    b.extend("trades", [_trade(i) for i in range(2, 7)] + [_trade(6)])
+    write_batch(tmp_path, a)
+    report = write_batch(tmp_path, b)
+    assert (report.offered("trades"), report.new("trades")) == (5, 3)
+    files = layout.data_files(tmp_path, "trades", "2025-12-07")
+    assert [pl.read_parquet(f)["trade_id"].to_list() for f in files] in (
+        [["t000", "t001", "t002", "t003"], ["t004", "t005", "t006"]],
+        [["t004", "t005", "t006"], ["t000", "t001", "t002", "t003"]],
+    )
+
+
+def test_merge_completes_a_side_bet_and_keeps_one_file_per_partition(tmp_path: Path) -> None:
+    placed, resolved = RowBatch(), RowBatch()
+    placed.add("side_bets", _bet("p1", 10, username="ann", placed_id="x1"))
+    resolved.add("side_bets", _bet("p1", 10, resolved=True, won=True, resolved_tick=35,
+                                   payout_sol=0.05, profit_sol=0.04, payout_id="y1"))
+    write_batch(tmp_path, placed)
+    report = write_batch(tmp_path, resolved)
+    assert (report.offered("side_bets"), report.new("side_bets")) == (1, 0)
+    (row,) = read_table("side_bets", tmp_path).iter_rows(named=True)
+    assert (row["username"], row["placed_id"], row["payout_id"]) == ("ann", "x1", "y1")
+    assert (row["resolved"], row["won"], row["resolved_tick"], row["payout_sol"]) == (
+        True, True, 35, 0.05)
+    names = [p.name for p in layout.partition_dir(tmp_path, "side_bets", "2025-12-07").iterdir()]
+    assert names == ["data.parquet"]
+
+
+def test_invalid_rows_land_in_rejects_once(tmp_path: Path) -> None:
+    b = RowBatch()
+    b.extend("trades", [_trade(1), {**_trade(2), "trade_type": "gift"}, {**_trade(3), "tick": "x"}])
+    report = write_batch(tmp_path, b)
+    assert (report.new("trades"), report.tables["trades"].rejected, report.rejected) == (1, 2, 2)
+    rejects = read_table("rejects", tmp_path).sort("reason")
+    assert rejects["table"].to_list() == ["trades", "trades"]
+    assert rejects["reason"][0] == (
+        "trades: trade_type: isin(('buy', 'sell', 'short_open', 'short_close')) (got gift)")
+    assert rejects["reason"][1].startswith("trades: wrong type: ")
+    assert rejects["date"].cast(pl.String).to_list() == ["2025-12-07", "2025-12-07"]
+    again = write_batch(tmp_path, b)
+    assert again.new("rejects") == 0
+    assert read_table("rejects", tmp_path).height == 2
+
+
+def test_no_temporary_files_remain_after_writes(tmp_path: Path) -> None:
+    write_batch(tmp_path, _sample_batch())
+    write_batch(tmp_path, _sample_batch())
+    assert layout.temp_files(tmp_path) == []
+
+
+_BETS = [("p1", 0), ("p1", 10), ("p2", 10), ("p3", 120)]
+
+
+@st.composite
+def _bet_batches(draw: st.DrawFn) -> list[list[dict[str, object]]]:
+    """Side-bet rows as different frames see them: each fact known or null, never contradictory."""
+    rows = []
+    for player, start in _BETS:
+        for _ in range(draw(st.integers(1, 3))):
+            known = {c: draw(st.booleans()) for c in ("username", "payout_x", "won", "payout_sol")}
+            rows.append(_bet(
+                player, start,
+                username=f"u-{player}" if known["username"] else None,
+                payout_x=5.0 if known["payout_x"] else None,
+                won=(start == 120) if known["won"] else None,
+                payout_sol=0.05 if known["payout_sol"] else None,
+                resolved=known["won"],
+            ))
+    draw(st.randoms(use_true_random=False)).shuffle(rows)
+    cuts = sorted(draw(st.lists(st.integers(0, len(rows)), max_size=3)))
+    bounds = [0, *cuts, len(rows)]
+    return [rows[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+@settings(max_examples=15, deadline=None)
+@given(batches=_bet_batches(), seed=st.integers(0, 1000))
+def test_merged_rows_do_not_depend_on_the_order_of_writes(
+    tmp_path_factory: object, batches: list[list[dict[str, object]]], seed: int
+) -> None:
+    results = []
+    for order in (batches, random.Random(seed).sample(batches, len(batches))):
+        lake = tmp_path_factory.mktemp("lake")  # type: ignore[attr-defined]
+        for rows in order:
+            b = RowBatch()
+            b.extend("side_bets", rows)
+            write_batch(lake, b)
+        results.append(read_table("side_bets", lake))
+    assert results[0].height == len(_BETS)
+    assert results[0].equals(results[1])
