@@ -37,6 +37,7 @@ TRADE_TYPES = ("buy", "sell", "short_open", "short_close")
 GAME_VERSIONS = ("v1", "v2", "v3")
 COMPLETENESS = ("complete", "partial", "no_ticks")
 GAP_REASONS = ("not_received", "before_join")
+VERIFICATION_STATUSES = ("failed", "verified")  # sorted: merge rule "min" keeps a failure
 
 
 class _Strict:
@@ -193,6 +194,30 @@ class RejectRow(pa.DataFrameModel):
         name = "rejects"
 
 
+class VerificationRow(pa.DataFrameModel):
+    """The provably-fair verdict on one game with a revealed seed (`rugslab.fair.verify`).
+
+    `status` is "failed" when any check is False, else "verified". A check is null when the
+    lake holds nothing to compare (no hash, no recorded ticks, no peak, no rug tick). Games
+    without a revealed seed are counted by `rugslab verify` but get no row. Merge rules make a
+    failure sticky: a later run cannot turn a False check (or "failed") back.
+    """
+
+    game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
+    status: str = pa.Field(isin=VERIFICATION_STATUSES)
+    hash_ok: bool = pa.Field(nullable=True)
+    path_ok: bool = pa.Field(nullable=True)
+    first_mismatch_tick: pl.Int32 = pa.Field(ge=0, nullable=True)
+    peak_ok: bool = pa.Field(nullable=True)
+    rug_tick_ok: bool = pa.Field(nullable=True)
+    version: str = pa.Field(isin=GAME_VERSIONS, nullable=True)
+    verified_at: UTC_TS  # type: ignore[valid-type]
+    reason: str = pa.Field(nullable=True)
+
+    class Config(_Strict):
+        name = "verifications"
+
+
 Kind = Literal["append", "merge", "replace"]
 #: How a merge combines the values of one column across rows with the same key:
 #: "first" = first non-null in write order (old before new), "min"/"max", "any" (logical or).
@@ -256,5 +281,20 @@ TABLES: dict[str, Table] = {
         ),
         Table("gaps", GapRow, ("game_id", "tick_from"), "replace"),
         Table("rejects", RejectRow, ("reject_id",), "append"),
+        Table(
+            "verifications",
+            VerificationRow,
+            ("game_id",),
+            "merge",
+            (
+                ("status", "min"),
+                ("hash_ok", "min"),
+                ("path_ok", "min"),
+                ("first_mismatch_tick", "min"),
+                ("peak_ok", "min"),
+                ("rug_tick_ok", "min"),
+                ("verified_at", "max"),
+            ),
+        ),
     )
 }

@@ -36,7 +36,9 @@ from rugslab.lake.validate import batch_frame, validate_frame
 from rugslab.rows import RowBatch
 from rugslab.schemas import TABLES
 
-WRITE_ORDER = ("raw_events", "ticks", "trades", "seeds", "side_bets", "games", "gaps", "rejects")
+WRITE_ORDER = (
+    "raw_events", "ticks", "trades", "seeds", "side_bets", "verifications", "games", "gaps", "rejects"
+)
 COVERAGE_COLUMNS = ("ticks_recorded", "ticks_missing", "completeness")
 LOCK_FILE = ".write.lock"
 
@@ -261,7 +263,7 @@ def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
         for t in ("raw_events", "ticks", "trades"):
             if t in frames:
                 _write_append(lake, t, frames[t], report.table(t))
-        for t in ("seeds", "side_bets"):
+        for t in ("seeds", "side_bets", "verifications"):
             if t in frames:
                 _write_merge(lake, t, frames[t], report.table(t))
         if touched:
