@@ -99,9 +99,7 @@ def _events(obj: dict[str, Any]) -> list[tuple[str, list[Any]]]:
     raise FrameError(f"'data' is a {type(data).__name__}, expected Socket.IO text")
 
 
-def convert_record(
-    obj: Any, src: str, n: int, counters: Counter[str]
-) -> list[Frame] | BadRecord:
+def convert_record(obj: Any, src: str, n: int, counters: Counter[str]) -> list[Frame] | BadRecord:
     """Frames from one decoded interceptor record (empty list = counted control packet).
 
     Args:
@@ -147,6 +145,7 @@ def _iter_array(path: Path | str) -> Iterator[tuple[int, Any, str | None]]:
     utf8 = codecs.getincrementaldecoder("utf-8")("replace")
     buf, pos, n, eof = "", 0, 0, False
     with open_binary(path) as f:
+
         def fill() -> bool:
             nonlocal buf, pos
             chunk = f.read(_CHUNK)
@@ -183,7 +182,9 @@ def _iter_array(path: Path | str) -> Iterator[tuple[int, Any, str | None]]:
             pos = end
 
 
-def read_browser(path: Path | str, counters: Counter[str] | None = None) -> Iterator[Frame | BadRecord]:
+def read_browser(
+    path: Path | str, counters: Counter[str] | None = None
+) -> Iterator[Frame | BadRecord]:
     """Frames of a `browser-intercept` file (JSON lines or one JSON array), streaming.
 
     Args:

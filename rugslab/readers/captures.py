@@ -1,6 +1,6 @@
 """Captures: the wrapper formats other people's recorders wrote, read into `Frame`s.
 
-    jsonl-event-type  `{"timestamp": ISO naive, "event_type": str, "data": payload | [trace, payload]}`
+    jsonl-event-type  `{"timestamp": ISO naive, "event_type": str, "data": payload | args}`
     jsonl-seq         `{"seq": int, "ts": ISO naive, "event": str, "data": payload | args | null}`;
                       the first line is a `connect` marker with `data: null` (→ `args == []`)
     curated-json      one object: name → `{"_meta", "event_type", "timestamp_ms", "data"}`;
@@ -133,7 +133,9 @@ def read_curated_json(path: Path | str) -> Iterator[Frame | BadRecord]:
         yield _bad(src, None, blob, f"curated JSON file is not valid JSON ({e})")
         return
     if not isinstance(doc, dict):
-        yield _bad(src, None, blob, f"curated JSON file holds a {type(doc).__name__}, not an object")
+        yield _bad(
+            src, None, blob, f"curated JSON file holds a {type(doc).__name__}, not an object"
+        )
         return
     good: list[tuple[int, str, dict[str, Any]]] = []
     bad: list[BadRecord] = []
@@ -146,7 +148,9 @@ def read_curated_json(path: Path | str) -> Iterator[Frame | BadRecord]:
         if not isinstance(event, str) or not event:
             bad.append(_bad(src, None, raw, f"entry {name!r}: missing or non-string 'event_type'"))
         elif not isinstance(ms, int | float) or isinstance(ms, bool) or ms < 0:
-            bad.append(_bad(src, None, raw, f"entry {name!r}: 'timestamp_ms' {ms!r} is not epoch ms"))
+            bad.append(
+                _bad(src, None, raw, f"entry {name!r}: 'timestamp_ms' {ms!r} is not epoch ms")
+            )
         elif "data" not in entry:
             bad.append(_bad(src, None, raw, f"entry {name!r}: missing field 'data'"))
         else:

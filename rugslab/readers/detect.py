@@ -70,7 +70,7 @@ def classify_record(obj: Any) -> str | None:
     if not isinstance(obj, dict):
         return None
     keys = obj.keys()
-    if _ARCHIVE_KEYS <= keys:
+    if keys >= _ARCHIVE_KEYS:
         return RUGSLAB_ARCHIVE
     if "direction" in keys and ("source" in keys or "data" in keys or "event" in keys):
         return BROWSER_INTERCEPT

@@ -75,7 +75,9 @@ def read_frames(
     return _counted(it, counters)
 
 
-def _counted(it: Iterator[Frame | BadRecord], counters: Counter[str]) -> Iterator[Frame | BadRecord]:
+def _counted(
+    it: Iterator[Frame | BadRecord], counters: Counter[str]
+) -> Iterator[Frame | BadRecord]:
     for item in it:
         if type(item) is Frame:
             counters["frames"] += 1

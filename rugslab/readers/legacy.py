@@ -1,0 +1,364 @@
+"""Legacy: import the Oct–Nov 2025 per-tick recordings (Dutchthenomad/REPLAYER) into lake rows.
+
+    import_recording(path) -> RowBatch             one file: ticks, games, rejects, counters
+    import_recordings(paths) -> Iterator[RowBatch] many files, deduplicated across files
+
+What the files hold (learned by reading all 125 files in ../shared/recordings):
+
+- One JSON object a line: `game_start {timestamp, game_id}`, `tick {timestamp, game_id, tick,
+  price, phase, active, rugged, cooldown_timer, trade_count}`, `game_end {..., total_ticks,
+  tick_range, price_range, peak_price, final_price}` (the recorder's own summary, not the rug;
+  its timestamp can be days late), `session_start` in another file style (counted, no rows).
+- Tick records by (phase, active, rugged):
+    UNKNOWN / PRESALE, false, false   cooldown and presale (`cooldown_timer` 15000 → 100, tick 0,
+                                      price 1): pre-game, no tick row
+    GAME_ACTIVATION, true, false      tick 0 at price 1 (an int `1` in the file)  → active tick
+    ACTIVE_GAMEPLAY, true, false      ticks 1..N-1                                → active tick
+    ACTIVE_GAMEPLAY, true, true       THE RUG: tick N with the crash price        → is_rug row
+    RUG_EVENT_1, true, true           the post-rug frame: tick N+1..N+3, same crash price,
+                                      `trade_count` 0 (PROTOCOL.md: the rug comes as two frames)
+  When only the post-rug record survived (torn lines), the crash price is known but not the
+  rug tick (anywhere in N+1-3..N-1): the game row gets `crash_price_x`, `end_ts` (the post-rug
+  record's time) and `rug_tick` null; counted in `legacy.rug_tick_unknown`.
+- Defects: torn writes (records cut short and the next one glued on, stray `{`/`{"`, lines
+  holding a tail or a lone `}`) are split by `rugslab.readers.salvage`; whole records are
+  kept (`legacy.salvaged_records`), the rest become `rejects` rows (`legacy.fragments_rejected`).
+  Cut-short records are never repaired. Ticks missing (torn away, or before a late join) show
+  in `games.ticks_missing`. One game is recorded in two overlapping files by two recorder
+  processes, with receive times µs apart: the duplicate ticks are counted and the earliest
+  received is kept. Game ids dated the day after the file name (21:03–21:25 on 2025-10-29)
+  are counted in `legacy.date_mismatch`.
+- Timestamps are naive and treated as UTC as instructed (captures/README.md), BUT the date
+  mismatches above fit a recorder clock 3–5 h behind UTC (game ids carry the server's UTC
+  date): `recv_ts` of imported rows is probably local time.
+
+Counters (all prefixed `legacy.`): files, lines, torn_lines, records, salvaged_records,
+fragments_rejected, invalid_records, type.<record type>, pre_game_records, post_rug_records,
+active_ticks (active tick records read), rug_records, duplicate_ticks (same tick and price
+again, incl. rug records), price_conflicts (same tick, other price; the earliest is kept),
+date_mismatch ((file, game) pairs), games, games_in_multiple_files, joined_late (the game's
+first record is an active tick), no_rug_record (games with no rugged record at all),
+rug_tick_unknown, games_without_ticks (no active or rug tick), tick_rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rugslab.readers.files import iter_lines, raw_text
+from rugslab.readers.salvage import RECORD_START, split_records
+from rugslab.readers.timestamps import iso_to_us
+from rugslab.rows import RowBatch
+from rugslab.schemas import GAME_ID_PATTERN
+
+TICK_SOURCE = "import"
+ACTIVE_PHASES = frozenset({"GAME_ACTIVATION", "ACTIVE_GAMEPLAY"})
+PRE_GAME_PHASES = frozenset({"UNKNOWN", "PRESALE"})
+POST_RUG_PHASE = "RUG_EVENT_1"
+RECORD_TYPES = frozenset({"game_start", "tick", "game_end", "session_start"})
+MAX_TICK = 5001
+_GAME_ID = re.compile(GAME_ID_PATTERN)
+_FILE_DATE = re.compile(r"(?:^|_)(\d{8})_")
+_TS_IN_TEXT = re.compile(r'"timestamp":\s*"([^"]{19,32})"')
+_TYPE_IN_TEXT = re.compile(r'"type":\s*"(\w+)"')
+
+
+def reject_id(source_name: str, line_no: int, raw: str, offset: int = 0) -> str:
+    """Stable id of a rejected piece: BLAKE2b-128 hex of (file basename, line, offset, raw)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{source_name}\x00{line_no}\x00{offset}\x00".encode())
+    h.update(raw.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+@dataclass(slots=True)
+class _Game:
+    """What the importer knows of one game so far (over all files)."""
+
+    first_seen_us: int
+    files: set[str] = field(default_factory=set)
+    # tick -> (recv_us, price, is_rug); the earliest received record wins
+    ticks: dict[int, tuple[int, float, bool]] = field(default_factory=dict)
+    rug_tick: int | None = None
+    post_rug: tuple[int, float] | None = None  # (recv_us, crash price) of the earliest
+    rugged_seen: bool = False
+    # receive time of the earliest tick record, and whether it was a pre-game one
+    first_tick: tuple[int, bool] | None = None
+
+
+def _bad_field(rec: dict[str, Any]) -> str | None:
+    """Why a decoded record cannot be used, or None."""
+    if rec.get("type") not in RECORD_TYPES:
+        return f"unknown record type {rec.get('type')!r}"
+    if not isinstance(rec.get("timestamp"), str):
+        return "missing or non-string 'timestamp'"
+    if rec["type"] == "session_start":
+        return None
+    gid = rec.get("game_id")
+    if not isinstance(gid, str) or not _GAME_ID.match(gid):
+        return f"'game_id' {gid!r} is not YYYYMMDD-<16 hex>"
+    if rec["type"] != "tick":
+        return None
+    tick, price = rec.get("tick"), rec.get("price")
+    if not isinstance(tick, int) or isinstance(tick, bool) or not 0 <= tick <= MAX_TICK:
+        return f"'tick' {tick!r} is not a whole number in 0..{MAX_TICK}"
+    if not isinstance(price, int | float) or isinstance(price, bool):
+        return f"'price' {price!r} is not a number"
+    if not math.isfinite(price) or price < 0:
+        return f"'price' {price!r} is not a finite number >= 0"
+    for key in ("active", "rugged"):
+        if not isinstance(rec.get(key), bool):
+            return f"missing or non-boolean {key!r}"
+    if not isinstance(rec.get("phase"), str):
+        return "missing or non-string 'phase'"
+    return None
+
+
+class LegacyImporter:
+    """Stateful importer: feed files with `add_file`, then take game rows with `finish`.
+
+    Ticks are held until `finish` so that a tick recorded in several files keeps its earliest
+    receipt; per-file batches carry the file's rejects and counters.
+    """
+
+    def __init__(self) -> None:
+        self.games: dict[str, _Game] = {}
+
+    def add_file(self, path: Path | str) -> RowBatch:
+        """Read one recording; returns its `rejects` rows and `legacy.*` counters.
+
+        Raises:
+            InputFormatError: the file cannot be opened or its gzip stream is corrupt.
+        """
+        batch = RowBatch()
+        src, name = str(path), Path(path).name
+        m = _FILE_DATE.search(name)
+        file_date = m.group(1) if m else None
+        mismatched: set[str] = set()
+        batch.count("legacy.files")
+        for n, line in iter_lines(path):
+            batch.count("legacy.lines")
+            pieces = split_records(line.decode("utf-8", "replace"))
+            torn = len(pieces) != 1 or not pieces[0].is_record
+            if torn:
+                batch.count("legacy.torn_lines")
+            for piece in pieces:
+                if piece.obj is None:
+                    batch.count("legacy.fragments_rejected")
+                    self._reject(batch, src, name, n, piece.offset, piece.text, "fragment")
+                    continue
+                batch.count("legacy.records")
+                if torn:
+                    batch.count("legacy.salvaged_records")
+                why = _bad_field(piece.obj)
+                if why is None:
+                    try:
+                        us = iso_to_us(piece.obj["timestamp"])
+                    except ValueError:
+                        why = f"'timestamp' {piece.obj['timestamp']!r} is not ISO-8601"
+                if why is not None:
+                    batch.count("legacy.invalid_records")
+                    self._reject(batch, src, name, n, piece.offset, piece.text, why)
+                    continue
+                rec = piece.obj
+                batch.count(f"legacy.type.{rec['type']}")
+                if rec["type"] == "session_start":
+                    continue
+                gid = rec["game_id"]
+                if file_date and gid[:8] != file_date and gid not in mismatched:
+                    mismatched.add(gid)
+                    batch.count("legacy.date_mismatch")
+                self._take(batch, rec, us, name)
+        return batch
+
+    def _take(self, batch: RowBatch, rec: dict[str, Any], us: int, name: str) -> None:
+        gid = rec["game_id"]
+        g = self.games.get(gid)
+        if g is None:
+            g = self.games[gid] = _Game(first_seen_us=us)
+        g.first_seen_us = min(g.first_seen_us, us)
+        g.files.add(name)
+        if rec["type"] != "tick":
+            return
+        active = rec["active"] and not rec["rugged"] and rec["phase"] in ACTIVE_PHASES
+        pre_game = not rec["active"] and not rec["rugged"] and rec["phase"] in PRE_GAME_PHASES
+        if g.first_tick is None or us < g.first_tick[0]:
+            g.first_tick = (us, pre_game)
+        if rec["phase"] == POST_RUG_PHASE:
+            batch.count("legacy.post_rug_records")
+            g.rugged_seen = True
+            if g.post_rug is None or us < g.post_rug[0]:
+                g.post_rug = (us, float(rec["price"]))
+            return
+        if rec["rugged"]:
+            batch.count("legacy.rug_records")
+            g.rugged_seen = True
+            self._tick(batch, g, rec["tick"], us, float(rec["price"]), True)
+            return
+        if active:
+            batch.count("legacy.active_ticks")
+            self._tick(batch, g, rec["tick"], us, float(rec["price"]), False)
+        elif pre_game:
+            batch.count("legacy.pre_game_records")
+        else:
+            batch.count("legacy.unclassified_ticks")
+
+    @staticmethod
+    def _tick(batch: RowBatch, g: _Game, tick: int, us: int, price: float, rug: bool) -> None:
+        old = g.ticks.get(tick)
+        if old is None:
+            g.ticks[tick] = (us, price, rug)
+            return
+        if old[1] == price and old[2] == rug:
+            batch.count("legacy.duplicate_ticks")
+        else:
+            batch.count("legacy.price_conflicts")
+        if us < old[0]:
+            # the earliest receipt wins, its price included (the conflict is counted above)
+            g.ticks[tick] = (us, price, rug)
+
+    @staticmethod
+    def _reject(
+        batch: RowBatch, src: str, name: str, n: int, offset: int, text: str, why: str
+    ) -> None:
+        raw = raw_text(text)
+        tm = _TYPE_IN_TEXT.search(raw)
+        table = "games" if tm and tm.group(1) in ("game_start", "game_end") else "ticks"
+        ts = _TS_IN_TEXT.search(raw)
+        try:
+            us = iso_to_us(ts.group(1)) if ts else None
+        except ValueError:
+            us = None
+        if why == "fragment":
+            if not raw.strip('{}"'):
+                why = "stray characters between records (torn write)"
+            elif RECORD_START.match(raw):
+                why = "record cut short by a torn write (not repaired)"
+            else:
+                why = "tail of a record whose start was lost (torn write)"
+        reason = f"legacy recording {name} line {n} col {offset + 1}: {why}"
+        batch.add(
+            "rejects",
+            {
+                "reject_id": reject_id(name, n, raw, offset),
+                "table": table,
+                "reason": reason,
+                "source": src,
+                "recv_ts": us,
+                "raw": raw,
+            },
+        )
+
+    def finish(self) -> RowBatch:
+        """`ticks` and `games` rows of every game seen, with the game-level counters."""
+        batch = RowBatch()
+        for gid, g in self.games.items():
+            batch.count("legacy.games")
+            if len(g.files) > 1:
+                batch.count("legacy.games_in_multiple_files")
+            rug_tick = next((t for t, v in g.ticks.items() if v[2]), None)
+            if rug_tick is not None:
+                # keep no active tick at/after the rug (a tick cannot follow its game's rug)
+                late = [t for t in g.ticks if t > rug_tick]
+                for t in late:
+                    batch.count("legacy.ticks_after_rug")
+                    del g.ticks[t]
+            for t in sorted(g.ticks):
+                us, price, rug = g.ticks[t]
+                batch.add(
+                    "ticks",
+                    {
+                        "game_id": gid,
+                        "tick": t,
+                        "price_x": price,
+                        "recv_ts": us,
+                        "source": TICK_SOURCE,
+                        "is_rug": rug,
+                    },
+                )
+            batch.count("legacy.tick_rows", len(g.ticks))
+            batch.add("games", self._game_row(batch, gid, g, rug_tick))
+        return batch
+
+    @staticmethod
+    def _game_row(batch: RowBatch, gid: str, g: _Game, rug_tick: int | None) -> dict[str, Any]:
+        live = {t: v for t, v in g.ticks.items() if not v[2]}
+        crash = end_us = None
+        if rug_tick is not None:
+            end_us, crash, _ = g.ticks[rug_tick]
+        elif g.post_rug is not None:
+            batch.count("legacy.rug_tick_unknown")
+            end_us, crash = g.post_rug
+        if not g.rugged_seen:
+            batch.count("legacy.no_rug_record")
+        if g.first_tick is not None and not g.first_tick[1]:
+            batch.count("legacy.joined_late")
+        if not g.ticks:
+            batch.count("legacy.games_without_ticks")
+        span_end = rug_tick if rug_tick is not None else max(live, default=None)
+        missing = None if span_end is None else span_end + 1 - len(g.ticks)
+        if not g.ticks:
+            completeness = "no_ticks"
+        elif rug_tick is not None and missing == 0:
+            completeness = "complete"
+        else:
+            completeness = "partial"
+        return {
+            "game_id": gid,
+            "version": None,
+            "server_seed_hash": None,
+            "first_seen_ts": g.first_seen_us,
+            "start_ts": live[0][0] if 0 in live else None,
+            "end_ts": end_us,
+            "first_live_tick": min(live, default=None),
+            "last_live_tick": max(live, default=None),
+            "rug_tick": rug_tick,
+            "peak_x": max((v[1] for v in live.values()), default=None),
+            "crash_price_x": crash,
+            "ticks_recorded": len(g.ticks),
+            "ticks_missing": missing,
+            "completeness": completeness,
+            "seen_live": False,
+            "revealed": False,
+        }
+
+
+def import_recordings(paths: Iterable[Path | str]) -> Iterator[RowBatch]:
+    """Import many legacy recordings, deduplicating games and ticks across files.
+
+    Args:
+        paths: recording files (plain or gzip), in the order to read them.
+
+    Yields:
+        One batch per file (its `rejects` rows and `legacy.*` counters), then one final batch
+        with the `ticks` and `games` rows of every game and the game-level counters. Ticks are
+        `source="import"`, `recv_ts` the record's timestamp read as UTC; `is_rug` marks the
+        rug tick (crash price). Games rows have `seen_live=False`, `revealed=False`.
+
+    Raises:
+        InputFormatError: a file cannot be opened or its gzip stream is corrupt.
+    """
+    imp = LegacyImporter()
+    for p in paths:
+        yield imp.add_file(p)
+    yield imp.finish()
+
+
+def import_recording(path: Path | str) -> RowBatch:
+    """Import one legacy recording into `ticks`, `games` and `rejects` rows with counters.
+
+    See `import_recordings` (this is it for one file, merged into one batch).
+
+    Raises:
+        InputFormatError: the file cannot be opened or its gzip stream is corrupt.
+    """
+    out = RowBatch()
+    for b in import_recordings([path]):
+        out.merge(b)
+    return out
