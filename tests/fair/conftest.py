@@ -43,3 +43,24 @@ def history_games(captures_dir: Path) -> dict[str, dict[str, Any]]:
 def golden() -> dict[str, Any]:
     """tests/fair/golden/vectors.json, made by make_vectors.js with the real seedrandom."""
     return json.loads(GOLDEN.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def capture_tables(history_games) -> dict[str, list[dict[str, Any]]]:
+    """`games`, `seeds`, `ticks` rows (lake columns) built straight from the captures' history.
+
+    Rug tick = len(prices) − 1 and the last price is the crash price (`is_rug`), per PROTOCOL.md.
+    """
+    games, seeds, ticks = [], [], []
+    for gid, e in history_games.items():
+        prices = e.get("prices")
+        pf = e["provablyFair"]
+        games.append({"game_id": gid, "version": e["gameVersion"], "server_seed_hash": pf["serverSeedHash"],
+                      "rug_tick": len(prices) - 1 if prices else None, "peak_x": e["peakMultiplier"],
+                      "seen_live": False, "revealed": True})
+        seeds.append({"game_id": gid, "server_seed": pf["serverSeed"], "server_seed_hash": pf["serverSeedHash"],
+                      "version": e["gameVersion"]})
+        for t, p in enumerate(prices or []):
+            ticks.append({"game_id": gid, "tick": t, "price_x": p, "is_rug": t == len(prices) - 1,
+                          "source": "history"})
+    return {"games": games, "seeds": seeds, "ticks": ticks}
