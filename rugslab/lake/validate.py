@@ -24,11 +24,23 @@ _MAX_VALUE_CHARS = 80
 
 
 def reject_row(
-    table: str, reason: str, raw: str, *, source: str | None = None, recv_ts: Any = None
+    table: str,
+    reason: str,
+    raw: str,
+    *,
+    source: str | None = None,
+    recv_ts: Any = None,
+    locator: str = "",
 ) -> dict[str, Any]:
-    """A `rejects` row; `reject_id` = 16-byte BLAKE2b of (table, raw) in hex."""
+    """A `rejects` row; `reject_id` = 16-byte BLAKE2b of (table, locator, raw) in hex.
+
+    `locator` tells apart equal raw texts at different places (e.g. `file name:line`); leave
+    it empty for rows whose content is their identity.
+    """
     h = hashlib.blake2b(digest_size=16)
     h.update(table.encode())
+    h.update(b"\x00")
+    h.update(locator.encode())
     h.update(b"\x00")
     h.update(raw.encode())
     return {

@@ -1,0 +1,247 @@
+"""Ingest: input files → frames → games → validated lake rows, in bounded batches.
+
+    summary = ingest([Path("captures/")], lake=Path("lake"))
+    print(summary)
+
+Per file (`readers.iter_inputs` expands folders), the format is sniffed (`readers.detect_format`):
+
+    frame formats      `readers.read_frames` → `assemble.GameAssembler.feed`; every
+                       `batch_frames` frames the assembler is drained and the rows written
+    legacy recording   `readers.legacy.import_recording` → rows, written at once
+    empty              read, nothing to write
+    anything else      skipped, with its reason, in `IngestSummary.files_skipped`
+
+Unreadable records (`BadRecord`) become `rejects` rows; a file that cannot be read at all never
+stops the run. One assembler serves the whole run, so a game that spans two files (a journal
+rotated mid-game) is still one game. Memory stays bounded by `batch_frames`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from tqdm import tqdm
+
+from rugslab.config import DEFAULT_BATCH_FRAMES
+from rugslab.errors import ConfigError, InputFormatError
+from rugslab.events import BadRecord
+from rugslab.lake import layout
+from rugslab.lake.files import read_files
+from rugslab.lake.validate import reject_row
+from rugslab.lake.writer import WriteReport, write_batch
+from rugslab.readers import detect_format, iter_inputs, read_frames
+from rugslab.readers import detect as fmt
+from rugslab.rows import RowBatch
+from rugslab.schemas import TABLES
+
+#: Tables in the order the summary lists them.
+SUMMARY_TABLES = ("games", "ticks", "trades", "side_bets", "seeds", "gaps", "raw_events", "rejects")
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    """What one `ingest` run read and wrote.
+
+    Attributes:
+        files_read: files whose records were read (fully or, after a mid-file error, in part).
+        files_skipped: (path, reason) of files that could not be read at all.
+        files_cut_short: (path, reason) of files read only up to an error (e.g. truncated gzip);
+            they count in `files_read`, and the frames before the error are kept.
+        frames: frames read from frame formats (legacy records are not frames).
+        bad_records: records no reader could turn into a frame (each is a `rejects` row).
+        rows_in: per table, rows offered to the lake (validated, deduped per key within each
+            write batch; for merge tables: distinct keys over the run).
+        rows_new: per table, rows the lake did not hold before (re-ingest gives 0; for `gaps`:
+            gap rows that changed).
+        rejected: per table, rows of the input that failed typing or validation.
+        seeds_revealed_in: games whose server seed the input reveals.
+        seeds_revealed_new: games whose seed the lake did not know before.
+        counters: repaired/rejected counts from readers, importer and assembler
+            (`RowBatch.counters`, e.g. `legacy.torn_lines`).
+    """
+
+    files_read: int = 0
+    files_skipped: list[tuple[str, str]] = field(default_factory=list)
+    files_cut_short: list[tuple[str, str]] = field(default_factory=list)
+    frames: int = 0
+    bad_records: int = 0
+    rows_in: Counter[str] = field(default_factory=Counter)
+    rows_new: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    seeds_revealed_in: int = 0
+    seeds_revealed_new: int = 0
+    counters: Counter[str] = field(default_factory=Counter)
+
+    def __str__(self) -> str:
+        lines = [
+            f"files read: {self.files_read}, skipped: {len(self.files_skipped)}",
+            *(f"  skipped {p}: {why}" for p, why in self.files_skipped),
+            *(f"  cut short {p}: {why}" for p, why in self.files_cut_short),
+            f"frames: {self.frames:,}  bad records: {self.bad_records:,}",
+            "",
+            f"{'table':<16}{'in input':>12}{'new rows':>12}{'rejected':>12}",
+        ]
+        for t in SUMMARY_TABLES:
+            lines.append(f"{t:<16}{self.rows_in[t]:>12,}{self.rows_new[t]:>12,}"
+                         f"{self.rejected[t]:>12,}")
+        lines.append(f"{'seeds revealed':<16}{self.seeds_revealed_in:>12,}"
+                     f"{self.seeds_revealed_new:>12,}{'':>12}")
+        if self.counters:
+            lines += ["", "counters:"]
+            lines += [f"  {k}: {v:,}" for k, v in sorted(self.counters.items())]
+        return "\n".join(lines)
+
+
+class _Run:
+    """State of one ingest run: the pending batch, the summary, the keys seen."""
+
+    def __init__(self, lake: Path, summary: IngestSummary) -> None:
+        self.lake = lake
+        self.summary = summary
+        self.keys: dict[str, set[tuple[Any, ...]]] = {
+            t: set() for t, spec in TABLES.items() if spec.kind == "merge"
+        }
+        self.revealed: set[str] = set()
+
+    def write(self, batch: RowBatch) -> None:
+        if not len(batch) and not batch.counters:
+            return
+        s = self.summary
+        s.counters.update(batch.counters)
+        for t, keys in self.keys.items():
+            key = TABLES[t].key
+            keys.update(tuple(r.get(k) for k in key) for r in batch.rows.get(t, []))
+        for r in batch.rows.get("seeds", []):
+            if r.get("server_seed") and isinstance(r.get("game_id"), str):
+                self.revealed.add(r["game_id"])
+        report: WriteReport = write_batch(self.lake, batch)
+        for t, rep in report.tables.items():
+            if t not in self.keys:
+                s.rows_in[t] += rep.offered
+            s.rows_new[t] += rep.new
+            s.rejected[t] += rep.rejected
+
+    def finish(self) -> None:
+        for t, keys in self.keys.items():
+            self.summary.rows_in[t] = len(keys)
+        self.summary.seeds_revealed_in = len(self.revealed)
+
+
+def _bad_row(bad: BadRecord) -> dict[str, Any]:
+    where = f"{Path(bad.source).name}:{bad.line_no}" if bad.line_no is not None else bad.source
+    return reject_row(
+        "raw_events",
+        f"{where}: {bad.reason}",
+        bad.raw,
+        source=bad.source,
+        recv_ts=bad.recv_ts_us,
+        locator=where,
+    )
+
+
+def _revealed_seeds(lake: Path) -> int:
+    seeds = read_files(layout.data_files(lake, "seeds"), "seeds", columns=["server_seed"])
+    return seeds.filter(pl.col("server_seed").is_not_null()).height
+
+
+def ingest(
+    paths: Iterable[Path | str],
+    *,
+    lake: Path | str,
+    batch_frames: int = DEFAULT_BATCH_FRAMES,
+    progress: bool = True,
+) -> IngestSummary:
+    """Read every input file into the lake; re-ingesting the same files adds no rows.
+
+    Args:
+        paths: files and/or folders (walked recursively; README files and hidden entries skipped).
+        lake: lake root folder (created if missing).
+        batch_frames: frames per write; bounds memory (rows of about this many frames are held).
+        progress: show a tqdm bar over input bytes on stderr (only when stderr is a TTY).
+
+    Returns:
+        An `IngestSummary` (print it for a table of rows in input / new / rejected).
+
+    Raises:
+        ConfigError: `batch_frames` is not positive.
+        InputFormatError: a path given does not exist.
+        LakeError: the lake cannot be written.
+    """
+    from rugslab.assemble import GameAssembler
+    from rugslab.readers.legacy import import_recording
+
+    if batch_frames <= 0:
+        raise ConfigError(f"Invalid batch_frames {batch_frames}: expected a positive whole number.")
+    lake = Path(lake)
+    files = list(iter_inputs(paths))
+    summary = IngestSummary()
+    revealed_before = _revealed_seeds(lake)
+    run = _Run(lake, summary)
+    assembler = GameAssembler()
+    pending = RowBatch()
+    n_pending = 0
+
+    def flush() -> None:
+        nonlocal pending, n_pending
+        batch = assembler.drain()
+        batch.merge(pending)
+        run.write(batch)
+        pending, n_pending = RowBatch(), 0
+
+    sizes = {p: p.stat().st_size for p in files}
+    bar = tqdm(total=sum(sizes.values()), unit="B", unit_scale=True, desc="ingest",
+               file=sys.stderr, disable=not (progress and sys.stderr.isatty()))
+    try:
+        for path in files:
+            try:
+                kind = detect_format(path)
+            except InputFormatError as e:
+                summary.files_skipped.append((str(path), str(e)))
+                bar.update(sizes[path])
+                continue
+            if kind == fmt.LEGACY_RECORDING:
+                try:
+                    batch = import_recording(path)
+                except InputFormatError as e:
+                    summary.files_skipped.append((str(path), str(e)))
+                else:
+                    summary.files_read += 1
+                    run.write(batch)
+            elif kind == fmt.EMPTY:
+                summary.files_read += 1
+            elif kind in fmt.FRAME_FORMATS:
+                summary.files_read += 1
+                counters: Counter[str] = Counter()
+                try:
+                    for item in read_frames(path, format=kind, counters=counters):
+                        if isinstance(item, BadRecord):
+                            pending.add("rejects", _bad_row(item))
+                            summary.bad_records += 1
+                            continue
+                        assembler.feed(item)
+                        summary.frames += 1
+                        n_pending += 1
+                        if n_pending >= batch_frames:
+                            flush()
+                            bar.set_postfix(frames=summary.frames, refresh=False)
+                except InputFormatError as e:
+                    # cut short mid-file (e.g. a truncated gzip): keep what was read, say so
+                    summary.files_cut_short.append((str(path), str(e)))
+                for k, v in counters.items():
+                    if k not in ("frames", "bad_records"):
+                        summary.counters[k] += v
+            else:
+                summary.files_skipped.append((str(path), f"format not readable ({kind})"))
+            bar.update(sizes[path])
+        flush()
+    finally:
+        bar.close()
+    run.finish()
+    summary.seeds_revealed_new = _revealed_seeds(lake) - revealed_before
+    return summary
