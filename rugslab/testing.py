@@ -1,0 +1,144 @@
+"""Test helpers that users want too: a feed server on a free loopback port, in the background.
+
+    with running_server(simulate_feed(3, seed=1, speed=50), wait_for_clients=1) as srv:
+        collect(srv.url)              # any Socket.IO client; query frontend-version=1.0
+        assert srv.stats()["totals"]["events"] == 0
+
+The server runs its own asyncio loop in a daemon thread, so the caller may use asyncio (e.g.
+`asyncio.run(client())`) or plain blocking code. Nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rugslab.errors import RugslabError
+from rugslab.sim.faults import Faults
+from rugslab.sim.feed import ScheduledFrame, simulate_feed
+from rugslab.sim.replay import read_files, replay_schedule
+from rugslab.sim.server import FeedServer
+
+#: query string every client of these servers must send (as on backend.rugs.fun)
+CLIENT_QUERY = "frontend-version=1.0"
+
+
+class RunningServer:
+    """Handle on a `FeedServer` running in a background thread."""
+
+    def __init__(self, server: FeedServer, loop: asyncio.AbstractEventLoop) -> None:
+        self.server = server
+        self.loop = loop
+
+    @property
+    def url(self) -> str:
+        """`http://127.0.0.1:<port>`."""
+        return self.server.url
+
+    @property
+    def client_url(self) -> str:
+        """The URL with the mandatory `frontend-version=1.0` query."""
+        return f"{self.server.url}?{CLIENT_QUERY}"
+
+    def call(self, coro: Any, timeout: float = 10.0) -> Any:
+        """Run a coroutine on the server's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stats(self) -> dict[str, Any]:
+        """`FeedServer.stats()`, read on the server's loop (a consistent snapshot)."""
+
+        async def snap() -> dict[str, Any]:
+            return self.server.stats()
+
+        return dict(self.call(snap()))
+
+    def wait_done(self, timeout: float = 30.0) -> bool:
+        """Block until the whole feed has been sent; False on timeout."""
+
+        async def wait() -> None:
+            await self.server.feed_done.wait()
+
+        try:
+            self.call(wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def disconnect_all(self) -> int:
+        """Disconnect every client now (the server's `disconnect_kind`)."""
+        return int(self.call(self.server.disconnect_all()))
+
+
+@contextmanager
+def running_server(frames: Iterable[ScheduledFrame], *, faults: Faults | None = None,
+                   wait_for_clients: int = 0, host: str = "127.0.0.1",
+                   start_timeout_s: float = 10.0) -> Iterator[RunningServer]:
+    """Serve `frames` on a free port of `host` in a background thread; stop on exit.
+
+    Args:
+        frames: the schedule (e.g. `simulate_feed(...)` or `replay_frames(...)`).
+        faults: per-frame faults and disconnects.
+        wait_for_clients: hold the feed until this many clients are connected.
+
+    Raises:
+        RugslabError: the server did not start within `start_timeout_s`.
+    """
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def main() -> None:
+        server = FeedServer(frames, faults=faults, host=host, port=0,
+                            wait_for_clients=wait_for_clients)
+        box["server"] = server
+        box["stop"] = asyncio.Event()
+        try:
+            await server.start()
+        except BaseException as e:
+            box["error"] = e
+            started.set()
+            raise
+        started.set()
+        try:
+            await box["stop"].wait()
+        finally:
+            await server.stop()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(main())
+        except BaseException as e:  # reported through box/started
+            box.setdefault("error", e)
+        finally:
+            pending = asyncio.all_tasks(loop)
+            for t in pending:
+                t.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.close()
+
+    thread = threading.Thread(target=run, name="rugslab-feed-server", daemon=True)
+    thread.start()
+    if not started.wait(start_timeout_s) or "error" in box:
+        raise RugslabError(f"feed server did not start: {box.get('error', 'timeout')}")
+    handle = RunningServer(box["server"], loop)
+    try:
+        yield handle
+    finally:
+        loop.call_soon_threadsafe(box["stop"].set)
+        thread.join(10.0)
+
+
+def sim_frames(games: int, seed: int = 0, speed: float = 100.0,
+               players: int = 20) -> Iterator[ScheduledFrame]:
+    """The simulated feed (`simulate_feed`) with a fast default speed for tests."""
+    return simulate_feed(games, seed, speed, players)
+
+
+def replay_frames(files: Sequence[Path | str], speed: float = 100.0) -> Iterator[ScheduledFrame]:
+    """The replay schedule of capture files with a fast default speed for tests."""
+    return replay_schedule(read_files(files), speed)
