@@ -38,13 +38,16 @@ def _root(
 
 
 # Command groups register themselves on `app` when imported (keep this list sorted).
+from rugslab.cli import commands_fair  # noqa: E402,F401
 from rugslab.cli import commands_lake  # noqa: E402,F401
+from rugslab.cli import commands_serve  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `rugslab` script. Returns the process exit code."""
     try:
-        app(args=argv, standalone_mode=False)
+        # with standalone_mode=False, typer returns a `typer.Exit`'s code instead of raising it
+        code = app(args=argv, standalone_mode=False)
     except RugslabError as e:
         typer.echo(f"rugslab: error: {e}", err=True)
         return 2
@@ -59,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             e.show()
             return int(code)
         raise
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover
