@@ -1,0 +1,405 @@
+"""GameAssembler: frames in, lake rows out (raw_events, ticks, games, seeds, trades, side_bets,
+rejects), in batches whose content does not depend on the order of the frames.
+
+Usage:
+    asm = GameAssembler()
+    for frame in frames:
+        asm.feed(frame)
+        if asm.pending >= 20_000:
+            writer.write(asm.drain())
+    writer.write(asm.drain())
+
+Rules (every one a min / max / priority, never "last seen", so shuffling or duplicating the
+frames of one batch gives the same rows after dedup by table key):
+- raw_events: every frame, known event or not. Bad input → a `rejects` row, never an exception.
+- ticks: per (game, tick) the best of live > partial > history (then earliest receive time, then
+  lowest price). The rug tick is the minimum over the game's rug frames of
+  `lifecycle.rug_tick_of` (and len(prices)-1 of a revealed history entry); no tick beyond it is
+  written, and the row at it carries `is_rug` and the crash price. Each (game, tick) is written
+  once per assembler: within a batch the best candidate wins; across batches the first written
+  wins (a live tick that arrives in a later batch than a history tick of the same game/tick is
+  counted as `ticks.duplicate`, not written).
+- games / seeds / side_bets: partial rows per batch (merge rules in `schemas.TABLES`); within a
+  batch conflicting "first"-rule values are resolved by taking the minimum (and counted).
+- trades: per trade id live > history, then earliest receive time.
+
+Memory: per-batch buffers are cleared by `drain`; across batches the assembler keeps, per game,
+the set of ticks written, the rug tick and the digests of gameHistory entries already parsed
+(each entry repeats in ~10 frames), for the `keep_games` most recently touched games (LRU).
+
+Source: PROTOCOL.md; field names checked against the captures in ../shared/captures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from typing import Any
+
+import orjson
+
+from rugslab.errors import FrameError
+from rugslab.events import Frame
+from rugslab.games import GameFacts, GameMemory, game_row, seed_row
+from rugslab.history import (
+    BetKey,
+    RecordBuffer,
+    bet_row,
+    fold_entry,
+    parse_history_entry,
+    placed_bet,
+    trade_row,
+    version_of,
+)
+from rugslab.lifecycle import GamePhase, phase_of, rug_tick_of
+from rugslab.payloads import as_dict, as_list, game_id, num, req_int, req_num, seed_hash, shown
+from rugslab.rejects import EarliestRejects, reject_id, reject_row
+from rugslab.rows import RowBatch
+from rugslab.ticks import (
+    HISTORY,
+    LIVE,
+    PARTIAL,
+    SOURCES,
+    TICK_MAX,
+    TickBuffer,
+    parse_window,
+    settle_ticks,
+)
+
+DEFAULT_KEEP_GAMES = 64
+_ACTIVE, _RUG = GamePhase.ACTIVE, GamePhase.RUG
+_INF = float("inf")
+
+
+def _min(a: Any, b: Any) -> Any:
+    return b if a is None or (b is not None and b < a) else a
+
+
+class GameAssembler:
+    """Turns `Frame`s into lake rows; see the module docstring for the rules.
+
+    Args:
+        keep_games: how many recently touched games to remember across batches (ticks
+            written, rug tick, parsed history entries). A game evicted and seen again may have
+            rows written again; the lake writer dedups them by key.
+    """
+
+    def __init__(self, *, keep_games: int = DEFAULT_KEEP_GAMES) -> None:
+        self.keep_games = keep_games
+        self._games: OrderedDict[str, GameMemory] = OrderedDict()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._batch = RowBatch()
+        self._accs: dict[str, GameFacts] = {}
+        self._ticks = TickBuffer()
+        self._records = RecordBuffer()
+        self._hist_seen: dict[str, int] = {}
+        self._hist_rejects = EarliestRejects()
+        self._seen_ids: set[str] = set()
+        self.pending = 0
+
+    # ---------------------------------------------------------------- feeding
+    def feed(self, frame: Frame) -> None:
+        """Take one frame. Never raises: bad input becomes `rejects` rows and counters."""
+        b = self._batch
+        self.pending += 1
+        b.count("frames")
+        self._fid, self._src, self._recv, self._raw = "", "", None, ""
+        try:
+            self._feed(frame)
+        except Exception as e:  # last resort so that one frame never stops an ingest
+            b.count("errors.internal")
+            self._reject("frame", f"internal error {type(e).__name__}: {e}", self._raw_text(frame))
+
+    def _feed(self, fr: Frame) -> None:
+        b = self._batch
+        event = fr.event
+        self._src = fr.source if type(fr.source) is str else repr(fr.source)
+        recv = fr.recv_ts_us if type(fr.recv_ts_us) is int else None
+        self._recv = recv
+        try:
+            args_json = fr.args_json
+            fid = fr.frame_id
+        except Exception as e:  # args that are not JSON (e.g. non-str keys, huge ints)
+            self._fid = reject_id(repr((event, recv, fr.args)))
+            self._reject("raw_events", f"frame args not JSON-serialisable: {type(e).__name__}: {e}",
+                         self._raw_text(fr))
+            return
+        self._fid = fid
+        if fid in self._seen_ids:  # the same frame again in this batch: rows would be equal
+            b.count("duplicates")
+            return
+        self._seen_ids.add(fid)
+        if type(event) is not str:
+            event = repr(event)
+        b.count(f"frames.{event}")
+        self._raw = args_json.decode()
+        p = fr.payload
+        gid = p.get("gameId") if type(p) is dict else None
+        b.add("raw_events", {
+            "frame_id": fid, "recv_ts": recv,
+            "recv_mono_ns": fr.recv_mono_ns if type(fr.recv_mono_ns) is int else None,
+            "session_id": fr.session_id if type(fr.session_id) is str else None,
+            "seq": fr.seq if type(fr.seq) is int else None,
+            "event": event, "game_id": gid if type(gid) is str else None,
+            "args_json": self._raw, "source": self._src,
+        })
+        if event == "gameStateUpdate":
+            self._game_state(p, recv)
+        elif event == "standard/newTrade":
+            try:
+                row = trade_row(p, ctx=event, source="live", recv_ts_us=recv)
+            except FrameError as e:
+                self._reject("trades", e.reason, self._raw)
+                return
+            self._touch(row["game_id"], recv)
+            self._offer_trade(row, LIVE)
+        elif event == "newSideBet":
+            try:
+                key, fields = placed_bet(p, ctx=event, gid=game_id(_get(p, "gameId"), event))
+            except FrameError as e:
+                self._reject("side_bets", e.reason, self._raw)
+                return
+            self._touch(key[0], recv)
+            self._offer_bet(key, fields, 0)
+
+    def _game_state(self, p: Any, recv: int | None) -> None:
+        ctx = "gameStateUpdate"
+        if type(p) is not dict:
+            self._reject("frame", f"{ctx} payload {shown(p)}: expected an object", self._raw)
+            return
+        gh = p.get("gameHistory")
+        if gh is not None:
+            self._history(gh, recv)
+        try:
+            gid = game_id(p.get("gameId"), ctx)
+        except FrameError as e:
+            self._reject("games", e.reason, self._raw)
+            return
+        acc = self._touch(gid, recv)
+        try:
+            pf = p.get("provablyFair")
+            if pf is not None:
+                pf = as_dict(pf, f"{ctx}.provablyFair")
+                h = seed_hash(pf.get("serverSeedHash"), f"{ctx}.provablyFair")
+                if h is not None:
+                    acc.hashes.add(h)
+                v = version_of(pf.get("version"), f"{ctx}.provablyFair", "version")
+                if v is not None:
+                    acc.versions.add(v)
+            v = version_of(p.get("gameVersion"), ctx, "gameVersion")
+            if v is not None:
+                acc.versions.add(v)
+        except FrameError as e:
+            self._reject("seeds", e.reason, self._raw)
+        phase = phase_of(p)
+        if phase is None:
+            bad = [k for k in ("rugged", "active", "allowPreRoundBuys")
+                   if p.get(k) not in (None, True, False)]
+            self._reject("ticks", f"{ctx}.{bad[0]} {shown(p[bad[0]])}: expected true/false"
+                         if bad else f"{ctx}: no phase", self._raw)
+            return
+        if phase is not _ACTIVE and phase is not _RUG:
+            return  # cooldown / presale: no ticks (presale shows tickCount 0 before the start)
+        try:
+            tc = req_int(p, "tickCount", ctx)
+            price = req_num(p, "price", ctx)
+        except FrameError as e:
+            self._reject("ticks", e.reason, self._raw)
+            return
+        acc.seen_live = True
+        window: list[tuple[int, float]] = []
+        end = None
+        pp = p.get("partialPrices")
+        if pp is not None:
+            try:
+                end, window = parse_window(pp, f"{ctx}.partialPrices")
+            except FrameError as e:
+                self._reject("ticks", e.reason, self._raw)
+        last = tc
+        if phase is _RUG:
+            last = rug_tick_of(tc, end)
+            acc.rug = _min(acc.rug, last)
+            acc.end = _min(acc.end, recv)
+        elif tc == 0:
+            acc.start = _min(acc.start, recv)
+        offer = self._ticks.offer
+        if tc > TICK_MAX:
+            if tc == last:
+                self._reject("ticks", f"{ctx}.tickCount {tc}: above {TICK_MAX}", self._raw)
+        elif tc == last:
+            offer(gid, tc, LIVE, recv, price)
+        for t, v in window:
+            if t <= last:
+                offer(gid, t, PARTIAL, None, v)
+        if "prices" in p or "trades" in p:
+            self._arrays(p, gid, last, phase is _RUG, ctx)
+
+    def _arrays(self, p: dict[str, Any], gid: str, last: int, rugged: bool, ctx: str) -> None:
+        """Aug 2025 / on-connect full arrays: `prices` (path so far) and `trades`."""
+        try:
+            prices = as_list(p.get("prices") or [], f"{ctx}.prices")
+            # in a rug frame the array's last element may be the crash price: keep the path only
+            top = last - 1 if rugged else last
+            for t, v in enumerate(prices[: min(top, TICK_MAX) + 1]):
+                if type(v) is not float or not (0.0 <= v < _INF):
+                    v = num(v, f"{ctx}.prices", str(t))
+                self._ticks.offer(gid, t, HISTORY, None, v)
+        except FrameError as e:
+            self._reject("ticks", e.reason, self._raw)
+        trades = p.get("trades")
+        if trades is None:
+            return
+        if type(trades) is not list:
+            self._reject("trades", f"{ctx}.trades {shown(trades)}: expected a list", self._raw)
+            return
+        for i, rec in enumerate(trades):
+            try:
+                row = trade_row(rec, ctx=f"{ctx}.trades[{i}]", source="history", recv_ts_us=None,
+                                default_game_id=gid)
+            except FrameError as e:
+                self._reject("trades", e.reason, self._raw)
+                continue
+            self._offer_trade(row, HISTORY)
+
+    def _history(self, gh: Any, recv: int | None) -> None:
+        """gameHistory entries: each distinct entry content is parsed once per assembler."""
+        if type(gh) is not list:
+            self._reject("games", f"gameStateUpdate.gameHistory {shown(gh)}: expected a list",
+                         self._raw)
+            return
+        for e in gh:
+            try:
+                blob = orjson.dumps(e)
+            except Exception:  # not JSON-serialisable (only from hand-built frames)
+                blob = repr(e).encode()
+            digest = hashlib.blake2b(blob, digest_size=16).digest()
+            raw_id = e.get("id") if type(e) is dict else None
+            if type(raw_id) is str:
+                st = self._games.get(raw_id)
+                if st is not None and digest in st.entries:
+                    self._games.move_to_end(raw_id)
+                    if recv is not None:
+                        self._hist_seen[raw_id] = _min(self._hist_seen.get(raw_id), recv)
+                    self._batch.count("history.cached")
+                    continue
+            try:
+                h = parse_history_entry(e)
+            except FrameError as err:
+                self._hist_reject("games", err.reason, blob, digest, recv)
+                continue
+            self._batch.count("history.parsed")
+            gid = h.game_id
+            acc = self._acc(gid)
+            self._games[gid].entries.add(digest)
+            if recv is not None:
+                self._hist_seen[gid] = _min(self._hist_seen.get(gid), recv)
+            too_long = fold_entry(h, acc, self._ticks, self._records)
+            if too_long:
+                self._hist_reject("ticks", too_long, blob, digest, recv)
+            for table, reason, rec in h.rejects:
+                self._hist_reject(table, reason, _dumps(rec), digest, recv)
+
+    # ---------------------------------------------------------------- draining
+    def drain(self) -> RowBatch:
+        """The rows and counters gathered since the last drain; starts a new batch.
+
+        Counters: `frames`, `frames.<event>`, `duplicates` (same frame again in the batch),
+        `rejects`, `rejects.<table>`, `ticks.live|partial|history` (rows written),
+        `ticks.duplicate` (already written in an earlier batch), `ticks.beyond_rug` (candidates
+        after the rug tick, from the second rug frame), `history.parsed|cached`,
+        `trades.live|history`, `side_bets`, `games`, `seeds`, `games.forgotten`,
+        `*_conflict`, `errors.internal` (a bug: should stay 0).
+        """
+        b, accs, states = self._batch, self._accs, self._games
+        for gid, acc in accs.items():
+            st = states[gid]
+            if acc.rug is not None and (st.rug_tick is None or acc.rug < st.rug_tick):
+                st.rug_tick = acc.rug
+            seen = self._hist_seen.get(gid)
+            if seen is not None and (acc.first_seen is None or seen < acc.first_seen):
+                acc.first_seen = seen
+        add = b.add
+        settle_ticks(self._ticks, states, accs, b)
+        for gid, acc in accs.items():
+            add("games", game_row(gid, acc, b.counters))
+            srow = seed_row(gid, acc, b.counters)
+            if srow is not None:
+                add("seeds", srow)
+                b.count("seeds")
+            states.move_to_end(gid)
+        b.count("games", len(accs))
+        for rank, _, row in self._records.trades.values():
+            add("trades", row)
+            b.count(f"trades.{SOURCES[rank]}")
+        for placed, payout in self._records.bets.values():
+            add("side_bets", bet_row(placed, payout))
+        b.count("side_bets", len(self._records.bets))
+        for row in self._hist_rejects.rows.values():
+            add("rejects", row)
+            b.count("rejects")
+            b.count(f"rejects.{row['table']}")
+        while len(states) > self.keep_games:
+            states.popitem(last=False)
+            b.count("games.forgotten")
+        self._reset()
+        return b
+
+    # ---------------------------------------------------------------- state
+    def _acc(self, gid: str) -> GameFacts:
+        acc = self._accs.get(gid)
+        if acc is None:
+            acc = self._accs[gid] = GameFacts()
+            st = self._games.get(gid)
+            if st is None:
+                self._games[gid] = GameMemory()
+            else:
+                self._games.move_to_end(gid)
+        return acc
+
+    def _touch(self, gid: str, recv: int | None) -> GameFacts:
+        """The batch's record of `gid`, with `recv` taken as a sighting of the game."""
+        acc = self._accs.get(gid) or self._acc(gid)
+        if recv is not None and (acc.first_seen is None or recv < acc.first_seen):
+            acc.first_seen = recv
+        return acc
+
+    def _offer_trade(self, row: dict[str, Any], rank: int) -> None:
+        self._acc(row["game_id"])
+        self._records.offer_trade(row, rank)
+
+    def _offer_bet(self, key: BetKey, fields: dict[str, Any], slot: int) -> None:
+        self._acc(key[0])
+        self._records.offer_bet(key, fields, slot)
+
+    def _reject(self, table: str, reason: str, raw: str) -> None:
+        b = self._batch
+        b.add("rejects", reject_row(reject_id(self._fid, table, reason), table, reason,
+                                    self._src, self._recv, raw))
+        b.count("rejects")
+        b.count(f"rejects.{table}")
+
+    def _hist_reject(self, table: str, reason: str, raw: bytes | str, digest: bytes,
+                     recv: int | None) -> None:
+        """A reject inside a gameHistory entry: one row per entry content, earliest sighting."""
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        self._hist_rejects.add(reject_row(reject_id(digest, table, reason), table, reason,
+                                          self._src, recv, text))
+
+    def _raw_text(self, fr: Frame) -> str:
+        try:
+            return fr.args_json.decode()
+        except Exception:
+            return repr(fr.args)
+
+
+def _get(p: Any, key: str) -> Any:
+    return p.get(key) if type(p) is dict else None
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except Exception:
+        return repr(value)

@@ -1,0 +1,116 @@
+"""GameFacts: what one batch of frames taught about a game, and its `games` / `seeds` rows.
+
+The assembler folds every fact with min / max / set-union, so the rows do not depend on frame
+order; the lake writer then merges the partial rows of successive batches with the rules in
+`schemas.TABLES["games"]` (min/max/any/first).
+
+Source: PROTOCOL.md, "Game cycle", "Provably fair" (serverSeedHash = SHA-256 hex of the seed
+string's ASCII bytes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class GameFacts:
+    """Facts about one game from one batch. Timestamps are µs since the epoch, UTC.
+
+    Attributes:
+        first_seen: earliest receive time of a frame about the game (its own frames or a
+            gameHistory entry naming it).
+        start: receive time of the earliest active frame at tick 0.
+        end: receive time of the earliest rug frame.
+        rug: rug tick (min over rug frames and revealed price paths).
+        peak: highest path price (never the crash price) or gameHistory `peakMultiplier`.
+        versions, hashes, seeds: every value seen (normally one each).
+        seen_live: an active or rug frame of the game was received.
+        revealed: a gameHistory entry carried its `serverSeed`.
+        first_live, last_live: lowest / highest tick received live (≤ rug tick).
+        crash: best (rank, recv key, price) candidate at the rug tick.
+    """
+
+    first_seen: int | None = None
+    start: int | None = None
+    end: int | None = None
+    rug: int | None = None
+    peak: float | None = None
+    versions: set[str] = field(default_factory=set)
+    hashes: set[str] = field(default_factory=set)
+    seeds: set[str] = field(default_factory=set)
+    seen_live: bool = False
+    revealed: bool = False
+    first_live: int | None = None
+    last_live: int | None = None
+    crash: tuple[int, int, float] | None = None
+
+
+@dataclass(slots=True)
+class GameMemory:
+    """What the assembler keeps about a game across batches (small: a few hundred ints).
+
+    Attributes:
+        emitted: ticks already written (each (game, tick) is written once per assembler).
+        rug_tick: lowest rug tick known so far.
+        entries: digests of the gameHistory entries already parsed (an entry repeats in the
+            ~10 following games' full frames).
+    """
+
+    emitted: set[int] = field(default_factory=set)
+    rug_tick: int | None = None
+    entries: set[bytes] = field(default_factory=set)
+
+
+def _pick(values: set[str], name: str, counters: Counter[str]) -> str | None:
+    """The smallest of `values` (None if empty); counts `<name>_conflict` when several."""
+    if not values:
+        return None
+    if len(values) > 1:
+        counters[f"{name}_conflict"] += 1
+    return min(values)
+
+
+def game_row(game_id: str, f: GameFacts, counters: Counter[str]) -> dict[str, Any]:
+    """A partial `games` row from `f`. ticks_recorded/missing and completeness stay null
+    (`ticks.tick_coverage` fills them at write time)."""
+    return {
+        "game_id": game_id,
+        "version": _pick(f.versions, "games.version", counters),
+        "server_seed_hash": _pick(f.hashes, "games.hash", counters),
+        "first_seen_ts": f.first_seen,
+        "start_ts": f.start,
+        "end_ts": f.end,
+        "first_live_tick": f.first_live,
+        "last_live_tick": f.last_live,
+        "rug_tick": f.rug,
+        "peak_x": f.peak,
+        "crash_price_x": f.crash[2] if f.crash is not None else None,
+        "seen_live": f.seen_live,
+        "revealed": f.revealed,
+    }
+
+
+def seed_row(game_id: str, f: GameFacts, counters: Counter[str]) -> dict[str, Any] | None:
+    """A `seeds` row when `f` holds a seed hash or a revealed seed, else None.
+
+    `hash_ok` = sha256(seed ASCII bytes).hexdigest() == server_seed_hash; null until both are
+    known. A seed that is not ASCII cannot match (hash_ok False).
+    """
+    if not f.hashes and not f.seeds:
+        return None
+    h = min(f.hashes) if f.hashes else None
+    seed = _pick(f.seeds, "seeds.seed", counters)
+    ok = None
+    if seed is not None and h is not None:
+        ok = seed.isascii() and hashlib.sha256(seed.encode("ascii")).hexdigest() == h
+    return {
+        "game_id": game_id,
+        "server_seed_hash": h,
+        "server_seed": seed,
+        "version": min(f.versions) if f.versions else None,
+        "hash_ok": ok,
+    }

@@ -1,0 +1,165 @@
+"""Typed field access for event payloads: every value the assembler keeps is checked here.
+
+The feed is JSON, so a field can hold anything. These getters return the value when it has
+the expected type and raise `FrameError` otherwise, with a reason that names the field, the
+value and what was expected, e.g. `gameStateUpdate.tickCount '12' (str): expected int`.
+The assembler turns each `FrameError` into a `rejects` row; nothing here is silently coerced
+(a string tick is an error, not a tick), except that an integral JSON number is accepted where
+a float is expected (`1` for a price of 1.0).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from rugslab.errors import FrameError
+from rugslab.schemas import GAME_ID_PATTERN
+
+_GAME_ID = re.compile(GAME_ID_PATTERN)
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+_MAX_SHOWN = 60
+
+
+def shown(value: Any) -> str:
+    """A short printable form of `value` for an error reason (type included)."""
+    r = repr(value)
+    if len(r) > _MAX_SHOWN:
+        r = r[: _MAX_SHOWN - 3] + "..."
+    return f"{r} ({type(value).__name__})"
+
+
+def _fail(ctx: str, key: str, value: Any, expected: str) -> FrameError:
+    return FrameError(f"{ctx}.{key} {shown(value)}: expected {expected}")
+
+
+def req_int(d: dict[str, Any], key: str, ctx: str, *, lo: int = 0) -> int:
+    """`d[key]` as an int ≥ `lo` (bools and floats are refused).
+
+    Raises:
+        FrameError: missing, not an int, or below `lo`.
+    """
+    v = d.get(key)
+    if type(v) is int and v >= lo:
+        return v
+    if key not in d:
+        raise FrameError(f"{ctx}.{key} missing: expected an int >= {lo}")
+    raise _fail(ctx, key, v, f"an int >= {lo}")
+
+
+def opt_int(d: dict[str, Any], key: str, ctx: str, *, lo: int = 0) -> int | None:
+    """`d[key]` as an int ≥ `lo`, or None when absent/null."""
+    v = d.get(key)
+    if v is None:
+        return None
+    if type(v) is int and v >= lo:
+        return v
+    raise _fail(ctx, key, v, f"an int >= {lo} or null")
+
+
+def num(value: Any, ctx: str, key: str, *, nonneg: bool = True) -> float:
+    """`value` as a finite float (int accepted; bool refused); ≥ 0 when `nonneg`.
+
+    Raises:
+        FrameError: not a number, not finite, or negative when `nonneg`.
+    """
+    t = type(value)
+    if t is float:
+        if math.isfinite(value) and (value >= 0.0 or not nonneg):
+            return value
+    elif t is int and (value >= 0 or not nonneg):
+        return float(value)
+    raise _fail(ctx, key, value, "a finite number >= 0" if nonneg else "a finite number")
+
+
+def req_num(d: dict[str, Any], key: str, ctx: str, *, nonneg: bool = True) -> float:
+    """`d[key]` as a finite float; see `num`. Raises FrameError when missing or bad."""
+    if key not in d:
+        raise FrameError(f"{ctx}.{key} missing: expected a number")
+    return num(d[key], ctx, key, nonneg=nonneg)
+
+
+def opt_num(d: dict[str, Any], key: str, ctx: str, *, nonneg: bool = False) -> float | None:
+    """`d[key]` as a finite float, or None when absent/null."""
+    v = d.get(key)
+    if v is None:
+        return None
+    return num(v, ctx, key, nonneg=nonneg)
+
+
+def opt_str(d: dict[str, Any], key: str, ctx: str) -> str | None:
+    """`d[key]` as a str, or None when absent/null."""
+    v = d.get(key)
+    if v is None or type(v) is str:
+        return v
+    raise _fail(ctx, key, v, "a string or null")
+
+
+def req_str(d: dict[str, Any], key: str, ctx: str) -> str:
+    """`d[key]` as a non-empty str. Raises FrameError when missing, empty or not a str."""
+    v = d.get(key)
+    if type(v) is str and v:
+        return v
+    if key not in d:
+        raise FrameError(f"{ctx}.{key} missing: expected a string")
+    raise _fail(ctx, key, v, "a non-empty string")
+
+
+def req_id(d: dict[str, Any], key: str, ctx: str) -> str:
+    """`d[key]` as an id string: a non-empty str, or an int rendered in decimal.
+
+    Aug 2025 trade ids are numeric strings, Dec 2025 ids UUIDs; a bare JSON int is accepted.
+    """
+    v = d.get(key)
+    if type(v) is str and v:
+        return v
+    if type(v) is int:
+        return str(v)
+    if key not in d:
+        raise FrameError(f"{ctx}.{key} missing: expected an id string")
+    raise _fail(ctx, key, v, "an id string")
+
+
+def opt_bool(d: dict[str, Any], key: str, ctx: str) -> bool | None:
+    """`d[key]` as a bool, or None when absent/null."""
+    v = d.get(key)
+    if v is None or v is True or v is False:
+        return v
+    raise _fail(ctx, key, v, "true, false or null")
+
+
+def game_id(value: Any, ctx: str, key: str = "gameId") -> str:
+    """`value` as a game id `YYYYMMDD-<16 lowercase hex>`.
+
+    Raises:
+        FrameError: missing (None), not a str, or not of that form.
+    """
+    if type(value) is str and _GAME_ID.match(value):
+        return value
+    if value is None:
+        raise FrameError(f"{ctx}.{key} missing: expected a game id YYYYMMDD-<16 hex>")
+    raise _fail(ctx, key, value, "a game id YYYYMMDD-<16 hex>")
+
+
+def seed_hash(value: Any, ctx: str, key: str = "serverSeedHash") -> str | None:
+    """`value` as a SHA-256 hex digest (64 lowercase hex), or None when null/absent."""
+    if value is None:
+        return None
+    if type(value) is str and _HASH.match(value):
+        return value
+    raise _fail(ctx, key, value, "64 lowercase hex digits (SHA-256) or null")
+
+
+def as_dict(value: Any, ctx: str) -> dict[str, Any]:
+    """`value` when it is a dict. Raises FrameError otherwise."""
+    if type(value) is dict:
+        return value
+    raise FrameError(f"{ctx} {shown(value)}: expected an object")
+
+
+def as_list(value: Any, ctx: str) -> list[Any]:
+    """`value` when it is a list. Raises FrameError otherwise."""
+    if type(value) is list:
+        return value
+    raise FrameError(f"{ctx} {shown(value)}: expected a list")

@@ -1,0 +1,234 @@
+"""Ticks: one price per (game, tick), chosen among sources, and the gap ledger.
+
+Sources of a tick's price, best first (PROTOCOL.md, "Prices per tick"):
+    live     `price` at `tickCount` of an active or rug `gameStateUpdate` (has a receive time)
+    partial  the sliding `partialPrices` window (last 5 ticks) of such a frame
+    history  a full path: `gameHistory[i].prices` once the game is revealed (last element =
+             the crash price at the rug tick len-1), or an Aug 2025 / on-connect `prices` array
+
+`TickBuffer` keeps the best candidate per (game, tick) within one batch of frames: lower
+source rank wins, then the earlier receive time, then the lower price, so the choice does not
+depend on frame order. `find_gaps` and `tick_coverage` are pure polars functions the lake
+writer runs over the stored ticks and games.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from rugslab.config import MAX_TICKS
+from rugslab.errors import FrameError
+from rugslab.games import GameFacts, GameMemory
+from rugslab.payloads import as_dict, num, opt_int, shown
+from rugslab.rows import RowBatch
+
+LIVE, PARTIAL, HISTORY = 0, 1, 2
+#: Tick source names by rank (the `ticks.source` column).
+SOURCES = ("live", "partial", "history")
+#: Highest tick a row may hold (the generator stops at MAX_TICKS; the rug tick may be one more).
+TICK_MAX = MAX_TICKS + 1
+_NO_TS = 1 << 62
+
+
+class TickBuffer:
+    """Best price candidate per (game_id, tick) among the frames of one batch.
+
+    `best[(game_id, tick)] = (rank, recv_ts_us or 2**62, price)`; the minimum tuple wins, so
+    offering the same candidates in any order, any number of times, leaves the same content.
+    """
+
+    __slots__ = ("best",)
+
+    def __init__(self) -> None:
+        self.best: dict[tuple[str, int], tuple[int, int, float]] = {}
+
+    def offer(
+        self, game_id: str, tick: int, rank: int, recv_ts_us: int | None, price: float
+    ) -> None:
+        """Offer `price` at `tick` from source `rank` (LIVE/PARTIAL/HISTORY)."""
+        k = (game_id, tick)
+        new = (rank, _NO_TS if recv_ts_us is None else recv_ts_us, price)
+        old = self.best.get(k)
+        if old is None or new < old:
+            self.best[k] = new
+
+    def __len__(self) -> int:
+        return len(self.best)
+
+
+def settle_ticks(
+    buf: TickBuffer, memory: Mapping[str, GameMemory], facts: Mapping[str, GameFacts],
+    batch: RowBatch,
+) -> None:
+    """Write the batch's best tick per (game, tick) as `ticks` rows, once per assembler.
+
+    Drops candidates beyond the game's rug tick (`memory[g].rug_tick`, already lowered by this
+    batch) and those already written (`memory[g].emitted`); marks the rug tick `is_rug`. Folds
+    into `facts[g]`: first/last live tick, peak (path ticks only) and the crash candidate.
+    Every game in `buf` must be in `memory` and `facts`.
+    """
+    add, count = batch.add, batch.count
+    for (gid, t), (rank, ts, price) in buf.best.items():
+        mem, f = memory[gid], facts[gid]
+        r = mem.rug_tick
+        if r is not None and t > r:
+            count("ticks.beyond_rug")
+            continue
+        is_rug = t == r
+        if rank == LIVE:
+            if f.first_live is None or t < f.first_live:
+                f.first_live = t
+            if f.last_live is None or t > f.last_live:
+                f.last_live = t
+        if is_rug:
+            c = (rank, ts, price)
+            if f.crash is None or c < f.crash:
+                f.crash = c
+        elif f.peak is None or price > f.peak:
+            f.peak = price
+        if t in mem.emitted:
+            count("ticks.duplicate")
+            continue
+        mem.emitted.add(t)
+        src = SOURCES[rank]
+        add("ticks", {"game_id": gid, "tick": t, "price_x": price,
+                      "recv_ts": ts if rank == LIVE and ts != _NO_TS else None,
+                      "source": src, "is_rug": is_rug})
+        count(f"ticks.{src}")
+
+
+def recv_of(ts_key: int) -> int | None:
+    """The receive time stored in a candidate (None for the 'unknown' sentinel)."""
+    return None if ts_key == _NO_TS else ts_key
+
+
+def parse_window(pp: Any, ctx: str) -> tuple[int | None, list[tuple[int, float]]]:
+    """`partialPrices` → (endTick or None, [(tick, price), ...]).
+
+    Args:
+        pp: `{"startTick": t-4, "endTick": t, "values": {"<tick>": price, ...}}`.
+        ctx: where it sits, for error reasons.
+
+    Raises:
+        FrameError: not an object, `endTick` not an int, `values` not an object, a key that is
+            not a decimal tick ≤ TICK_MAX, or a price that is not a finite number ≥ 0.
+    """
+    pp = as_dict(pp, ctx)
+    end = opt_int(pp, "endTick", ctx)
+    vals = as_dict(pp.get("values"), f"{ctx}.values")
+    out = []
+    for k, v in vals.items():
+        if type(k) is not str or not (k.isascii() and k.isdigit()) or len(k) > 5:
+            raise FrameError(f"{ctx}.values key {shown(k)}: expected a decimal tick number")
+        t = int(k)
+        if t > TICK_MAX:
+            raise FrameError(f"{ctx}.values key {k!r}: tick above {TICK_MAX}")
+        if type(v) is not float or not (0.0 <= v < float("inf")):
+            v = num(v, f"{ctx}.values", k)
+        out.append((t, v))
+    return end, out
+
+
+def find_gaps(ticks: pl.DataFrame, games: pl.DataFrame) -> pl.DataFrame:
+    """Runs of ticks 0..end of each game that no tick row covers (the gap ledger).
+
+    Args:
+        ticks: columns `game_id`, `tick` (other columns ignored; duplicates allowed).
+        games: columns `game_id`, `rug_tick`, `first_live_tick` (several rows per game
+            allowed: rug_tick and first_live_tick are reduced with min).
+
+    Returns:
+        `gaps` rows (schemas.GapRow): `game_id`, `tick_from`, `tick_to` (inclusive), `n_ticks`,
+        `reason`. end = `rug_tick` (inclusive: the rug tick holds the crash price), or the
+        highest tick present for a game not seen to rug; a game with neither has no gaps.
+        `reason` is `before_join` for a run starting at tick 0 before the first live tick
+        (or in a game never seen live), else `not_received`. Sorted by game_id, tick_from.
+    """
+    ends = _ends(ticks, games)
+    present = ticks.select("game_id", pl.col("tick").cast(pl.Int32)).unique()
+    missing = (
+        ends.filter(pl.col("end").is_not_null())
+        .select(
+            "game_id",
+            "first_live_tick",
+            tick=pl.int_ranges(0, pl.col("end") + 1, dtype=pl.Int32),
+        )
+        .explode("tick")
+        .join(present, on=["game_id", "tick"], how="anti")
+        .sort("game_id", "tick")
+    )
+    runs = (
+        missing.with_columns(
+            run=(pl.col("tick").diff().over("game_id").fill_null(2) != 1).cum_sum().over("game_id")
+        )
+        .group_by("game_id", "run", maintain_order=True)
+        .agg(
+            tick_from=pl.col("tick").min(),
+            tick_to=pl.col("tick").max(),
+            n_ticks=pl.len().cast(pl.Int32),
+            first_live_tick=pl.col("first_live_tick").first(),
+        )
+    )
+    before = (pl.col("tick_from") == 0) & (
+        pl.col("first_live_tick").is_null() | (pl.col("tick_to") < pl.col("first_live_tick"))
+    )
+    return runs.select(
+        "game_id",
+        pl.col("tick_from").cast(pl.Int32),
+        pl.col("tick_to").cast(pl.Int32),
+        "n_ticks",
+        reason=pl.when(before).then(pl.lit("before_join")).otherwise(pl.lit("not_received")),
+    ).sort("game_id", "tick_from")
+
+
+def tick_coverage(ticks: pl.DataFrame, games: pl.DataFrame) -> pl.DataFrame:
+    """Per game: ticks recorded and missing in 0..end, and the completeness label.
+
+    Args:
+        ticks, games: as for `find_gaps`.
+
+    Returns:
+        One row per game id found in `games` or `ticks`: `game_id`, `ticks_recorded` (distinct
+        ticks in 0..end; all distinct ticks when end is unknown), `ticks_missing`
+        (end + 1 - recorded; null when end is unknown), `completeness`: `complete` when the
+        game rugged and every tick 0..rug_tick is present, `no_ticks` when it has no tick,
+        else `partial`. Int32 counts; sorted by game_id.
+    """
+    ends = _ends(ticks, games)
+    t = ticks.select("game_id", pl.col("tick").cast(pl.Int32)).unique()
+    counted = (
+        t.join(ends.select("game_id", "end"), on="game_id", how="left")
+        .filter(pl.col("end").is_null() | (pl.col("tick") <= pl.col("end")))
+        .group_by("game_id")
+        .agg(recorded=pl.len())
+    )
+    out = ends.join(counted, on="game_id", how="left").with_columns(
+        pl.col("recorded").fill_null(0)
+    )
+    return out.select(
+        "game_id",
+        ticks_recorded=pl.col("recorded").cast(pl.Int32),
+        ticks_missing=(pl.col("end") + 1 - pl.col("recorded")).cast(pl.Int32),
+        completeness=pl.when(pl.col("recorded") == 0)
+        .then(pl.lit("no_ticks"))
+        .when(pl.col("rug_tick").is_not_null() & (pl.col("recorded") == pl.col("rug_tick") + 1))
+        .then(pl.lit("complete"))
+        .otherwise(pl.lit("partial")),
+    ).sort("game_id")
+
+
+def _ends(ticks: pl.DataFrame, games: pl.DataFrame) -> pl.DataFrame:
+    """game_id, rug_tick, first_live_tick, end (rug tick, else highest tick present)."""
+    g = games.group_by("game_id").agg(
+        pl.col("rug_tick").cast(pl.Int32).min(),
+        pl.col("first_live_tick").cast(pl.Int32).min(),
+    )
+    top = ticks.group_by("game_id").agg(max_tick=pl.col("tick").cast(pl.Int32).max())
+    return (
+        g.join(top, on="game_id", how="full", coalesce=True)
+        .with_columns(end=pl.coalesce("rug_tick", "max_tick"))
+        .select("game_id", "rug_tick", "first_live_tick", "end")
+    )
