@@ -102,7 +102,7 @@ class ArchiveWriter:
         recv_wall_ns: int | None = None,
         recv_mono_ns: int | None = None,
     ) -> int:
-        """Append one frame; returns its `seq`.
+        """Append one frame as received; returns its `seq`.
 
         Args:
             event: Socket.IO event name.
@@ -115,6 +115,24 @@ class ArchiveWriter:
         """
         wall = self._wall_ns() if recv_wall_ns is None else recv_wall_ns
         mono = self._mono_ns() if recv_mono_ns is None else recv_mono_ns
+        return self._append(event, args, wall, mono)
+
+    def write_frame(self, frame: Frame) -> int:
+        """Append a `Frame` read elsewhere (µs receive time → ns; a missing monotonic time
+        stays null); returns its new `seq` in this session.
+
+        Raises:
+            FrameError: the frame has no receive time, or its args are not serialisable.
+            LakeError: the file cannot be opened or written.
+        """
+        if frame.recv_ts_us is None:
+            raise FrameError(
+                f"frame {frame.event!r} from {frame.source} has no receive time; the archive "
+                "needs recv_wall_ns (give the frame a recv_ts_us)."
+            )
+        return self._append(frame.event, frame.args, frame.recv_ts_us * 1000, frame.recv_mono_ns)
+
+    def _append(self, event: str, args: list[Any], wall: int, mono: int | None) -> int:
         rec = {
             "v": ARCHIVE_VERSION,
             "session": self.session,
@@ -139,13 +157,6 @@ class ArchiveWriter:
         self._bytes += len(line)
         self._seq += 1
         return self._seq
-
-    def write_frame(self, frame: Frame) -> int:
-        """Append a `Frame` (receive time from `frame.recv_ts_us`, µs → ns); returns its seq."""
-        wall = None if frame.recv_ts_us is None else frame.recv_ts_us * 1000
-        return self.write(
-            frame.event, frame.args, recv_wall_ns=wall, recv_mono_ns=frame.recv_mono_ns
-        )
 
     def flush_durable(self) -> None:
         """Flush Python's buffer and fsync the file: what was written survives a crash.

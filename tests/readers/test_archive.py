@@ -1,0 +1,167 @@
+"""The collector's raw journal: write → read round trips, file naming, torn tails, gzip."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rugslab.errors import FrameError
+from rugslab.events import BadRecord, Frame
+from rugslab.readers import ArchiveWriter, detect_format, read_frames
+from rugslab.readers.archive import read_archive
+
+SESSION = "0123456789abcdef0123456789abcdef"
+# 2025-12-12T17:16:58.624285123Z in ns
+WALL = 1765559818_624285123
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+frames_in = st.lists(
+    st.tuples(
+        st.text(min_size=1, max_size=30),
+        st.lists(json_values, max_size=3),
+        st.integers(min_value=WALL, max_value=WALL + 10**12),
+        st.integers(min_value=0, max_value=2**62),
+    ),
+    min_size=1,
+    max_size=20,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(frames_in)
+def test_written_frames_read_back_identical(
+    tmp_path_factory: pytest.TempPathFactory, recs: list[tuple[str, list[Any], int, int]]
+) -> None:
+    root = tmp_path_factory.mktemp("archive")
+    with ArchiveWriter(root, SESSION) as w:
+        for event, args, wall, mono in recs:
+            w.write(event, args, recv_wall_ns=wall, recv_mono_ns=mono)
+    back = [x for p in w.paths for x in read_frames(p)]
+    assert all(isinstance(x, Frame) for x in back)
+    got = [(f.event, f.args, f.recv_ts_us, f.recv_mono_ns, f.seq, f.session_id) for f in back]  # type: ignore[union-attr]
+    want = [(e, a, wall // 1000, mono, i, SESSION) for i, (e, a, wall, mono) in enumerate(recs, 1)]
+    assert got == want
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(min_size=1, max_size=10),
+            st.lists(json_values, max_size=2),
+            st.integers(min_value=WALL // 1000, max_value=WALL // 1000 + 10**9),
+            st.none() | st.integers(min_value=0, max_value=2**62),
+        ),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_frames_rewritten_with_write_frame_read_back_identical(
+    tmp_path_factory: pytest.TempPathFactory, recs: list[tuple[str, list[Any], int, int | None]]
+) -> None:
+    root = tmp_path_factory.mktemp("archive")
+    frames = [Frame(e, a, "elsewhere", recv_ts_us=us, recv_mono_ns=m) for e, a, us, m in recs]
+    with ArchiveWriter(root, SESSION) as w:
+        for f in frames:
+            w.write_frame(f)
+    back = [x for p in w.paths for x in read_frames(p)]
+    assert [(f.event, f.args, f.recv_ts_us, f.recv_mono_ns) for f in back] == [  # type: ignore[union-attr]
+        (f.event, f.args, f.recv_ts_us, f.recv_mono_ns) for f in frames
+    ]
+
+
+def test_write_frame_without_receive_time_is_refused(tmp_path: Path) -> None:
+    with ArchiveWriter(tmp_path, SESSION) as w, pytest.raises(FrameError, match="no receive time"):
+        w.write_frame(Frame("x", [], "somewhere"))
+
+
+def test_files_are_named_by_utc_day_and_part_and_rotate(tmp_path: Path) -> None:
+    day = 86_400 * 10**9
+    with ArchiveWriter(tmp_path, SESSION, max_bytes=200) as w:
+        w.write("a", [1], recv_wall_ns=WALL, recv_mono_ns=1)
+        w.write("b", ["x" * 300], recv_wall_ns=WALL + 1, recv_mono_ns=2)  # still part 1
+        w.write("c", [], recv_wall_ns=WALL + 2, recv_mono_ns=3)  # part 1 is full: part 2
+        w.write("d", [], recv_wall_ns=WALL + day, recv_mono_ns=4)  # next UTC day: part 3
+        assert w.seq == 4
+    rel = [p.relative_to(tmp_path).as_posix() for p in w.paths]
+    assert rel == [
+        f"2025-12-12/{SESSION}-1.jsonl",
+        f"2025-12-12/{SESSION}-2.jsonl",
+        f"2025-12-13/{SESSION}-3.jsonl",
+    ]
+    assert [[f.seq for f in read_frames(p)] for p in w.paths] == [[1, 2], [3], [4]]  # type: ignore[union-attr]
+    assert detect_format(w.paths[0]) == "rugslab-archive"
+
+
+def test_a_second_writer_of_the_same_session_never_clobbers(tmp_path: Path) -> None:
+    with ArchiveWriter(tmp_path, SESSION) as w1:
+        w1.write("a", [], recv_wall_ns=WALL, recv_mono_ns=1)
+    with ArchiveWriter(tmp_path, SESSION) as w2:
+        w2.write("b", [], recv_wall_ns=WALL, recv_mono_ns=1)
+    assert [p.name for p in w1.paths + w2.paths] == [f"{SESSION}-1.jsonl", f"{SESSION}-2.jsonl"]
+
+
+def test_flush_durable_makes_lines_visible_before_close(tmp_path: Path) -> None:
+    w = ArchiveWriter(tmp_path, SESSION, wall_ns=lambda: WALL, mono_ns=lambda: 7)
+    w.write("gameStateUpdate", [{"tickCount": 3}])
+    w.flush_durable()
+    assert w.path is not None
+    (f,) = list(read_frames(w.path))
+    assert isinstance(f, Frame) and (f.recv_ts_us, f.recv_mono_ns) == (WALL // 1000, 7)
+    w.close()
+    w.close()  # idempotent
+
+
+def test_unserialisable_args_raise_and_write_nothing(tmp_path: Path) -> None:
+    with ArchiveWriter(tmp_path, SESSION) as w:
+        with pytest.raises(FrameError, match="not JSON-serialisable"):
+            w.write("x", [object()], recv_wall_ns=WALL, recv_mono_ns=1)
+        assert w.seq == 0 and w.paths == []
+
+
+def test_torn_last_line_and_bad_records_are_reported(tmp_path: Path) -> None:
+    with ArchiveWriter(tmp_path, SESSION) as w:
+        w.write("a", [1], recv_wall_ns=WALL, recv_mono_ns=1)
+    p = w.paths[0]
+    with p.open("ab") as f:
+        f.write(
+            b'{"v": 2, "session": "s", "seq": 2, "recv_wall_ns": 1, "event": "x", "args": []}\n'
+        )
+        f.write(
+            b'{"v": 1, "session": "s", "seq": 3, "recv_wall_ns": 1, "event": "x", "args": {}}\n'
+        )
+        f.write(b'{"v": 1, "session": "s", "seq": 4, "recv_wall_ns"')
+    items = list(read_archive(p))
+    assert isinstance(items[0], Frame)
+    bad = items[1:]
+    assert all(isinstance(b, BadRecord) for b in bad)
+    assert [b.reason for b in bad] == [  # type: ignore[union-attr]
+        "line 2: archive version 2 is not supported (expected 1)",
+        "line 3: missing or non-list 'args'",
+        bad[2].reason,  # type: ignore[union-attr]
+    ]
+    assert bad[2].reason.startswith("line 4 is not valid JSON")  # type: ignore[union-attr]
+
+
+def test_gzipped_archive_reads_transparently(tmp_path: Path) -> None:
+    with ArchiveWriter(tmp_path, SESSION) as w:
+        for i in range(5):
+            w.write("e", [i], recv_wall_ns=WALL + i, recv_mono_ns=i)
+    gz = w.paths[0].with_suffix(".jsonl.gz")
+    gz.write_bytes(gzip.compress(w.paths[0].read_bytes()))
+    assert [f.args for f in read_frames(gz)] == [[0], [1], [2], [3], [4]]  # type: ignore[union-attr]
