@@ -1,0 +1,180 @@
+"""Vectorized Monte Carlo of rugs.fun games: the provably-fair process on numpy's Generator.
+
+Same process as `rugslab.fair.game` (see its docstring), drawn from `np.random.Generator`
+instead of seedrandom, so it needs no seeds and runs many games at once. Two exact
+rewrites make it fast without changing the distribution:
+
+- the rug draw is independent of the price, so a game's length is drawn up front:
+  `total_ticks = min(Geometric(0.005) − 1, 5000)`, rugged iff the geometric draw ≤ 5000;
+- games are sorted by length, so the games still running at tick t are a prefix of the
+  arrays: each tick is a handful of numpy operations on a slice, no compaction.
+
+Within a tick, the big-move and drift branches share the draws r₂, r₃ (only one branch is
+used per game and tick, so each still sees independent uniforms).
+
+Games are produced in chunks (`chunk_size` games at a time), so memory is bounded by one
+chunk whatever `n` is. `tests/sim/test_montecarlo.py` checks the rug-tick, peak and price
+distributions against exact replays (two-sample KS tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import polars as pl
+
+from rugslab.errors import ConfigError
+from rugslab.fair.game import (
+    BIG_MOVE_CHANCE,
+    BIG_MOVE_MAX,
+    BIG_MOVE_MIN,
+    DRIFT_MAX,
+    DRIFT_MIN,
+    GOD_CANDLE_CHANCE,
+    GOD_CANDLE_MAX_PRICE,
+    GOD_CANDLE_MOVE,
+    MAX_TICKS,
+    RUG_PROB,
+    VERSIONS,
+)
+
+DEFAULT_CHUNK = 100_000
+MAX_PATH_GAMES = 20_000
+
+
+def _check(n: int, version: str, at_ticks: Sequence[int], chunk_size: int) -> tuple[int, ...]:
+    if n < 0:
+        raise ConfigError(f"Invalid n {n}: expected a number of games ≥ 0.")
+    if version not in VERSIONS:
+        raise ConfigError(f"Invalid version {version!r}: expected one of {', '.join(VERSIONS)}.")
+    if chunk_size <= 0:
+        raise ConfigError(f"Invalid chunk_size {chunk_size}: expected a positive number of games.")
+    ticks = tuple(int(t) for t in at_ticks)
+    bad = [t for t in ticks if not 0 <= t <= MAX_TICKS]
+    if bad:
+        raise ConfigError(f"Invalid at_ticks {bad}: ticks run from 0 to {MAX_TICKS}.")
+    return ticks
+
+
+def _game_lengths(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    k = rng.geometric(RUG_PROB, size=n)  # the iteration (1-based) whose rug draw hits
+    rugged = k <= MAX_TICKS
+    return np.where(rugged, k - 1, MAX_TICKS).astype(np.int64), rugged
+
+
+def _simulate_chunk(
+    rng: np.random.Generator, n: int, version: str, at_ticks: tuple[int, ...], keep_paths: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[np.ndarray] | None]:
+    """Returns (total_ticks, rugged, peak, price_at[len(at_ticks), n], paths or None), input order."""
+    total, rugged = _game_lengths(rng, n)
+    order = np.argsort(-total, kind="stable")
+    length = total[order]
+    price = np.ones(n)
+    peak = np.ones(n)
+    price_at = np.full((len(at_ticks), n), np.nan)
+    slots = {t: [i for i, u in enumerate(at_ticks) if u == t] for t in set(at_ticks)}
+    for i in slots.get(0, ()):
+        price_at[i] = 1.0
+    per_tick: list[np.ndarray] | None = [] if keep_paths else None  # prices of tick t+1, sorted order
+    running = n
+    # games[:running] have length ≥ t + 1: they draw a price for tick t + 1
+    for t in range(int(length[0]) if n else 0):
+        while running and length[running - 1] < t + 1:
+            running -= 1
+        m = running
+        p = price[:m]
+        u = rng.random((3, m))
+        r1, r2, r3 = u[0], u[1], u[2]
+        big = r1 < BIG_MOVE_CHANCE
+        size = BIG_MOVE_MIN + r2 * (BIG_MOVE_MAX - BIG_MOVE_MIN)
+        root = np.sqrt(p)
+        vol = 0.005 * (root if version == "v1" else np.minimum(10.0, root))
+        change = np.where(big, np.where(r3 > 0.5, size, -size), DRIFT_MIN + r2 * (DRIFT_MAX - DRIFT_MIN) + vol * (2.0 * r3 - 1.0))
+        new = np.maximum(p * (1.0 + change), 0.0)
+        if version == "v3":
+            god = (rng.random(m) < GOD_CANDLE_CHANCE) & (p <= GOD_CANDLE_MAX_PRICE)
+            if god.any():
+                new = np.where(god, p * GOD_CANDLE_MOVE, new)
+        price[:m] = new
+        np.maximum(peak[:m], new, out=peak[:m])
+        for i in slots.get(t + 1, ()):
+            price_at[i, :m] = new
+        if per_tick is not None:
+            per_tick.append(new.copy())
+    inverse = np.empty(n, np.int64)
+    inverse[order] = np.arange(n)
+    out_paths = None
+    if per_tick is not None:
+        flat = np.concatenate([np.ones(1), *per_tick])
+        starts = np.concatenate([[1], 1 + np.cumsum([a.shape[0] for a in per_tick])])[:-1]
+        out_paths = []
+        for g in range(n):
+            j = inverse[g]
+            out_paths.append(np.concatenate([[1.0], flat[starts[: total[g]] + j]]))
+    return total, rugged, peak[inverse], price_at[:, inverse], out_paths
+
+
+def simulate_summaries(
+    n: int,
+    *,
+    seed: int | np.random.SeedSequence | None = None,
+    version: str = "v3",
+    at_ticks: Sequence[int] = (),
+    chunk_size: int = DEFAULT_CHUNK,
+) -> Iterator[pl.DataFrame]:
+    """Simulate `n` games and yield their summaries, `chunk_size` games per frame.
+
+    Args:
+        n: number of games.
+        seed: seed for `np.random.default_rng` (fixed seed + fixed chunk_size → same games).
+        version: "v1", "v2" or "v3" (v3 adds god candles; v1 leaves volatility uncapped).
+        at_ticks: ticks at which to report the price (null when the game rugged earlier).
+        chunk_size: games per yielded frame; memory is O(chunk_size · (1 + len(at_ticks))).
+
+    Yields:
+        Frames with columns `game` (0..n−1, Int64), `total_ticks` (Int32, ticks drawn after
+        tick 0), `rug_tick` (Int32, `total_ticks + 1`; null when the game hit the cap),
+        `peak_x` (Float64), and `price_at_<t>_x` (Float64) per requested tick.
+
+    Raises:
+        ConfigError: negative n, unknown version, a tick outside 0..5000, chunk_size ≤ 0.
+    """
+    ticks = _check(n, version, at_ticks, chunk_size)
+    rng = np.random.default_rng(seed)
+    for lo in range(0, n, chunk_size):
+        m = min(chunk_size, n - lo)
+        total, rugged, peak, price_at, _ = _simulate_chunk(rng, m, version, ticks, False)
+        cols: dict[str, pl.Series] = {
+            "game": pl.Series(np.arange(lo, lo + m, dtype=np.int64)),
+            "total_ticks": pl.Series(total.astype(np.int32)),
+            "rug_tick": pl.Series((total + 1).astype(np.int32)).zip_with(
+                pl.Series(rugged), pl.Series([None] * m, dtype=pl.Int32)
+            ),
+            "peak_x": pl.Series(peak),
+        }
+        for i, t in enumerate(ticks):
+            cols[f"price_at_{t}_x"] = pl.Series(price_at[i], nan_to_null=True)
+        yield pl.DataFrame(cols)
+
+
+def simulate_paths(
+    n: int, *, seed: int | np.random.SeedSequence | None = None, version: str = "v3"
+) -> list[np.ndarray]:
+    """Simulate `n` whole games (for small n): one float64 array of prices per game.
+
+    Each array starts at 1.0 and holds `total_ticks + 1` prices, like
+    `rugslab.fair.game.GamePath.prices`.
+
+    Raises:
+        ConfigError: n above 20,000 (use `simulate_summaries`), or as `simulate_summaries`.
+    """
+    _check(n, version, (), 1)
+    if n > MAX_PATH_GAMES:
+        raise ConfigError(
+            f"Invalid n {n} for simulate_paths: at most {MAX_PATH_GAMES} games keep whole paths; "
+            "use simulate_summaries for more."
+        )
+    rng = np.random.default_rng(seed)
+    *_, paths = _simulate_chunk(rng, n, version, (), True)
+    return paths or []
