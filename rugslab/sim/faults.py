@@ -4,8 +4,8 @@
 draws exactly four uniforms from `random.Random(faults.seed)`, in this order, whatever happens:
 
     1. drop       r < drop        the frame is not sent
-    2. malformed  r < malformed   the payload is replaced by garbage of one kind (one more draw
-                                  picks the kind, one more picks details; only when malformed)
+    2. malformed  r < malformed   the payload is replaced by garbage of one kind (kind and
+                                  details come from a second RNG, seeded `f"{seed}-malformed"`)
     3. duplicate  r < duplicate   the frame is sent twice (same time)
     4. reorder    r < reorder     the frame swaps places with the next sent frame (each keeps
                                   the other's send time)
@@ -163,6 +163,7 @@ def apply_faults(frames: Iterable[ScheduledFrame], faults: Faults,
     """
     st = stats if stats is not None else FaultStats()
     rng = random.Random(faults.seed)
+    garbage_rng = random.Random(f"{faults.seed}-malformed")
     held: ScheduledFrame | None = None  # a frame waiting to swap with the next one
 
     def out(f: ScheduledFrame) -> Iterator[ScheduledFrame]:
@@ -184,8 +185,8 @@ def apply_faults(frames: Iterable[ScheduledFrame], faults: Faults,
             continue
         f = frame
         if r_bad < faults.malformed:
-            kind = MALFORMED_KINDS[rng.randrange(len(MALFORMED_KINDS))]
-            f = malform(f, kind, random.Random(rng.getrandbits(32)))
+            kind = MALFORMED_KINDS[garbage_rng.randrange(len(MALFORMED_KINDS))]
+            f = malform(f, kind, garbage_rng)
             st.malformed += 1
             st.malformed_kinds[kind] = st.malformed_kinds.get(kind, 0) + 1
         copies = 2 if r_dup < faults.duplicate else 1
