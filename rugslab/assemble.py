@@ -1,13 +1,8 @@
 """GameAssembler: frames in, lake rows out (raw_events, ticks, games, seeds, trades, side_bets,
 rejects), in batches whose content does not depend on the order of the frames.
 
-Usage:
-    asm = GameAssembler()
-    for frame in frames:
-        asm.feed(frame)
-        if asm.pending >= 20_000:
-            writer.write(asm.drain())
-    writer.write(asm.drain())
+Usage: `asm.feed(frame)` for each frame; every N frames (`asm.pending`) and at the end,
+`writer.write(asm.drain())`.
 
 Rules (every one a min / max / priority, never "last seen", so shuffling or duplicating the
 frames of one batch gives the same rows after dedup by table key):
@@ -41,22 +36,13 @@ import orjson
 from rugslab.errors import FrameError
 from rugslab.events import Frame
 from rugslab.games import GameFacts, GameMemory, game_row, seed_row
-from rugslab.history import (
-    BetKey,
-    RecordBuffer,
-    bet_row,
-    fold_entry,
-    parse_history_entry,
-    placed_bet,
-    trade_row,
-    version_of,
-)
+from rugslab.history import fold_arrays, fold_entry, parse_history_entry, version_of
 from rugslab.lifecycle import GamePhase, phase_of, rug_tick_of
-from rugslab.payloads import as_dict, as_list, game_id, num, req_int, req_num, seed_hash, shown
+from rugslab.payloads import as_dict, game_id, req_int, req_num, seed_hash, shown
+from rugslab.records import BetKey, RecordBuffer, bet_row, placed_bet, trade_row
 from rugslab.rejects import EarliestRejects, reject_id, reject_row
 from rugslab.rows import RowBatch
 from rugslab.ticks import (
-    HISTORY,
     LIVE,
     PARTIAL,
     SOURCES,
@@ -99,6 +85,12 @@ class GameAssembler:
         self._seen_ids: set[str] = set()
         self.pending = 0
 
+    @property
+    def games_remembered(self) -> int:
+        """How many games the assembler keeps state for across batches (≤ keep_games after
+        a drain, plus the games of the current batch)."""
+        return len(self._games)
+
     # ---------------------------------------------------------------- feeding
     def feed(self, frame: Frame) -> None:
         """Take one frame. Never raises: bad input becomes `rejects` rows and counters."""
@@ -123,8 +115,11 @@ class GameAssembler:
             fid = fr.frame_id
         except Exception as e:  # args that are not JSON (e.g. non-str keys, huge ints)
             self._fid = reject_id(repr((event, recv, fr.args)))
-            self._reject("raw_events", f"frame args not JSON-serialisable: {type(e).__name__}: {e}",
-                         self._raw_text(fr))
+            self._reject(
+                "raw_events",
+                f"frame args not JSON-serialisable: {type(e).__name__}: {e}",
+                self._raw_text(fr),
+            )
             return
         self._fid = fid
         if fid in self._seen_ids:  # the same frame again in this batch: rows would be equal
@@ -137,14 +132,20 @@ class GameAssembler:
         self._raw = args_json.decode()
         p = fr.payload
         gid = p.get("gameId") if type(p) is dict else None
-        b.add("raw_events", {
-            "frame_id": fid, "recv_ts": recv,
-            "recv_mono_ns": fr.recv_mono_ns if type(fr.recv_mono_ns) is int else None,
-            "session_id": fr.session_id if type(fr.session_id) is str else None,
-            "seq": fr.seq if type(fr.seq) is int else None,
-            "event": event, "game_id": gid if type(gid) is str else None,
-            "args_json": self._raw, "source": self._src,
-        })
+        b.add(
+            "raw_events",
+            {
+                "frame_id": fid,
+                "recv_ts": recv,
+                "recv_mono_ns": fr.recv_mono_ns if type(fr.recv_mono_ns) is int else None,
+                "session_id": fr.session_id if type(fr.session_id) is str else None,
+                "seq": fr.seq if type(fr.seq) is int else None,
+                "event": event,
+                "game_id": gid if type(gid) is str else None,
+                "args_json": self._raw,
+                "source": self._src,
+            },
+        )
         if event == "gameStateUpdate":
             self._game_state(p, recv)
         elif event == "standard/newTrade":
@@ -195,10 +196,18 @@ class GameAssembler:
             self._reject("seeds", e.reason, self._raw)
         phase = phase_of(p)
         if phase is None:
-            bad = [k for k in ("rugged", "active", "allowPreRoundBuys")
-                   if p.get(k) not in (None, True, False)]
-            self._reject("ticks", f"{ctx}.{bad[0]} {shown(p[bad[0]])}: expected true/false"
-                         if bad else f"{ctx}: no phase", self._raw)
+            bad = [
+                k
+                for k in ("rugged", "active", "allowPreRoundBuys")
+                if p.get(k) not in (None, True, False)
+            ]
+            self._reject(
+                "ticks",
+                f"{ctx}.{bad[0]} {shown(p[bad[0]])}: expected true/false"
+                if bad
+                else f"{ctx}: no phase",
+                self._raw,
+            )
             return
         if phase is not _ACTIVE and phase is not _RUG:
             return  # cooldown / presale: no ticks (presale shows tickCount 0 before the start)
@@ -217,57 +226,37 @@ class GameAssembler:
                 end, window = parse_window(pp, f"{ctx}.partialPrices")
             except FrameError as e:
                 self._reject("ticks", e.reason, self._raw)
-        last = tc
+        last = rug_tick_of(tc, end) if phase is _RUG else tc
+        if last > TICK_MAX:
+            self._reject(
+                "ticks", f"{ctx}.tickCount {tc}: above the last tick {TICK_MAX}", self._raw
+            )
+            return
         if phase is _RUG:
-            last = rug_tick_of(tc, end)
             acc.rug = _min(acc.rug, last)
             acc.end = _min(acc.end, recv)
         elif tc == 0:
             acc.start = _min(acc.start, recv)
         offer = self._ticks.offer
-        if tc > TICK_MAX:
-            if tc == last:
-                self._reject("ticks", f"{ctx}.tickCount {tc}: above {TICK_MAX}", self._raw)
-        elif tc == last:
+        if tc == last:  # not the second rug frame (its tickCount ran on past the rug)
             offer(gid, tc, LIVE, recv, price)
         for t, v in window:
             if t <= last:
                 offer(gid, t, PARTIAL, None, v)
         if "prices" in p or "trades" in p:
-            self._arrays(p, gid, last, phase is _RUG, ctx)
-
-    def _arrays(self, p: dict[str, Any], gid: str, last: int, rugged: bool, ctx: str) -> None:
-        """Aug 2025 / on-connect full arrays: `prices` (path so far) and `trades`."""
-        try:
-            prices = as_list(p.get("prices") or [], f"{ctx}.prices")
-            # in a rug frame the array's last element may be the crash price: keep the path only
-            top = last - 1 if rugged else last
-            for t, v in enumerate(prices[: min(top, TICK_MAX) + 1]):
-                if type(v) is not float or not (0.0 <= v < _INF):
-                    v = num(v, f"{ctx}.prices", str(t))
-                self._ticks.offer(gid, t, HISTORY, None, v)
-        except FrameError as e:
-            self._reject("ticks", e.reason, self._raw)
-        trades = p.get("trades")
-        if trades is None:
-            return
-        if type(trades) is not list:
-            self._reject("trades", f"{ctx}.trades {shown(trades)}: expected a list", self._raw)
-            return
-        for i, rec in enumerate(trades):
-            try:
-                row = trade_row(rec, ctx=f"{ctx}.trades[{i}]", source="history", recv_ts_us=None,
-                                default_game_id=gid)
-            except FrameError as e:
-                self._reject("trades", e.reason, self._raw)
-                continue
-            self._offer_trade(row, HISTORY)
+            if "trades" in p:
+                self._acc(gid)
+            for table, reason in fold_arrays(
+                p, gid, last, phase is _RUG, self._ticks, self._records
+            ):
+                self._reject(table, reason, self._raw)
 
     def _history(self, gh: Any, recv: int | None) -> None:
         """gameHistory entries: each distinct entry content is parsed once per assembler."""
         if type(gh) is not list:
-            self._reject("games", f"gameStateUpdate.gameHistory {shown(gh)}: expected a list",
-                         self._raw)
+            self._reject(
+                "games", f"gameStateUpdate.gameHistory {shown(gh)}: expected a list", self._raw
+            )
             return
         for e in gh:
             try:
@@ -375,17 +364,23 @@ class GameAssembler:
 
     def _reject(self, table: str, reason: str, raw: str) -> None:
         b = self._batch
-        b.add("rejects", reject_row(reject_id(self._fid, table, reason), table, reason,
-                                    self._src, self._recv, raw))
+        b.add(
+            "rejects",
+            reject_row(
+                reject_id(self._fid, table, reason), table, reason, self._src, self._recv, raw
+            ),
+        )
         b.count("rejects")
         b.count(f"rejects.{table}")
 
-    def _hist_reject(self, table: str, reason: str, raw: bytes | str, digest: bytes,
-                     recv: int | None) -> None:
+    def _hist_reject(
+        self, table: str, reason: str, raw: bytes | str, digest: bytes, recv: int | None
+    ) -> None:
         """A reject inside a gameHistory entry: one row per entry content, earliest sighting."""
         text = raw.decode() if isinstance(raw, bytes) else raw
-        self._hist_rejects.add(reject_row(reject_id(digest, table, reason), table, reason,
-                                          self._src, recv, text))
+        self._hist_rejects.add(
+            reject_row(reject_id(digest, table, reason), table, reason, self._src, recv, text)
+        )
 
     def _raw_text(self, fr: Frame) -> str:
         try:

@@ -20,6 +20,8 @@ from rugslab.schemas import GAME_ID_PATTERN
 _GAME_ID = re.compile(GAME_ID_PATTERN)
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 _MAX_SHOWN = 60
+#: Largest int a lake column holds (Int32); larger values are refused here, not in the writer.
+INT_MAX = 2**31 - 1
 
 
 def shown(value: Any) -> str:
@@ -34,28 +36,28 @@ def _fail(ctx: str, key: str, value: Any, expected: str) -> FrameError:
     return FrameError(f"{ctx}.{key} {shown(value)}: expected {expected}")
 
 
-def req_int(d: dict[str, Any], key: str, ctx: str, *, lo: int = 0) -> int:
-    """`d[key]` as an int ≥ `lo` (bools and floats are refused).
+def req_int(d: dict[str, Any], key: str, ctx: str, *, lo: int = 0, hi: int = INT_MAX) -> int:
+    """`d[key]` as an int in [lo, hi] (bools and floats are refused).
 
     Raises:
-        FrameError: missing, not an int, or below `lo`.
+        FrameError: missing, not an int, or out of range.
     """
     v = d.get(key)
-    if type(v) is int and v >= lo:
+    if type(v) is int and lo <= v <= hi:
         return v
     if key not in d:
-        raise FrameError(f"{ctx}.{key} missing: expected an int >= {lo}")
-    raise _fail(ctx, key, v, f"an int >= {lo}")
+        raise FrameError(f"{ctx}.{key} missing: expected an int in [{lo}, {hi}]")
+    raise _fail(ctx, key, v, f"an int in [{lo}, {hi}]")
 
 
-def opt_int(d: dict[str, Any], key: str, ctx: str, *, lo: int = 0) -> int | None:
-    """`d[key]` as an int ≥ `lo`, or None when absent/null."""
+def opt_int(d: dict[str, Any], key: str, ctx: str, *, lo: int = 0, hi: int = INT_MAX) -> int | None:
+    """`d[key]` as an int in [lo, hi], or None when absent/null."""
     v = d.get(key)
     if v is None:
         return None
-    if type(v) is int and v >= lo:
+    if type(v) is int and lo <= v <= hi:
         return v
-    raise _fail(ctx, key, v, f"an int >= {lo} or null")
+    raise _fail(ctx, key, v, f"an int in [{lo}, {hi}] or null")
 
 
 def num(value: Any, ctx: str, key: str, *, nonneg: bool = True) -> float:

@@ -26,8 +26,14 @@ def reject_row(
     rid: str, table: str, reason: str, source: str | None, recv_ts_us: int | None, raw: str
 ) -> dict[str, Any]:
     """One `rejects` row."""
-    return {"reject_id": rid, "table": table, "reason": reason, "source": source,
-            "recv_ts": recv_ts_us, "raw": raw}
+    return {
+        "reject_id": rid,
+        "table": table,
+        "reason": reason,
+        "source": source,
+        "recv_ts": recv_ts_us,
+        "raw": raw,
+    }
 
 
 class EarliestRejects:

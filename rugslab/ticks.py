@@ -60,7 +60,9 @@ class TickBuffer:
 
 
 def settle_ticks(
-    buf: TickBuffer, memory: Mapping[str, GameMemory], facts: Mapping[str, GameFacts],
+    buf: TickBuffer,
+    memory: Mapping[str, GameMemory],
+    facts: Mapping[str, GameFacts],
     batch: RowBatch,
 ) -> None:
     """Write the batch's best tick per (game, tick) as `ticks` rows, once per assembler.
@@ -94,9 +96,17 @@ def settle_ticks(
             continue
         mem.emitted.add(t)
         src = SOURCES[rank]
-        add("ticks", {"game_id": gid, "tick": t, "price_x": price,
-                      "recv_ts": ts if rank == LIVE and ts != _NO_TS else None,
-                      "source": src, "is_rug": is_rug})
+        add(
+            "ticks",
+            {
+                "game_id": gid,
+                "tick": t,
+                "price_x": price,
+                "recv_ts": ts if rank == LIVE and ts != _NO_TS else None,
+                "source": src,
+                "is_rug": is_rug,
+            },
+        )
         count(f"ticks.{src}")
 
 
@@ -205,9 +215,7 @@ def tick_coverage(ticks: pl.DataFrame, games: pl.DataFrame) -> pl.DataFrame:
         .group_by("game_id")
         .agg(recorded=pl.len())
     )
-    out = ends.join(counted, on="game_id", how="left").with_columns(
-        pl.col("recorded").fill_null(0)
-    )
+    out = ends.join(counted, on="game_id", how="left").with_columns(pl.col("recorded").fill_null(0))
     return out.select(
         "game_id",
         ticks_recorded=pl.col("recorded").cast(pl.Int32),

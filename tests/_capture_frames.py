@@ -32,15 +32,36 @@ def load_frames(path: Path) -> list[Frame]:
     out = []
     if path.suffix == ".json":
         for i, (_name, rec) in enumerate(json.loads(path.read_text()).items(), 1):
-            out.append(Frame(event=rec["event_type"], args=normalize_args(rec["data"]), source=src,
-                             recv_ts_us=rec["timestamp_ms"] * 1000, seq=i))
+            out.append(
+                Frame(
+                    event=rec["event_type"],
+                    args=normalize_args(rec["data"]),
+                    source=src,
+                    recv_ts_us=rec["timestamp_ms"] * 1000,
+                    seq=i,
+                )
+            )
         return out
     for n, line in enumerate(path.read_text().splitlines(), 1):
         rec = json.loads(line)
         if "event_type" in rec:
-            out.append(Frame(event=rec["event_type"], args=normalize_args(rec["data"]),
-                             source=src, recv_ts_us=_us(rec["timestamp"]), seq=n))
+            out.append(
+                Frame(
+                    event=rec["event_type"],
+                    args=normalize_args(rec["data"]),
+                    source=src,
+                    recv_ts_us=_us(rec["timestamp"]),
+                    seq=n,
+                )
+            )
         else:
-            out.append(Frame(event=rec["event"], args=normalize_args(rec["data"]), source=src,
-                             recv_ts_us=_us(rec["ts"]), seq=rec["seq"]))
+            out.append(
+                Frame(
+                    event=rec["event"],
+                    args=normalize_args(rec["data"]),
+                    source=src,
+                    recv_ts_us=_us(rec["ts"]),
+                    seq=rec["seq"],
+                )
+            )
     return out
