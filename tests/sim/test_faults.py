@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from itertools import pairwise
 
 import orjson
 import pytest
@@ -52,7 +53,7 @@ def test_reorder_swaps_a_frame_with_the_next_keeping_the_send_times() -> None:
     out = list(apply_faults(_frames(), Faults(reorder=0.1, seed=3), stats))
     ticks = [f.args[0]["tickCount"] for f in out]
     assert sorted(ticks) == list(range(N))
-    swaps = sum(1 for a, b in zip(ticks, ticks[1:], strict=False) if a > b)
+    swaps = sum(1 for a, b in pairwise(ticks) if a > b)
     assert swaps == stats.reordered and 60 < swaps < 140
 
 
@@ -73,7 +74,8 @@ def test_malformed_counts_each_kind_and_same_seed_same_garbage() -> None:
 def test_each_malformed_kind_breaks_the_payload(kind: str) -> None:
     trace = {"__trace": True, "traceparent": "00-a-b-01"}
     frame = ScheduledFrame(0.0, "standard/newTrade", [trace, {"id": "x", "type": "buy",
-                                                             "price": 1.5, "tickIndex": 3}])
+                                                             "price": 1.5, "tickIndex": 3,
+                                                             "qty": 2}])
     bad = malform(frame, kind, random.Random(1))
     if kind == "truncated_packet":
         text = bad.raw
@@ -86,13 +88,13 @@ def test_each_malformed_kind_breaks_the_payload(kind: str) -> None:
     if kind == "wrong_types":
         r = random.Random(1)  # strings become ints drawn from the RNG passed in
         assert payload == [["id", r.randint(0, 9)], ["type", r.randint(0, 9)],
-                           ["price", "1.5"], ["tickIndex", "3"]]
+                           ["price", "1.5"], ["tickIndex", "3"], ["qty", "2"]]
     elif kind == "missing_keys":
-        assert payload == {"price": 1.5}
+        assert payload == {"qty": 2}
     elif kind == "garbage_string":
         assert isinstance(payload, str)
     else:
-        assert isinstance(payload, dict) and len(payload) < 4
+        assert isinstance(payload, dict) and len(payload) < 5
 
 
 def test_probabilities_outside_zero_one_are_refused() -> None:
