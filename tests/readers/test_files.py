@@ -1,0 +1,62 @@
+"""iter_inputs expands folders for the CLI; gzip is found by content."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from rugslab.errors import InputFormatError
+from rugslab.readers import iter_inputs
+from rugslab.readers.files import is_gzip, iter_lines, raw_text
+
+
+def test_folders_expand_recursively_sorted_skipping_readme_and_hidden(tmp_path: Path) -> None:
+    for rel in [
+        "b/2.jsonl",
+        "b/1.jsonl",
+        "a.jsonl",
+        "README.md",
+        ".hidden.jsonl",
+        ".git/x.jsonl",
+        "c/README.md",
+        "c/d/3.jsonl.gz",
+    ]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    explicit = tmp_path / ".hidden.jsonl"
+    got = [p.relative_to(tmp_path).as_posix() for p in iter_inputs([tmp_path, explicit])]
+    assert got == ["a.jsonl", "b/1.jsonl", "b/2.jsonl", "c/d/3.jsonl.gz", ".hidden.jsonl"]
+
+
+def test_recordings_folder_lists_the_125_recordings(recordings_dir: Path) -> None:
+    got = list(iter_inputs([recordings_dir]))
+    assert len(got) == 125 and all(p.suffix == ".jsonl" for p in got)
+
+
+def test_missing_path_names_it(tmp_path: Path) -> None:
+    with pytest.raises(InputFormatError, match="does not exist"):
+        list(iter_inputs([tmp_path / "nope"]))
+
+
+def test_gzip_is_told_by_magic_bytes_not_name(tmp_path: Path) -> None:
+    p = tmp_path / "plain.gz"
+    p.write_text('{"a": 1}\n\n  \n{"b": 2}\n')
+    assert not is_gzip(p)
+    q = tmp_path / "packed.jsonl"
+    q.write_bytes(gzip.compress(p.read_bytes()))
+    assert is_gzip(q)
+    assert [(n, raw_text(line)) for n, line in iter_lines(q)] == [(1, '{"a": 1}'), (4, '{"b": 2}')]
+
+
+def test_corrupt_gzip_raises_input_format_error(tmp_path: Path) -> None:
+    p = tmp_path / "cut.jsonl.gz"
+    p.write_bytes(gzip.compress(b'{"a": 1}\n' * 1000)[:60])
+    with pytest.raises(InputFormatError, match="cut short or corrupt"):
+        list(iter_lines(p))
+
+
+def test_raw_text_caps_at_64_kib_and_replaces_bad_utf8() -> None:
+    assert len(raw_text(b"x" * 100_000)) == 65536
+    assert raw_text(b"a\xffb\n") == "a\ufffdb"
