@@ -7,7 +7,9 @@ Per file (`readers.iter_inputs` expands folders), the format is sniffed (`reader
 
     frame formats      `readers.read_frames` → `assemble.GameAssembler.feed`; every
                        `batch_frames` frames the assembler is drained and the rows written
-    legacy recording   `readers.legacy.import_recording` → rows, written at once
+    legacy recording   `readers.legacy.import_recording` → rows, gathered with the next
+                       files until they reach `batch_frames` rows (a game recorded in two
+                       files is merged by the lake, by key)
     empty              read, nothing to write
     anything else      skipped, with its reason, in `IngestSummary.files_skipped`
 
@@ -91,7 +93,7 @@ class IngestSummary:
             lines.append(f"{t:<16}{self.rows_in[t]:>12,}{self.rows_new[t]:>12,}"
                          f"{self.rejected[t]:>12,}")
         lines.append(f"{'seeds revealed':<16}{self.seeds_revealed_in:>12,}"
-                     f"{self.seeds_revealed_new:>12,}{'':>12}")
+                     f"{self.seeds_revealed_new:>12,}")
         if self.counters:
             lines += ["", "counters:"]
             lines += [f"  {k}: {v:,}" for k, v in sorted(self.counters.items())]
@@ -113,7 +115,7 @@ class _Run:
         if not len(batch) and not batch.counters:
             return
         s = self.summary
-        s.counters.update(batch.counters)
+        s.counters.update({k: v for k, v in batch.counters.items() if k != "frames"})
         for t, keys in self.keys.items():
             key = TABLES[t].key
             keys.update(tuple(r.get(k) for k in key) for r in batch.rows.get(t, []))
@@ -211,8 +213,12 @@ def ingest(
                 except InputFormatError as e:
                     summary.files_skipped.append((str(path), str(e)))
                 else:
+                    # small files: gather them so the lake is written once per batch_frames rows
                     summary.files_read += 1
-                    run.write(batch)
+                    pending.merge(batch)
+                    n_pending += len(batch)
+                    if n_pending >= batch_frames:
+                        flush()
             elif kind == fmt.EMPTY:
                 summary.files_read += 1
             elif kind in fmt.FRAME_FORMATS:

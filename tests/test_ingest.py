@@ -1,0 +1,121 @@
+"""Ingest: real captures and recordings into a lake; re-ingest adds nothing; bad input counted."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from rugslab.ingest import IngestSummary, ingest
+from rugslab.lake.catalog import read_table
+from rugslab.schemas import TABLES
+
+TABLE_NAMES = ("games", "ticks", "trades", "side_bets", "seeds", "gaps", "raw_events", "rejects")
+# distinct `YYYYMMDD-<16 hex>` ids per date in ../shared, counted with a regex over the raw
+# files (captures: 36 ids; recordings: 124)
+GAMES_PER_DATE = {"2025-10-29": 20, "2025-10-30": 19, "2025-10-31": 55, "2025-11-03": 30,
+                  "2025-12-07": 12, "2025-12-12": 13, "2026-02-06": 11}
+# 200 + 554 lines in the two JSON-lines captures, 11 frames in the curated JSON
+CAPTURE_FRAMES = 765
+
+
+def _counts(lake: Path) -> dict[str, int]:
+    return {t: read_table(t, lake).height for t in TABLE_NAMES}
+
+
+def _sorted(lake: Path, table: str) -> pl.DataFrame:
+    return read_table(table, lake).sort(list(TABLES[table].key))
+
+
+@pytest.fixture(scope="module")
+def once(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> tuple[Path, IngestSummary]:
+    lake = tmp_path_factory.mktemp("lake")
+    summary = ingest([shared_dir / "captures", shared_dir / "recordings"], lake=lake,
+                     progress=False)
+    return lake, summary
+
+
+def test_real_files_fill_every_table(once: tuple[Path, IngestSummary]) -> None:
+    lake, summary = once
+    assert (summary.files_read, summary.frames, summary.bad_records) == (128, CAPTURE_FRAMES, 0)
+    assert [Path(p).name for p, _ in summary.files_skipped] == ["2025-08-10_console-frames.txt"]
+    assert "unreadable" in summary.files_skipped[0][1]
+    games = read_table("games", lake)
+    assert dict(games.group_by("date").len().select(
+        pl.col("date").cast(pl.String), "len").iter_rows()) == GAMES_PER_DATE
+    counts = _counts(lake)
+    assert counts["raw_events"] == CAPTURE_FRAMES
+    assert {t: summary.rows_new[t] for t in TABLE_NAMES} == counts
+    assert min(counts.values()) > 0
+
+
+def test_ingesting_again_adds_no_rows(
+    once: tuple[Path, IngestSummary], shared_dir: Path
+) -> None:
+    lake, first = once
+    before = _counts(lake)
+    again = ingest([shared_dir / "captures", shared_dir / "recordings"], lake=lake, progress=False)
+    assert _counts(lake) == before
+    assert sum(again.rows_new.values()) == 0
+    assert again.seeds_revealed_new == 0
+    assert again.rows_in == first.rows_in
+    assert again.seeds_revealed_in == first.seeds_revealed_in
+
+
+def test_lake_content_does_not_depend_on_the_batch_size(
+    once: tuple[Path, IngestSummary], shared_dir: Path, tmp_path: Path
+) -> None:
+    lake, _ = once
+    ingest([shared_dir / "captures", shared_dir / "recordings"], lake=tmp_path, batch_frames=50,
+           progress=False)
+    for t in TABLE_NAMES:
+        assert _sorted(tmp_path, t).equals(_sorted(lake, t)), t
+
+
+def test_bad_lines_become_rejects_naming_file_and_line(captures_dir: Path, tmp_path: Path) -> None:
+    lines = (captures_dir / "2025-12-12_two-rugs.jsonl").read_text().splitlines(keepends=True)
+    mini = tmp_path / "in" / "mini.jsonl"
+    mini.parent.mkdir()
+    mini.write_text("".join([*lines[:2], '{"seq": 3, "ts": \n', *lines[2:20]]))
+    lake = tmp_path / "lake"
+    summary = ingest([mini.parent], lake=lake, progress=False)
+    assert (summary.frames, summary.bad_records, summary.rows_new["rejects"]) == (20, 1, 1)
+    (row,) = read_table("rejects", lake).iter_rows(named=True)
+    assert row["table"] == "raw_events"
+    assert row["reason"].startswith("mini.jsonl:3: line 3 is not valid JSON")
+    assert row["raw"] == '{"seq": 3, "ts": '
+    assert row["source"] == str(mini)
+    again = ingest([mini], lake=lake, progress=False)
+    assert again.rows_new["rejects"] == 0
+
+
+def test_unreadable_and_empty_files_never_stop_the_run(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("copied from the console:\n42[...]\n")
+    (tmp_path / "empty.jsonl").write_text("")
+    summary = ingest([tmp_path], lake=tmp_path / "lake", progress=False)
+    assert summary.files_read == 1
+    assert summary.files_skipped == [
+        (str(tmp_path / "notes.txt"), "format not readable (unreadable)")]
+    assert sum(summary.rows_new.values()) == 0
+
+
+def test_summary_renders_a_table() -> None:
+    s = IngestSummary(files_read=2, frames=1500, rows_in=Counter(games=3, ticks=1200),
+                      rows_new=Counter(games=1, ticks=1000), rejected=Counter(ticks=4),
+                      seeds_revealed_in=2, seeds_revealed_new=1,
+                      counters=Counter({"legacy.torn_lines": 7}))
+    s.files_skipped.append(("x.txt", "format not readable (unreadable)"))
+    text = str(s).splitlines()
+    assert text[:6] == [
+        "files read: 2, skipped: 1",
+        "  skipped x.txt: format not readable (unreadable)",
+        "frames: 1,500  bad records: 0",
+        "",
+        "table               in input    new rows    rejected",
+        "games                      3           1           0",
+    ]
+    assert text[6] == "ticks                  1,200       1,000           4"
+    assert text[13] == "seeds revealed             2           1"
+    assert text[-2:] == ["counters:", "  legacy.torn_lines: 7"]
