@@ -38,7 +38,12 @@ active_ticks (active tick records read), rug_records, duplicate_ticks (same tick
 again, incl. rug records), price_conflicts (same tick, other price; the earliest is kept),
 date_mismatch ((file, game) pairs), games, games_in_multiple_files, joined_late (the game's
 first record is an active tick), no_rug_record (games with no rugged record at all),
-rug_tick_unknown, games_without_ticks (no active or rug tick), tick_rows.
+rug_tick_unknown, games_without_ticks (no active or rug tick), tick_rows, unclassified_ticks
+(tick records with a phase/flag combination not listed above: counted, no row),
+ticks_after_rug (active ticks above the rug tick: dropped; none in the real files).
+
+Measured on the 125 real files: 40,366 lines, 322 torn, 40,440 whole records (396 salvaged),
+1,168 fragments rejected, 23,238 tick rows of 119 games (109 rugs with known tick), 124 games.
 """
 
 from __future__ import annotations
