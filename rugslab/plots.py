@@ -1,0 +1,177 @@
+"""Altair chart builders for the analysis frames. Each returns a chart; none displays it.
+
+Inputs are the frames of `rugslab.analysis` (columns named below). Large inputs are aggregated
+in polars before they reach Vega-Lite (histograms are binned here, long bankroll paths thinned),
+so charts stay under altair's 5,000-row default and notebooks stay small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import altair as alt
+import numpy as np
+import polars as pl
+
+from rugslab.analysis._frames import require_columns
+from rugslab.analysis.backtest import BacktestResult
+from rugslab.analysis.rugmodel import Calibration
+from rugslab.config import RUG_PROB_PER_TICK
+from rugslab.errors import ConfigError
+
+MAX_POINTS = 4000
+
+
+def _binned(values: np.ndarray, edges: np.ndarray) -> pl.DataFrame:
+    counts, _ = np.histogram(values, bins=edges)
+    return pl.DataFrame({"lo": edges[:-1], "hi": edges[1:], "count": counts.astype(np.int64)})
+
+
+def interval_histogram(intervals: pl.DataFrame, *, max_ms: float = 1500.0,
+                       bin_ms: float = 10.0) -> alt.LayerChart:
+    """Histogram of `interval_ms` (intervals above `max_ms` pooled into the last bin), with
+    rules at the 50 ms burst and 250 ms nominal marks.
+
+    Args:
+        intervals: `timing.tick_intervals` output.
+    """
+    require_columns(intervals, ("interval_ms",), table="intervals")
+    if bin_ms <= 0 or max_ms <= bin_ms:
+        raise ConfigError(f"Invalid bin_ms {bin_ms!r} / max_ms {max_ms!r}: need 0 < bin < max.")
+    x = np.clip(intervals["interval_ms"].drop_nulls().to_numpy(), 0.0, max_ms - bin_ms / 2)
+    data = _binned(x, np.arange(0.0, max_ms + bin_ms, bin_ms))
+    bars = alt.Chart(data).mark_bar().encode(
+        x=alt.X("lo:Q", title="interval (ms)"), x2="hi:Q",
+        y=alt.Y("count:Q", title="intervals"),
+        tooltip=["lo:Q", "hi:Q", "count:Q"],
+    )
+    marks = alt.Chart(pl.DataFrame({"ms": [50.0, 250.0], "mark": ["burst < 50", "nominal 250"]}))
+    rules = marks.mark_rule(strokeDash=[4, 3], color="gray").encode(x="ms:Q", tooltip=["mark:N"])
+    return (bars + rules).properties(title="Tick intervals (receiver clock)")
+
+
+def hazard_chart(curve: pl.DataFrame, *, p_null: float = RUG_PROB_PER_TICK) -> alt.LayerChart:
+    """Per-tick hazard with its interval band and the constant null as a rule.
+
+    Args:
+        curve: `hazard.hazard_curve` output (`tick`, `hazard`, `lo`, `hi`, `at_risk`,
+            `pooled`); the pooled last row is drawn as a point.
+    """
+    require_columns(curve, ("tick", "hazard", "lo", "hi", "at_risk"), table="hazard_curve")
+    data = curve.filter(pl.col("at_risk") > 0)
+    base = alt.Chart(data).encode(x=alt.X("tick:Q", title="tick"))
+    band = base.mark_area(opacity=0.25).encode(y=alt.Y("lo:Q", title="hazard per tick"),
+                                               y2="hi:Q")
+    line = base.mark_line().encode(y="hazard:Q", tooltip=["tick:Q", "at_risk:Q", "hazard:Q",
+                                                         "lo:Q", "hi:Q"])
+    null = alt.Chart(pl.DataFrame({"p": [p_null]})).mark_rule(color="red", strokeDash=[4, 3])
+    return (band + line + null.encode(y="p:Q")).properties(title="Rug hazard h(t)")
+
+
+def reliability_diagram(cal: Calibration | Mapping[str, Calibration]) -> alt.LayerChart:
+    """Observed rate against mean prediction per bin, with Wilson bars and the diagonal.
+
+    Args:
+        cal: one `rugmodel.Calibration` or several by model name.
+    """
+    cals = {"model": cal} if isinstance(cal, Calibration) else dict(cal)
+    data = pl.concat([c.table.with_columns(pl.lit(name).alias("model"))
+                      for name, c in cals.items()])
+    lim = float(max(data["hi"].max(), data["mean_pred"].max())) * 1.05  # type: ignore[arg-type]
+    base = alt.Chart(data).encode(
+        x=alt.X("mean_pred:Q", title="predicted P(rug within 40)",
+                scale=alt.Scale(domain=[0, lim])),
+        color="model:N",
+    )
+    pts = base.mark_point(filled=True).encode(
+        y=alt.Y("observed:Q", title="observed rate", scale=alt.Scale(domain=[0, lim])),
+        tooltip=["model:N", "n:Q", "mean_pred:Q", "observed:Q", "lo:Q", "hi:Q"])
+    bars = base.mark_rule().encode(y="lo:Q", y2="hi:Q")
+    diag = alt.Chart(pl.DataFrame({"a": [0.0, lim], "b": [0.0, lim]})).mark_line(
+        color="gray", strokeDash=[4, 3]).encode(x="a:Q", y="b:Q")
+    return (diag + bars + pts).properties(title="Reliability diagram")
+
+
+def ev_by_start_tick(frames: Mapping[str, pl.DataFrame]) -> alt.LayerChart:
+    """EV per unit stake by start tick for several sources (analytic, empirical, Monte Carlo),
+    with interval bands where given, and the breakeven line at 0.
+
+    Args:
+        frames: source name → frame with `start_tick`, `ev_per_stake` and optional `ev_lo`,
+            `ev_hi` (`sidebet.analytic_sidebet_ev`, `empirical_win_rate`,
+            `montecarlo_sidebet_ev`).
+    """
+    parts = []
+    for name, f in frames.items():
+        require_columns(f, ("start_tick", "ev_per_stake"), table=name)
+        g = f.select(
+            pl.col("start_tick").cast(pl.Int64), pl.col("ev_per_stake").cast(pl.Float64),
+            *(pl.col(c).cast(pl.Float64) if c in f.columns else pl.lit(None, pl.Float64).alias(c)
+              for c in ("ev_lo", "ev_hi")),
+        )
+        parts.append(g.with_columns(pl.lit(name).alias("source")))
+    data = pl.concat(parts)
+    base = alt.Chart(data).encode(x=alt.X("start_tick:Q", title="start tick"), color="source:N")
+    band = base.transform_filter("isValid(datum.ev_lo)").mark_area(opacity=0.2).encode(
+        y="ev_lo:Q", y2="ev_hi:Q")
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("ev_per_stake:Q", title="EV per unit stake"),
+        tooltip=["source:N", "start_tick:Q", "ev_per_stake:Q", "ev_lo:Q", "ev_hi:Q"])
+    zero = alt.Chart(pl.DataFrame({"y": [0.0]})).mark_rule(color="gray").encode(y="y:Q")
+    return (band + line + zero).properties(title="Side-bet EV by start tick (breakeven at 0)")
+
+
+def _thin(frame: pl.DataFrame, limit: int) -> pl.DataFrame:
+    if frame.height <= limit:
+        return frame
+    step = -(-frame.height // limit)
+    idx = pl.int_range(pl.len())
+    return frame.filter((idx % step == 0) | (idx == pl.len() - 1))
+
+
+def bankroll_paths(results: Mapping[str, BacktestResult] | list[BacktestResult]
+                   ) -> alt.Chart:
+    """Bankroll after each game, one line per strategy (each path thinned to ≤ 4000 points
+    / number of strategies, always keeping the last game)."""
+    items = results.items() if isinstance(results, Mapping) else [
+        (r.strategy, r) for r in results]
+    items = list(items)
+    if not items:
+        raise ConfigError("bankroll_paths needs at least one BacktestResult.")
+    limit = max(2, MAX_POINTS // len(items))
+    data = pl.concat([
+        _thin(pl.concat([
+            pl.DataFrame({"game_index": [-1], "bankroll_sol": [r.start_sol]},
+                         schema={"game_index": pl.Int64, "bankroll_sol": pl.Float64}),
+            r.bankroll.select("game_index", "bankroll_sol")]), limit)
+        .with_columns(pl.lit(name).alias("strategy"))
+        for name, r in items
+    ])
+    return alt.Chart(data).mark_line().encode(
+        x=alt.X("game_index:Q", title="game"),
+        y=alt.Y("bankroll_sol:Q", title="bankroll (SOL)"),
+        color="strategy:N",
+        tooltip=["strategy:N", "game_index:Q", "bankroll_sol:Q"],
+    ).properties(title="Bankroll paths")
+
+
+def rug_tick_distribution(rug_ticks: pl.Series | np.ndarray, *, bin_ticks: int = 10,
+                          max_tick: int = 1000, p: float = RUG_PROB_PER_TICK) -> alt.LayerChart:
+    """Histogram of rug ticks (ticks ≥ max_tick pooled in the last bin) against the count the
+    constant hazard `p` predicts per bin, n·[(1-p)^(lo-1) - (1-p)^(hi-1)] for ticks lo..hi-1."""
+    t = np.asarray(rug_ticks.drop_nulls() if isinstance(rug_ticks, pl.Series) else rug_ticks,
+                   dtype=float)
+    t = t[~np.isnan(t)]
+    if bin_ticks < 1 or max_tick <= bin_ticks:
+        raise ConfigError(f"Invalid bin_ticks {bin_ticks!r} / max_tick {max_tick!r}.")
+    edges = np.arange(1, max_tick + bin_ticks + 1, bin_ticks, dtype=float)
+    data = _binned(np.clip(t, 1, edges[-1] - 1), edges)
+    lo, hi = data["lo"].to_numpy(), data["hi"].to_numpy()
+    expected = t.size * ((1 - p) ** (lo - 1) - (1 - p) ** (hi - 1))
+    expected[-1] = t.size * (1 - p) ** (lo[-1] - 1)  # the pooled tail
+    data = data.with_columns(pl.Series("expected", expected))
+    bars = alt.Chart(data).mark_bar(opacity=0.7).encode(
+        x=alt.X("lo:Q", title="rug tick"), x2="hi:Q", y=alt.Y("count:Q", title="games"),
+        tooltip=["lo:Q", "hi:Q", "count:Q", "expected:Q"])
+    line = alt.Chart(data).mark_line(color="red").encode(x="lo:Q", y="expected:Q")
+    return (bars + line).properties(title=f"Rug ticks vs constant hazard p = {p}")
