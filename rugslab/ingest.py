@@ -37,8 +37,8 @@ from rugslab.lake import layout
 from rugslab.lake.files import read_files
 from rugslab.lake.validate import reject_row
 from rugslab.lake.writer import WriteReport, write_batch
-from rugslab.readers import detect_format, iter_inputs, read_frames
 from rugslab.readers import detect as fmt
+from rugslab.readers import detect_format, iter_inputs, read_frames
 from rugslab.rows import RowBatch
 from rugslab.schemas import TABLES
 

@@ -10,7 +10,7 @@ import io
 import json
 import sys
 from datetime import date, datetime
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from rugslab.errors import ConfigError, RugslabError
 _LAKE_HELP = "Lake folder (default: $RUGSLAB_LAKE or ./lake)."
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -72,7 +72,7 @@ def _json_value(v: Any) -> Any:
 
 
 def format_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: OutputFormat) -> str:
-    """Render query results as an aligned text table, CSV (with header) or JSON (list of objects)."""
+    """Render query results as an aligned text table, CSV (with header) or JSON (objects)."""
     if fmt is OutputFormat.csv:
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")

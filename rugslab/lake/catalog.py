@@ -67,7 +67,7 @@ def _table_view_sql(lake: Path, table: str) -> str:
 
 
 def named_queries(queries_dir: Path | None = None) -> dict[str, str]:
-    """Named queries: view name (file stem) → SQL text, from `queries_dir` (default `QUERIES_DIR`)."""
+    """Named queries: view name (file stem) → SQL text, from `queries_dir` (or `QUERIES_DIR`)."""
     folder = QUERIES_DIR if queries_dir is None else Path(queries_dir)
     if not folder.is_dir():
         return {}
@@ -123,7 +123,7 @@ class ReadOnlyConnection:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con
 
-    def sql(self, query: str, **kwargs: object) -> duckdb.DuckDBPyRelation:
+    def sql(self, query: str, *, params: object = None) -> duckdb.DuckDBPyRelation:
         """Run `query` (reading statements only) and return its relation.
 
         Raises:
@@ -131,7 +131,7 @@ class ReadOnlyConnection:
         """
         check_read_only(query)
         try:
-            return self._con.sql(query, **kwargs)
+            return self._con.sql(query, params=params)
         except duckdb.Error as e:
             raise QueryError(f"query failed: {e}", sql=query) from e
 
@@ -217,7 +217,9 @@ def _create_query_views(con: duckdb.DuckDBPyConnection, queries: dict[str, str])
             progressed = True
         if not progressed:
             name = next(iter(pending))
-            raise QueryError(f"named query {name!r} does not run: {errors[name]}", sql=pending[name])
+            raise QueryError(
+                f"named query {name!r} does not run: {errors[name]}", sql=pending[name]
+            )
 
 
 def read_table(name: str, lake: Path | str) -> pl.DataFrame:
@@ -228,7 +230,8 @@ def read_table(name: str, lake: Path | str) -> pl.DataFrame:
         QueryError: `name` is neither a lake table nor a named query.
     """
     with connect(lake) as con:
-        views = {r[0] for r in con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        listed = con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+        views = {r[0] for r in listed}
         if name not in views:
             raise QueryError(
                 f"unknown table or query {name!r}; expected one of {sorted(views)}", sql=name

@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Final
 
 import polars as pl
 
@@ -19,7 +20,7 @@ from rugslab.errors import LakeError
 from rugslab.lake.layout import TEMP_MARKER
 from rugslab.schemas import TABLES
 
-COMPRESSION = "zstd"
+COMPRESSION: Final = "zstd"
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -139,7 +139,8 @@ def validate_frame(frame: pl.DataFrame, table: str) -> tuple[pl.DataFrame, list[
         )
     # a failure without a row index (e.g. a missing column) condemns every row
     whole = cases.filter(pl.col("index").is_null())
-    by_row = cases.filter(pl.col("index").is_not_null()).with_columns(pl.col("index").cast(pl.Int64))
+    by_row = cases.filter(pl.col("index").is_not_null())
+    by_row = by_row.with_columns(pl.col("index").cast(pl.Int64))
     bad_idx = set(range(frame.height)) if whole.height else set(by_row["index"].to_list())
     groups = {k[0]: g for k, g in by_row.partition_by("index", as_dict=True).items()}
     empty = by_row.clear()

@@ -37,7 +37,8 @@ from rugslab.rows import RowBatch
 from rugslab.schemas import TABLES
 
 WRITE_ORDER = (
-    "raw_events", "ticks", "trades", "seeds", "side_bets", "verifications", "games", "gaps", "rejects"
+    "raw_events", "ticks", "trades", "seeds", "side_bets", "verifications", "games", "gaps",
+    "rejects",
 )
 COVERAGE_COLUMNS = ("ticks_recorded", "ticks_missing", "completeness")
 LOCK_FILE = ".write.lock"
@@ -63,7 +64,7 @@ class TableReport:
 
 @dataclass(slots=True)
 class WriteReport:
-    """Per-table `TableReport`s of one `write_batch` call (tables the batch did not touch are absent)."""
+    """Per-table `TableReport`s of one `write_batch` call (untouched tables are absent)."""
 
     tables: dict[str, TableReport] = field(default_factory=dict)
 
@@ -211,7 +212,8 @@ def _write_gaps(
         games = _lake_rows(lake, "games", set(ids), [day])
         ticks = _lake_rows(lake, "ticks", set(ids), tick_days | {day})
         computed = find_gaps(ticks, games)
-        computed = computed.select([pl.col(c).cast(t) for c, t in TABLES["gaps"].polars_schema.items()])
+        schema = TABLES["gaps"].polars_schema
+        computed = computed.select([pl.col(c).cast(t) for c, t in schema.items()])
         computed, bad = validate_frame(computed, "gaps")
         rejects += bad
         rep.rejected += len(bad)
@@ -268,8 +270,9 @@ def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
                 _write_merge(lake, t, frames[t], report.table(t))
         if touched:
             games = frames.get("games", pl.DataFrame(schema=TABLES["games"].polars_schema))
+            derive = _fill_coverage(lake, touched, tick_days)
             _write_merge(lake, "games", games, report.table("games"),
-                         extra_days=_game_days(touched), derive=_fill_coverage(lake, touched, tick_days))
+                         extra_days=_game_days(touched), derive=derive)
             rejects += _write_gaps(lake, touched, tick_days, report.table("gaps"))
         reject_rows = RowBatch()
         reject_rows.extend("rejects", [*batch.rows.get("rejects", []), *rejects])

@@ -12,7 +12,10 @@ from rugslab.lake.writer import write_batch
 from rugslab.rows import RowBatch
 
 GID = "20251207-e8186dbf38e046d1"
-QUERY = "SELECT start_tick, count(*) AS bets, max(username) AS who FROM side_bets GROUP BY 1 ORDER BY 1"
+QUERY = (
+    "SELECT start_tick, count(*) AS bets, max(username) AS who FROM side_bets "
+    "GROUP BY 1 ORDER BY 1"
+)
 
 
 @pytest.fixture
@@ -74,7 +77,9 @@ def test_sql_needs_exactly_one_statement_source(
     assert "(got both)" in capsys.readouterr().err
 
 
-def test_sql_on_a_missing_lake_suggests_ingest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sql_on_a_missing_lake_suggests_ingest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["sql", "--lake", str(tmp_path / "none"), "SELECT 1"]) == 2
     err = capsys.readouterr().err
     assert f"no lake at {tmp_path / 'none'}: run `rugslab ingest" in err
@@ -100,7 +105,9 @@ def test_sql_lake_defaults_to_rugslab_lake_env(
     assert capsys.readouterr().out == "n\n3\n"
 
 
-def test_ingest_rejects_a_non_positive_batch_size(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ingest_rejects_a_non_positive_batch_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["ingest", "--lake", str(tmp_path), "--batch-frames", "0", str(tmp_path)]) == 2
     assert "Invalid --batch-frames 0" in capsys.readouterr().err
 

@@ -36,7 +36,8 @@ def test_every_table_has_a_typed_empty_view_on_a_fresh_lake(tmp_path: Path) -> N
             rel = con.sql(f"SELECT * FROM {name}")
             assert rel.columns == [*table.columns, "date"]
             assert rel.fetchall() == []
-        assert con.sql("DESCRIBE ticks").fetchall()[3][:2] == ("recv_ts", "TIMESTAMP WITH TIME ZONE")
+        described = con.sql("DESCRIBE ticks").fetchall()
+        assert described[3][:2] == ("recv_ts", "TIMESTAMP WITH TIME ZONE")
 
 
 def test_named_queries_are_views_that_run_on_an_empty_lake(tmp_path: Path) -> None:
@@ -71,7 +72,7 @@ def test_read_table_gives_polars_rows_with_the_partition_date(tmp_path: Path) ->
 
 
 def test_read_table_names_the_choices_for_an_unknown_name(tmp_path: Path) -> None:
-    with pytest.raises(QueryError, match="unknown table or query 'tiks'.*'ticks'"):
+    with pytest.raises(QueryError, match=r"unknown table or query 'tiks'.*'ticks'"):
         read_table("tiks", tmp_path)
 
 

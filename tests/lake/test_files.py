@@ -52,7 +52,7 @@ def test_temp_file_of_a_killed_writer_is_invisible_to_readers(tmp_path: Path) ->
 def test_read_files_names_a_corrupt_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.parquet"
     bad.write_bytes(b"not parquet at all")
-    with pytest.raises(LakeError, match="bad.parquet") as err:
+    with pytest.raises(LakeError, match=r"bad\.parquet") as err:
         files.read_files([bad], "ticks")
     assert err.value.path == bad
 

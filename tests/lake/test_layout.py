@@ -34,7 +34,7 @@ def test_row_without_game_or_time_is_undated() -> None:
 
 
 def test_partition_dates_of_a_frame_match_the_scalar_rule() -> None:
-    recv = [datetime(2025, 12, 6, 23, 0, tzinfo=UTC), datetime(2025, 12, 12, 1, 0, tzinfo=UTC), None]
+    recv = [datetime(2025, 12, 6, 23, tzinfo=UTC), datetime(2025, 12, 12, 1, tzinfo=UTC), None]
     frame = pl.DataFrame(
         {"game_id": [GID, None, None], "recv_ts": recv},
         schema={"game_id": pl.String, "recv_ts": pl.Datetime("us", "UTC")},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,7 +148,7 @@ def _bet_batches(draw: st.DrawFn) -> list[list[dict[str, object]]]:
     draw(st.randoms(use_true_random=False)).shuffle(rows)
     cuts = sorted(draw(st.lists(st.integers(0, len(rows)), max_size=3)))
     bounds = [0, *cuts, len(rows)]
-    return [rows[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [rows[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 @settings(max_examples=15, deadline=None)
