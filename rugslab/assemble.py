@@ -183,9 +183,11 @@ class GameAssembler:
             pf = p.get("provablyFair")
             if pf is not None:
                 pf = as_dict(pf, f"{ctx}.provablyFair")
-                h = seed_hash(pf.get("serverSeedHash"), f"{ctx}.provablyFair")
-                if h is not None:
-                    acc.hashes.add(h)
+                h = pf.get("serverSeedHash")
+                if h not in acc.hashes:  # only checked values enter the set: check once
+                    h = seed_hash(h, f"{ctx}.provablyFair")
+                    if h is not None:
+                        acc.hashes.add(h)
                 v = version_of(pf.get("version"), f"{ctx}.provablyFair", "version")
                 if v is not None:
                     acc.versions.add(v)

@@ -31,6 +31,9 @@ SOURCES = ("live", "partial", "history")
 #: Highest tick a row may hold (the generator stops at MAX_TICKS; the rug tick may be one more).
 TICK_MAX = MAX_TICKS + 1
 _NO_TS = 1 << 62
+_INF = float("inf")
+#: "0".."5001" → int: one dict lookup validates and converts a partialPrices key.
+_TICK_KEYS = {str(t): t for t in range(TICK_MAX + 1)}
 
 
 class TickBuffer:
@@ -130,13 +133,12 @@ def parse_window(pp: Any, ctx: str) -> tuple[int | None, list[tuple[int, float]]
     end = opt_int(pp, "endTick", ctx)
     vals = as_dict(pp.get("values"), f"{ctx}.values")
     out = []
+    keys = _TICK_KEYS
     for k, v in vals.items():
-        if type(k) is not str or not (k.isascii() and k.isdigit()) or len(k) > 5:
-            raise FrameError(f"{ctx}.values key {shown(k)}: expected a decimal tick number")
-        t = int(k)
-        if t > TICK_MAX:
-            raise FrameError(f"{ctx}.values key {k!r}: tick above {TICK_MAX}")
-        if type(v) is not float or not (0.0 <= v < float("inf")):
+        t = keys.get(k) if type(k) is str else None
+        if t is None:
+            raise FrameError(f"{ctx}.values key {shown(k)}: expected a decimal tick 0..{TICK_MAX}")
+        if type(v) is not float or not (0.0 <= v < _INF):
             v = num(v, f"{ctx}.values", k)
         out.append((t, v))
     return end, out
