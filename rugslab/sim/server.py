@@ -10,7 +10,7 @@ refused) and it broadcasts `42["event", *args]` (`emit(event, *args)`). It never
 anything from a client, and it COUNTS every packet each client sends beyond the Socket.IO
 CONNECT (Engine.IO pings/pongs never reach this layer): `GET /stats` on the same port returns
 them as JSON, and `FeedServer.stats()` in process. A listen-only client has
-`packets == 0` while connected; a client that closes politely sends one DISCONNECT packet,
+`packets == 0` while connected; a client closing politely may send one DISCONNECT packet,
 counted under `by_type.disconnect` (so "never emits" means `events == acks == 0`).
 
 Fault injection: per-frame faults come from `rugslab.sim.faults.apply_faults`; with
@@ -92,6 +92,7 @@ class FeedServer:
         self.clients: dict[str, dict[str, Any]] = {}  # eio sid → counts, in connection order
         self.connected: dict[str, str] = {}  # socket.io sid → eio sid
         self.frames_sent = 0
+        self.raw_sent = 0  # wire-level garbage packets among frames_sent
         self.connects = self.rejected = self.disconnects = self.server_disconnects = 0
         self.feed_started = asyncio.Event()
         self.feed_done = asyncio.Event()
@@ -151,7 +152,7 @@ class FeedServer:
         """Counters as plain JSON-able data (also served at `GET /stats`)."""
         totals = {k: sum(c[k] for c in self.clients.values())
                   for k in ("packets", "events", "acks")}
-        return {"url": self.url, "frames_sent": self.frames_sent,
+        return {"url": self.url, "frames_sent": self.frames_sent, "raw_sent": self.raw_sent,
                 "feed_started": self.feed_started.is_set(), "feed_done": self.feed_done.is_set(),
                 "connected": len(self.connected), "connects": self.connects,
                 "rejected": self.rejected, "disconnects": self.disconnects,
@@ -217,6 +218,7 @@ class FeedServer:
         if f.raw is None:
             await self.sio.emit(f.event, tuple(f.args))
             return
+        self.raw_sent += 1
         for eio_sid in set(self.connected.values()):
             with contextlib.suppress(Exception):  # a socket closing under us
                 await self.sio.eio.send(eio_sid, f.raw)
