@@ -77,7 +77,7 @@ def reliability_diagram(cal: Calibration | Mapping[str, Calibration]) -> alt.Lay
     cals = {"model": cal} if isinstance(cal, Calibration) else dict(cal)
     data = pl.concat([c.table.with_columns(pl.lit(name).alias("model"))
                       for name, c in cals.items()])
-    lim = float(max(data["hi"].max(), data["mean_pred"].max())) * 1.05  # type: ignore[arg-type]
+    lim = float(np.nanmax(data.select("hi", "mean_pred").to_numpy())) * 1.05
     base = alt.Chart(data).encode(
         x=alt.X("mean_pred:Q", title="predicted P(rug within 40)",
                 scale=alt.Scale(domain=[0, lim])),

@@ -149,6 +149,26 @@ def game_paths_from_rug_ticks(rug_ticks: ArrayLike, *, game_ids: list[str] | Non
     })
 
 
+def game_paths_from_price_arrays(paths: list[np.ndarray], *, max_ticks: int = MAX_TICKS
+                                 ) -> pl.DataFrame:
+    """Game paths with prices from whole simulated paths (`rugslab.sim.montecarlo.
+    simulate_paths` or `rugslab.fair.game.GamePath.prices`): prices for ticks 0..N; the game
+    rugged at N + 1 unless N reached `max_ticks`."""
+    last = np.array([len(p) - 1 for p in paths], dtype=np.int64)
+    rugged = last < max_ticks
+    return pl.DataFrame({
+        "game_id": [f"sim-{i:07d}" for i in range(len(paths))],
+        "rug_tick": pl.Series([int(n) + 1 if r else None for n, r in zip(last, rugged,
+                                                                           strict=True)],
+                              dtype=pl.Int64),
+        "first_tick": np.zeros(len(paths), dtype=np.int64),
+        "last_tick": last,
+        "ended": np.ones(len(paths), dtype=bool),
+        "prices": pl.Series([np.asarray(p, dtype=float).tolist() for p in paths],
+                            dtype=pl.List(pl.Float64)),
+    })
+
+
 def game_paths_from_lake(games: pl.DataFrame, ticks: pl.DataFrame) -> pl.DataFrame:
     """Game paths from the lake's `games` and `ticks`, in `start_ts` (then game_id) order.
 

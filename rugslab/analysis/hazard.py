@@ -137,7 +137,7 @@ def hazard_curve(
         raise ConfigError(f"Invalid max_tick {max_tick!r}: expected a whole number ≥ 1.")
     exposure = game_exposure(games, entry_col=entry_col)
     top = exposure.filter(pl.col("used"))["exit_tick"].max()
-    last = max(int(top) if top is not None else 0, max_tick)
+    last = max(int(top) if top is not None else 0, max_tick)  # type: ignore[arg-type]
     at_risk, rugs = _at_risk_and_rugs(exposure, last)
     n = np.append(at_risk[1:max_tick], at_risk[max_tick:].sum())
     k = np.append(rugs[1:max_tick], rugs[max_tick:].sum())

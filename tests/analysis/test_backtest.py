@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 
 from rugslab.analysis import backtest, strategies
 from rugslab.analysis.backtest import RiskLimits, run_backtest
 from rugslab.errors import ConfigError
+from rugslab.sim import montecarlo
 
 
 def _paths(rugs: list[int | None], *, last: list[int] | None = None,
@@ -147,3 +149,17 @@ def test_paths_from_rug_ticks_and_lake() -> None:
     assert lp.select(*backtest.PATH_COLUMNS).rows() == [
         ("a", None, 0, 0, False), ("b", 5, 1, 4, True)]
     assert lp["prices"].to_list() == [[1.0], [None, 1.1, 1.2, None, 1.4]]
+
+
+def test_trades_over_simulated_paths_are_exact() -> None:
+    paths = montecarlo.simulate_paths(200, seed=4)
+    gp = backtest.game_paths_from_price_arrays(paths)
+    r = run_backtest(gp, strategies.Trade(1.0, entry_tick=0, exit_multiple=1.2),
+                     bankroll_sol=1000.0)
+    # by hand: buy at 1.0 (tick 0); sell at the first later tick ≥ 1.2, else the rug wipes it
+    expected = 0.0
+    for p in paths:
+        hit = np.flatnonzero(p[1:] >= 1.2)
+        expected += (p[1 + hit[0]] - 1.0) if hit.size else -1.0
+    assert r.bets.height == 200
+    assert r.final_sol == pytest.approx(1000.0 + expected)

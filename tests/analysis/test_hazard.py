@@ -10,6 +10,7 @@ import pytest
 
 from rugslab.analysis import hazard
 from rugslab.errors import ConfigError, SchemaViolation
+from rugslab.sim import montecarlo
 
 P = 0.005
 
@@ -70,10 +71,11 @@ def _simulated(n: int, seed: int) -> tuple[pl.DataFrame, np.ndarray]:
     Half the games are joined mid-way at a uniform tick 1..300 and kept only if still running
     then (left truncation); each game is watched until a uniform tick up to 600 past its entry
     (right censoring when that comes before the rug).
-    TODO: switch to rugslab.sim.montecarlo once it lands.
+    Rug ticks come from `rugslab.sim.montecarlo` (the published generator).
     """
     rng = np.random.default_rng(seed)
-    rug = rng.geometric(P, n)  # P(T = t) = (1-p)^(t-1) p, t ≥ 1: the generator's rug tick
+    sims = pl.concat(list(montecarlo.simulate_summaries(n, seed=seed)))
+    rug = sims["rug_tick"].fill_null(montecarlo.MAX_TICKS + 1).to_numpy().astype(np.int64)
     entry = np.where(rng.random(n) < 0.5, 0, rng.integers(1, 301, n))
     watch_end = entry + rng.integers(0, 601, n)
     seen = rug >= entry

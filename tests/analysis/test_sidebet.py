@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 import pytest
 
 from rugslab.analysis import sidebet
 from rugslab.errors import ConfigError
+from rugslab.sim import montecarlo
 
 PUBLISHED_EV = 5 * (1 - 0.995**40) - 1
 
@@ -38,11 +38,8 @@ def test_analytic_ev_near_the_cap() -> None:
 
 
 def test_analytic_ev_inside_monte_carlo_interval() -> None:
-    # TODO: switch to rugslab.sim.montecarlo once it lands; geometric(p) is the generator's
-    # rug tick law P(T = t) = 0.995^(t-1)·0.005, t ≥ 1, with the 5000-tick cap applied.
-    rng = np.random.default_rng(2024)
-    rug = rng.geometric(0.005, 400_000)
-    rug = np.where(rug > 5000, -1, rug)
+    games = pl.concat(list(montecarlo.simulate_summaries(400_000, seed=2024)))
+    rug = games["rug_tick"].to_numpy()  # null (cap reached) → NaN: never wins
     mc = sidebet.montecarlo_sidebet_ev(rug, [0, 100, 500])
     for row in mc.iter_rows(named=True):
         assert row["ev_lo"] <= PUBLISHED_EV <= row["ev_hi"], row
