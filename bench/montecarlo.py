@@ -38,8 +38,13 @@ def _worker(n: int, seed: np.random.SeedSequence, chunk: int) -> dict:
         peak_max = max(peak_max, float(frame["peak_x"].max() or 0.0))
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"games": games, "ticks": rug_sum, "peak_x": peak_max, "traced_peak": traced_peak,
-            "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    return {
+        "games": games,
+        "ticks": rug_sum,
+        "peak_x": peak_max,
+        "traced_peak": traced_peak,
+        "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
 
 
 def main() -> int:
@@ -50,21 +55,29 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=20251207)
     a = ap.parse_args()
     seeds = np.random.SeedSequence(a.seed).spawn(a.workers)
-    shares = [a.games // a.workers + (1 if i < a.games % a.workers else 0) for i in range(a.workers)]
+    shares = [
+        a.games // a.workers + (1 if i < a.games % a.workers else 0) for i in range(a.workers)
+    ]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(a.workers) as pool:
         results = list(pool.map(_worker, shares, seeds, [a.chunk] * a.workers))
     wall = time.perf_counter() - t0
     games = sum(r["games"] for r in results)
     ticks = sum(r["ticks"] for r in results)
-    print(f"{games:,} game summaries in {wall:.1f} s with {a.workers} worker(s), chunk {a.chunk:,}: "
-          f"{games / wall * 60:,.0f} games/min (goal >= 1,000,000)")
-    print(f"mean total_ticks {ticks / games:.1f} (process: 1/0.005 - 1 = 199), "
-          f"highest peak {max(r['peak_x'] for r in results):,.1f}x")
+    print(
+        f"{games:,} game summaries in {wall:.1f} s with {a.workers} worker(s), chunk {a.chunk:,}: "
+        f"{games / wall * 60:,.0f} games/min (goal >= 1,000,000)"
+    )
+    print(
+        f"mean total_ticks {ticks / games:.1f} (process: 1/0.005 - 1 = 199), "
+        f"highest peak {max(r['peak_x'] for r in results):,.1f}x"
+    )
     worst = max(r["maxrss_kb"] for r in results)
-    print(f"peak memory: largest worker RSS {worst / 1024:.0f} MiB, tracemalloc peak "
-          f"{max(r['traced_peak'] for r in results) / 2**20:.0f} MiB; parent RSS "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(
+        f"peak memory: largest worker RSS {worst / 1024:.0f} MiB, tracemalloc peak "
+        f"{max(r['traced_peak'] for r in results) / 2**20:.0f} MiB; parent RSS "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
     return 0
 
 

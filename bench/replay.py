@@ -30,11 +30,14 @@ NODE_SCRIPT = ROOT / "bench" / "replay_node.js"
 
 def make_games(n: int) -> list[tuple[str, str, str]]:
     return [
-        (hashlib.sha256(f"bench-{i}".encode()).hexdigest(), f"20251207-{i:016x}", "v3") for i in range(n)
+        (hashlib.sha256(f"bench-{i}".encode()).hexdigest(), f"20251207-{i:016x}", "v3")
+        for i in range(n)
     ]
 
 
-def bench_rugslab(games: list[tuple[str, str, str]], repeats: int) -> tuple[float, int, float, float]:
+def bench_rugslab(
+    games: list[tuple[str, str, str]], repeats: int
+) -> tuple[float, int, float, float]:
     """(best seconds, sum of total_ticks, sum of peaks, first-call seconds incl. compile)."""
     from rugslab.fair.fast import replay_games
 
@@ -58,7 +61,9 @@ def node_ready() -> str | None:
     if not (GOLDEN / "node_modules" / "seedrandom").is_dir():
         if shutil.which("npm") is None:
             return "seedrandom is not installed in tests/fair/golden and npm is not on PATH"
-        r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=GOLDEN, capture_output=True, text=True)
+        r = subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"], cwd=GOLDEN, capture_output=True, text=True
+        )
         if r.returncode != 0:
             return f"`npm ci` in tests/fair/golden failed: {r.stderr.strip()[-300:]}"
     return None
@@ -70,7 +75,10 @@ def bench_node(games: list[tuple[str, str, str]], repeats: int) -> dict:
         path = f.name
     try:
         r = subprocess.run(
-            ["node", str(NODE_SCRIPT), path, str(repeats)], capture_output=True, text=True, check=True
+            ["node", str(NODE_SCRIPT), path, str(repeats)],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return json.loads(r.stdout)
     finally:
@@ -85,8 +93,11 @@ def main() -> int:
     games = make_games(a.games)
     secs, ticks, peaks, warm = bench_rugslab(games, a.repeats)
     ours = a.games / secs
-    print(f"rugslab.fair.fast: {ours:,.0f} games/s ({a.games} games, {ticks / a.games:.1f} ticks/game, "
-          f"best of {a.repeats}; first call {warm:.2f} s incl. numba compile/cache load)")
+    print(
+        f"rugslab.fair.fast: {ours:,.0f} games/s ({a.games} games, "
+        f"{ticks / a.games:.1f} ticks/game, "
+        f"best of {a.repeats}; first call {warm:.2f} s incl. numba compile/cache load)"
+    )
     why = node_ready()
     if why:
         print(f"node: skipped: {why}")

@@ -46,8 +46,9 @@ def replay_command(
         try:
             stream = open(file, "rb")  # noqa: SIM115 - closed below
         except OSError as e:
-            raise InputFormatError(f"Cannot read FILE {file!r}: {e.strerror}; give a readable path or '-'.",
-                                   path=file) from e
+            raise InputFormatError(
+                f"Cannot read FILE {file!r}: {e.strerror}; give a readable path or '-'.", path=file
+            ) from e
     failed = 0
     out = sys.stdout.buffer
     try:

@@ -46,7 +46,10 @@ _START_DENOM = float(1 << 48)
 
 @numba.njit(cache=True, nogil=True)
 def _init_state(units: np.ndarray, start: int, stop: int, st: np.ndarray) -> None:
-    """mixkey + ARC4 key schedule + drop[256] into `st` (S in st[0:256], i = st[256], j = st[257])."""
+    """mixkey + ARC4 key schedule + drop[256] into `st`.
+
+    Layout of `st`: S in st[0:256], i = st[256], j = st[257].
+    """
     key = np.zeros(256, np.int64)
     n = stop - start
     smear = 0
@@ -131,10 +134,7 @@ def _run_game(st: np.ndarray, version: int, max_ticks: int, buf: np.ndarray, kee
             else:
                 drift = DRIFT_MIN + _draw(st) * (DRIFT_MAX - DRIFT_MIN)
                 root = np.sqrt(price)
-                if version == 1:
-                    volatility = 0.005 * root
-                else:
-                    volatility = 0.005 * min(10.0, root)
+                volatility = 0.005 * root if version == 1 else 0.005 * min(10.0, root)
                 change = drift + volatility * (2.0 * _draw(st) - 1.0)
             price = price * (1.0 + change)
             if price < 0.0:
@@ -254,14 +254,21 @@ def replay_games(
     """
     n = len(server_seeds)
     if len(game_ids) != n:
-        raise ValueError(f"game_ids has {len(game_ids)} entries, server_seeds has {n}: pass one per game")
+        raise ValueError(
+            f"game_ids has {len(game_ids)} entries, server_seeds has {n}: pass one per game"
+        )
     if isinstance(versions, str):
         codes = np.full(n, _VERSION_CODES[check_version(versions)], np.int64)
     else:
         if len(versions) != n:
-            raise ValueError(f"versions has {len(versions)} entries, server_seeds has {n}: pass one per game")
+            raise ValueError(
+                f"versions has {len(versions)} entries, server_seeds has {n}: pass one per game"
+            )
         codes = np.array(
-            [_VERSION_CODES[check_version(v, game_id=g)] for v, g in zip(versions, game_ids, strict=True)],
+            [
+                _VERSION_CODES[check_version(v, game_id=g)]
+                for v, g in zip(versions, game_ids, strict=True)
+            ],
             dtype=np.int64,
         )
     keys = [seed_string(s, g) for s, g in zip(server_seeds, game_ids, strict=True)]
@@ -269,7 +276,9 @@ def replay_games(
     starts = np.zeros(n + 1, np.int64)
     if n:
         np.cumsum([len(k.encode("utf-16-le", "surrogatepass")) // 2 for k in keys], out=starts[1:])
-    total, rugged, peak, flat, offsets = _replay_batch(units, starts, codes, int(max_ticks), with_prices)
+    total, rugged, peak, flat, offsets = _replay_batch(
+        units, starts, codes, int(max_ticks), with_prices
+    )
     return ReplayBatch(total, rugged, peak, flat, offsets)
 
 

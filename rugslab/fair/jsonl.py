@@ -21,7 +21,9 @@ from rugslab.fair.fast import replay_games
 from rugslab.fair.game import VERSIONS
 
 FIELDS = ("server_seed", "game_id", "version")
-EXAMPLE = '{"server_seed": "<revealed seed>", "game_id": "20251207-e8186dbf38e046d1", "version": "v3"}'
+EXAMPLE = (
+    '{"server_seed": "<revealed seed>", "game_id": "20251207-e8186dbf38e046d1", "version": "v3"}'
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +54,18 @@ def parse_request(line: str | bytes, line_no: int) -> ReplayRequest:
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError as e:
-        raise FairnessError(f"line {line_no}: not valid JSON ({e}); expected one object a line like {EXAMPLE}") from e
+        raise FairnessError(
+            f"line {line_no}: not valid JSON ({e}); expected one object a line like {EXAMPLE}"
+        ) from e
     if not isinstance(obj, dict):
-        raise FairnessError(f"line {line_no}: expected a JSON object like {EXAMPLE}, got {type(obj).__name__}")
+        raise FairnessError(
+            f"line {line_no}: expected a JSON object like {EXAMPLE}, got {type(obj).__name__}"
+        )
     for name in FIELDS:
         if name not in obj:
-            raise FairnessError(f"line {line_no}: missing field {name!r}; every line needs {', '.join(FIELDS)}")
+            raise FairnessError(
+                f"line {line_no}: missing field {name!r}; every line needs {', '.join(FIELDS)}"
+            )
         if not isinstance(obj[name], str):
             raise FairnessError(
                 f"line {line_no}: field {name!r} is {obj[name]!r} ({type(obj[name]).__name__}); "
@@ -65,7 +73,8 @@ def parse_request(line: str | bytes, line_no: int) -> ReplayRequest:
             )
     if obj["version"] not in VERSIONS:
         raise FairnessError(
-            f"line {line_no}: version {obj['version']!r} is unknown; use one of {', '.join(VERSIONS)}",
+            f"line {line_no}: version {obj['version']!r} is unknown; "
+            f"use one of {', '.join(VERSIONS)}",
             game_id=obj["game_id"],
         )
     return ReplayRequest(line_no, obj["server_seed"], obj["game_id"], obj["version"])
@@ -73,7 +82,9 @@ def parse_request(line: str | bytes, line_no: int) -> ReplayRequest:
 
 def _replay_chunk(requests: list[ReplayRequest]) -> Iterator[bytes]:
     batch = replay_games(
-        [r.server_seed for r in requests], [r.game_id for r in requests], [r.version for r in requests]
+        [r.server_seed for r in requests],
+        [r.game_id for r in requests],
+        [r.version for r in requests],
     )
     for i, r in enumerate(requests):
         lo, hi = int(batch.offsets[i]), int(batch.offsets[i + 1])
@@ -91,7 +102,9 @@ def _replay_chunk(requests: list[ReplayRequest]) -> Iterator[bytes]:
         )
 
 
-def replay_jsonl(lines: Iterable[str | bytes], *, chunk_size: int = 512) -> Iterator[bytes | BadRequest]:
+def replay_jsonl(
+    lines: Iterable[str | bytes], *, chunk_size: int = 512
+) -> Iterator[bytes | BadRequest]:
     """Replay every request line, in input order.
 
     Args:

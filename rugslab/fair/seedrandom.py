@@ -138,14 +138,15 @@ class SeedRandom:
         n = g(CHUNKS)
         d = START_DENOM
         x = 0
-        # Integers stay exact here (n < 2^60), as the JS doubles do (all values < 2^53 · 256
-        # are multiples that doubles hold exactly); the final division matches JS's `/`.
+        # Python ints hold what the JS doubles hold exactly: n < 2^60 and, once the first
+        # loop ran, a multiple of 256, so at most 7 halvings keep it even and `>> 1` equals
+        # JS's `n / 2`; n + x < 2^53 converts to float exactly before the division.
         while n < SIGNIFICANCE:
             n = (n + x) * WIDTH
             d *= WIDTH
             x = g(1)
         while n >= OVERFLOW:
-            n /= 2
+            n >>= 1
             d /= 2
             x >>= 1
         return (n + x) / d

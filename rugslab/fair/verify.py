@@ -37,8 +37,10 @@ COLUMNS = TABLES["verifications"].columns
 _CHECKS = ("hash_ok", "path_ok", "peak_ok", "rug_tick_ok")
 
 
-def _col(frame: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Expr:
-    return pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype=dtype).alias(name)
+def _col(frame: pl.DataFrame, name: str, dtype: pl.DataType | type[pl.DataType]) -> pl.Expr:
+    return (
+        pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype=dtype).alias(name)
+    )
 
 
 def _require(frame: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
@@ -78,12 +80,14 @@ def _candidates(games: pl.DataFrame, seeds: pl.DataFrame) -> pl.DataFrame:
 
 
 def _path_checks(ids: list[str], batch: ReplayBatch, ticks: pl.DataFrame) -> pl.DataFrame:
-    """Per game of `ids`: n compared ticks, first mismatching tick, recorded/replayed price there."""
+    """Per game of `ids`: ticks compared, first mismatching tick, recorded/replayed price there."""
     lengths = np.diff(batch.offsets)
     starts = np.repeat(batch.offsets[:-1], lengths)
     replay = pl.DataFrame(
         {
-            "game_id": pl.Series(ids, dtype=pl.String).gather(np.repeat(np.arange(len(ids)), lengths)),
+            "game_id": pl.Series(ids, dtype=pl.String).gather(
+                np.repeat(np.arange(len(ids)), lengths)
+            ),
             "tick": (np.arange(batch.prices.shape[0]) - starts).astype(np.int64),
             "replay_x": batch.prices,
         }
@@ -102,7 +106,11 @@ def _path_checks(ids: list[str], batch: ReplayBatch, ticks: pl.DataFrame) -> pl.
 
 
 def _rug_ticks_from_ticks(ticks: pl.DataFrame) -> pl.DataFrame:
-    return ticks.filter(pl.col("is_rug")).group_by("game_id").agg(pl.col("tick").min().alias("tick_rug"))
+    return (
+        ticks.filter(pl.col("is_rug"))
+        .group_by("game_id")
+        .agg(pl.col("tick").min().alias("tick_rug"))
+    )
 
 
 def verify_games(
@@ -145,11 +153,22 @@ def verify_games(
     cand = cand.with_columns(pl.coalesce("rug_tick", "tick_rug").alias("rug_tick")).drop("tick_rug")
     rows: list[dict] = []
     ready = cand.filter(pl.col("server_seed").is_not_null() & pl.col("version").is_in(VERSIONS))
-    for r in cand.filter(~pl.col("game_id").is_in(ready["game_id"].implode())).iter_rows(named=True):
-        why = "no revealed server seed" if r["server_seed"] is None else (
-            f"game version {r['version']!r} is not one of {', '.join(VERSIONS)}"
+    for r in cand.filter(~pl.col("game_id").is_in(ready["game_id"].implode())).iter_rows(
+        named=True
+    ):
+        why = (
+            "no revealed server seed"
+            if r["server_seed"] is None
+            else (f"game version {r['version']!r} is not one of {', '.join(VERSIONS)}")
         )
-        rows.append({"game_id": r["game_id"], "status": UNVERIFIABLE, "version": r["version"], "reason": why})
+        rows.append(
+            {
+                "game_id": r["game_id"],
+                "status": UNVERIFIABLE,
+                "version": r["version"],
+                "reason": why,
+            }
+        )
     for lo in range(0, ready.height, chunk_size):
         rows.extend(_verify_chunk(ready.slice(lo, chunk_size), ticks))
     schema = {**TABLES["verifications"].polars_schema}
@@ -157,9 +176,11 @@ def verify_games(
         [{c: row.get(c) for c in COLUMNS if c != "verified_at"} for row in rows],
         schema={c: t for c, t in schema.items() if c != "verified_at"},
     )
-    return frame.with_columns(pl.lit(stamp, dtype=schema["verified_at"]).alias("verified_at")).select(
-        COLUMNS
-    ).sort("game_id")
+    return (
+        frame.with_columns(pl.lit(stamp, dtype=schema["verified_at"]).alias("verified_at"))
+        .select(COLUMNS)
+        .sort("game_id")
+    )
 
 
 def _verify_chunk(chunk: pl.DataFrame, ticks: pl.DataFrame) -> list[dict]:
@@ -176,15 +197,23 @@ def _verify_chunk(chunk: pl.DataFrame, ticks: pl.DataFrame) -> list[dict]:
             got = server_seed_hash(r["server_seed"])
             hash_ok = got == r["committed_hash"]
             if not hash_ok:
-                problems.append(f"seed hash mismatch: sha256(seed) = {got}, committed {r['committed_hash']}")
+                problems.append(
+                    f"seed hash mismatch: sha256(seed) = {got}, committed {r['committed_hash']}"
+                )
         p = paths.get(gid)
         path_ok = first = None
         if p is not None:
             first = p["first_mismatch_tick"]
             path_ok = first is None
             if first is not None:
-                replayed = "no price (after the replayed rug)" if p["replay_x"] is None else repr(p["replay_x"])
-                problems.append(f"path differs from tick {first}: recorded {p['price_x']!r}, replay {replayed}")
+                replayed = (
+                    "no price (after the replayed rug)"
+                    if p["replay_x"] is None
+                    else repr(p["replay_x"])
+                )
+                problems.append(
+                    f"path differs from tick {first}: recorded {p['price_x']!r}, replay {replayed}"
+                )
         peak = float(batch.peak_multiplier[i])
         peak_ok = None if r["peak_x"] is None else r["peak_x"] == peak
         if peak_ok is False:
@@ -192,20 +221,34 @@ def _verify_chunk(chunk: pl.DataFrame, ticks: pl.DataFrame) -> list[dict]:
         expected_rug = int(batch.total_ticks[i]) + 1
         rug_ok = None if r["rug_tick"] is None else r["rug_tick"] == expected_rug
         if rug_ok is False:
-            problems.append(f"rug tick recorded {r['rug_tick']}, replay {expected_rug} (total_ticks + 1)")
+            problems.append(
+                f"rug tick recorded {r['rug_tick']}, replay {expected_rug} (total_ticks + 1)"
+            )
         checks = {"hash_ok": hash_ok, "path_ok": path_ok, "peak_ok": peak_ok, "rug_tick_ok": rug_ok}
         if problems:
             status, reason = FAILED, "; ".join(problems)
         elif hash_ok and (path_ok or peak_ok):
             status, reason = VERIFIED, None
         else:
-            missing = [m for m, bad in (
-                ("no server seed hash recorded", hash_ok is None),
-                ("no recorded ticks or peak to compare", not (path_ok or peak_ok)),
-            ) if bad]
+            missing = [
+                m
+                for m, bad in (
+                    ("no server seed hash recorded", hash_ok is None),
+                    ("no recorded ticks or peak to compare", not (path_ok or peak_ok)),
+                )
+                if bad
+            ]
             status, reason = UNVERIFIABLE, "; ".join(missing)
-        out.append({"game_id": gid, "status": status, **checks, "first_mismatch_tick": first,
-                    "version": r["version"], "reason": reason})
+        out.append(
+            {
+                "game_id": gid,
+                "status": status,
+                **checks,
+                "first_mismatch_tick": first,
+                "version": r["version"],
+                "reason": reason,
+            }
+        )
     return out
 
 
@@ -236,7 +279,12 @@ class VerifySummary:
         ]
         for r in self.failures.iter_rows(named=True):
             lines.append(f"FAILED {r['game_id']} ({r['version']}): {r['reason']}")
-        unv = self.results.filter(pl.col("status") == UNVERIFIABLE).group_by("reason").len().sort("reason")
+        unv = (
+            self.results.filter(pl.col("status") == UNVERIFIABLE)
+            .group_by("reason")
+            .len()
+            .sort("reason")
+        )
         for reason, n in unv.iter_rows():
             lines.append(f"unverifiable: {n} game(s): {reason}")
         return "\n".join(lines)
@@ -256,7 +304,9 @@ def verify_lake(lake: Path | str, *, now: datetime | None = None) -> VerifySumma
     from rugslab.rows import RowBatch
 
     with connect(lake) as con:
-        games = con.sql("SELECT game_id, version, server_seed_hash, rug_tick, peak_x FROM games").pl()
+        games = con.sql(
+            "SELECT game_id, version, server_seed_hash, rug_tick, peak_x FROM games"
+        ).pl()
         seeds = con.sql("SELECT game_id, server_seed, server_seed_hash, version FROM seeds").pl()
         ticks = con.sql(
             "SELECT game_id, tick, price_x, is_rug FROM ticks WHERE game_id IN "

@@ -66,7 +66,7 @@ def _game_lengths(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndar
 def _simulate_chunk(
     rng: np.random.Generator, n: int, version: str, at_ticks: tuple[int, ...], keep_paths: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[np.ndarray] | None]:
-    """Returns (total_ticks, rugged, peak, price_at[len(at_ticks), n], paths or None), input order."""
+    """(total_ticks, rugged, peak, price_at[len(at_ticks), n], paths or None) in input order."""
     total, rugged = _game_lengths(rng, n)
     order = np.argsort(-total, kind="stable")
     length = total[order]
@@ -76,7 +76,9 @@ def _simulate_chunk(
     slots = {t: [i for i, u in enumerate(at_ticks) if u == t] for t in set(at_ticks)}
     for i in slots.get(0, ()):
         price_at[i] = 1.0
-    per_tick: list[np.ndarray] | None = [] if keep_paths else None  # prices of tick t+1, sorted order
+    per_tick: list[np.ndarray] | None = (
+        [] if keep_paths else None
+    )  # prices of tick t+1, sorted order
     running = n
     # games[:running] have length ≥ t + 1: they draw a price for tick t + 1
     for t in range(int(length[0]) if n else 0):
@@ -90,7 +92,11 @@ def _simulate_chunk(
         size = BIG_MOVE_MIN + r2 * (BIG_MOVE_MAX - BIG_MOVE_MIN)
         root = np.sqrt(p)
         vol = 0.005 * (root if version == "v1" else np.minimum(10.0, root))
-        change = np.where(big, np.where(r3 > 0.5, size, -size), DRIFT_MIN + r2 * (DRIFT_MAX - DRIFT_MIN) + vol * (2.0 * r3 - 1.0))
+        change = np.where(
+            big,
+            np.where(r3 > 0.5, size, -size),
+            DRIFT_MIN + r2 * (DRIFT_MAX - DRIFT_MIN) + vol * (2.0 * r3 - 1.0),
+        )
         new = np.maximum(p * (1.0 + change), 0.0)
         if version == "v3":
             god = (rng.random(m) < GOD_CANDLE_CHANCE) & (p <= GOD_CANDLE_MAX_PRICE)

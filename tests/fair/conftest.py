@@ -55,12 +55,33 @@ def capture_tables(history_games) -> dict[str, list[dict[str, Any]]]:
     for gid, e in history_games.items():
         prices = e.get("prices")
         pf = e["provablyFair"]
-        games.append({"game_id": gid, "version": e["gameVersion"], "server_seed_hash": pf["serverSeedHash"],
-                      "rug_tick": len(prices) - 1 if prices else None, "peak_x": e["peakMultiplier"],
-                      "seen_live": False, "revealed": True})
-        seeds.append({"game_id": gid, "server_seed": pf["serverSeed"], "server_seed_hash": pf["serverSeedHash"],
-                      "version": e["gameVersion"]})
+        games.append(
+            {
+                "game_id": gid,
+                "version": e["gameVersion"],
+                "server_seed_hash": pf["serverSeedHash"],
+                "rug_tick": len(prices) - 1 if prices else None,
+                "peak_x": e["peakMultiplier"],
+                "seen_live": False,
+                "revealed": True,
+            }
+        )
+        seeds.append(
+            {
+                "game_id": gid,
+                "server_seed": pf["serverSeed"],
+                "server_seed_hash": pf["serverSeedHash"],
+                "version": e["gameVersion"],
+            }
+        )
         for t, p in enumerate(prices or []):
-            ticks.append({"game_id": gid, "tick": t, "price_x": p, "is_rug": t == len(prices) - 1,
-                          "source": "history"})
+            ticks.append(
+                {
+                    "game_id": gid,
+                    "tick": t,
+                    "price_x": p,
+                    "is_rug": t == len(prices) - 1,
+                    "source": "history",
+                }
+            )
     return {"games": games, "seeds": seeds, "ticks": ticks}

@@ -13,7 +13,10 @@ FIELDS = ["server_seed", "game_id", "version", "prices", "peak_multiplier", "rug
 
 def _requests(games):
     return "".join(
-        json.dumps({"server_seed": g["server_seed"], "game_id": g["game_id"], "version": g["version"]}) + "\n"
+        json.dumps(
+            {"server_seed": g["server_seed"], "game_id": g["game_id"], "version": g["version"]}
+        )
+        + "\n"
         for g in games
     )
 
@@ -52,7 +55,8 @@ def test_bad_lines_are_reported_and_the_rest_still_run(tmp_path, capsysbinary, g
     errors = err.decode().splitlines()
     assert errors[0].startswith("rugslab fair replay: line 2: not valid JSON")
     assert errors[1:] == [
-        "rugslab fair replay: line 4: missing field 'version'; every line needs server_seed, game_id, version",
+        "rugslab fair replay: line 4: missing field 'version'; "
+        "every line needs server_seed, game_id, version",
         "rugslab fair replay: line 5: version 'v4' is unknown; use one of v1, v2, v3",
         "rugslab fair replay: line 6: field 'server_seed' is 7 (int); give it as a JSON string",
         "rugslab fair replay: 4 line(s) failed (see above)",
@@ -68,7 +72,10 @@ def test_replay_of_a_missing_file_names_it(capsys):
     ("argv", "text"),
     [
         (["fair", "--help"], "Provably fair: replay rugs.fun games"),
-        (["fair", "replay", "--help"], "Replay games bit-exactly and print one JSON line per game."),
+        (
+            ["fair", "replay", "--help"],
+            "Replay games bit-exactly and print one JSON line per game.",
+        ),
         (["verify", "--help"], "Verify every game with a revealed seed against the lake"),
     ],
 )
@@ -87,15 +94,29 @@ def test_verify_counts_and_exits_1_on_a_failure(tmp_path, capsys, capture_tables
     write_batch(tmp_path, batch)
     assert main(["verify", "--lake", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == "verified 33, failed 0, unverifiable 0 (of 33 games); 33 verifications rows written"
+    assert (
+        out.splitlines()[0]
+        == "verified 33, failed 0, unverifiable 0 (of 33 games); 33 verifications rows written"
+    )
 
     bad = RowBatch()
-    bad.add("ticks", {"game_id": "20251212-dbb443e2e08a45fd", "tick": 20, "price_x": 9.0, "is_rug": False,
-                      "source": "live"})
+    bad.add(
+        "ticks",
+        {
+            "game_id": "20251212-dbb443e2e08a45fd",
+            "tick": 20,
+            "price_x": 9.0,
+            "is_rug": False,
+            "source": "live",
+        },
+    )
     write_batch(tmp_path, bad)
     assert main(["verify", "--lake", str(tmp_path)]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert err[0] == "verified 32, failed 1, unverifiable 0 (of 33 games); 33 verifications rows written"
+    assert (
+        err[0]
+        == "verified 32, failed 1, unverifiable 0 (of 33 games); 33 verifications rows written"
+    )
     assert err[1] == (
         "FAILED 20251212-dbb443e2e08a45fd (v3): path differs from tick 20: recorded 9.0, "
         "replay no price (after the replayed rug)"

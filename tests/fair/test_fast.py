@@ -26,7 +26,9 @@ def test_raw_draws_equal_npm_seedrandom(golden):
 
 def test_golden_games(golden):
     for g in golden["games"]:
-        path = replay_game_fast(g["server_seed"], g["game_id"], g["version"], max_ticks=g.get("max_ticks", 5000))
+        path = replay_game_fast(
+            g["server_seed"], g["game_id"], g["version"], max_ticks=g.get("max_ticks", 5000)
+        )
         assert path.prices == g["prices"], g["tag"]
         assert (path.peak_multiplier, path.rugged, path.total_ticks) == (
             g["peak_multiplier"],
@@ -38,7 +40,9 @@ def test_golden_games(golden):
 def test_every_dec_2025_game_replays_bit_exactly(history_games):
     dec = {g: e for g, e in history_games.items() if e.get("prices")}
     batch = replay_games(
-        [e["provablyFair"]["serverSeed"] for e in dec.values()], list(dec), [e["gameVersion"] for e in dec.values()]
+        [e["provablyFair"]["serverSeed"] for e in dec.values()],
+        list(dec),
+        [e["gameVersion"] for e in dec.values()],
     )
     assert len(batch) == 23
     for i, entry in enumerate(dec.values()):
@@ -53,14 +57,23 @@ def test_draws_equal_reference(seed, draws):
 
 
 @settings(max_examples=100, deadline=None)
-@given(seed=st.text(max_size=90), game_id=st.text(max_size=30), version=versions, cap=st.integers(0, 5000))
+@given(
+    seed=st.text(max_size=90),
+    game_id=st.text(max_size=30),
+    version=versions,
+    cap=st.integers(0, 5000),
+)
 def test_game_equals_reference(seed, game_id, version, cap):
-    assert replay_game_fast(seed, game_id, version, max_ticks=cap) == replay_game(seed, game_id, version, max_ticks=cap)
+    assert replay_game_fast(seed, game_id, version, max_ticks=cap) == replay_game(
+        seed, game_id, version, max_ticks=cap
+    )
 
 
 @settings(max_examples=20, deadline=None)
 @given(
-    games=st.lists(st.tuples(st.text(max_size=70), st.text(max_size=25), versions), min_size=0, max_size=30),
+    games=st.lists(
+        st.tuples(st.text(max_size=70), st.text(max_size=25), versions), min_size=0, max_size=30
+    ),
 )
 def test_batch_equals_reference_game_by_game(games):
     seeds, ids, vers = (list(c) for c in zip(*games, strict=True)) if games else ([], [], [])

@@ -61,7 +61,9 @@ def test_golden_games_equal_npm_seedrandom(golden):
     tags = {g["tag"] for g in golden["games"]}
     assert tags >= {"plain", "first_tick_rug", "god_candle", "above_100", "odd_seed", "tick_cap"}
     for g in golden["games"]:
-        path = replay_game(g["server_seed"], g["game_id"], g["version"], max_ticks=g.get("max_ticks", 5000))
+        path = replay_game(
+            g["server_seed"], g["game_id"], g["version"], max_ticks=g.get("max_ticks", 5000)
+        )
         assert path == GamePath(g["prices"], g["peak_multiplier"], g["rugged"], g["total_ticks"]), g
 
 
@@ -80,7 +82,11 @@ def test_golden_covers_the_edge_cases(golden):
     (cap,) = by_tag["tick_cap"]
     assert cap["rugged"] is False and cap["total_ticks"] == cap["max_ticks"]
     odd = {g["server_seed"] for g in by_tag["odd_seed"]}
-    assert "" in odd and any(len(s) > 256 for s in odd) and any(ord(c) > 0xFFFF for s in odd for c in s)
+    assert (
+        "" in odd
+        and any(len(s) > 256 for s in odd)
+        and any(ord(c) > 0xFFFF for s in odd for c in s)
+    )
 
 
 def test_first_tick_rug_has_rug_tick_1(golden):
@@ -90,7 +96,9 @@ def test_first_tick_rug_has_rug_tick_1(golden):
 
 
 def test_unknown_version_names_value_and_choices():
-    with pytest.raises(FairnessError, match=r"Invalid version 'v4': expected one of v1, v2, v3") as e:
+    with pytest.raises(
+        FairnessError, match=r"Invalid version 'v4': expected one of v1, v2, v3"
+    ) as e:
         replay_game("seed", "20251207-e8186dbf38e046d1", "v4")
     assert e.value.game_id == "20251207-e8186dbf38e046d1"
 

@@ -21,7 +21,11 @@ def _replayed(version: str):
 
 
 def _simulated(version: str, at_ticks=()):
-    return pl.concat(simulate_summaries(N_SIM, seed=20251207, version=version, at_ticks=at_ticks, chunk_size=7000))
+    return pl.concat(
+        simulate_summaries(
+            N_SIM, seed=20251207, version=version, at_ticks=at_ticks, chunk_size=7000
+        )
+    )
 
 
 @pytest.mark.parametrize("version", ["v1", "v3"])
