@@ -1,0 +1,150 @@
+"""Tick candidates (priority, order independence), partialPrices parsing, gap ledger, coverage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from _capture_frames import FEB06, load_frames
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rugslab.assemble import GameAssembler
+from rugslab.errors import FrameError
+from rugslab.schemas import TABLES
+from rugslab.ticks import HISTORY, LIVE, PARTIAL, TickBuffer, find_gaps, parse_window, tick_coverage
+
+G = "20251212-25dcb17086a24ad7"
+
+
+def test_live_beats_partial_beats_history() -> None:
+    buf = TickBuffer()
+    buf.offer(G, 5, HISTORY, None, 1.5)
+    buf.offer(G, 5, PARTIAL, None, 1.25)
+    assert buf.best[(G, 5)] == (PARTIAL, 1 << 62, 1.25)
+    buf.offer(G, 5, LIVE, 2_000, 1.0)
+    buf.offer(G, 5, PARTIAL, None, 0.5)
+    assert buf.best[(G, 5)] == (LIVE, 2_000, 1.0)
+
+
+def test_earliest_live_receipt_wins() -> None:
+    buf = TickBuffer()
+    buf.offer(G, 7, LIVE, 3_000, 1.0)
+    buf.offer(G, 7, LIVE, 1_000, 1.0)
+    buf.offer(G, 7, LIVE, 2_000, 1.0)
+    assert buf.best[(G, 7)] == (LIVE, 1_000, 1.0)
+
+
+_offer = st.tuples(
+    st.integers(0, 6),
+    st.sampled_from([LIVE, PARTIAL, HISTORY]),
+    st.one_of(st.none(), st.integers(0, 10)),
+    st.sampled_from([0.5, 1.0, 1.5]),
+)
+
+
+@given(st.lists(_offer, max_size=40), st.randoms(use_true_random=False))
+def test_buffer_content_does_not_depend_on_offer_order(offers: list, rnd) -> None:
+    a, b = TickBuffer(), TickBuffer()
+    for t, rank, ts, p in offers:
+        a.offer(G, t, rank, ts, p)
+    shuffled = offers + offers[: len(offers) // 2]
+    rnd.shuffle(shuffled)
+    for t, rank, ts, p in shuffled:
+        b.offer(G, t, rank, ts, p)
+    assert a.best == b.best
+
+
+def test_parse_window_reads_string_tick_keys() -> None:
+    pp = {"startTick": 12, "endTick": 16, "values": {"12": 1.25, "15": 1, "16": 0.02}}
+    assert parse_window(pp, "pp") == (16, [(12, 1.25), (15, 1.0), (16, 0.02)])
+
+
+@pytest.mark.parametrize(
+    ("pp", "fragment"),
+    [
+        ({"endTick": "16", "values": {}}, "pp.endTick '16' (str)"),
+        ({"endTick": 16, "values": [1.0]}, "pp.values [1.0] (list): expected an object"),
+        ({"endTick": 16, "values": {"x1": 1.0}}, "pp.values key 'x1' (str)"),
+        ({"endTick": 16, "values": {"+3": 1.0}}, "pp.values key '+3' (str)"),
+        ({"endTick": 16, "values": {"9999": 1.0}}, "pp.values key '9999' (str)"),
+        ({"endTick": 16, "values": {"3": "1.0"}}, "pp.values.3 '1.0' (str)"),
+        ({"endTick": 16, "values": {"3": -1.0}}, "pp.values.3 -1.0 (float)"),
+        ({"endTick": 16, "values": {"3": True}}, "pp.values.3 True (bool)"),
+        ("window", "pp 'window' (str): expected an object"),
+    ],
+)
+def test_parse_window_rejects_bad_windows_naming_field_and_value(pp: object, fragment: str) -> None:
+    with pytest.raises(FrameError) as e:
+        parse_window(pp, "pp")
+    assert fragment in e.value.reason
+
+
+def _ticks(rows: dict[str, list[int]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [{"game_id": g, "tick": t} for g, ts in rows.items() for t in ts],
+        schema={"game_id": pl.String, "tick": pl.Int32},
+    )
+
+
+A, B, C, D, E = (f"20251212-{c * 16}" for c in "abcde")
+TICKS = _ticks({A: [2, 5, 6, 8, 9, 10, 10], B: [3, 4, 5, 6], E: [0, 1, 2, 3, 9]})
+GAMES = pl.DataFrame(
+    {
+        "game_id": [A, B, C, D, E, A],
+        "rug_tick": [10, None, 4, None, 3, None],
+        "first_live_tick": [5, 3, None, None, 0, 2],
+    },
+    schema={"game_id": pl.String, "rug_tick": pl.Int32, "first_live_tick": pl.Int32},
+)
+
+
+def test_find_gaps_lists_every_missing_run_with_its_reason() -> None:
+    gaps = find_gaps(TICKS, GAMES)
+    TABLES["gaps"].model.validate(gaps)
+    assert gaps.rows() == [
+        # A: first live tick min(5, 2) = 2, so 0..1 is before joining; rug at 10
+        (A, 0, 1, 2, "before_join"),
+        (A, 3, 4, 2, "not_received"),
+        (A, 7, 7, 1, "not_received"),
+        # B: not rugged: end = highest tick present (6)
+        (B, 0, 2, 3, "before_join"),
+        # C: rug tick known, no tick at all, never live
+        (C, 0, 4, 5, "before_join"),
+        # D: no end known: no gaps; E: complete up to its rug (tick 9 beyond the rug ignored)
+    ]
+
+
+def test_tick_coverage_counts_within_zero_to_end() -> None:
+    cov = tick_coverage(TICKS, GAMES)
+    assert cov.rows() == [
+        (A, 6, 5, "partial"),
+        (B, 4, 3, "partial"),
+        (C, 0, 5, "no_ticks"),
+        (D, 0, None, "no_ticks"),
+        (E, 4, 0, "complete"),
+    ]
+    assert cov.schema == {
+        "game_id": pl.String,
+        "ticks_recorded": pl.Int32,
+        "ticks_missing": pl.Int32,
+        "completeness": pl.String,
+    }
+
+
+def test_gaps_of_the_curated_game_are_the_unsampled_stretches(captures_dir: Path) -> None:
+    asm = GameAssembler()
+    for f in load_frames(captures_dir / FEB06):
+        asm.feed(f)
+    b = asm.drain()
+    ticks, games = b.frame("ticks"), b.frame("games")
+    g = "20260206-003482fbeaae4ad5"
+    # samples: tick 0 (live), 99..103 (window of tick 103), 251..255 (window of the rug frame)
+    assert find_gaps(ticks, games).filter(pl.col("game_id") == g).rows() == [
+        (g, 1, 98, 98, "not_received"),
+        (g, 104, 250, 147, "not_received"),
+    ]
+    assert tick_coverage(ticks, games).filter(pl.col("game_id") == g).rows() == [
+        (g, 11, 245, "partial")
+    ]
