@@ -127,3 +127,13 @@ def test_verify_counts_and_exits_1_on_a_failure(tmp_path, capsys, capture_tables
 def test_verify_without_a_lake_says_how_to_make_one(tmp_path, capsys):
     assert main(["verify", "--lake", str(tmp_path / "none")]) == 2
     assert "run `rugslab ingest" in capsys.readouterr().err
+
+
+def test_replay_reads_stdin_by_default(monkeypatch, capsysbinary, golden):
+    import io
+
+    g = next(g for g in golden["games"] if g["tag"] == "first_tick_rug")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(_requests([g]).encode())))
+    assert main(["fair", "replay"]) == 0
+    got = json.loads(capsysbinary.readouterr().out)
+    assert (got["prices"], got["total_ticks"], got["rugged"]) == ([1.0], 0, True)
