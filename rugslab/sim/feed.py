@@ -54,7 +54,7 @@ STATS_GAMES = 100
 TRADE_EVERY_TICKS = 8
 SHITCOINS = [{"address": "0xPractice", "ticker": "FREE", "name": "Practice SOL",
               "max_bet": 10000, "max_win": 100000}]
-RUG_ROYALE = {"status": "INACTIVE", "activeEventId": None, "currentEvent": None,
+RUG_ROYALE: dict[str, Any] = {"status": "INACTIVE", "activeEventId": None, "currentEvent": None,
               "upcomingEvents": [], "events": []}
 
 
