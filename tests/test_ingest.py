@@ -119,3 +119,12 @@ def test_summary_renders_a_table() -> None:
     assert text[6] == "ticks                  1,200       1,000           4"
     assert text[13] == "seeds revealed             2           1"
     assert text[-2:] == ["counters:", "  legacy.torn_lines: 7"]
+
+
+def test_games_per_day_query_counts_the_games_of_each_date(
+    once: tuple[Path, IngestSummary],
+) -> None:
+    lake, _ = once
+    per_day = read_table("games_per_day", lake)
+    assert dict(per_day.select(pl.col("date").cast(pl.String), "games").iter_rows()) == (
+        GAMES_PER_DATE)

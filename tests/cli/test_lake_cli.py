@@ -115,3 +115,17 @@ def test_ingest_rejects_a_non_positive_batch_size(
 def test_ingest_names_a_missing_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ingest", "--lake", str(tmp_path / "lake"), str(tmp_path / "gone.jsonl")]) == 2
     assert "gone.jsonl' does not exist" in capsys.readouterr().err
+
+
+def test_ingest_prints_the_summary_and_sql_sees_the_rows(
+    captures_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake = tmp_path / "lake"
+    src = str(captures_dir / "2026-02-06_phase-samples.json")
+    assert main(["ingest", "--no-progress", "--lake", str(lake), src]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == ["files read: 1, skipped: 0", "frames: 11  bad records: 0"]
+    assert "raw_events                11          11           0" in out
+    assert main(["sql", "--lake", str(lake), "--format", "csv",
+                 "SELECT count(*) AS n FROM raw_events"]) == 0
+    assert capsys.readouterr().out == "n\n11\n"

@@ -121,3 +121,16 @@ def test_writable_connection_allows_temporary_tables(tmp_path: Path) -> None:
 def test_queries_dir_is_the_repository_queries_folder() -> None:
     assert QUERIES_DIR.name == "queries"
     assert (QUERIES_DIR / "games_per_day.sql").is_file()
+
+
+def test_tick_intervals_uses_live_ticks_in_tick_order(tmp_path: Path) -> None:
+    b = RowBatch()
+    base = 1_765_066_000_000_000  # µs since the epoch, 2025-12-07 UTC
+    for tick, offset_us, source in [(0, 0, "live"), (1, 250_000, "live"), (2, 400_000, "partial"),
+                                    (3, 760_000, "live")]:
+        b.add("ticks", {"game_id": GID, "tick": tick, "price_x": 1.0, "recv_ts": base + offset_us,
+                        "source": source, "is_rug": False})
+    write_batch(tmp_path, b)
+    with connect(tmp_path) as con:
+        rows = con.sql("SELECT tick, prev_tick, ticks_apart, interval_ms FROM tick_intervals")
+        assert rows.fetchall() == [(1, 0, 1, 250.0), (3, 1, 2, 510.0)]
