@@ -9,7 +9,7 @@ ingested twice is stored once.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -21,6 +21,16 @@ from rugslab.rows import RowBatch
 from rugslab.schemas import TABLES
 
 _MAX_VALUE_CHARS = 80
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _as_datetime(ts: Any) -> datetime | None:
+    # one type per column: rows from readers carry µs ints, rows from frames datetimes
+    if isinstance(ts, datetime):
+        return ts
+    if isinstance(ts, int) and not isinstance(ts, bool):
+        return _EPOCH + timedelta(microseconds=ts)
+    return None
 
 
 def reject_row(
@@ -48,7 +58,7 @@ def reject_row(
         "table": table,
         "reason": reason,
         "source": source,
-        "recv_ts": recv_ts if isinstance(recv_ts, (datetime, int)) else None,
+        "recv_ts": _as_datetime(recv_ts),
         "raw": raw,
     }
 

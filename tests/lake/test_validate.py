@@ -59,3 +59,9 @@ def test_valid_frame_passes_unchanged() -> None:
     good, rejects = validate_frame(b.frame("ticks"), "ticks")
     assert rejects == []
     assert good.equals(b.frame("ticks"))
+
+
+def test_reject_receive_time_is_a_utc_datetime_from_microseconds() -> None:
+    row = reject_row("raw_events", "bad", "x", recv_ts=1_765_066_000_123_456)
+    assert row["recv_ts"].isoformat() == "2025-12-07T00:06:40.123456+00:00"
+    assert reject_row("raw_events", "bad", "x", recv_ts="yesterday")["recv_ts"] is None

@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rugslab.lake import layout
+from rugslab.errors import LakeError
+from rugslab.lake import files, layout
 from rugslab.lake.catalog import read_table
 from rugslab.lake.writer import write_batch
 from rugslab.rows import RowBatch
@@ -82,8 +84,8 @@ def test_append_writes_only_keys_new_to_the_partition(tmp_path: Path) -> None:
     write_batch(tmp_path, a)
     report = write_batch(tmp_path, b)
     assert (report.offered("trades"), report.new("trades")) == (5, 3)
-    files = layout.data_files(tmp_path, "trades", "2025-12-07")
-    assert [pl.read_parquet(f)["trade_id"].to_list() for f in files] in (
+    parts = layout.data_files(tmp_path, "trades", "2025-12-07")
+    assert [pl.read_parquet(f)["trade_id"].to_list() for f in parts] in (
         [["t000", "t001", "t002", "t003"], ["t004", "t005", "t006"]],
         [["t004", "t005", "t006"], ["t000", "t001", "t002", "t003"]],
     )
@@ -166,3 +168,24 @@ def test_merged_rows_do_not_depend_on_the_order_of_writes(
         results.append(read_table("side_bets", lake))
     assert results[0].height == len(_BETS)
     assert results[0].equals(results[1])
+
+
+def test_crash_while_rewriting_a_merge_partition_keeps_the_lake_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = RowBatch(), RowBatch()
+    first.add("side_bets", _bet("p1", 10))
+    second.add("side_bets", _bet("p2", 20))
+    write_batch(tmp_path, first)
+
+    def crash(src: object, dst: object) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(files.os, "replace", crash)
+    with pytest.raises(LakeError, match="Input/output error"):
+        write_batch(tmp_path, second)
+    monkeypatch.undo()
+    assert read_table("side_bets", tmp_path)["player_id"].to_list() == ["p1"]
+    assert layout.temp_files(tmp_path) == []
+    write_batch(tmp_path, second)
+    assert read_table("side_bets", tmp_path)["player_id"].to_list() == ["p1", "p2"]
