@@ -40,7 +40,7 @@ from rugslab.history import fold_arrays, fold_entry, parse_history_entry, versio
 from rugslab.lifecycle import GamePhase, phase_of, rug_tick_of
 from rugslab.payloads import as_dict, game_id, req_int, req_num, seed_hash, shown
 from rugslab.records import BetKey, RecordBuffer, bet_row, placed_bet, trade_row
-from rugslab.rejects import EarliestRejects, reject_id, reject_row
+from rugslab.rejects import EarliestRejects, raw_text, reject_id, reject_row
 from rugslab.rows import RowBatch
 from rugslab.ticks import (
     LIVE,
@@ -102,7 +102,7 @@ class GameAssembler:
             self._feed(frame)
         except Exception as e:  # last resort so that one frame never stops an ingest
             b.count("errors.internal")
-            self._reject("frame", f"internal error {type(e).__name__}: {e}", self._raw_text(frame))
+            self._reject("frame", f"internal error {type(e).__name__}: {e}", raw_text(frame.args))
 
     def _feed(self, fr: Frame) -> None:
         b = self._batch
@@ -118,7 +118,7 @@ class GameAssembler:
             self._reject(
                 "raw_events",
                 f"frame args not JSON-serialisable: {type(e).__name__}: {e}",
-                self._raw_text(fr),
+                raw_text(fr.args),
             )
             return
         self._fid = fid
@@ -130,7 +130,11 @@ class GameAssembler:
             event = repr(event)
         b.count(f"frames.{event}")
         self._raw = args_json.decode()
-        p = fr.payload
+        if type(fr.args) is not list:
+            self._reject("frame", f"Frame.args {shown(fr.args)}: expected a list", self._raw)
+            p = None
+        else:
+            p = fr.payload
         gid = p.get("gameId") if type(p) is dict else None
         b.add(
             "raw_events",
@@ -184,7 +188,7 @@ class GameAssembler:
             if pf is not None:
                 pf = as_dict(pf, f"{ctx}.provablyFair")
                 h = pf.get("serverSeedHash")
-                if h not in acc.hashes:  # only checked values enter the set: check once
+                if type(h) is not str or h not in acc.hashes:  # a set holds checked values
                     h = seed_hash(h, f"{ctx}.provablyFair")
                     if h is not None:
                         acc.hashes.add(h)
@@ -290,7 +294,7 @@ class GameAssembler:
             if too_long:
                 self._hist_reject("ticks", too_long, blob, digest, recv)
             for table, reason, rec in h.rejects:
-                self._hist_reject(table, reason, _dumps(rec), digest, recv)
+                self._hist_reject(table, reason, raw_text(rec), digest, recv)
 
     # ---------------------------------------------------------------- draining
     def drain(self) -> RowBatch:
@@ -384,19 +388,6 @@ class GameAssembler:
             reject_row(reject_id(digest, table, reason), table, reason, self._src, recv, text)
         )
 
-    def _raw_text(self, fr: Frame) -> str:
-        try:
-            return fr.args_json.decode()
-        except Exception:
-            return repr(fr.args)
-
 
 def _get(p: Any, key: str) -> Any:
     return p.get(key) if type(p) is dict else None
-
-
-def _dumps(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except Exception:
-        return repr(value)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import orjson
+
 _NO_TS = 1 << 62
 
 
@@ -20,6 +22,14 @@ def reject_id(*parts: str | bytes) -> str:
         h.update(p if isinstance(p, bytes) else p.encode("utf-8", "backslashreplace"))
         h.update(b"\x00")
     return h.hexdigest()
+
+
+def raw_text(value: Any) -> str:
+    """`value` as compact JSON text, or its repr when it is not JSON-serialisable."""
+    try:
+        return orjson.dumps(value).decode()
+    except Exception:  # e.g. ints beyond 64 bits, non-str keys: keep something readable
+        return repr(value)
 
 
 def reject_row(
