@@ -350,3 +350,46 @@ def test_memory_is_bounded_by_keep_games(captures_dir: Path) -> None:
     # 13 games in the capture, at most 3 kept; an evicted game whose history entry shows up
     # again is remembered (and later forgotten) again
     assert forgotten >= 13 - 3
+
+
+@pytest.mark.parametrize("name", [DEC06, DEC12])
+def test_peak_is_the_highest_path_price_and_the_published_peak(
+    batches: dict, history_prices: dict, name: str
+) -> None:
+    # a separate read confirmed peakMultiplier == max(prices[:-1]) for all 70 entries
+    games = batches[name].frame("games").filter(pl.col("revealed"))
+    assert games.height == len(REVEALED[name])
+    for gid, peak in games.select("game_id", "peak_x").rows():
+        assert peak == max(history_prices[gid][:-1])
+
+
+def _utc(s: str) -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.fromisoformat(s).replace(tzinfo=UTC)
+
+
+def test_game_row_of_the_early_rug(batches: dict) -> None:
+    row = batches[DEC12].frame("games").filter(pl.col("game_id") == "20251212-6114b2ff44ef4b71")
+    got = row.drop("ticks_recorded", "ticks_missing", "completeness").to_dicts()[0]
+    assert got == {
+        "game_id": "20251212-6114b2ff44ef4b71",
+        "version": "v3",
+        "server_seed_hash": "f8fb5fc595f23a0c148ad4ebabf4996b20190dd988932a0e52db55b043fc673a",
+        "first_seen_ts": _utc("2025-12-12T17:18:00.836258"),  # first cooldown frame (seq 263)
+        "start_ts": _utc("2025-12-12T17:18:11.484524"),  # active, tickCount 0 (seq 415)
+        "end_ts": _utc("2025-12-12T17:18:15.607620"),  # first rug frame (seq 435)
+        "first_live_tick": 0,
+        "last_live_tick": 16,
+        "rug_tick": 16,
+        "peak_x": 1.288780735484171,
+        "crash_price_x": 0.020000000000000018,
+        "seen_live": True,
+        "revealed": True,
+    }
+
+
+def test_history_only_game_is_first_seen_in_the_first_frame_carrying_it(batches: dict) -> None:
+    row = batches[DEC12].frame("games").filter(pl.col("game_id") == "20251212-eec31b1b16194f08")
+    got = row.select("first_seen_ts", "start_ts", "seen_live", "revealed", "rug_tick").rows()
+    assert got == [(_utc("2025-12-12T17:16:58.952637"), None, False, True, 233)]
