@@ -17,6 +17,9 @@ frames of one batch gives the same rows after dedup by table key):
 - games / seeds / side_bets: partial rows per batch (merge rules in `schemas.TABLES`); within a
   batch conflicting "first"-rule values are resolved by taking the minimum (and counted).
 - trades: per trade id live > history, then earliest receive time.
+Limit: a second rug frame without `partialPrices`, received without the first, shows only
+N+1..N+3 as its rug tick; a later revealed path lowers games.rug_tick (merge: min) but the
+tick row written at that tick stays (is_rug).
 
 Memory: per-batch buffers are cleared by `drain`; across batches the assembler keeps, per game,
 the set of ticks written, the rug tick and the digests of gameHistory entries already parsed
@@ -73,6 +76,9 @@ class GameAssembler:
     def __init__(self, *, keep_games: int = DEFAULT_KEEP_GAMES) -> None:
         self.keep_games = keep_games
         self._games: OrderedDict[str, GameMemory] = OrderedDict()
+        # the frame being fed, for reject rows
+        self._fid, self._src, self._raw = "", "", ""
+        self._recv: int | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -246,9 +252,9 @@ class GameAssembler:
         offer = self._ticks.offer
         if tc == last:  # not the second rug frame (its tickCount ran on past the rug)
             offer(gid, tc, LIVE, recv, price)
-        for t, v in window:
+        for t, px in window:
             if t <= last:
-                offer(gid, t, PARTIAL, None, v)
+                offer(gid, t, PARTIAL, None, px)
         if "prices" in p or "trades" in p:
             if "trades" in p:
                 self._acc(gid)
