@@ -1,0 +1,147 @@
+"""Benchmark: re-ingest archived frames through the whole path (parse → games → validate → Parquet).
+
+Builds a synthetic raw archive (the collector's journal format, `rugslab.readers.archive`) by
+repeating the real captures in ../shared/captures until it holds at least `--frames` frames;
+each repetition gets fresh game ids and shifted receive times, so every frame is new to the
+lake (nothing is deduplicated away). Then, each in its own
+subprocess on one core:
+
+    baseline   read + JSON-decode the archive only (the floor any ingest pays)
+    rugslab    `rugslab.ingest.ingest` into an empty lake, at N and at 2N frames
+
+and prints frames/s, peak RSS, and the ratios: rugslab / goal (20,000 frames/s), rugslab /
+baseline, and peak RSS at 2N / at N (≈1.0 means memory stays flat as the input grows).
+
+Usage: .venv/bin/python bench/ingest.py [--frames 100000] [--shared ../shared]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+GOAL_FPS = 20_000
+GAME_ID = re.compile(r"(\d{8})-([0-9a-f]{16})")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _capture_lines(shared: Path) -> list[tuple[datetime, str, object]]:
+    """(receive time, event, data) of every frame in the machine-readable line captures."""
+    out: list[tuple[datetime, str, object]] = []
+    for name in ("2025-12-06_active-to-cooldown.jsonl", "2025-12-12_two-rugs.jsonl"):
+        for line in (shared / "captures" / name).read_text().splitlines():
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            ev = r.get("event_type") or r.get("event")
+            if ev == "connect":
+                continue
+            out.append((datetime.fromisoformat(r.get("timestamp") or r["ts"]), ev, r["data"]))
+    return out
+
+
+def build_archive(shared: Path, frames: int, dest: Path) -> int:
+    """Write a raw archive (one file, under folder `dest`) of at least `frames` frames.
+
+    Returns the number of frames written.
+    """
+    from rugslab.events import normalize_args
+    from rugslab.readers.archive import ArchiveWriter
+
+    base = _capture_lines(shared)
+    base_text = [(ts, ev, json.dumps(normalize_args(data))) for ts, ev, data in base]
+    t0 = min(t for t, _, _ in base)
+    span_ns = int(((max(t for t, _, _ in base) - t0) + timedelta(seconds=1)).total_seconds() * 1e9)
+    t0_ns = int(t0.replace(tzinfo=UTC).timestamp() * 1e9)
+    n = 0
+    with ArchiveWriter(dest, max_bytes=1 << 40) as w:
+        rep = 0
+        while n < frames:
+
+            def new_id(m: re.Match[str], rep: int = rep) -> str:
+                tail = int(m.group(2)[-6:], 16) ^ (rep * 7919 % 0xFFFFFF)
+                return f"{m.group(1)}-{m.group(2)[:10]}{tail:06x}"
+
+            for ts, ev, args in base_text:
+                n += 1
+                off_ns = int((ts - t0).total_seconds() * 1e9) + span_ns * rep
+                body = GAME_ID.sub(new_id, args) if rep else args
+                w.write(ev, json.loads(body), recv_wall_ns=t0_ns + off_ns, recv_mono_ns=off_ns)
+            rep += 1
+    return n
+
+
+def _child(mode: str, archive: str, lake: str) -> None:
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    t = time.perf_counter()
+    if mode == "baseline":
+        import orjson
+
+        n = 0
+        for path in sorted(Path(archive).rglob("*.jsonl")):
+            with path.open("rb") as f:
+                for line in f:
+                    orjson.loads(line)
+                    n += 1
+    else:
+        from rugslab.ingest import ingest
+
+        summary = ingest([Path(archive)], lake=Path(lake), progress=False)
+        n = summary.frames
+    dt = time.perf_counter() - t
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"frames": n, "seconds": dt, "peak_rss_mb": rss_mb}))
+
+
+def _run(mode: str, archive: Path, lake: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(archive), str(lake)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--frames", type=int, default=100_000, help="frames in the small run (N)")
+    ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        _child(*a.child)
+        return
+    with tempfile.TemporaryDirectory(prefix="rugslab-bench-") as tmp:
+        tmpd = Path(tmp)
+        rows = []
+        for label, n in (("N", a.frames), ("2N", 2 * a.frames)):
+            archive = tmpd / f"archive-{label}"
+            count = build_archive(a.shared, n, archive)
+            base = _run("baseline", archive, tmpd / "unused")
+            ours = _run("rugslab", archive, tmpd / f"lake-{label}")
+            rows.append((label, count, base, ours))
+        print(f"{'run':<4} {'frames':>8} {'baseline f/s':>13} {'rugslab f/s':>12} "
+              f"{'vs goal':>8} {'vs baseline':>12} {'peak RSS MB':>12}")
+        for label, count, base, ours in rows:
+            fps_b = base["frames"] / base["seconds"]
+            fps = ours["frames"] / ours["seconds"]
+            print(f"{label:<4} {count:>8} {fps_b:>13,.0f} {fps:>12,.0f} {fps / GOAL_FPS:>7.2f}x "
+                  f"{fps / fps_b:>11.3f}x {ours['peak_rss_mb']:>12.0f}")
+        growth = rows[1][3]["peak_rss_mb"] / rows[0][3]["peak_rss_mb"]
+        print(f"goal: {GOAL_FPS:,} frames/s on one core; memory growth 2N/N: {growth:.2f}x "
+              "(1.00x = flat)")
+
+
+if __name__ == "__main__":
+    main()
