@@ -31,8 +31,13 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> Path:
+def write_parquet_atomic(
+    frame: pl.DataFrame, path: Path, *, metadata: dict[str, str] | None = None
+) -> Path:
     """Write `frame` to `path` (zstd Parquet) atomically; create the folder if needed.
+
+    `metadata` goes into the file footer's key-value metadata (compaction records there
+    which files a compacted file supersedes).
 
     Returns:
         `path`.
@@ -44,7 +49,7 @@ def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> Path:
     tmp = path.with_name(f"{path.name}{TEMP_MARKER}{uuid.uuid4().hex[:12]}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        frame.write_parquet(tmp, compression=COMPRESSION, statistics=True)
+        frame.write_parquet(tmp, compression=COMPRESSION, statistics=True, metadata=metadata)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
