@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
@@ -31,6 +32,32 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+@contextmanager
+def atomic_target(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success fsync it and rename it over `path`.
+
+    The folder is created if needed and fsynced after the rename; the temporary file is
+    removed when the block fails.
+
+    Raises:
+        LakeError: the file cannot be written (disk full, permissions); `.path` names it.
+    """
+    path = Path(path)
+    tmp = path.with_name(f"{path.name}{TEMP_MARKER}{uuid.uuid4().hex[:12]}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield tmp
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except OSError as e:
+        raise LakeError(f"cannot write lake file {path}: {e}", path=path) from e
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
 def write_parquet_atomic(
     frame: pl.DataFrame, path: Path, *, metadata: dict[str, str] | None = None
 ) -> Path:
@@ -45,21 +72,9 @@ def write_parquet_atomic(
     Raises:
         LakeError: the file cannot be written (disk full, permissions); `.path` names it.
     """
-    path = Path(path)
-    tmp = path.with_name(f"{path.name}{TEMP_MARKER}{uuid.uuid4().hex[:12]}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_target(path) as tmp:
         frame.write_parquet(tmp, compression=COMPRESSION, statistics=True, metadata=metadata)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    except OSError as e:
-        raise LakeError(f"cannot write lake file {path}: {e}", path=path) from e
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return Path(path)
 
 
 def remove_files(paths: Sequence[Path]) -> None:
