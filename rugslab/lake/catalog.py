@@ -3,11 +3,12 @@
     con = connect(Path("lake"))
     con.sql("SELECT * FROM games_per_day").pl()
 
-Table views read `<lake>/<table>/*/*.parquet` with hive partitioning, so every view has the
-table's columns plus `date` (DATE, from the folder name). A table with no files yet gets an
-empty view with the same columns, so queries run on a fresh lake. Named queries are the
-`queries/*.sql` files (one SELECT each, with a leading `--` comment saying what it gives);
-view name = file stem.
+Table views read the table's visible files (`layout.data_files`: `<lake>/<table>/*/*.parquet`
+less those superseded by compaction, listed when the connection is made) with hive
+partitioning, so every view has the table's columns plus `date` (DATE, from the folder
+name). A table with no files yet gets an empty view with the same columns, so queries run
+on a fresh lake. Named queries are the `queries/*.sql` files (one SELECT each, with a
+leading `--` comment saying what it gives); view name = file stem.
 
 Read-only connections (the default) refuse statements other than SELECT / WITH / FROM /
 VALUES / DESCRIBE / SHOW / SUMMARIZE / EXPLAIN and a few catalog PRAGMAs (`QueryError`), and
@@ -56,10 +57,12 @@ def _sql_str(text: str) -> str:
 
 def _table_view_sql(lake: Path, table: str) -> str:
     schema = TABLES[table].polars_schema
-    if layout.data_files(lake, table):
-        glob = str(layout.table_dir(lake, table).resolve() / "*" / "*.parquet")
+    files = layout.data_files(lake, table)
+    if files:
+        # an explicit list, not a glob: files superseded by compaction stay invisible
+        listed = ", ".join(_sql_str(str(f.resolve())) for f in files)
         return (
-            f"SELECT * FROM read_parquet({_sql_str(glob)}, hive_partitioning = true, "
+            f"SELECT * FROM read_parquet([{listed}], hive_partitioning = true, "
             "union_by_name = true, hive_types = {'date': DATE})"
         )
     cols = ", ".join(f"CAST(NULL AS {_duck_type(t)}) AS {c}" for c, t in schema.items())

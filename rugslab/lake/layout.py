@@ -10,22 +10,33 @@ File names: append tables get one new file per write, `part-<UTC time>-<uuid8>.p
 merge and replace tables hold exactly one file per partition, `data.parquet`, rewritten in
 place with `os.replace` so a reader never sees two versions of a row. Temporary files are
 named `<final name>.tmp-<token>`: they never match `*.parquet`, so readers never see them.
+
+Compaction (`rugslab.lake.compact`) merges an append partition's files into one
+`compact-<UTC time>-<uuid8>.parquet` whose footer lists the files it supersedes
+(`SUPERSEDES_KEY`). The file appears atomically, and from that moment `data_files` no longer
+lists the superseded files, so readers see either the old files or the compacted one, never
+both; the superseded files are deleted later, after a grace period, for readers that listed
+them before. A file named by ANY compacted file in its folder is invisible.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from rugslab.events import game_date
 from rugslab.schemas import TABLES
 
 UNDATED = "1970-01-01"
 MERGED_FILE = "data.parquet"
+COMPACT_PREFIX = "compact-"
+SUPERSEDES_KEY = "rugslab.supersedes"
 TEMP_MARKER = ".tmp-"
 _PARTITION = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 
@@ -56,14 +67,44 @@ def partitions(lake: Path, table: str) -> list[str]:
 
 
 def data_files(lake: Path, table: str, day: str | None = None) -> list[Path]:
-    """The finished Parquet files of `table` (of one partition when `day` is given), sorted."""
+    """The visible Parquet files of `table` (of one partition when `day` is given), sorted.
+
+    Visible: finished (`*.parquet`) and not superseded by a compacted file (module docstring).
+    """
     days = [day] if day is not None else partitions(lake, table)
     out: list[Path] = []
     for d in days:
         folder = partition_dir(lake, table, d)
         if folder.is_dir():
-            out.extend(sorted(folder.glob("*.parquet")))
+            files = sorted(folder.glob("*.parquet"))
+            gone = superseded_names(files)
+            out.extend(f for f in files if f.name not in gone)
     return out
+
+
+def supersedes(path: Path) -> list[str]:
+    """Names of the files a compacted file supersedes ([] for any other file).
+
+    Raises:
+        OSError: the file vanished or cannot be read.
+    """
+    if not path.name.startswith(COMPACT_PREFIX):
+        return []
+    meta = pq.read_metadata(path).metadata or {}
+    raw = meta.get(SUPERSEDES_KEY.encode())
+    return list(json.loads(raw)) if raw else []
+
+
+def superseded_names(files: list[Path]) -> set[str]:
+    """The names among a folder's files that some compacted file in `files` supersedes."""
+    gone: set[str] = set()
+    for f in files:
+        if f.name.startswith(COMPACT_PREFIX):
+            try:
+                gone.update(supersedes(f))
+            except FileNotFoundError:  # purged by a concurrent compaction after listing
+                continue
+    return gone
 
 
 def temp_files(lake: Path) -> list[Path]:
