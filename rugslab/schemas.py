@@ -37,6 +37,7 @@ TRADE_TYPES = ("buy", "sell", "short_open", "short_close")
 GAME_VERSIONS = ("v1", "v2", "v3")
 COMPLETENESS = ("complete", "partial", "no_ticks")
 GAP_REASONS = ("not_received", "before_join")
+CONNECTION_KINDS = ("connected", "connect_failed", "disconnected")
 VERIFICATION_STATUSES = ("failed", "verified")  # sorted: merge rule "min" keeps a failure
 
 
@@ -218,6 +219,23 @@ class VerificationRow(pa.DataFrameModel):
         name = "verifications"
 
 
+class ConnectionRow(pa.DataFrameModel):
+    """One connect, failed connect or disconnect of a collector session (`rugslab collect`)."""
+
+    session_id: str
+    connection_no: pl.Int32 = pa.Field(ge=1)
+    kind: str = pa.Field(isin=CONNECTION_KINDS)
+    recv_ts: UTC_TS  # type: ignore[valid-type]  # collector's wall clock at the event
+    url: str = pa.Field(nullable=True)
+    transport: str = pa.Field(nullable=True)
+    reason: str = pa.Field(nullable=True)
+    duration_s: pl.Float64 = pa.Field(ge=0, nullable=True)
+    backoff_s: pl.Float64 = pa.Field(ge=0, nullable=True)
+
+    class Config(_Strict):
+        name = "connections"
+
+
 Kind = Literal["append", "merge", "replace"]
 #: How a merge combines the values of one column across rows with the same key:
 #: "first" = first non-null in write order (old before new), "min"/"max", "any" (logical or).
@@ -281,6 +299,7 @@ TABLES: dict[str, Table] = {
         ),
         Table("gaps", GapRow, ("game_id", "tick_from"), "replace"),
         Table("rejects", RejectRow, ("reject_id",), "append"),
+        Table("connections", ConnectionRow, ("session_id", "connection_no", "kind"), "append"),
         Table(
             "verifications",
             VerificationRow,

@@ -36,9 +36,13 @@ from rugslab.lake.validate import batch_frame, validate_frame
 from rugslab.rows import RowBatch
 from rugslab.schemas import TABLES
 
+#: Tables with their own write step (derived columns, ledgers, the rejects of this write).
+_SPECIAL = ("games", "gaps", "rejects")
+#: Every table, in write order: facts (append), entity states (merge), then the special ones.
 WRITE_ORDER = (
-    "raw_events", "ticks", "trades", "seeds", "side_bets", "verifications", "games", "gaps",
-    "rejects",
+    *(t.name for t in TABLES.values() if t.kind == "append" and t.name not in _SPECIAL),
+    *(t.name for t in TABLES.values() if t.kind == "merge" and t.name not in _SPECIAL),
+    *_SPECIAL,
 )
 COVERAGE_COLUMNS = ("ticks_recorded", "ticks_missing", "completeness")
 LOCK_FILE = ".write.lock"
@@ -262,12 +266,10 @@ def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
     if "ticks" in frames:
         tick_days = set(layout.partition_dates(frames["ticks"]).unique().to_list())
     with lake_lock(lake):
-        for t in ("raw_events", "ticks", "trades"):
-            if t in frames:
-                _write_append(lake, t, frames[t], report.table(t))
-        for t in ("seeds", "side_bets", "verifications"):
-            if t in frames:
-                _write_merge(lake, t, frames[t], report.table(t))
+        for t in WRITE_ORDER:
+            if t in frames and t not in _SPECIAL:
+                write = _write_append if TABLES[t].kind == "append" else _write_merge
+                write(lake, t, frames[t], report.table(t))
         if touched:
             games = frames.get("games", pl.DataFrame(schema=TABLES["games"].polars_schema))
             derive = _fill_coverage(lake, touched, tick_days)
