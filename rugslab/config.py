@@ -70,3 +70,26 @@ class Settings:
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the given fields replaced; `None` values are ignored (flag not given)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+
+
+_DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: str, *, arg: str = "--duration") -> float:
+    """Seconds from a duration like `90s`, `15m`, `8h`, `1d` or `1h30m` (a bare number = s).
+
+    Raises:
+        ConfigError: the text is not such a duration; the message names `arg` and the value.
+    """
+    import re
+
+    s = text.strip().lower()
+    parts = re.findall(r"(\d+(?:\.\d+)?)\s*([smhd]?)", s)
+    if not s or not parts or re.sub(r"(\d+(?:\.\d+)?)\s*([smhd]?)", "", s).strip():
+        raise ConfigError(
+            f"Invalid {arg} {text!r}: expected a duration like 90s, 15m, 8h or 1h30m."
+        )
+    total = sum(float(n) * _DURATION_UNITS[u or "s"] for n, u in parts)
+    if total <= 0:
+        raise ConfigError(f"Invalid {arg} {text!r}: the duration must be longer than zero.")
+    return total

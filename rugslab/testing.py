@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -76,13 +76,16 @@ class RunningServer:
 @contextmanager
 def running_server(frames: Iterable[ScheduledFrame], *, faults: Faults | None = None,
                    wait_for_clients: int = 0, host: str = "127.0.0.1",
-                   start_timeout_s: float = 10.0) -> Iterator[RunningServer]:
+                   start_timeout_s: float = 10.0,
+                   on_sent: Callable[[ScheduledFrame], None] | None = None,
+                   ) -> Iterator[RunningServer]:
     """Serve `frames` on a free port of `host` in a background thread; stop on exit.
 
     Args:
         frames: the schedule (e.g. `simulate_feed(...)` or `replay_frames(...)`).
         faults: per-frame faults and disconnects.
         wait_for_clients: hold the feed until this many clients are connected.
+        on_sent: called (on the server's thread) with each frame right after it was sent.
 
     Raises:
         RugslabError: the server did not start within `start_timeout_s`.
@@ -93,7 +96,7 @@ def running_server(frames: Iterable[ScheduledFrame], *, faults: Faults | None = 
 
     async def main() -> None:
         server = FeedServer(frames, faults=faults, host=host, port=0,
-                            wait_for_clients=wait_for_clients)
+                            wait_for_clients=wait_for_clients, on_sent=on_sent)
         box["server"] = server
         box["stop"] = asyncio.Event()
         try:

@@ -38,6 +38,7 @@ def _root(
 
 
 # Command groups register themselves on `app` when imported (keep this list sorted).
+from rugslab.cli import commands_collect  # noqa: E402,F401
 from rugslab.cli import commands_fair  # noqa: E402,F401
 from rugslab.cli import commands_lake  # noqa: E402,F401
 from rugslab.cli import commands_serve  # noqa: E402,F401

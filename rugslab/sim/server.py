@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -73,11 +73,15 @@ class FeedServer:
         wait_for_clients: start the feed only once this many clients are connected
             (0: at once), so tests see the feed from its first frame.
         frontend_version: the `frontend-version` query value clients must send.
+        on_sent: called with each frame right after it was handed to the sockets (tests use
+            it as the ground truth of what a client could have received, and when).
     """
 
     def __init__(self, frames: Iterable[ScheduledFrame], *, faults: Faults | None = None,
                  host: str = "127.0.0.1", port: int = DEFAULT_PORT, wait_for_clients: int = 0,
-                 frontend_version: str = DEFAULT_FRONTEND_VERSION) -> None:
+                 frontend_version: str = DEFAULT_FRONTEND_VERSION,
+                 on_sent: Callable[[ScheduledFrame], None] | None = None) -> None:
+        self.on_sent = on_sent
         self.faults = faults or Faults()
         self.fault_stats = FaultStats()
         self._frames = (apply_faults(frames, self.faults, self.fault_stats)
@@ -212,6 +216,8 @@ class FeedServer:
             await asyncio.sleep(max(0.0, delay))  # 0: still lets the clients' I/O run
             await self._send(f)
             self.frames_sent += 1
+            if self.on_sent is not None:
+                self.on_sent(f)
         self.feed_done.set()
 
     async def _send(self, f: ScheduledFrame) -> None:

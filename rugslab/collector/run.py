@@ -1,0 +1,260 @@
+"""`rugslab collect`: the listen-only client, the journal and the lake, wired together.
+
+For every frame, in this order: append to the journal (durable within half a second), feed the
+game assembler, update the status. The assembler is drained into the lake (`write_batch`, in a
+worker thread so the socket keeps being read) when a game rugs, when a seed is revealed, and on
+a timer. Connects and disconnects go to the `connections` table. The run ends at `duration_s`,
+after `max_games` complete games, or on SIGINT/SIGTERM; it then writes what is left, closes the
+journal and marks it ingested.
+
+A game counts as complete when this session saw it live and has seen its server seed revealed
+(in a later `gameHistory`), so every counted game can be verified.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from rugslab.assemble import GameAssembler
+from rugslab.collector.client import Backoff, ConnectionEvent, listen
+from rugslab.collector.journal import Journal, collector_lock, mark_ingested, pending_journals
+from rugslab.collector.status import FeedStatus
+from rugslab.events import Frame
+from rugslab.ingest import IngestSummary, ingest
+from rugslab.lake.writer import WriteReport, write_batch
+from rugslab.rows import RowBatch
+
+
+@dataclass(frozen=True, slots=True)
+class CollectOptions:
+    """What `collect` does; see `rugslab collect --help` for the flags."""
+
+    url: str
+    lake: Path
+    duration_s: float | None = None
+    max_games: int | None = None
+    flush_every_s: float = 15.0
+    fsync_every_s: float = 0.5
+    status_every_s: float = 5.0
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 60.0
+
+
+@dataclass(slots=True)
+class CollectSummary:
+    """What one collector run did."""
+
+    session_id: str
+    url: str
+    seconds: float = 0.0
+    frames: int = 0
+    games_complete: int = 0
+    connects: int = 0
+    failed_connects: int = 0
+    disconnects: int = 0
+    missed_ticks: int = 0
+    rows_new: dict[str, int] = field(default_factory=dict)
+    rejected: int = 0
+    journal_files: list[Path] = field(default_factory=list)
+    recovered: IngestSummary | None = None
+    stop_reason: str = ""
+
+    def add(self, report: WriteReport) -> None:
+        for name, t in report.tables.items():
+            self.rows_new[name] = self.rows_new.get(name, 0) + t.new
+            self.rejected += t.rejected
+
+    def __str__(self) -> str:
+        lines = [
+            f"collected {self.frames:,} frames in {self.seconds:,.1f} s from {self.url} "
+            f"(session {self.session_id}; stopped: {self.stop_reason})",
+            f"games complete (seen live, seed revealed): {self.games_complete}",
+            f"connections: {self.connects} connected, {self.failed_connects} failed, "
+            f"{self.disconnects} disconnected; ticks missed live: {self.missed_ticks}",
+        ]
+        if self.recovered is not None:
+            lines.append(
+                f"recovered from earlier journals: {self.recovered.frames:,} frames "
+                f"({len(self.recovered.files_read)} files)"
+            )
+        new = ", ".join(f"{t} {n:,}" for t, n in sorted(self.rows_new.items()) if n)
+        lines.append(f"new lake rows: {new or 'none'}; rejected rows: {self.rejected}")
+        lines.append(f"journal: {', '.join(str(p) for p in self.journal_files) or 'none'}")
+        return "\n".join(lines)
+
+
+def recover_journals(lake: Path) -> IngestSummary | None:
+    """Ingest journal files an earlier run left unfinished (a crash); mark them ingested.
+
+    Returns:
+        The ingest summary, or None when there was nothing to recover.
+    """
+    pending = pending_journals(lake)
+    if not pending:
+        return None
+    summary = ingest(pending, lake=lake, progress=False)
+    mark_ingested(lake, pending)
+    return summary
+
+
+class _Collector:
+    def __init__(self, opts: CollectOptions, stop: asyncio.Event, out: TextIO | None) -> None:
+        self.opts = opts
+        self.stop = stop
+        self.out = out
+        self.session_id = uuid.uuid4().hex
+        self.summary = CollectSummary(self.session_id, opts.url)
+        self.journal = Journal(opts.lake, self.session_id, fsync_every_s=opts.fsync_every_s)
+        self.assembler = GameAssembler()
+        self.status = FeedStatus()
+        self.pending = RowBatch()
+        self.flush_due = False
+        self.write_lock = asyncio.Lock()
+        self.last_write_mono: float | None = None
+
+    def on_frame(self, frame: Frame) -> None:
+        self.journal.append(frame)
+        self.assembler.feed(frame)
+        self.summary.frames += 1
+        if self.status.observe(frame):
+            self.flush_due = True  # a rug or a revealed seed: write the lake soon
+        if self.opts.max_games and self.status.games_complete >= self.opts.max_games:
+            self.summary.stop_reason = f"{self.opts.max_games} games complete"
+            self.stop.set()
+
+    def on_connection(self, ev: ConnectionEvent) -> None:
+        if ev.kind == "connected":
+            self.summary.connects += 1
+        elif ev.kind == "connect_failed":
+            self.summary.failed_connects += 1
+        else:
+            self.summary.disconnects += 1
+        self.status.on_connection(ev)
+        self.pending.add(
+            "connections",
+            {
+                "session_id": ev.session_id,
+                "connection_no": ev.connection_no,
+                "kind": ev.kind,
+                "recv_ts": ev.ts_us,
+                "url": self.opts.url,
+                "transport": ev.transport,
+                "reason": ev.reason,
+                "duration_s": ev.duration_s,
+                "backoff_s": ev.backoff_s,
+            },
+        )
+        self._say(f"[collect] {ev.kind}: {ev.reason or ev.transport or ''}".rstrip(": "))
+
+    async def flush(self) -> None:
+        """Drain the assembler and write the lake in a worker thread (one write at a time)."""
+        async with self.write_lock:
+            batch = self.assembler.drain()
+            batch.merge(self.pending)
+            self.pending = RowBatch()
+            self.flush_due = False
+            if len(batch):
+                report = await asyncio.to_thread(write_batch, self.opts.lake, batch)
+                self.summary.add(report)
+            self.last_write_mono = time.monotonic()
+
+    async def timers(self) -> None:
+        last_flush = last_status = time.monotonic()
+        while not self.stop.is_set():
+            await asyncio.sleep(0.25)
+            self.journal.sync_if_due()
+            now = time.monotonic()
+            if self.flush_due or now - last_flush >= self.opts.flush_every_s:
+                last_flush = now
+                await self.flush()
+            if self.opts.status_every_s and now - last_status >= self.opts.status_every_s:
+                last_status = now
+                since = None if self.last_write_mono is None else now - self.last_write_mono
+                self._say(self.status.line(self.journal.seconds_since_durable(), since))
+
+    def _say(self, text: str) -> None:
+        if self.out is not None:
+            print(text, file=self.out, flush=True)
+
+
+async def collect_async(
+    opts: CollectOptions, stop: asyncio.Event | None = None, *, out: TextIO | None = sys.stderr
+) -> CollectSummary:
+    """Collect the feed at `opts.url` into `opts.lake` until a stop condition (module doc).
+
+    Args:
+        opts: URL, lake, stop conditions, timers.
+        stop: set it to end the run (SIGINT/SIGTERM do when run through `collect`).
+        out: where status lines go (None = silent).
+
+    Returns:
+        A `CollectSummary` (its `str` is the summary the CLI prints).
+
+    Raises:
+        LakeError: another collector holds this lake, or the lake cannot be written.
+    """
+    stop = stop or asyncio.Event()
+    opts.lake.mkdir(parents=True, exist_ok=True)
+    with collector_lock(opts.lake):
+        recovered = recover_journals(opts.lake)
+        c = _Collector(opts, stop, out)
+        c.summary.recovered = recovered
+        t0 = time.monotonic()
+        timers = asyncio.ensure_future(c.timers())
+        deadline = None
+        if opts.duration_s is not None:
+            deadline = asyncio.get_running_loop().call_later(opts.duration_s, _expire, c)
+        try:
+            await listen(
+                opts.url,
+                c.on_frame,
+                c.on_connection,
+                stop,
+                session_id=c.session_id,
+                backoff=Backoff(base_s=opts.backoff_base_s, cap_s=opts.backoff_cap_s),
+            )
+        finally:
+            stop.set()
+            if deadline is not None:
+                deadline.cancel()
+            await timers  # ends within 0.25 s of `stop`; never cancelled mid-write
+            await c.flush()
+            c.journal.close()
+            mark_ingested(opts.lake, c.journal.paths)
+        c.summary.seconds = time.monotonic() - t0
+        c.summary.games_complete = c.status.games_complete
+        c.summary.missed_ticks = c.status.missed_ticks
+        c.summary.journal_files = c.journal.paths
+        c.summary.stop_reason = c.summary.stop_reason or "stopped"
+        return c.summary
+
+
+def _expire(c: _Collector) -> None:
+    c.summary.stop_reason = c.summary.stop_reason or "duration reached"
+    c.stop.set()
+
+
+def collect(opts: CollectOptions, *, out: TextIO | None = sys.stderr) -> CollectSummary:
+    """Blocking `collect_async` that stops cleanly on SIGINT and SIGTERM (exit code 0)."""
+
+    async def main() -> CollectSummary:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, _on_signal, stop, sig)
+        return await collect_async(opts, stop, out=out)
+
+    return asyncio.run(main())
+
+
+def _on_signal(stop: asyncio.Event, sig: Any) -> None:
+    stop.set()

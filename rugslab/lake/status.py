@@ -1,0 +1,116 @@
+"""`rugslab status`: what the lake holds and how healthy it is, in one screen.
+
+Games per day with coverage, the last durable write, gaps, rejects, verification state,
+journal files still waiting to be ingested, and connection history.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from rugslab.errors import LakeError
+from rugslab.lake import layout
+from rugslab.lake.catalog import connect
+from rugslab.schemas import TABLES
+
+_PER_DAY = """
+SELECT g.date AS date,
+       count(*) AS games,
+       count(g.rug_tick) AS rugged,
+       count(*) FILTER (WHERE g.completeness = 'complete') AS complete,
+       count(*) FILTER (WHERE g.completeness = 'partial') AS partial,
+       count(*) FILTER (WHERE g.revealed) AS revealed,
+       count(v.game_id) FILTER (WHERE v.status = 'verified') AS verified,
+       count(v.game_id) FILTER (WHERE v.status = 'failed') AS failed,
+       coalesce(sum(g.ticks_recorded), 0)::BIGINT AS ticks,
+       round(100.0 * sum(g.ticks_recorded)
+             / nullif(sum(g.ticks_recorded) + sum(g.ticks_missing), 0), 2) AS coverage_pct
+FROM games g LEFT JOIN verifications v USING (game_id)
+GROUP BY g.date ORDER BY g.date
+"""
+
+
+@dataclass(slots=True)
+class LakeStatus:
+    """A snapshot of the lake (see module docstring)."""
+
+    lake: Path
+    per_day: pl.DataFrame
+    last_write: datetime | None
+    gaps: int
+    gap_ticks: int
+    rejects: dict[str, int] = field(default_factory=dict)
+    pending_journals: int = 0
+    connections: dict[str, int] = field(default_factory=dict)
+    files: int = 0
+
+    @property
+    def games(self) -> int:
+        return int(self.per_day["games"].sum()) if self.per_day.height else 0
+
+    def __str__(self) -> str:
+        age = (
+            "never"
+            if self.last_write is None
+            else f"{self.last_write:%Y-%m-%d %H:%M:%S} UTC "
+            f"({time.time() - self.last_write.timestamp():,.0f} s ago)"
+        )
+        lines = [f"lake {self.lake}: {self.games:,} games, {self.files:,} files; last write {age}"]
+        if self.per_day.height:
+            with pl.Config(
+                tbl_rows=60,
+                tbl_cols=-1,
+                tbl_width_chars=160,
+                tbl_hide_dataframe_shape=True,
+                tbl_hide_column_data_types=True,
+                tbl_formatting="ASCII_MARKDOWN",
+            ):
+                lines.append(str(self.per_day))
+        lines.append(f"gaps: {self.gaps:,} runs, {self.gap_ticks:,} ticks nobody could fill")
+        rej = ", ".join(f"{t} {n:,}" for t, n in sorted(self.rejects.items())) or "none"
+        lines.append(f"rejects: {rej}")
+        conn = ", ".join(f"{k} {n:,}" for k, n in sorted(self.connections.items())) or "none"
+        lines.append(f"collector connections: {conn}")
+        lines.append(f"journal files waiting to be ingested: {self.pending_journals}")
+        return "\n".join(lines)
+
+
+def lake_status(lake: Path) -> LakeStatus:
+    """Read the lake at `lake` and summarise it.
+
+    Raises:
+        LakeError: there is no lake at `lake` (the message says how to make one).
+    """
+    from rugslab.collector.journal import pending_journals
+
+    lake = Path(lake)
+    if not lake.is_dir():
+        raise LakeError(
+            f"no lake at {lake}: run `rugslab ingest PATH...` or `rugslab collect` first, "
+            "or point --lake / RUGSLAB_LAKE at an existing lake",
+            path=lake,
+        )
+    files = [f for t in TABLES for f in layout.data_files(lake, t)]
+    last = max((f.stat().st_mtime for f in files), default=None)
+    with connect(lake) as con:
+        per_day = con.sql(_PER_DAY).pl()
+        gap_sql = "SELECT count(*), coalesce(sum(n_ticks), 0) FROM gaps"
+        gaps, gap_ticks = con.sql(gap_sql).fetchall()[0]
+        rejects = dict(con.sql('SELECT "table", count(*) FROM rejects GROUP BY 1').fetchall())
+        conns = dict(con.sql("SELECT kind, count(*) FROM connections GROUP BY 1").fetchall())
+    return LakeStatus(
+        lake=lake,
+        per_day=per_day,
+        last_write=None if last is None else datetime.fromtimestamp(last, tz=UTC),
+        gaps=int(gaps),
+        gap_ticks=int(gap_ticks),
+        rejects={str(k): int(v) for k, v in rejects.items()},
+        pending_journals=len(pending_journals(lake)),
+        connections={str(k): int(v) for k, v in conns.items()},
+        files=len(files),
+    )
