@@ -22,6 +22,9 @@ from rugslab.errors import FrameError
 
 #: Events a listener sees that are markers of the connection, not broadcast by the server.
 MARKER_EVENTS = frozenset({"connect", "disconnect", "connect_error"})
+#: The event name the collector gives a packet it received but could not decode; its one
+#: argument is `{"raw": <packet text>, "error": <decoder message>}`. Kept, never dropped.
+UNDECODABLE_EVENT = "rugslab/undecodable"
 
 
 @dataclass(slots=True)
@@ -139,7 +142,9 @@ def parse_socketio_text(text: str) -> tuple[str, list[Any]]:
     """
     s = text.strip()
     if not s.startswith("42"):
-        raise FrameError(f"not a Socket.IO EVENT packet (starts {s[:8]!r}, expected '42')", raw=text)
+        raise FrameError(
+            f"not a Socket.IO EVENT packet (starts {s[:8]!r}, expected '42')", raw=text
+        )
     body = s[2:]
     if body.startswith("/"):
         comma = body.find(",")

@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import socketio
@@ -28,7 +29,7 @@ from socketio import packet
 
 from rugslab.config import DEFAULT_FRONTEND_VERSION
 from rugslab.errors import RugslabError
-from rugslab.events import Frame
+from rugslab.events import UNDECODABLE_EVENT, Frame
 
 
 class ListenOnlyViolation(RugslabError):
@@ -42,6 +43,18 @@ class ListenOnlyClient(socketio.AsyncClient):
         kwargs.setdefault("reconnection", False)
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.blocked_packets = 0
+        self.on_undecodable: Callable[[str, str], None] | None = None
+
+    async def _handle_eio_message(self, data: Any) -> None:
+        # a packet the decoder rejects (cut-short JSON, garbage) must not vanish: hand its
+        # text to the collector, which journals it and records a reject
+        try:
+            await super()._handle_eio_message(data)
+        except ValueError as e:  # json.JSONDecodeError and "Unknown packet type" included
+            if self.on_undecodable is None:
+                raise
+            text = data if isinstance(data, str) else repr(data)
+            self.on_undecodable(text, f"undecodable Socket.IO packet: {e}")
 
     async def emit(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
         raise ListenOnlyViolation("the rugslab collector is listen-only: emit() is not allowed")
@@ -198,15 +211,19 @@ class _Link:
         self._counter = counter
         client.on("*", self._on_any)
         client.on("disconnect", self._on_disconnect)
+        client.on_undecodable = self._on_undecodable
 
     async def _on_any(self, event: str, *args: object) -> None:
+        self._deliver(event, list(args))
+
+    def _deliver(self, event: str, args: list[Any]) -> None:
         wall_us = time.time_ns() // 1000
         mono_ns = time.monotonic_ns()
         self._counter.value += 1
         self._on_frame(
             Frame(
                 event=event,
-                args=list(args),
+                args=args,
                 source=f"collector:{self._sid}",
                 recv_ts_us=wall_us,
                 recv_mono_ns=mono_ns,
@@ -214,6 +231,9 @@ class _Link:
                 session_id=self._sid,
             )
         )
+
+    def _on_undecodable(self, text: str, reason: str) -> None:
+        self._deliver(UNDECODABLE_EVENT, [{"raw": text, "error": reason}])
 
     async def _on_disconnect(self, reason: str = "unknown") -> None:
         self.reason = str(reason)

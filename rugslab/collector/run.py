@@ -27,8 +27,9 @@ from rugslab.assemble import GameAssembler
 from rugslab.collector.client import Backoff, ConnectionEvent, listen
 from rugslab.collector.journal import Journal, collector_lock, mark_ingested, pending_journals
 from rugslab.collector.status import FeedStatus
-from rugslab.events import Frame
+from rugslab.events import UNDECODABLE_EVENT, Frame
 from rugslab.ingest import IngestSummary, ingest
+from rugslab.lake.validate import reject_row
 from rugslab.lake.writer import WriteReport, write_batch
 from rugslab.rows import RowBatch
 
@@ -123,6 +124,13 @@ class _Collector:
     def on_frame(self, frame: Frame) -> None:
         self.journal.append(frame)
         self.assembler.feed(frame)
+        if frame.event == UNDECODABLE_EVENT:
+            bad = frame.payload if isinstance(frame.payload, dict) else {}
+            self.pending.add(
+                "rejects",
+                reject_row("frame", str(bad.get("error")), str(bad.get("raw")),
+                           source=frame.source, recv_ts=frame.recv_dt, locator=frame.frame_id),
+            )
         self.summary.frames += 1
         if self.status.observe(frame):
             self.flush_due = True  # a rug or a revealed seed: write the lake soon
