@@ -262,3 +262,60 @@ def compare_models(test_rows: pl.DataFrame, model: TimingModel, *, bins: int = 1
                     "base_rate": c.base_rate})
     return pl.DataFrame(out)
 
+
+
+def compare_models_by_game(
+    test_rows: pl.DataFrame, model: TimingModel, *, n_resamples: int = 2000,
+    level: float = 0.95, seed: int = 0,
+) -> pl.DataFrame:
+    """Which model the held-out games support: score differences with game-level intervals.
+
+    Rows of one game overlap (their 40-tick windows share the rug), so the interval resamples
+    whole games (a cluster bootstrap): each resample draws the test games with replacement
+    and recomputes mean score(timing) - mean score(constant) over their rows.
+
+    Returns:
+        Two rows (`metric` = "brier", "log_loss"): `constant`, `timing` (mean scores, lower is
+        better), `diff` (timing - constant), `lo`, `hi` (bootstrap percentile interval of
+        `diff`), `games`, `rows`, `better`: "timing" or "constant" when the interval excludes
+        0, else "neither (interval spans 0)".
+
+    Raises:
+        ConfigError: fewer than 2 test games.
+
+    Source: scipy.stats.bootstrap (percentile) over game indices.
+    """
+    require_columns(test_rows, ("game_id", "p_constant", "rug_within"), table="rug_window_rows")
+    y = test_rows["rug_within"].cast(pl.Float64).to_numpy()
+    preds = {"constant": np.clip(test_rows["p_constant"].to_numpy(), 1e-15, 1 - 1e-15),
+             "timing": np.clip(model.predict(test_rows), 1e-15, 1 - 1e-15)}
+    codes = test_rows["game_id"].cast(pl.Categorical).to_physical().to_numpy()
+    _, game = np.unique(codes, return_inverse=True)
+    n_games = int(game.max()) + 1 if game.size else 0
+    if n_games < 2:
+        raise ConfigError(f"compare_models_by_game needs ≥ 2 test games, got {n_games}.")
+    rows_per_game = np.bincount(game, minlength=n_games).astype(float)
+    out = []
+    for metric in ("brier", "log_loss"):
+        loss = {}
+        for name, p in preds.items():
+            per_row = (p - y) ** 2 if metric == "brier" else -(y * np.log(p)
+                                                               + (1 - y) * np.log(1 - p))
+            loss[name] = np.bincount(game, weights=per_row, minlength=n_games)
+        delta = loss["timing"] - loss["constant"]
+
+        def stat(ix: np.ndarray, axis: int = -1, delta: np.ndarray = delta) -> np.ndarray:
+            i = ix.astype(np.int64)
+            return delta[i].sum(axis=axis) / rows_per_game[i].sum(axis=axis)
+
+        res = stats.bootstrap((np.arange(n_games, dtype=float),), stat, n_resamples=n_resamples,
+                              confidence_level=level, method="percentile", vectorized=True,
+                              rng=np.random.default_rng(seed))
+        lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+        better = "timing" if hi < 0 else "constant" if lo > 0 else "neither (interval spans 0)"
+        total = rows_per_game.sum()
+        out.append({"metric": metric, "constant": float(loss["constant"].sum() / total),
+                    "timing": float(loss["timing"].sum() / total),
+                    "diff": float(delta.sum() / total), "lo": lo, "hi": hi,
+                    "games": n_games, "rows": int(total), "better": better})
+    return pl.DataFrame(out)

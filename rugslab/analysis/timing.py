@@ -303,3 +303,41 @@ def predict_window_duration(
         "empirical_lo_ms": e_lo,
         "empirical_hi_ms": e_hi,
     }
+
+
+def catch_up_bursts(intervals: pl.DataFrame, *, burst_ms: float = BURST_MS) -> pl.DataFrame:
+    """Catch-up bursts: runs of consecutive intervals under `burst_ms` within a game.
+
+    After a stall the receiver gets the ticks it missed a few ms apart; a run is a maximal
+    sequence of adjacent ticks t..u of one game whose intervals are all < `burst_ms`.
+
+    Args:
+        intervals: `tick_intervals` output.
+
+    Returns:
+        One row per run, sorted by `recv_ts`: `game_id`, `first_tick`, `last_tick`, `n_ticks`
+        (ticks in the run), `burst_ms` (sum of the run's intervals), `stall_ms` (the interval
+        just before the run, at tick first_tick - 1's arrival: the stall being caught up; null
+        when not measured), `recv_ts` (arrival of the run's first tick, UTC).
+    """
+    require_columns(intervals, ("game_id", "tick", "recv_ts", "interval_ms"), table="intervals")
+    require_positive("burst_ms", burst_ms)
+    iv = intervals.select("game_id", pl.col("tick").cast(pl.Int64), "recv_ts", "interval_ms")
+    fast = iv.filter(pl.col("interval_ms") < burst_ms).sort("game_id", "tick").with_columns(
+        (pl.col("tick") - pl.int_range(pl.len()).over("game_id")).alias("_run")
+    )
+    runs = fast.group_by("game_id", "_run").agg(
+        pl.col("tick").min().alias("first_tick"),
+        pl.col("tick").max().alias("last_tick"),
+        pl.len().cast(pl.Int64).alias("n_ticks"),
+        pl.col("interval_ms").sum().alias("burst_ms"),
+        pl.col("recv_ts").min().alias("recv_ts"),
+    )
+    before = iv.select("game_id", (pl.col("tick") + 1).alias("first_tick"),
+                       pl.col("interval_ms").alias("stall_ms"))
+    return (
+        runs.join(before, on=["game_id", "first_tick"], how="left")
+        .select("game_id", "first_tick", "last_tick", "n_ticks", "burst_ms", "stall_ms",
+                "recv_ts")
+        .sort("recv_ts", "game_id")
+    )

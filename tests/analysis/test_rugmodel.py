@@ -105,3 +105,41 @@ def test_calibration_rejects_bad_input() -> None:
     with pytest.raises(ConfigError, match="need both outcomes"):
         rugmodel.fit_timing_model(_synthetic(10, 0.0, 1).with_columns(
             pl.lit(False).alias("rug_within")))
+
+
+def _separable_rows(n_games: int = 40) -> pl.DataFrame:
+    # games alternate: slow ticks (mean 400 ms) always rug within the window, fast ones never
+    rows = []
+    for g in range(n_games):
+        slow = g % 2 == 0
+        for t in range(1, 11):
+            rows.append({"game_id": f"g{g:02d}", "tick": t,
+                         "mean_interval_ms": 400.0 + t if slow else 250.0 + t,
+                         "std_interval_ms": 5.0, "rug_within": slow, "p_constant": 0.18})
+    return pl.DataFrame(rows)
+
+
+def test_compare_models_by_game_prefers_an_informative_timing_model() -> None:
+    rows = _separable_rows()
+    model = rugmodel.fit_timing_model(rows)
+    cmp = rugmodel.compare_models_by_game(rows, model, n_resamples=500, seed=1)
+    assert cmp["metric"].to_list() == ["brier", "log_loss"]
+    assert cmp["better"].to_list() == ["timing", "timing"]
+    assert cmp["games"].to_list() == [40, 40] and cmp["rows"].to_list() == [400, 400]
+    # the point estimate is the plain difference of the scores compare_models reports
+    plain = rugmodel.compare_models(rows, model)
+    b = dict(zip(plain["model"], plain["brier"], strict=True))
+    assert cmp["diff"][0] == pytest.approx(b["timing"] - b["constant"], rel=1e-12)
+    assert cmp["constant"][0] == pytest.approx(0.5 * 0.82**2 + 0.5 * 0.18**2, rel=1e-12)
+    assert (cmp["lo"] <= cmp["diff"]).all() and (cmp["diff"] <= cmp["hi"]).all()
+
+
+def test_compare_models_by_game_says_neither_when_the_interval_spans_zero() -> None:
+    rows = _separable_rows()
+    # a model that predicts exactly the constant probability: the difference is 0 everywhere
+    same = rugmodel.TimingModel(("mean_interval_ms",), (0.0,), (1.0,),
+                                (math.log(0.18 / 0.82), 0.0), 400, True)
+    cmp = rugmodel.compare_models_by_game(rows, same, n_resamples=200)
+    assert cmp["better"].to_list() == ["neither (interval spans 0)"] * 2
+    with pytest.raises(ConfigError, match="2 test games"):
+        rugmodel.compare_models_by_game(rows.filter(pl.col("game_id") == "g00"), same)

@@ -128,3 +128,19 @@ def test_bad_arguments_are_named() -> None:
     iv = pl.DataFrame({"game_id": [A], "tick": [1], "interval_ms": [1.0]})
     with pytest.raises(ConfigError, match="max_lag"):
         timing.interval_autocorrelation(iv, max_lag=0)
+
+
+def test_catch_up_bursts_runs_and_the_stall_before() -> None:
+    t0 = dt.datetime(2025, 11, 1, tzinfo=dt.UTC)
+    # game g: ticks 0..7; tick 3 arrives after a 1200 ms stall, ticks 4, 5 at +5 ms, +7 ms
+    # (one run of 2 bursts after the stall), tick 7 at +10 ms after 6 (a lone burst)
+    ms = [0, 250, 500, 1700, 1705, 1712, 1962, 1972]
+    ticks = pl.DataFrame({"game_id": "g", "tick": list(range(8)),
+                          "recv_ts": [t0 + dt.timedelta(milliseconds=m) for m in ms]})
+    runs = timing.catch_up_bursts(timing.tick_intervals(ticks))
+    assert runs.select("first_tick", "last_tick", "n_ticks", "burst_ms", "stall_ms").rows() == [
+        (4, 5, 2, 12.0, 1200.0), (7, 7, 1, 10.0, 250.0)]
+    assert runs["recv_ts"].to_list() == [t0 + dt.timedelta(milliseconds=1705),
+                                         t0 + dt.timedelta(milliseconds=1972)]
+    with pytest.raises(ConfigError, match="burst_ms"):
+        timing.catch_up_bursts(timing.tick_intervals(ticks), burst_ms=0)

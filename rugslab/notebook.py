@@ -1,0 +1,188 @@
+"""Notebook support: the lake and sample size from the environment, game origins, lake builds.
+
+The research notebooks (`notebooks/*.ipynb`) start with
+
+    from rugslab.notebook import open_lake
+    lab = open_lake()          # RUGSLAB_LAKE, RUGSLAB_SAMPLE_SIZE via rugslab.config.Settings
+
+and then call the analysis library with `lab.cap(n)` for every Monte Carlo size, bootstrap
+resample count and game count, so one variable makes a CI run fast while a user's run (no
+variable) uses everything.
+
+Game origins: the lake mixes real games (capture files, legacy recordings, the live feed) with
+games a collector took from a loopback server (`rugslab demo`, `rugslab serve sim`: simulated
+provably-fair games played at many times real speed). Timing and "is the real game fair"
+questions must use the real ones only; `game_origins` labels every game.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from rugslab.config import Settings
+from rugslab.errors import ConfigError, LakeError
+from rugslab.lake.catalog import connect, read_table
+
+#: Origins, from strongest evidence to weakest (a game seen several ways gets the first).
+ORIGINS = ("loopback", "live", "capture", "recording", "history", "unknown")
+REAL_ORIGINS = ("live", "capture", "recording", "history", "unknown")
+_LOOPBACK_URL = r"^[a-zA-Z]+://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(/|$)"
+
+
+def game_origins(lake: Path | str) -> pl.DataFrame:
+    """Where each game of the lake came from.
+
+    Returns:
+        One row per game of `games`: `game_id`, `origin`, one of
+        - "loopback": frames from a collector session whose URL is a loopback address
+          (simulated or replayed feed, usually at many times real speed);
+        - "live": frames from a collector session to any other URL (the real feed);
+        - "capture": frames read from capture files (`rugslab ingest`);
+        - "recording": ticks imported from legacy per-tick recordings;
+        - "history": known only from another game's `gameHistory` (no frames of its own);
+        - "unknown": none of the above (e.g. a legacy recording that held no tick records).
+        `seen_by` lists the raw-event sources (file paths or `collector:<session>`).
+
+    Raises:
+        LakeError: no lake at `lake`.
+    """
+    with connect(lake) as con:
+        games = con.sql("SELECT DISTINCT game_id FROM games").pl()
+        ev = con.sql(
+            "SELECT DISTINCT game_id, source, session_id FROM raw_events WHERE game_id IS NOT NULL"
+        ).pl()
+        urls = con.sql(
+            "SELECT session_id, bool_or(regexp_matches(url, ?)) AS loopback FROM connections "
+            "WHERE url IS NOT NULL GROUP BY session_id", params=[_LOOPBACK_URL]
+        ).pl()
+        imported = con.sql("SELECT DISTINCT game_id FROM ticks WHERE source = 'import'").pl()
+        history = con.sql(
+            "SELECT game_id FROM ticks WHERE source = 'history' UNION "
+            "SELECT game_id FROM games WHERE revealed"
+        ).pl()
+    ev = ev.join(urls, on="session_id", how="left").with_columns(
+        pl.when(pl.col("session_id").is_null()).then(pl.lit(2))
+        .when(pl.col("loopback").fill_null(False)).then(pl.lit(0))
+        .otherwise(pl.lit(1)).alias("rank")
+    )
+    per_game = ev.group_by("game_id").agg(
+        pl.col("rank").min(), pl.col("source").unique().sort().alias("seen_by")
+    )
+    out = (
+        games.join(per_game, on="game_id", how="left")
+        .with_columns(
+            pl.when(pl.col("rank").is_not_null()).then(pl.col("rank"))
+            .when(pl.col("game_id").is_in(imported["game_id"].implode())).then(pl.lit(3))
+            .when(pl.col("game_id").is_in(history["game_id"].implode())).then(pl.lit(4))
+            .otherwise(pl.lit(5)).alias("rank"),
+            pl.col("seen_by").fill_null(pl.lit([], pl.List(pl.String))),
+        )
+        .with_columns(pl.col("rank").replace_strict(list(range(len(ORIGINS))), list(ORIGINS)).alias("origin"))
+    )
+    return out.select("game_id", "origin", "seen_by").sort("game_id")
+
+
+@dataclass(frozen=True, slots=True)
+class Lab:
+    """The lake a notebook reads and its sample-size cap (None = use everything)."""
+
+    lake: Path
+    sample_size: int | None = None
+
+    def cap(self, full: int) -> int:
+        """`full`, or the sample size when that is smaller (Monte Carlo games, resamples...)."""
+        if full < 1:
+            raise ConfigError(f"Invalid full size {full!r}: expected a whole number ≥ 1.")
+        return full if self.sample_size is None else min(full, self.sample_size)
+
+    def table(self, name: str) -> pl.DataFrame:
+        """All rows of lake table or named query `name` (`rugslab.lake.catalog.read_table`)."""
+        return read_table(name, self.lake)
+
+    def sql(self, query: str, params: object = None) -> pl.DataFrame:
+        """A read-only SQL query on the lake's catalog, as a polars frame."""
+        with connect(self.lake) as con:
+            return con.sql(query, params=params).pl()
+
+    def games(self, origins: Sequence[str] = REAL_ORIGINS, *, seed: int = 0) -> pl.DataFrame:
+        """The `games` table with an `origin` column, restricted to `origins`.
+
+        With a sample size smaller than the number of games, a seeded random sample of that
+        many games (same games on every run) is returned.
+        """
+        bad = [o for o in origins if o not in ORIGINS]
+        if bad:
+            raise ConfigError(f"Invalid origins {bad}: expected some of {list(ORIGINS)}.")
+        g = self.table("games").join(game_origins(self.lake).drop("seen_by"), on="game_id")
+        g = g.filter(pl.col("origin").is_in(list(origins))).sort("game_id")
+        if self.sample_size is not None and g.height > self.sample_size:
+            g = g.sample(self.sample_size, seed=seed).sort("game_id")
+        return g
+
+    def ticks(self, game_ids: Iterable[str]) -> pl.DataFrame:
+        """The `ticks` rows of the given games, sorted by game and tick."""
+        ids = list(game_ids)
+        return self.sql("SELECT * FROM ticks WHERE list_contains(?, game_id) ORDER BY game_id, tick",
+                        params=[ids])
+
+    def __str__(self) -> str:
+        cap = "none (all data)" if self.sample_size is None else f"{self.sample_size:,}"
+        return f"lake {self.lake} (sample size cap: {cap})"
+
+
+def open_lake(env: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Lab:
+    """The `Lab` for `RUGSLAB_LAKE` and `RUGSLAB_SAMPLE_SIZE` (from `env`, default os.environ).
+
+    A relative lake path is looked up in `cwd` (default: the working directory), then in its
+    parent, so a notebook started from `notebooks/` finds the repository's `./lake`.
+
+    Raises:
+        ConfigError: RUGSLAB_SAMPLE_SIZE is not a positive whole number.
+        LakeError: no lake folder at either place (the message says how to make one).
+    """
+    settings = Settings.from_env(os.environ if env is None else env)
+    here = Path.cwd() if cwd is None else Path(cwd)
+    lake = settings.lake
+    candidates = [lake] if lake.is_absolute() else [here / lake, here.parent / lake]
+    for c in candidates:
+        if c.is_dir():
+            return Lab(lake=c.resolve(), sample_size=settings.sample_size)
+    raise LakeError(
+        f"no lake at {' or '.join(str(c) for c in candidates)}: set RUGSLAB_LAKE to a lake "
+        "folder, or make one with `rugslab ingest ../shared/captures ../shared/recordings` "
+        "(real data) or `rugslab demo` (simulated games).",
+        path=candidates[0],
+    )
+
+
+def build_lake(lake: Path | str, *, inputs: Sequence[Path | str] = (), sim_games: int = 0,
+               speed: float = 200.0, seed: int = 2026) -> dict[str, int]:
+    """Make a lake for the notebooks: ingest `inputs`, then collect `sim_games` simulated games.
+
+    The simulated games go through the real collector from a loopback server
+    (`rugslab.demo.run_demo`), so they get origin "loopback" and their seeds are verified.
+
+    Returns:
+        `games` (rows of `games`), `sim_games`, `ingested_frames`.
+
+    Raises:
+        InputFormatError: an input path does not exist. LakeError: the lake cannot be written.
+    """
+    from rugslab.demo import run_demo
+    from rugslab.ingest import ingest
+
+    lake = Path(lake)
+    lake.mkdir(parents=True, exist_ok=True)
+    frames = 0
+    if inputs:
+        frames = ingest(list(inputs), lake=lake, progress=False).frames
+    if sim_games:
+        run_demo(lake, games=sim_games, speed=speed, seed=seed, out=None)
+    n = int(np.asarray(read_table("games", lake).height))
+    return {"games": n, "sim_games": sim_games, "ingested_frames": frames}
