@@ -84,7 +84,7 @@ class CollectSummary:
         if self.recovered is not None:
             lines.append(
                 f"recovered from earlier journals: {self.recovered.frames:,} frames "
-                f"({len(self.recovered.files_read)} files)"
+                f"({self.recovered.files_read} files)"
             )
         new = ", ".join(f"{t} {n:,}" for t, n in sorted(self.rows_new.items()) if n)
         lines.append(f"new lake rows: {new or 'none'}; rejected rows: {self.rejected}")
