@@ -186,3 +186,120 @@ def build_lake(lake: Path | str, *, inputs: Sequence[Path | str] = (), sim_games
         run_demo(lake, games=sim_games, speed=speed, seed=seed, out=None)
     n = int(np.asarray(read_table("games", lake).height))
     return {"games": n, "sim_games": sim_games, "ingested_frames": frames}
+
+
+def table_rows(lab: Lab) -> pl.DataFrame:
+    """Rows per lake table: `table`, `rows`, `games` (distinct game ids; null without the
+    column), `first_date`, `last_date` (partition dates)."""
+    from rugslab.schemas import TABLES
+
+    out = []
+    for name in TABLES:
+        has_game = "game_id" in TABLES[name].polars_schema
+        games = "count(DISTINCT game_id)" if has_game else "NULL::BIGINT"
+        row = lab.sql(f"SELECT count(*) AS rows, {games} AS games, min(date) AS first_date, "
+                      f"max(date) AS last_date FROM {name}").row(0, named=True)
+        out.append({"table": name, **row})
+    return pl.DataFrame(out)
+
+
+def origin_summary(games: pl.DataFrame) -> pl.DataFrame:
+    """Per origin: `games`, `rugged`, `complete`, `seen_live`, `revealed`, `joined_late`
+    (first live tick > 0: left-truncated), `first_date`, `last_date`."""
+    return games.group_by("origin").agg(
+        pl.len().alias("games"),
+        pl.col("rug_tick").is_not_null().sum().alias("rugged"),
+        (pl.col("completeness") == "complete").sum().alias("complete"),
+        pl.col("seen_live").sum().alias("seen_live"),
+        pl.col("revealed").sum().alias("revealed"),
+        (pl.col("first_live_tick").fill_null(0) > 0).sum().alias("joined_late"),
+        pl.col("date").min().alias("first_date"),
+        pl.col("date").max().alias("last_date"),
+    ).sort("origin")
+
+
+def replay_vs_recorded(server_seed: str, game_id: str, version: str, ticks: pl.DataFrame
+                       ) -> pl.DataFrame:
+    """A game replayed from its seed next to its recorded (non-rug) ticks.
+
+    Returns:
+        One row per replayed tick 0..N: `tick`, `replayed_x`, `recorded_x` (null where the
+        lake has no tick), `source` (the tick's lake source), `equal` (recorded == replayed
+        exactly; null where not recorded).
+    """
+    from rugslab.fair import replay_game
+
+    path = replay_game(server_seed, game_id, version)
+    rec = ticks.filter((pl.col("game_id") == game_id) & ~pl.col("is_rug")).select(
+        pl.col("tick").cast(pl.Int64), pl.col("price_x").alias("recorded_x"), "source")
+    return (
+        pl.DataFrame({"tick": np.arange(len(path.prices), dtype=np.int64),
+                      "replayed_x": np.asarray(path.prices, dtype=float)})
+        .join(rec, on="tick", how="left")
+        .with_columns((pl.col("recorded_x") == pl.col("replayed_x")).alias("equal"))
+    )
+
+
+def exceedance(values: np.ndarray | pl.Series, levels: Sequence[float], *,
+               level: float = 0.95) -> pl.DataFrame:
+    """Share of `values` ≥ each level with a Wilson interval: `level_x`, `n`, `k`, `share`,
+    `lo`, `hi` (nulls in `values` are dropped)."""
+    from scipy import stats
+
+    x = np.asarray(values.drop_nulls() if isinstance(values, pl.Series) else values, float)
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        raise ConfigError("exceedance needs at least one value.")
+    rows = []
+    for v in levels:
+        k = int((x >= v).sum())
+        ci = stats.binomtest(k, x.size).proportion_ci(confidence_level=level, method="wilson")
+        rows.append({"level_x": float(v), "n": int(x.size), "k": k, "share": k / x.size,
+                     "lo": float(ci.low), "hi": float(ci.high)})
+    return pl.DataFrame(rows)
+
+
+def sidebet_rule_check(side_bets: pl.DataFrame, games: pl.DataFrame) -> pl.DataFrame:
+    """The resolution rule on recorded bets: won == (rug_tick ≤ end_tick).
+
+    Returns:
+        One row per resolved bet whose game's rug tick is known: `game_id`, `start_tick`,
+        `end_tick`, `rug_tick`, `won`, `rule_won` (rug_tick ≤ end_tick), `agrees`.
+    """
+    g = games.select("game_id", pl.col("rug_tick").cast(pl.Int64)).filter(
+        pl.col("rug_tick").is_not_null()).unique("game_id")
+    return (
+        side_bets.filter(pl.col("resolved") & pl.col("won").is_not_null())
+        .select("game_id", pl.col("start_tick").cast(pl.Int64),
+                pl.col("end_tick").cast(pl.Int64), "won")
+        .join(g, on="game_id", how="inner")
+        .with_columns((pl.col("rug_tick") <= pl.col("end_tick")).alias("rule_won"))
+        .with_columns((pl.col("won") == pl.col("rule_won")).alias("agrees"))
+    )
+
+
+def with_model_probabilities(paths: pl.DataFrame, rows: pl.DataFrame, probs: np.ndarray, *,
+                             column: str = "p_rug_window") -> pl.DataFrame:
+    """Add a list column of per-tick model probabilities to backtest game paths.
+
+    Args:
+        paths: `backtest.game_paths_*` output (`game_id`, `last_tick`).
+        rows: `rugmodel.rug_window_rows` rows (`game_id`, `tick`), one per prediction.
+        probs: the model's P(rug within 40 ticks) for each row of `rows` (same order).
+
+    Returns:
+        `paths` with `column`: for ticks 0..last_tick the probability from the row of that
+        tick (computed from intervals up to the tick), null where there is no row.
+    """
+    if len(probs) != rows.height:
+        raise ConfigError(f"probs has {len(probs)} values for {rows.height} rows: pass the "
+                          "model's predictions for exactly these rows.")
+    p = rows.select("game_id", pl.col("tick").cast(pl.Int64)).with_columns(
+        pl.Series(column, np.asarray(probs, dtype=float)))
+    grid = (
+        paths.select("game_id", pl.int_ranges(0, pl.col("last_tick") + 1).alias("tick"))
+        .explode("tick").join(p, on=["game_id", "tick"], how="left")
+        .sort("game_id", "tick").group_by("game_id", maintain_order=True)
+        .agg(pl.col(column))
+    )
+    return paths.join(grid, on="game_id", how="left", maintain_order="left")

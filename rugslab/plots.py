@@ -175,3 +175,107 @@ def rug_tick_distribution(rug_ticks: pl.Series | np.ndarray, *, bin_ticks: int =
         tooltip=["lo:Q", "hi:Q", "count:Q", "expected:Q"])
     line = alt.Chart(data).mark_line(color="red").encode(x="lo:Q", y="expected:Q")
     return (bars + line).properties(title=f"Rug ticks vs constant hazard p = {p}")
+
+
+def games_per_day(games: pl.DataFrame) -> alt.Chart:
+    """Games per UTC day, stacked by origin.
+
+    Args:
+        games: one row per game with `date` and `origin` (`rugslab.notebook.Lab.games`).
+    """
+    require_columns(games, ("date", "origin"), table="games")
+    data = games.group_by("date", "origin").len("games").sort("date", "origin")
+    return alt.Chart(data).mark_bar().encode(
+        x=alt.X("date:O", title="date (UTC)"), y=alt.Y("games:Q", title="games"),
+        color="origin:N", tooltip=["date:O", "origin:N", "games:Q"],
+    ).properties(title="Games per day by origin")
+
+
+def autocorrelation_chart(acf: pl.DataFrame) -> alt.LayerChart:
+    """Autocorrelation by lag with 95% interval bars and a zero rule.
+
+    Args:
+        acf: `timing.interval_autocorrelation` output (`lag`, `acf`, `lo`, `hi`).
+    """
+    require_columns(acf, ("lag", "acf", "lo", "hi"), table="autocorrelation")
+    base = alt.Chart(acf).encode(x=alt.X("lag:O", title="lag (ticks)"))
+    bars = base.mark_rule().encode(y=alt.Y("lo:Q", title="autocorrelation"), y2="hi:Q")
+    pts = base.mark_point(filled=True).encode(y="acf:Q",
+                                               tooltip=["lag:O", "n_pairs:Q", "acf:Q"])
+    zero = alt.Chart(pl.DataFrame({"y": [0.0]})).mark_rule(color="gray").encode(y="y:Q")
+    return (zero + bars + pts).properties(title="Tick-interval autocorrelation")
+
+
+def drift_chart(drift: pl.DataFrame, *, x: str = "period_start") -> alt.Chart:
+    """Mean and median interval per period (or hour / weekday), one line each.
+
+    Args:
+        drift: `timing.interval_drift` or `interval_profile` output; `x` names its key column.
+    """
+    require_columns(drift, (x, "mean_ms", "median_ms", "n"), table="drift")
+    data = drift.select(x, "n", "mean_ms", "median_ms").unpivot(
+        index=[x, "n"], variable_name="statistic", value_name="ms")
+    kind = "T" if data.schema[x].is_temporal() else "O"
+    return alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X(f"{x}:{kind}", title=x), y=alt.Y("ms:Q", title="interval (ms)"),
+        color="statistic:N", tooltip=[f"{x}:{kind}", "statistic:N", "ms:Q", "n:Q"],
+    ).properties(title=f"Tick interval by {x}")
+
+
+def survival_chart(curve: pl.DataFrame, *, p: float = RUG_PROB_PER_TICK) -> alt.LayerChart:
+    """Kaplan–Meier survival P(no rug by tick t) against the constant hazard's (1-p)^t.
+
+    Args:
+        curve: `hazard.hazard_curve` output (`tick`, `survival`; the pooled row is dropped).
+    """
+    require_columns(curve, ("tick", "survival"), table="hazard_curve")
+    data = curve.filter(pl.col("survival").is_not_null()).select(
+        "tick", pl.col("survival").alias("observed"),
+        ((1.0 - p) ** pl.col("tick").cast(pl.Float64)).alias(f"constant p={p}"),
+    ).unpivot(index="tick", variable_name="curve", value_name="survival")
+    return alt.Chart(data).mark_line().encode(
+        x=alt.X("tick:Q"), y=alt.Y("survival:Q", title="P(no rug by tick)"), color="curve:N",
+        tooltip=["curve:N", "tick:Q", "survival:Q"],
+    ).properties(title="Survival: observed (Kaplan–Meier) vs constant hazard")
+
+
+def replay_chart(frame: pl.DataFrame, *, title: str = "Replayed vs recorded price"
+                 ) -> alt.LayerChart:
+    """A replayed price path (line) with the recorded ticks on top (points).
+
+    Args:
+        frame: one row per tick: `tick`, `replayed_x`, `recorded_x` (null where not recorded).
+    """
+    require_columns(frame, ("tick", "replayed_x", "recorded_x"), table="replay")
+    base = alt.Chart(_thin(frame, MAX_POINTS)).encode(x=alt.X("tick:Q"))
+    line = base.mark_line(color="steelblue").encode(
+        y=alt.Y("replayed_x:Q", title="price (x start)"))
+    pts = base.transform_filter("isValid(datum.recorded_x)").mark_point(
+        color="orange", size=12).encode(y="recorded_x:Q",
+                                        tooltip=["tick:Q", "replayed_x:Q", "recorded_x:Q"])
+    return (line + pts).properties(title=title)
+
+
+def peak_survival(peaks: Mapping[str, np.ndarray | pl.Series], *,
+                  levels: np.ndarray | None = None) -> alt.Chart:
+    """P(peak ≥ x) on a log x axis for several samples of game peaks (multipliers).
+
+    Args:
+        peaks: sample name → peaks; `levels`: the x grid (default 1 .. 1000, log spaced).
+    """
+    grid = np.geomspace(1.0, 1000.0, 61) if levels is None else np.asarray(levels, float)
+    parts = []
+    for name, v in peaks.items():
+        x = np.sort(np.asarray(v.drop_nulls() if isinstance(v, pl.Series) else v, float))
+        if x.size == 0:
+            continue
+        share = 1.0 - np.searchsorted(x, grid, side="left") / x.size
+        parts.append(pl.DataFrame({"peak_x": grid, "share": share, "sample": name,
+                                   "n": x.size}).filter(pl.col("share") > 0))  # log axis
+    if not parts:
+        raise ConfigError("peak_survival needs at least one non-empty sample of peaks.")
+    return alt.Chart(pl.concat(parts)).mark_line().encode(
+        x=alt.X("peak_x:Q", scale=alt.Scale(type="log"), title="peak (x start)"),
+        y=alt.Y("share:Q", scale=alt.Scale(type="log"), title="P(peak ≥ x)"),
+        color="sample:N", tooltip=["sample:N", "n:Q", "peak_x:Q", "share:Q"],
+    ).properties(title="Peak multiplier: share of games reaching x")
