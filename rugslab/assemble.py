@@ -36,6 +36,7 @@ from typing import Any
 
 import orjson
 
+from rugslab.columns import ColumnRows
 from rugslab.errors import FrameError
 from rugslab.events import Frame
 from rugslab.games import GameFacts, GameMemory, game_row, seed_row
@@ -56,8 +57,9 @@ from rugslab.ticks import (
 )
 
 DEFAULT_KEEP_GAMES = 64
+RAW_COLUMNS = ("frame_id", "recv_ts", "recv_mono_ns", "session_id", "seq", "event", "game_id",
+               "args_json", "source")  # `raw_events` columns in the order fed appends them
 _ACTIVE, _RUG = GamePhase.ACTIVE, GamePhase.RUG
-_INF = float("inf")
 
 
 def _min(a: Any, b: Any) -> Any:
@@ -77,7 +79,7 @@ class GameAssembler:
         self.keep_games = keep_games
         self._games: OrderedDict[str, GameMemory] = OrderedDict()
         # the frame being fed, for reject rows
-        self._fid, self._src, self._raw = "", "", ""
+        self._fid, self._src, self._args = "", "", b""
         self._recv: int | None = None
         self._reset()
 
@@ -92,6 +94,10 @@ class GameAssembler:
         self.pending = 0
 
     @property
+    def _raw(self) -> str:  # the frame's arguments as JSON text, for reject rows
+        return self._args.decode()
+
+    @property
     def games_remembered(self) -> int:
         """How many games the assembler keeps state for across batches (≤ keep_games after
         a drain, plus the games of the current batch)."""
@@ -103,7 +109,7 @@ class GameAssembler:
         b = self._batch
         self.pending += 1
         b.count("frames")
-        self._fid, self._src, self._recv, self._raw = "", "", None, ""
+        self._fid, self._src, self._recv, self._args = "", "", None, b""
         try:
             self._feed(frame)
         except Exception as e:  # last resort so that one frame never stops an ingest
@@ -135,26 +141,21 @@ class GameAssembler:
         if type(event) is not str:
             event = repr(event)
         b.count(f"frames.{event}")
-        self._raw = args_json.decode()
+        self._args = args_json
         if type(fr.args) is not list:
             self._reject("frame", f"Frame.args {shown(fr.args)}: expected a list", self._raw)
             p = None
         else:
             p = fr.payload
         gid = p.get("gameId") if type(p) is dict else None
-        b.add(
-            "raw_events",
-            {
-                "frame_id": fid,
-                "recv_ts": recv,
-                "recv_mono_ns": fr.recv_mono_ns if type(fr.recv_mono_ns) is int else None,
-                "session_id": fr.session_id if type(fr.session_id) is str else None,
-                "seq": fr.seq if type(fr.seq) is int else None,
-                "event": event,
-                "game_id": gid if type(gid) is str else None,
-                "args_json": self._raw,
-                "source": self._src,
-            },
+        raw = b.rows.get("raw_events")
+        if raw is None:  # columns: no dict and no str of the ~6 KB arguments per frame
+            raw = b.rows["raw_events"] = ColumnRows(RAW_COLUMNS, text="args_json")
+        raw.append_values(
+            fid, recv, fr.recv_mono_ns if type(fr.recv_mono_ns) is int else None,
+            fr.session_id if type(fr.session_id) is str else None,
+            fr.seq if type(fr.seq) is int else None, event, gid if type(gid) is str else None,
+            args_json, self._src,
         )
         if event == "gameStateUpdate":
             self._game_state(p, recv)

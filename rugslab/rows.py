@@ -15,12 +15,17 @@ from typing import Any
 
 import polars as pl
 
+from rugslab.columns import ColumnRows, to_series
 from rugslab.schemas import TABLES
 
 
 @dataclass(slots=True)
 class RowBatch:
-    """Rows per lake table (dicts keyed by column name) and named counters."""
+    """Rows per lake table (dicts keyed by column name) and named counters.
+
+    A table's rows are a list of dicts, or a `columns.ColumnRows` (a sequence of dicts kept
+    as columns) for the tables the assembler fills in bulk.
+    """
 
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     counters: Counter[str] = field(default_factory=Counter)
@@ -68,22 +73,10 @@ class RowBatch:
         rows = self.rows.get(table, [])
         if not rows:
             return pl.DataFrame(schema=schema)
-        cols: dict[str, list[Any]] = {c: [r.get(c) for r in rows] for c in schema}
-        out = {}
-        for c, dtype in schema.items():
-            vals = cols[c]
-            if isinstance(dtype, pl.Datetime):
-                s = pl.Series(c, vals, strict=False)
-                if s.dtype.is_integer():
-                    s = s.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-                elif s.dtype == pl.Null:
-                    s = s.cast(dtype)
-                else:
-                    s = s.cast(dtype, strict=False)
-                out[c] = s
-            else:
-                out[c] = pl.Series(c, vals, dtype=dtype, strict=True)
-        return pl.DataFrame(out)
+        if isinstance(rows, ColumnRows):
+            return rows.frame(schema)
+        return pl.DataFrame({c: to_series(c, [r.get(c) for r in rows], dtype)
+                             for c, dtype in schema.items()})
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """`frame(t)` for every table that has rows."""

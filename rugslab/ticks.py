@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from rugslab.columns import ColumnRows
 from rugslab.config import MAX_TICKS
 from rugslab.errors import FrameError
 from rugslab.games import GameFacts, GameMemory
@@ -34,6 +35,8 @@ _NO_TS = 1 << 62
 _INF = float("inf")
 #: "0".."5001" → int: one dict lookup validates and converts a partialPrices key.
 _TICK_KEYS = {str(t): t for t in range(TICK_MAX + 1)}
+#: `ticks` columns in the order `settle_ticks` appends them (`schemas.TickRow`).
+TICK_COLUMNS = ("game_id", "tick", "price_x", "recv_ts", "source", "is_rug")
 
 
 class TickBuffer:
@@ -75,7 +78,10 @@ def settle_ticks(
     into `facts[g]`: first/last live tick, peak (path ticks only) and the crash candidate.
     Every game in `buf` must be in `memory` and `facts`.
     """
-    add, count = batch.add, batch.count
+    count = batch.count
+    rows = batch.rows.get("ticks")
+    if rows is None and buf.best:
+        rows = batch.rows["ticks"] = ColumnRows(TICK_COLUMNS)
     for (gid, t), (rank, ts, price) in buf.best.items():
         mem, f = memory[gid], facts[gid]
         r = mem.rug_tick
@@ -99,17 +105,8 @@ def settle_ticks(
             continue
         mem.emitted.add(t)
         src = SOURCES[rank]
-        add(
-            "ticks",
-            {
-                "game_id": gid,
-                "tick": t,
-                "price_x": price,
-                "recv_ts": ts if rank == LIVE and ts != _NO_TS else None,
-                "source": src,
-                "is_rug": is_rug,
-            },
-        )
+        recv = ts if rank == LIVE and ts != _NO_TS else None
+        rows.append_values(gid, t, price, recv, src, is_rug)
         count(f"ticks.{src}")
 
 

@@ -1,0 +1,166 @@
+"""ColumnRows: the rows of one lake table kept as columns, for the tables filled in bulk.
+
+`RowBatch.rows[table]` is a list of dicts. The assembler's two bulk tables use `ColumnRows`
+instead: `raw_events` (one row per frame, ~6 KB of argument JSON each) and `ticks` (several
+rows per frame). A `ColumnRows` behaves as a sequence of row dicts (len, truth, iteration,
+indexing, `append`, `extend`), so code that reads rows sees no difference; the producer appends
+values in column order with `append_values`, and `RowBatch.frame` builds its polars frame
+straight from the columns (`to_series` per column, the same typing as for dict rows).
+
+One column may be a *text* column: its values arrive as UTF-8 bytes and are kept back to back
+in one buffer (no Python object per value), read back as `str`. The bytes must be valid UTF-8
+(the assembler's come from orjson, which only writes and accepts valid UTF-8).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+
+def to_series(name: str, values: Sequence[Any], dtype: pl.DataType) -> pl.Series:
+    """One lake column from Python values, typed as `RowBatch.frame` types every column.
+
+    Timestamps (`pl.Datetime`) may be µs since the epoch (int) or aware datetimes; other
+    dtypes take the values as they are.
+
+    Raises:
+        TypeError: a value does not fit `dtype` (e.g. a string tick).
+    """
+    if isinstance(dtype, pl.Datetime):
+        s = pl.Series(name, values, strict=False)
+        if s.dtype.is_integer():
+            return s.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+        if s.dtype == pl.Null:
+            return s.cast(dtype)
+        return s.cast(dtype, strict=False)
+    return pl.Series(name, values, dtype=dtype, strict=True)
+
+
+class ColumnRows:
+    """Rows of one table as one list per column (plus at most one text column in a buffer).
+
+    Args:
+        columns: the column names, in the order `append_values` takes them.
+        text: the name of the text column (values given as UTF-8 bytes), if any.
+    """
+
+    __slots__ = ("_data", "_lists", "_offsets", "_text", "_text_list", "columns")
+
+    def __init__(self, columns: Sequence[str], *, text: str | None = None) -> None:
+        if text is not None and text not in columns:
+            raise ValueError(f"text column {text!r} is not one of the columns {list(columns)}")
+        self.columns = tuple(columns)
+        self._lists: dict[str, list[Any]] = {c: [] for c in self.columns if c != text}
+        self._text = text
+        self._data = bytearray()
+        self._offsets = array("q", [0])
+        # the text column falls back to a plain list once a value is not bytes/str (e.g. None)
+        self._text_list: list[Any] | None = None
+
+    def __len__(self) -> int:
+        first = self.columns[0]
+        if first == self._text:
+            return len(self._offsets) - 1 if self._text_list is None else len(self._text_list)
+        return len(self._lists[first])
+
+    def append_values(self, *values: Any) -> None:
+        """Append one row given as values in `columns` order (the text value as bytes)."""
+        for c, v in zip(self.columns, values, strict=True):
+            if c == self._text:
+                self._add_text(v)
+            else:
+                self._lists[c].append(v)
+
+    def append(self, row: dict[str, Any]) -> None:
+        """Append one row given as a dict (missing columns are null)."""
+        self.append_values(*(row.get(c) for c in self.columns))
+
+    def extend(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Append many rows (dicts, or another `ColumnRows` with the same columns)."""
+        if (
+            isinstance(rows, ColumnRows)
+            and rows.columns == self.columns
+            and rows._text == self._text
+            and rows._text_list is None
+            and self._text_list is None
+        ):
+            for c, vals in rows._lists.items():
+                self._lists[c].extend(vals)
+            base = self._offsets[-1]
+            self._offsets.extend(o + base for o in rows._offsets[1:])
+            self._data += rows._data
+            return
+        for r in rows:
+            self.append(r)
+
+    def _add_text(self, v: Any) -> None:
+        if self._text_list is None:
+            if type(v) is bytes:
+                self._data += v
+                self._offsets.append(len(self._data))
+                return
+            if type(v) is str:
+                self._add_text(v.encode())
+                return
+            self._text_list = self._texts()
+        self._text_list.append(v)
+
+    def _texts(self) -> list[Any]:
+        if self._text_list is not None:
+            return self._text_list
+        d, o = self._data, self._offsets
+        return [d[o[i] : o[i + 1]].decode() for i in range(len(o) - 1)]
+
+    def _text_at(self, i: int) -> Any:
+        if self._text_list is not None:
+            return self._text_list[i]
+        return self._data[self._offsets[i] : self._offsets[i + 1]].decode()
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        n = len(self)
+        if not isinstance(i, int):
+            raise TypeError(f"ColumnRows index must be an int, got {type(i).__name__}")
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"row {i} out of range for {n} rows")
+        return {c: self._text_at(i) if c == self._text else self._lists[c][i]
+                for c in self.columns}
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        return f"ColumnRows({len(self)} rows, columns={list(self.columns)})"
+
+    def column(self, name: str) -> list[Any]:
+        """The values of one column as a list (text decoded to `str`)."""
+        return self._texts() if name == self._text else list(self._lists[name])
+
+    def frame(self, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+        """The rows as a polars frame with `schema`'s columns and dtypes, in schema order.
+
+        A schema column this object does not hold is all-null, as for dict rows.
+
+        Raises:
+            TypeError: a value does not fit its column's dtype.
+        """
+        n = len(self)
+        out: dict[str, pl.Series] = {}
+        for c, dtype in schema.items():
+            if c == self._text and self._text_list is None:
+                arr = pa.LargeStringArray.from_buffers(
+                    n, pa.py_buffer(self._offsets), pa.py_buffer(self._data)
+                )
+                out[c] = pl.Series(c, arr).cast(dtype)
+            elif c == self._text:
+                out[c] = to_series(c, self._text_list or [], dtype)
+            else:
+                out[c] = to_series(c, self._lists.get(c) or [None] * n, dtype)
+        return pl.DataFrame(out)

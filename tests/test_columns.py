@@ -1,0 +1,101 @@
+"""ColumnRows: a sequence of row dicts kept as columns; its frame equals the frame of the same
+rows given as dicts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from rugslab.assemble import RAW_COLUMNS
+from rugslab.columns import ColumnRows
+from rugslab.rows import RowBatch
+from rugslab.ticks import TICK_COLUMNS
+
+RAW = [
+    {"frame_id": "a" * 32, "recv_ts": 1_765_559_818_624_285, "recv_mono_ns": 7,
+     "session_id": "s", "seq": 1, "event": "gameStateUpdate", "game_id": None,
+     "args_json": '[{"name":"é 😀"}]', "source": "x.jsonl"},
+    {"frame_id": "b" * 32, "recv_ts": None, "recv_mono_ns": None, "session_id": None,
+     "seq": None, "event": "newChatMessage", "game_id": "20251212-0123456789abcdef",
+     "args_json": "[]", "source": "y"},
+]
+
+
+def _columns(rows: list[dict]) -> ColumnRows:
+    c = ColumnRows(RAW_COLUMNS, text="args_json")
+    for r in rows:
+        c.append_values(*(r[k].encode() if k == "args_json" else r[k] for k in RAW_COLUMNS))
+    return c
+
+
+def _frames(rows: list[dict], table: str, c: ColumnRows) -> tuple[pl.DataFrame, pl.DataFrame]:
+    as_dicts, as_cols = RowBatch(), RowBatch()
+    as_dicts.extend(table, rows)
+    as_cols.rows[table] = c
+    return as_dicts.frame(table), as_cols.frame(table)
+
+
+def test_rows_read_back_as_the_dicts_given() -> None:
+    c = _columns(RAW)
+    assert len(c) == 2 and bool(c)
+    assert list(c) == RAW
+    assert c[-1] == RAW[1]
+    assert c.column("args_json") == ['[{"name":"é 😀"}]', "[]"]
+    with pytest.raises(IndexError):
+        c[2]
+
+
+def test_frame_equals_the_frame_of_dict_rows() -> None:
+    want, got = _frames(RAW, "raw_events", _columns(RAW))
+    assert_frame_equal(got, want)
+    assert got["recv_ts"][0] == datetime(2025, 12, 12, 17, 16, 58, 624285, tzinfo=UTC)
+
+
+def test_extend_by_columns_and_by_dicts_keeps_order() -> None:
+    c = _columns(RAW[:1])
+    c.extend(_columns(RAW[1:]))
+    c.extend(RAW)
+    assert list(c) == RAW + RAW
+    want, got = _frames(RAW + RAW, "raw_events", c)
+    assert_frame_equal(got, want)
+
+
+def test_a_null_text_value_is_kept_and_typed_as_for_dicts() -> None:
+    rows = [RAW[0], {**RAW[1], "args_json": None}]
+    c = _columns(RAW[:1])
+    c.append(rows[1])
+    assert list(c) == rows
+    want, got = _frames(rows, "raw_events", c)
+    assert_frame_equal(got, want)
+    assert got["args_json"].to_list() == ['[{"name":"é 😀"}]', None]
+
+
+def test_a_value_of_the_wrong_type_raises_type_error_as_for_dicts() -> None:
+    c = ColumnRows(TICK_COLUMNS)
+    c.append_values("20251212-0123456789abcdef", "12", 1.5, None, "live", False)
+    b = RowBatch()
+    b.rows["ticks"] = c
+    with pytest.raises(TypeError):
+        b.frame("ticks")
+
+
+def test_ticks_frame_equals_the_frame_of_dict_rows() -> None:
+    rows = [
+        {"game_id": "20251212-0123456789abcdef", "tick": t, "price_x": 1.0 + t / 10,
+         "recv_ts": 1_765_559_818_000_000 + t if t % 2 else None, "source": "live",
+         "is_rug": t == 3}
+        for t in range(4)
+    ]
+    c = ColumnRows(TICK_COLUMNS)
+    for r in rows:
+        c.append_values(*(r[k] for k in TICK_COLUMNS))
+    want, got = _frames(rows, "ticks", c)
+    assert_frame_equal(got, want)
+
+
+def test_text_column_must_be_a_column() -> None:
+    with pytest.raises(ValueError, match="text column 'body'"):
+        ColumnRows(("a",), text="body")
