@@ -42,7 +42,7 @@ def interval_histogram(intervals: pl.DataFrame, *, max_ms: float = 1500.0,
     data = _binned(x, np.arange(0.0, max_ms + bin_ms, bin_ms))
     bars = alt.Chart(data).mark_bar().encode(
         x=alt.X("lo:Q", title="interval (ms)"), x2="hi:Q",
-        y=alt.Y("count:Q", title="intervals"),
+        y=alt.Y("count:Q", title="intervals"), y2=alt.datum(0),  # bars from 0 up
         tooltip=["lo:Q", "hi:Q", "count:Q"],
     )
     marks = alt.Chart(pl.DataFrame({"ms": [50.0, 250.0], "mark": ["burst < 50", "nominal 250"]}))
@@ -172,6 +172,7 @@ def rug_tick_distribution(rug_ticks: pl.Series | np.ndarray, *, bin_ticks: int =
     data = data.with_columns(pl.Series("expected", expected))
     bars = alt.Chart(data).mark_bar(opacity=0.7).encode(
         x=alt.X("lo:Q", title="rug tick"), x2="hi:Q", y=alt.Y("count:Q", title="games"),
+        y2=alt.datum(0),
         tooltip=["lo:Q", "hi:Q", "count:Q", "expected:Q"])
     line = alt.Chart(data).mark_line(color="red").encode(x="lo:Q", y="expected:Q")
     return (bars + line).properties(title=f"Rug ticks vs constant hazard p = {p}")

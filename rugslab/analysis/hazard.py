@@ -309,3 +309,44 @@ def survival_curve(games: pl.DataFrame, *, entry_col: str = "first_live_tick") -
             "hi": band.high.probabilities,
         }
     )
+
+
+def binned_hazard(curve: pl.DataFrame, *, bin_ticks: int = 25, ci: CiMethod = "wilson",
+                  level: float = 0.95) -> pl.DataFrame:
+    """Pool a per-tick hazard curve into bins of `bin_ticks` ticks (steadier than per tick).
+
+    Args:
+        curve: `hazard_curve` output; its pooled last row stays a bin of its own.
+
+    Returns:
+        One row per bin with exposure: `tick` (first tick of the bin), `last_tick`, `at_risk`
+        (game-ticks), `rugs`, `hazard` (rugs / at_risk), `lo`, `hi` (binomial interval),
+        `pooled`.
+
+    Raises:
+        ConfigError: `bin_ticks` < 1.
+    """
+    require_columns(curve, ("tick", "at_risk", "rugs", "pooled"), table="hazard_curve")
+    if bin_ticks < 1:
+        raise ConfigError(f"Invalid bin_ticks {bin_ticks!r}: expected a whole number ≥ 1.")
+    binned = (
+        curve.with_columns(
+            pl.when(pl.col("pooled")).then(pl.col("tick"))
+            .otherwise((pl.col("tick") - 1) // bin_ticks * bin_ticks + 1).alias("_bin")
+        )
+        .group_by("_bin")
+        .agg(pl.col("tick").max().alias("last_tick"), pl.col("at_risk").sum(),
+             pl.col("rugs").sum(), pl.col("pooled").any())
+        .filter(pl.col("at_risk") > 0)
+        .sort("_bin")
+        .rename({"_bin": "tick"})
+    )
+    bounds = [_ci(k, n, ci, level) for k, n in zip(binned["rugs"], binned["at_risk"],
+                                                   strict=True)]
+    return binned.select(
+        "tick", "last_tick", "at_risk", "rugs",
+        (pl.col("rugs") / pl.col("at_risk")).alias("hazard"),
+        pl.Series("lo", [b[0] for b in bounds], dtype=pl.Float64),
+        pl.Series("hi", [b[1] for b in bounds], dtype=pl.Float64),
+        "pooled",
+    )

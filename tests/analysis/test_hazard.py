@@ -118,3 +118,22 @@ def test_scipy_km_matches_life_table_on_untruncated_games() -> None:
     np.testing.assert_allclose(joined["survival"], joined["life"], rtol=1e-10)
     with pytest.raises(ConfigError, match="left-truncated"):
         hazard.survival_curve(games)
+
+
+def test_binned_hazard_pools_exposure_and_rugs_per_bin() -> None:
+    # three games seen from tick 0: rugs at 3 and 7, one censored alive at tick 9
+    games = pl.DataFrame({"game_id": ["a", "b", "c"], "rug_tick": [3, 7, None],
+                          "last_live_tick": [2, 6, 9], "first_live_tick": [0, 0, 0]},
+                         schema={"game_id": pl.String, "rug_tick": pl.Int32,
+                                 "last_live_tick": pl.Int32, "first_live_tick": pl.Int32})
+    curve = hazard.hazard_curve(games, max_tick=8)
+    b = hazard.binned_hazard(curve, bin_ticks=5)
+    # ticks 1-5: a at risk 1..3, b 1..5, c 1..5 = 13 game-ticks, 1 rug (a at 3);
+    # tick 6-7: b 6..7, c 6..7 = 4, 1 rug (b at 7); pooled row tick 8: c 8..9 = 2, 0 rugs
+    assert b.select("tick", "last_tick", "at_risk", "rugs", "pooled").rows() == [
+        (1, 5, 13, 1, False), (6, 7, 4, 1, False), (8, 8, 2, 0, True)]
+    assert b["hazard"].to_list() == [1 / 13, 1 / 4, 0.0]
+    lo, hi = hazard._ci(1, 13, "wilson", 0.95)
+    assert (b["lo"][0], b["hi"][0]) == (lo, hi)
+    with pytest.raises(ConfigError, match="bin_ticks"):
+        hazard.binned_hazard(curve, bin_ticks=0)
