@@ -83,7 +83,8 @@ def game_origins(lake: Path | str) -> pl.DataFrame:
             .otherwise(pl.lit(5)).alias("rank"),
             pl.col("seen_by").fill_null(pl.lit([], pl.List(pl.String))),
         )
-        .with_columns(pl.col("rank").replace_strict(list(range(len(ORIGINS))), list(ORIGINS)).alias("origin"))
+        .with_columns(pl.col("rank").replace_strict(list(range(len(ORIGINS))), list(ORIGINS))
+                      .alias("origin"))
     )
     return out.select("game_id", "origin", "seen_by").sort("game_id")
 
@@ -128,8 +129,8 @@ class Lab:
     def ticks(self, game_ids: Iterable[str]) -> pl.DataFrame:
         """The `ticks` rows of the given games, sorted by game and tick."""
         ids = list(game_ids)
-        return self.sql("SELECT * FROM ticks WHERE list_contains(?, game_id) ORDER BY game_id, tick",
-                        params=[ids])
+        return self.sql("SELECT * FROM ticks WHERE list_contains(?, game_id) "
+                        "ORDER BY game_id, tick", params=[ids])
 
     def __str__(self) -> str:
         cap = "none (all data)" if self.sample_size is None else f"{self.sample_size:,}"
