@@ -4,8 +4,8 @@
 instead: `raw_events` (one row per frame, ~6 KB of argument JSON each) and `ticks` (several
 rows per frame). A `ColumnRows` behaves as a sequence of row dicts (len, truth, iteration,
 indexing, `append`, `extend`), so code that reads rows sees no difference; the producer appends
-values in column order with `append_values`, and `RowBatch.frame` builds its polars frame
-straight from the columns (`to_series` per column, the same typing as for dict rows).
+a tuple of values per row (`append_tuple`: no dict per row), and `RowBatch.frame` builds its
+polars frame from the columns (`to_series` per column, the same typing as for dict rows).
 
 One column may be a *text* column: its values arrive as UTF-8 bytes and are kept back to back
 in one buffer (no Python object per value), read back as `str`. The bytes must be valid UTF-8
@@ -42,43 +42,49 @@ def to_series(name: str, values: Sequence[Any], dtype: pl.DataType) -> pl.Series
 
 
 class ColumnRows:
-    """Rows of one table as one list per column (plus at most one text column in a buffer).
+    """Rows of one table as value tuples in column order (the text column kept in a buffer).
 
     Args:
         columns: the column names, in the order `append_values` takes them.
         text: the name of the text column (values given as UTF-8 bytes), if any.
+
+    Attributes:
+        append_tuple: for a table without a text column, append one row given as a tuple of
+            values in `columns` order (the fastest way in: a bound `list.append`).
     """
 
-    __slots__ = ("_data", "_lists", "_offsets", "_text", "_text_list", "columns")
+    __slots__ = ("_data", "_offsets", "_other", "_text", "_text_at", "_text_list", "_tuples",
+                 "append_tuple", "columns")
 
     def __init__(self, columns: Sequence[str], *, text: str | None = None) -> None:
         if text is not None and text not in columns:
             raise ValueError(f"text column {text!r} is not one of the columns {list(columns)}")
         self.columns = tuple(columns)
-        self._lists: dict[str, list[Any]] = {c: [] for c in self.columns if c != text}
         self._text = text
+        self._text_at = self.columns.index(text) if text is not None else -1
+        self._other = tuple(c for c in self.columns if c != text)
+        self._tuples: list[tuple[Any, ...]] = []  # values of the other columns, per row
         self._data = bytearray()
         self._offsets = array("q", [0])
         # the text column falls back to a plain list once a value is not bytes/str (e.g. None)
         self._text_list: list[Any] | None = None
+        self.append_tuple = self._tuples.append if text is None else self._append_with_text
 
     def __len__(self) -> int:
-        first = self.columns[0]
-        if first == self._text:
-            return len(self._offsets) - 1 if self._text_list is None else len(self._text_list)
-        return len(self._lists[first])
+        return len(self._tuples)
 
     def append_values(self, *values: Any) -> None:
         """Append one row given as values in `columns` order (the text value as bytes)."""
-        for c, v in zip(self.columns, values, strict=True):
-            if c == self._text:
-                self._add_text(v)
-            else:
-                self._lists[c].append(v)
+        self.append_tuple(values)
+
+    def _append_with_text(self, values: tuple[Any, ...]) -> None:
+        i = self._text_at
+        self._add_text(values[i])
+        self._tuples.append(values[:i] + values[i + 1 :])
 
     def append(self, row: dict[str, Any]) -> None:
         """Append one row given as a dict (missing columns are null)."""
-        self.append_values(*(row.get(c) for c in self.columns))
+        self.append_tuple(tuple(row.get(c) for c in self.columns))
 
     def extend(self, rows: Iterable[dict[str, Any]]) -> None:
         """Append many rows (dicts, or another `ColumnRows` with the same columns)."""
@@ -89,8 +95,7 @@ class ColumnRows:
             and rows._text_list is None
             and self._text_list is None
         ):
-            for c, vals in rows._lists.items():
-                self._lists[c].extend(vals)
+            self._tuples.extend(rows._tuples)
             base = self._offsets[-1]
             self._offsets.extend(o + base for o in rows._offsets[1:])
             self._data += rows._data
@@ -116,7 +121,7 @@ class ColumnRows:
         d, o = self._data, self._offsets
         return [d[o[i] : o[i + 1]].decode() for i in range(len(o) - 1)]
 
-    def _text_at(self, i: int) -> Any:
+    def _text_of(self, i: int) -> Any:
         if self._text_list is not None:
             return self._text_list[i]
         return self._data[self._offsets[i] : self._offsets[i + 1]].decode()
@@ -129,8 +134,10 @@ class ColumnRows:
             i += n
         if not 0 <= i < n:
             raise IndexError(f"row {i} out of range for {n} rows")
-        return {c: self._text_at(i) if c == self._text else self._lists[c][i]
-                for c in self.columns}
+        row = dict(zip(self._other, self._tuples[i], strict=True))
+        if self._text is not None:
+            row[self._text] = self._text_of(i)
+        return {c: row[c] for c in self.columns}
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for i in range(len(self)):
@@ -141,7 +148,10 @@ class ColumnRows:
 
     def column(self, name: str) -> list[Any]:
         """The values of one column as a list (text decoded to `str`)."""
-        return self._texts() if name == self._text else list(self._lists[name])
+        if name == self._text:
+            return list(self._texts())
+        j = self._other.index(name)
+        return [t[j] for t in self._tuples]
 
     def frame(self, schema: dict[str, pl.DataType]) -> pl.DataFrame:
         """The rows as a polars frame with `schema`'s columns and dtypes, in schema order.
@@ -152,6 +162,8 @@ class ColumnRows:
             TypeError: a value does not fit its column's dtype.
         """
         n = len(self)
+        by_column = zip(*self._tuples, strict=True) if n else ([] for _ in self._other)
+        cols = dict(zip(self._other, map(list, by_column), strict=True))
         out: dict[str, pl.Series] = {}
         for c, dtype in schema.items():
             if c == self._text and self._text_list is None:
@@ -162,5 +174,5 @@ class ColumnRows:
             elif c == self._text:
                 out[c] = to_series(c, self._text_list or [], dtype)
             else:
-                out[c] = to_series(c, self._lists.get(c) or [None] * n, dtype)
+                out[c] = to_series(c, cols.get(c) or [None] * n, dtype)
         return pl.DataFrame(out)

@@ -78,15 +78,17 @@ def settle_ticks(
     into `facts[g]`: first/last live tick, peak (path ticks only) and the crash candidate.
     Every game in `buf` must be in `memory` and `facts`.
     """
-    count = batch.count
     rows = batch.rows.get("ticks")
     if rows is None and buf.best:
         rows = batch.rows["ticks"] = ColumnRows(TICK_COLUMNS)
+    put = rows.append_tuple if rows is not None else None
+    beyond = duplicate = 0
+    by_source = [0, 0, 0]
     for (gid, t), (rank, ts, price) in buf.best.items():
         mem, f = memory[gid], facts[gid]
         r = mem.rug_tick
         if r is not None and t > r:
-            count("ticks.beyond_rug")
+            beyond += 1
             continue
         is_rug = t == r
         if rank == LIVE:
@@ -101,13 +103,16 @@ def settle_ticks(
         elif f.peak is None or price > f.peak:
             f.peak = price
         if t in mem.emitted:
-            count("ticks.duplicate")
+            duplicate += 1
             continue
         mem.emitted.add(t)
-        src = SOURCES[rank]
-        recv = ts if rank == LIVE and ts != _NO_TS else None
-        rows.append_values(gid, t, price, recv, src, is_rug)
-        count(f"ticks.{src}")
+        put((gid, t, price, ts if rank == LIVE and ts != _NO_TS else None, SOURCES[rank], is_rug))
+        by_source[rank] += 1
+    # counted once per batch, and only when non-zero (a counter is absent, not 0, if nothing)
+    for name, n in (("ticks.beyond_rug", beyond), ("ticks.duplicate", duplicate),
+                    *((f"ticks.{src}", k) for src, k in zip(SOURCES, by_source, strict=True))):
+        if n:
+            batch.count(name, n)
 
 
 def recv_of(ts_key: int) -> int | None:

@@ -25,7 +25,6 @@ reader decompresses transparently.
 from __future__ import annotations
 
 import os
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -243,54 +242,13 @@ def parse_archive_record(obj: Any) -> str | None:
     return None
 
 
-#: The keys of a record in the order `ArchiveWriter` writes them (`args` last).
-_HEAD_KEYS = ("v", "session", "seq", "recv_wall_ns", "recv_mono_ns", "event")
-_RECORD_KEYS = (*_HEAD_KEYS, "args")
-_ARGS_KEY = b',"args":'
-#: A number in Python's exponent spelling (1e-05); "e-0" alone also occurs inside uuids.
-_PY_EXPONENT = re.compile(rb"\de-0\d[,\]}]")
-
-
-def args_bytes(line: bytes, obj: dict[str, Any]) -> bytes | None:
-    """The bytes of `args` cut out of an archive line written by `ArchiveWriter`, or None.
-
-    `ArchiveWriter` writes `orjson.dumps(record)`, `args` last; orjson's encoding of a value
-    does not depend on what surrounds it, and `orjson.dumps(orjson.loads(b)) == b` for text it
-    wrote (floats are written in shortest round-trip form), so the cut equals
-    `orjson.dumps(obj["args"])` and `Frame.args_json` / `Frame.frame_id` need no re-encoding.
-
-    A line is taken as written so only when its keys are in `ArchiveWriter` order, its head is
-    byte-identical to orjson's encoding of the decoded head fields, it ends `}` + newline, and
-    the cut holds no `\\u` escape (other encoders escape non-ASCII text; orjson only control
-    characters) and no number spelled `<digit>e-0<digit>` (Python's 1e-05; orjson writes
-    0.00001). Any other line gives None and the caller re-encodes: same bytes, slower.
-    Hand-edited lines that defeat these checks (a duplicated key, an integer beyond 64 bits)
-    are out of scope.
-
-    Args:
-        line: one raw line as read (trailing newline included).
-        obj: the line decoded, already checked by `parse_archive_record`.
-    """
-    if tuple(obj) != _RECORD_KEYS or not line.endswith(b"}\n"):
-        return None
-    head = orjson.dumps({k: obj[k] for k in _HEAD_KEYS})
-    n = len(head) - 1  # without the closing brace
-    if not (line.startswith(head[:n]) and line.startswith(_ARGS_KEY, n)):
-        return None
-    cut = line[n + len(_ARGS_KEY) : -2]
-    if b"\\u" in cut or (b"e-0" in cut and _PY_EXPONENT.search(cut)):
-        return None
-    return cut
-
-
 def read_archive(path: Path | str) -> Iterator[Frame | BadRecord]:
     """Frames of a `rugslab-archive` file (plain or gzip), streaming.
 
     Yields:
         A `Frame` per valid line (`recv_ts_us = recv_wall_ns // 1000`, `recv_mono_ns`,
-        `seq`, `session_id` from the record; `source` the path; `args_json` cut from the line
-        when `args_bytes` can), a `BadRecord` per invalid line (a torn last line after a crash
-        is the usual one).
+        `seq`, `session_id` from the record; `source` the path), a `BadRecord` per invalid
+        line (a torn last line after a crash is the usual one).
 
     Raises:
         InputFormatError: the file cannot be opened or its gzip stream is corrupt.
@@ -314,5 +272,4 @@ def read_archive(path: Path | str) -> Iterator[Frame | BadRecord]:
             recv_mono_ns=obj["recv_mono_ns"],
             seq=obj["seq"],
             session_id=obj["session"],
-            _args_json=args_bytes(line, obj),
         )
