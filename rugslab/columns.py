@@ -7,9 +7,11 @@ indexing, `append`, `extend`), so code that reads rows sees no difference; the p
 a tuple of values per row (`append_tuple`: no dict per row), and `RowBatch.frame` builds its
 polars frame from the columns (`to_series` per column, the same typing as for dict rows).
 
-One column may be a *text* column: its values arrive as UTF-8 bytes and are kept back to back
-in one buffer (no Python object per value), read back as `str`. The bytes must be valid UTF-8
-(the assembler's come from orjson, which only writes and accepts valid UTF-8).
+One column may be a *text* column: its values arrive as UTF-8 bytes and are copied back to
+back into one buffer, which becomes the Arrow string column as it is; rows read them back as
+`str`. The buffer is both faster and smaller than keeping orjson's `bytes` (measured on 20k
+frames: 340 vs 550 MB resident after feeding). The bytes must be valid UTF-8 (the
+assembler's come from orjson, which only writes valid UTF-8).
 """
 
 from __future__ import annotations
@@ -64,8 +66,8 @@ class ColumnRows:
         self._text_at = self.columns.index(text) if text is not None else -1
         self._other = tuple(c for c in self.columns if c != text)
         self._tuples: list[tuple[Any, ...]] = []  # values of the other columns, per row
-        self._data = bytearray()
-        self._offsets = array("q", [0])
+        self._data = bytearray()  # the text values back to back
+        self._offsets = array("q", [0])  # row i is _data[_offsets[i]:_offsets[i + 1]]
         # the text column falls back to a plain list once a value is not bytes/str (e.g. None)
         self._text_list: list[Any] | None = None
         self.append_tuple = self._tuples.append if text is None else self._append_with_text

@@ -124,30 +124,47 @@ def parse_history_entry(entry: Any, ctx: str = "gameHistory[]") -> HistoryEntry:
             rej.append((table, f"{ctx}.{key} {shown(recs)}: expected a list", recs))
             continue
         for i, r in enumerate(recs):
-            rctx = f"{ctx}.{key}[{i}]"
+            kind = None
             if table == "trades":
-                t = keep(
-                    table,
-                    lambda r=r, c=rctx: trade_row(  # type: ignore[misc]
-                        r, ctx=c, source="history", recv_ts_us=None, default_game_id=gid
-                    ),
-                    r,
-                )
-                if t is not None:
-                    out.trades.append(t)
-                continue
-            kind = r.get("type") if type(r) is dict else None
-            if kind == "placed":
-                b = keep(table, lambda r=r, c=rctx: placed_bet(r, ctx=c, gid=gid), r)
-                if b is not None:
-                    out.placed.append(b)
-            elif kind == "payout":
-                b = keep(table, lambda r=r, c=rctx: payout_bet(r, ctx=c, gid=gid), r)
-                if b is not None:
-                    out.payouts.append(b)
+                fn: Any = _history_trade
             else:
-                rej.append((table, f"{rctx}.type {shown(kind)}: expected 'placed' or 'payout'", r))
+                kind = r.get("type") if type(r) is dict else None
+                fn = _PLACED_OR_PAYOUT.get(kind) if type(kind) is str else None
+                if fn is None:
+                    rctx = f"{ctx}.{key}[{i}]"
+                    rej.append((table, f"{rctx}.type {shown(kind)}: expected 'placed' or 'payout'",
+                                r))
+                    continue
+            try:
+                got = fn(r, _LATER, gid)
+            except FrameError:
+                # the mappers are pure: map again with the record's own context for the reason
+                try:
+                    got = fn(r, f"{ctx}.{key}[{i}]", gid)
+                except FrameError as err:
+                    rej.append((table, err.reason, r))
+                    continue
+            if table == "trades":
+                out.trades.append(got)
+            elif kind == "placed":
+                out.placed.append(got)
+            else:
+                out.payouts.append(got)
     return out
+
+
+#: Context given to a record's mapper on the first try (only read if the record is bad).
+_LATER = "gameHistory[?]"
+
+
+def _history_trade(r: Any, ctx: str, gid: str) -> dict[str, Any]:
+    return trade_row(r, ctx=ctx, source="history", recv_ts_us=None, default_game_id=gid)
+
+
+_PLACED_OR_PAYOUT: dict[str, Any] = {
+    "placed": lambda r, ctx, gid: placed_bet(r, ctx=ctx, gid=gid),
+    "payout": lambda r, ctx, gid: payout_bet(r, ctx=ctx, gid=gid),
+}
 
 
 def _prices(value: Any, ctx: str) -> list[float]:
