@@ -59,12 +59,17 @@ def atomic_target(path: Path) -> Iterator[Path]:
 
 
 def write_parquet_atomic(
-    frame: pl.DataFrame, path: Path, *, metadata: dict[str, str] | None = None
+    frame: pl.DataFrame,
+    path: Path,
+    *,
+    metadata: dict[str, str] | None = None,
+    compression_level: int | None = None,
 ) -> Path:
     """Write `frame` to `path` (zstd Parquet) atomically; create the folder if needed.
 
     `metadata` goes into the file footer's key-value metadata (compaction records there
-    which files a compacted file supersedes).
+    which files a compacted file supersedes). `compression_level` is the zstd level (None:
+    the library default, 3).
 
     Returns:
         `path`.
@@ -73,7 +78,8 @@ def write_parquet_atomic(
         LakeError: the file cannot be written (disk full, permissions); `.path` names it.
     """
     with atomic_target(path) as tmp:
-        frame.write_parquet(tmp, compression=COMPRESSION, statistics=True, metadata=metadata)
+        frame.write_parquet(tmp, compression=COMPRESSION, compression_level=compression_level,
+                            statistics=True, metadata=metadata)
     return Path(path)
 
 

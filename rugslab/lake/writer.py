@@ -45,6 +45,10 @@ WRITE_ORDER = (
     *_SPECIAL,
 )
 COVERAGE_COLUMNS = ("ticks_recorded", "ticks_missing", "completeness")
+#: zstd level per table where it differs from the default (3). raw_events, ~6 KB of JSON a
+#: row: level 1 writes 20k frames in 0.155 s instead of 0.227 s, and the files came out 3%
+#: smaller, not larger (11.7 vs 12.1 MB for 20k frames of the captures).
+ZSTD_LEVELS = {"raw_events": 1}
 LOCK_FILE = ".write.lock"
 
 
@@ -128,7 +132,8 @@ def _write_append(lake: Path, table: str, frame: pl.DataFrame, rep: TableReport)
         if fresh.height == 0:
             continue
         path = layout.partition_dir(lake, table, day) / layout.new_part_name()
-        rep.files.append(write_parquet_atomic(fresh, path))
+        level = ZSTD_LEVELS.get(table)
+        rep.files.append(write_parquet_atomic(fresh, path, compression_level=level))
         rep.new += fresh.height
 
 
