@@ -251,7 +251,7 @@ def predict_window_duration(
     *,
     window_ticks: int = SIDEBET_WINDOW_TICKS,
     level: float = 0.95,
-    max_lag: int = 10,
+    max_lag: int | None = None,
 ) -> dict[str, float]:
     """Predicted wall-clock duration of a `window_ticks`-tick window, with its uncertainty.
 
@@ -262,7 +262,9 @@ def predict_window_duration(
     - normal: the sum of n = window_ticks intervals with mean μ, variance σ² and lag-k
       autocorrelation ρ_k has mean nμ and variance nσ²(1 + 2 Σ_{k<n} (1 - k/n) ρ_k) (the
       standard variance of a sum of a stationary series); ρ_k for k > `max_lag` is taken as
-      0. `iid_sd_ms` is the same with every ρ_k = 0.
+      0. The default uses every lag below the window (`window_ticks - 1`): the real feed's
+      intervals oscillate (ρ_1 ≈ -0.6, catch-up after a stall) well past lag 10, and cutting
+      them off understates the spread. `iid_sd_ms` is the same with every ρ_k = 0.
 
     Returns:
         `window_ticks`, `mean_ms` (n·μ), `iid_sd_ms`, `adjusted_sd_ms`, `normal_lo_ms`,
@@ -274,7 +276,8 @@ def predict_window_duration(
         raise ConfigError(f"Invalid level {level!r}: expected a probability strictly in (0, 1).")
     s = interval_stats(intervals)
     n = window_ticks
-    acf = interval_autocorrelation(intervals, max_lag=max(1, min(max_lag, n - 1)))
+    lags = n - 1 if max_lag is None else max_lag
+    acf = interval_autocorrelation(intervals, max_lag=max(1, min(lags, n - 1)))
     rho = np.nan_to_num(acf["acf"].to_numpy(), nan=0.0)
     k = np.arange(1, rho.size + 1)
     keep = k < n

@@ -144,3 +144,22 @@ def test_catch_up_bursts_runs_and_the_stall_before() -> None:
                                          t0 + dt.timedelta(milliseconds=1972)]
     with pytest.raises(ConfigError, match="burst_ms"):
         timing.catch_up_bursts(timing.tick_intervals(ticks), burst_ms=0)
+
+
+def test_window_prediction_uses_every_lag_below_the_window_by_default() -> None:
+    # a period-24 oscillation: correlations beyond lag 10 are far from zero
+    import numpy as np
+
+    ms = 250 + 40 * np.sin(2 * np.pi * np.arange(2000) / 24)
+    t0 = dt.datetime(2025, 12, 12, tzinfo=dt.UTC)
+    ts = t0 + pl.Series(np.cumsum(ms) * 1000).cast(pl.Duration("us"))
+    ticks = pl.DataFrame({"game_id": ["g"] * 2000, "tick": range(2000), "recv_ts": ts})
+    iv = timing.tick_intervals(ticks)
+    default = timing.predict_window_duration(iv, window_ticks=40)
+    full = timing.predict_window_duration(iv, window_ticks=40, max_lag=39)
+    short = timing.predict_window_duration(iv, window_ticks=40, max_lag=10)
+    assert default["adjusted_sd_ms"] == full["adjusted_sd_ms"]
+    assert default["adjusted_sd_ms"] != short["adjusted_sd_ms"]
+    # the full-lag normal sd is close to the spread of the observed 40-tick windows
+    observed_sd = float(np.std(timing.window_durations(iv, window_ticks=40)))
+    assert abs(default["adjusted_sd_ms"] - observed_sd) < 0.25 * observed_sd
