@@ -43,8 +43,8 @@ class DemoReport:
                 "",
                 str(self.verified),
                 "",
-                "headline numbers (from the lake):",
-                f"  games in the lake: {h['games']:.0f} ({h['games_rugged']:.0f} rugged), "
+                "headline numbers (from the lake, the games of this demo):",
+                f"  games: {h['games']:.0f} ({h['games_rugged']:.0f} rugged), "
                 f"ticks: {h['ticks']:,.0f}",
                 f"  mean tick interval: {h['mean_interval_ms']:.2f} ms at {self.speed:g}x "
                 f"(= {h['mean_interval_ms'] * self.speed:.1f} ms at 1x; nominal "
@@ -58,23 +58,38 @@ class DemoReport:
         )
 
 
-def headline_numbers(lake: Path) -> dict[str, float]:
+def headline_numbers(lake: Path, session_id: str | None = None) -> dict[str, float]:
     """Games, ticks, mean live tick interval and side-bet win rate against the model.
 
+    Args:
+        lake: the lake.
+        session_id: count only the games a collector session received frames of (the demo's
+            own games, not whatever else the lake holds); None = every game in the lake.
+
     The model's rate averages P(rug within the bet's window | alive at its start tick) under
-    the constant 0.5% hazard over the resolved bets in the lake.
+    the constant 0.5% hazard over the resolved bets.
     """
+    scope = ""
+    params: list[str] = []
+    if session_id is not None:
+        scope = (
+            " WHERE game_id IN (SELECT DISTINCT game_id FROM raw_events"
+            " WHERE session_id = ? AND game_id IS NOT NULL)"
+        )
+        params = [session_id]
     with connect(lake) as con:
-        games = con.sql("SELECT count(*), count(rug_tick) FROM games").fetchall()[0]
-        ticks = con.sql("SELECT game_id, tick, recv_ts FROM ticks").pl()
-        bets = con.sql("SELECT start_tick, won FROM side_bets WHERE resolved").pl()
+        games = con.sql(f"SELECT count(*), count(rug_tick) FROM games{scope}", params=params)
+        n_games, n_rugged = games.fetchall()[0]
+        ticks = con.sql(f"SELECT game_id, tick, recv_ts FROM ticks{scope}", params=params).pl()
+        bets_sql = f"SELECT start_tick, won FROM side_bets{scope or ' WHERE true'} AND resolved"
+        bets = con.sql(bets_sql, params=params).pl()
     iv = interval_stats(tick_intervals(ticks))
     n, won = bets.height, int(bets["won"].sum()) if bets.height else 0
     ci = stats.binomtest(won, n).proportion_ci() if n else None
     model = float(rug_within_probability(bets["start_tick"].to_numpy()).mean()) if n else 0.0
     return {
-        "games": float(games[0]),
-        "games_rugged": float(games[1]),
+        "games": float(n_games),
+        "games_rugged": float(n_rugged),
         "ticks": float(ticks.height),
         "mean_interval_ms": iv["mean"],
         "bets": float(n),
@@ -107,5 +122,5 @@ def run_demo(
         )
         collected = collect(opts, out=out)
     verified = verify_lake(lake)
-    return DemoReport(collected, verified, headline_numbers(lake), speed)
+    return DemoReport(collected, verified, headline_numbers(lake, collected.session_id), speed)
 

@@ -53,11 +53,16 @@ def test_nightly_collects_compacts_verifies_and_reports(
 
 
 def test_demo_runs_the_pipeline_offline_and_prints_headline_numbers(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, captures_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # a lake that already holds real games: the headline numbers are the demo's games only
+    assert main(["ingest", "--lake", str(tmp_path), "--no-progress",
+                 str(captures_dir / "2025-12-12_two-rugs.jsonl")]) == 0
+    capsys.readouterr()
     assert main(["demo", "--lake", str(tmp_path), "--games", "3", "--speed", "100"]) == 0
     out = capsys.readouterr().out
-    assert "verified 3, failed 0" in out
+    assert "verified 15, failed 0" in out  # 12 revealed in the capture + the demo's 3
+    assert "games: 4 (3 rugged)" in out  # the 3 collected + the next one, not yet rugged
     assert "mean tick interval:" in out and "side bets resolved:" in out
     assert "notebooks/00_lake_tour.ipynb" in out
     assert main(["status", "--lake", str(tmp_path)]) == 0
