@@ -91,6 +91,7 @@ class GameAssembler:
         self._hist_seen: dict[str, int] = {}
         self._hist_rejects = EarliestRejects()
         self._seen_ids: set[str] = set()
+        self._raw_rows: ColumnRows | None = None
         self.pending = 0
 
     @property
@@ -148,15 +149,14 @@ class GameAssembler:
         else:
             p = fr.payload
         gid = p.get("gameId") if type(p) is dict else None
-        raw = b.rows.get("raw_events")
+        raw = self._raw_rows
         if raw is None:  # columns: no dict and no str of the ~6 KB arguments per frame
-            raw = b.rows["raw_events"] = ColumnRows(RAW_COLUMNS, text="args_json")
-        raw.append_values(
-            fid, recv, fr.recv_mono_ns if type(fr.recv_mono_ns) is int else None,
-            fr.session_id if type(fr.session_id) is str else None,
-            fr.seq if type(fr.seq) is int else None, event, gid if type(gid) is str else None,
-            args_json, self._src,
-        )
+            raw = self._raw_rows = ColumnRows(RAW_COLUMNS, text="args_json")
+            b.rows["raw_events"] = raw
+        raw.append_values(fid, recv, fr.recv_mono_ns if type(fr.recv_mono_ns) is int else None,
+                          fr.session_id if type(fr.session_id) is str else None,
+                          fr.seq if type(fr.seq) is int else None, event,
+                          gid if type(gid) is str else None, args_json, self._src)
         if event == "gameStateUpdate":
             self._game_state(p, recv)
         elif event == "standard/newTrade":

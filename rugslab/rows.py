@@ -27,7 +27,7 @@ class RowBatch:
     as columns) for the tables the assembler fills in bulk.
     """
 
-    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    rows: dict[str, list[dict[str, Any]] | ColumnRows] = field(default_factory=dict)
     counters: Counter[str] = field(default_factory=Counter)
 
     def add(self, table: str, row: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ writer runs over the stored ticks and games.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import polars as pl
@@ -78,10 +78,9 @@ def settle_ticks(
     into `facts[g]`: first/last live tick, peak (path ticks only) and the crash candidate.
     Every game in `buf` must be in `memory` and `facts`.
     """
-    rows = batch.rows.get("ticks")
-    if rows is None and buf.best:
-        rows = batch.rows["ticks"] = ColumnRows(TICK_COLUMNS)
-    put = rows.append_tuple if rows is not None else None
+    if not buf.best:
+        return
+    put = _tick_sink(batch)
     beyond = duplicate = 0
     by_source = [0, 0, 0]
     for (gid, t), (rank, ts, price) in buf.best.items():
@@ -113,6 +112,17 @@ def settle_ticks(
                     *((f"ticks.{src}", k) for src, k in zip(SOURCES, by_source, strict=True))):
         if n:
             batch.count(name, n)
+
+
+def _tick_sink(batch: RowBatch) -> Callable[[tuple[Any, ...]], None]:
+    """Appends one `ticks` row given as a tuple in `TICK_COLUMNS` order."""
+    rows = batch.rows.get("ticks")
+    if rows is None:
+        rows = batch.rows["ticks"] = ColumnRows(TICK_COLUMNS)
+    if isinstance(rows, ColumnRows):
+        return rows.append_tuple
+    dict_rows = rows
+    return lambda v: dict_rows.append(dict(zip(TICK_COLUMNS, v, strict=True)))
 
 
 def recv_of(ts_key: int) -> int | None:
