@@ -1,9 +1,13 @@
 """Benchmark: re-ingest archived frames through the whole path (parse → games → validate → Parquet).
 
 Builds a synthetic raw archive (the collector's journal format, `rugslab.readers.archive`) by
-repeating the real captures in ../shared/captures until it holds at least `--frames` frames;
-each repetition gets fresh game ids and shifted receive times, so every frame is new to the
-lake (nothing is deduplicated away). Then, each in its own
+repeating the real captures in ../shared/captures until it holds at least `--frames` frames.
+Each repetition shifts receive times and gives every game that is played live in the captures
+(and every trade) a fresh id, so every frame and every live game is new to the lake. Games the
+captures know only from `gameHistory` keep their ids: as in a real stream, where each game is
+new once and then repeats in the next ten cooldowns' rolling history, most history entries a
+frame carries have been seen before. (Renaming those too would make every repetition bring ten
+new games per capture, about six times the history work of a real stream.) Then, each in its own
 subprocess on one core:
 
     baseline   read + JSON-decode the archive only (the floor any ingest pays)
@@ -31,13 +35,19 @@ from pathlib import Path
 
 GOAL_FPS = 20_000
 GAME_ID = re.compile(r"(\d{8})-([0-9a-f]{16})")
+TRADE_ID = re.compile(r'"id": "([0-9a-f-]{36})"')
 REPO = Path(__file__).resolve().parent.parent
 
 
 def _capture_lines(shared: Path) -> list[tuple[datetime, str, object]]:
-    """(receive time, event, data) of every frame in the machine-readable line captures."""
+    """(receive time, event, data) of every frame in the machine-readable line captures.
+
+    The second capture is moved in time to start 1 s after the first ends, so the stream is
+    continuous, like a collector's journal (the captures themselves are six days apart).
+    """
     out: list[tuple[datetime, str, object]] = []
     for name in ("2025-12-06_active-to-cooldown.jsonl", "2025-12-12_two-rugs.jsonl"):
+        frames = []
         for line in (shared / "captures" / name).read_text().splitlines():
             if not line.strip():
                 continue
@@ -45,7 +55,9 @@ def _capture_lines(shared: Path) -> list[tuple[datetime, str, object]]:
             ev = r.get("event_type") or r.get("event")
             if ev == "connect":
                 continue
-            out.append((datetime.fromisoformat(r.get("timestamp") or r["ts"]), ev, r["data"]))
+            frames.append((datetime.fromisoformat(r.get("timestamp") or r["ts"]), ev, r["data"]))
+        shift = (out[-1][0] + timedelta(seconds=1) - frames[0][0]) if out else timedelta(0)
+        out += [(t + shift, ev, data) for t, ev, data in frames]
     return out
 
 
@@ -58,6 +70,11 @@ def build_archive(shared: Path, frames: int, dest: Path) -> int:
     from rugslab.readers.archive import ArchiveWriter
 
     base = _capture_lines(shared)
+    live_ids = {
+        p["gameId"]
+        for _, ev, data in base
+        if isinstance(p := normalize_args(data)[-1], dict) and isinstance(p.get("gameId"), str)
+    }
     base_text = [(ts, ev, json.dumps(normalize_args(data))) for ts, ev, data in base]
     t0 = min(t for t, _, _ in base)
     span_ns = int(((max(t for t, _, _ in base) - t0) + timedelta(seconds=1)).total_seconds() * 1e9)
@@ -68,13 +85,20 @@ def build_archive(shared: Path, frames: int, dest: Path) -> int:
         while n < frames:
 
             def new_id(m: re.Match[str], rep: int = rep) -> str:
+                if m.group(0) not in live_ids:
+                    return m.group(0)
                 tail = int(m.group(2)[-6:], 16) ^ (rep * 7919 % 0xFFFFFF)
                 return f"{m.group(1)}-{m.group(2)[:10]}{tail:06x}"
+
+            def new_trade(m: re.Match[str], rep: int = rep) -> str:
+                return f'"id": "{rep:08x}{m.group(1)[8:]}"'
 
             for ts, ev, args in base_text:
                 n += 1
                 off_ns = int((ts - t0).total_seconds() * 1e9) + span_ns * rep
                 body = GAME_ID.sub(new_id, args) if rep else args
+                if rep and ev == "standard/newTrade":
+                    body = TRADE_ID.sub(new_trade, body)
                 w.write(ev, json.loads(body), recv_wall_ns=t0_ns + off_ns, recv_mono_ns=off_ns)
             rep += 1
     return n
