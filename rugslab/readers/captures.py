@@ -10,11 +10,18 @@
 (`rugslab.events.normalize_args`). Lines that are not JSON objects, or lack a field, become
 `BadRecord`s with the reason and the raw text (at most 64 KiB).
 
+The two line formats stamp frames with the recorder's local clock and no zone. A first pass
+over the file's chat messages (server-stamped, see `rugslab.readers.clock`) infers the
+recorder's UTC offset; frames are then shifted to true UTC and the counter
+`clock.local_time_corrected (UTC-05:00)` (say) records it. Without such messages, or when they
+disagree, the stamps are taken as UTC and `clock.zone_unknown_taken_as_utc` is counted.
+
 Source: captures/README.md.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +29,12 @@ from typing import Any
 import orjson
 
 from rugslab.events import BadRecord, Frame, normalize_args
+from rugslab.readers.clock import (
+    MAX_SAMPLES,
+    SERVER_STAMPED_EVENTS,
+    describe_offset,
+    zone_offset_us,
+)
 from rugslab.readers.files import iter_lines, open_binary, raw_text
 from rugslab.readers.timestamps import iso_to_us
 
@@ -45,8 +58,42 @@ def _load(src: str, n: int, line: bytes) -> dict[str, Any] | BadRecord:
     return obj
 
 
-def read_event_type_lines(path: Path | str) -> Iterator[Frame | BadRecord]:
+def _local_offset_us(
+    path: Path | str, event_key: str, ts_key: str, counters: Counter[str] | None
+) -> int:
+    """The recorder's UTC offset for a line capture (0 when unknown: taken as UTC)."""
+    samples: list[tuple[int, int]] = []
+    for _n, line in iter_lines(path):
+        if not any(e.encode() in line for e in SERVER_STAMPED_EVENTS):
+            continue
+        try:
+            obj = orjson.loads(line)
+            if obj.get(event_key) not in SERVER_STAMPED_EVENTS:
+                continue
+            server_ms = normalize_args(obj["data"])[-1]["timestamp"]
+            local = iso_to_us(obj[ts_key])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            continue  # a damaged line is reported by the main pass
+        if isinstance(server_ms, int | float) and not isinstance(server_ms, bool):
+            samples.append((local, round(server_ms * 1000)))
+        if len(samples) >= MAX_SAMPLES:
+            break
+    offset = zone_offset_us(samples)
+    if counters is not None:
+        if offset is None:
+            counters["clock.zone_unknown_taken_as_utc"] += 1
+        elif offset:
+            counters[f"clock.local_time_corrected ({describe_offset(offset)})"] += 1
+    return offset or 0
+
+
+def read_event_type_lines(
+    path: Path | str, counters: Counter[str] | None = None
+) -> Iterator[Frame | BadRecord]:
     """Frames of a `jsonl-event-type` file; `seq` is the 1-based line number.
+
+    Receive times are corrected to UTC when the recorder's zone can be inferred (module
+    docstring); `counters` receives the `clock.*` count.
 
     Yields:
         One `Frame` per valid line, a `BadRecord` per invalid one.
@@ -55,6 +102,7 @@ def read_event_type_lines(path: Path | str) -> Iterator[Frame | BadRecord]:
         InputFormatError: the file cannot be opened or its gzip stream is corrupt.
     """
     src = str(path)
+    offset = _local_offset_us(path, "event_type", "timestamp", counters)
     for n, line in iter_lines(path):
         obj = _load(src, n, line)
         if isinstance(obj, BadRecord):
@@ -74,11 +122,18 @@ def read_event_type_lines(path: Path | str) -> Iterator[Frame | BadRecord]:
         if us is None:
             yield _bad(src, n, line, f"line {n}: 'timestamp' {ts!r} is not an ISO timestamp")
             continue
-        yield Frame(event=event, args=_args(obj["data"]), source=src, recv_ts_us=us, seq=n)
+        yield Frame(
+            event=event, args=_args(obj["data"]), source=src, recv_ts_us=us - offset, seq=n
+        )
 
 
-def read_seq_lines(path: Path | str) -> Iterator[Frame | BadRecord]:
+def read_seq_lines(
+    path: Path | str, counters: Counter[str] | None = None
+) -> Iterator[Frame | BadRecord]:
     """Frames of a `jsonl-seq` file; `seq` is the record's `seq` (the line number if absent).
+
+    Receive times are corrected to UTC when the recorder's zone can be inferred (module
+    docstring); `counters` receives the `clock.*` count.
 
     Yields:
         One `Frame` per valid line (the `connect` marker included, with `args == []`), a
@@ -88,6 +143,7 @@ def read_seq_lines(path: Path | str) -> Iterator[Frame | BadRecord]:
         InputFormatError: the file cannot be opened or its gzip stream is corrupt.
     """
     src = str(path)
+    offset = _local_offset_us(path, "event", "ts", counters)
     for n, line in iter_lines(path):
         obj = _load(src, n, line)
         if isinstance(obj, BadRecord):
@@ -110,7 +166,9 @@ def read_seq_lines(path: Path | str) -> Iterator[Frame | BadRecord]:
         if us is None:
             yield _bad(src, n, line, f"line {n}: 'ts' {ts!r} is not an ISO timestamp")
             continue
-        yield Frame(event=event, args=_args(obj["data"]), source=src, recv_ts_us=us, seq=seq)
+        yield Frame(
+            event=event, args=_args(obj["data"]), source=src, recv_ts_us=us - offset, seq=seq
+        )
 
 
 def read_curated_json(path: Path | str) -> Iterator[Frame | BadRecord]:

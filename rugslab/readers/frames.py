@@ -38,7 +38,9 @@ def read_frames(
     Yields:
         `Frame`s in file order (curated JSON: by timestamp then name), and a `BadRecord` for
         every line/record that cannot be read, with its reason and raw text (≤ 64 KiB).
-        Naive timestamps are taken as UTC; `recv_ts_us` is µs since the epoch.
+        `recv_ts_us` is µs since the epoch, UTC: naive capture stamps are corrected by the
+        recorder's zone when chat messages reveal it (`rugslab.readers.clock`), else taken as
+        UTC; both cases are counted (`clock.*`).
         Detection runs at call time, so format errors raise before iteration starts.
 
     Raises:
@@ -63,9 +65,9 @@ def read_frames(
             path=path,
         )
     if kind == fmt.JSONL_EVENT_TYPE:
-        it: Iterator[Frame | BadRecord] = read_event_type_lines(path)
+        it: Iterator[Frame | BadRecord] = read_event_type_lines(path, counters)
     elif kind == fmt.JSONL_SEQ:
-        it = read_seq_lines(path)
+        it = read_seq_lines(path, counters)
     elif kind == fmt.CURATED_JSON:
         it = read_curated_json(path)
     elif kind == fmt.BROWSER_INTERCEPT:

@@ -43,15 +43,22 @@ def test_capture_frames_per_event_type(captures_dir: Path, name: str) -> None:
     frames, bad = _split(list(read_frames(captures_dir / name, counters=counters)))
     assert dict(Counter(f.event for f in frames)) == EXPECTED[name]
     assert bad == []
-    assert counters == Counter({"frames": sum(EXPECTED[name].values())})
+    assert counters["frames"] == sum(EXPECTED[name].values())
+    # both line captures were recorded at UTC-05:00 (chat timestamps tell); curated JSON is UTC
+    clock = {k: v for k, v in counters.items() if k.startswith("clock.")}
+    expected_clock = {} if name.endswith(".json") else {
+        "clock.local_time_corrected (UTC-05:00)": 1
+    }
+    assert clock == expected_clock
 
 
 def test_seq_capture_keeps_seq_time_and_trace_arguments(captures_dir: Path) -> None:
     frames, _ = _split(list(read_frames(captures_dir / "2025-12-12_two-rugs.jsonl")))
     first = frames[0]
     assert (first.event, first.args, first.seq) == ("connect", [], 1)
-    # 2025-12-12T17:16:58.624285 read as UTC; `date -u -d '2025-12-12 17:16:58' +%s` = 1765559818
-    assert first.recv_ts_us == 1765559818_624285
+    # 2025-12-12T17:16:58.624285 at UTC-05:00 = 22:16:58.624285 UTC;
+    # `date -u -d '2025-12-12 22:16:58' +%s` = 1765577818
+    assert first.recv_ts_us == 1765577818_624285
     assert [f.seq for f in frames] == list(range(1, 555))
     trades = [f for f in frames if f.event == "standard/newTrade"]
     assert all(len(t.args) == 2 and is_trace(t.args[0]) for t in trades)
@@ -64,8 +71,9 @@ def test_seq_capture_keeps_seq_time_and_trace_arguments(captures_dir: Path) -> N
 def test_event_type_capture_wraps_payloads_and_keeps_trace_lists(captures_dir: Path) -> None:
     frames, _ = _split(list(read_frames(captures_dir / "2025-12-06_active-to-cooldown.jsonl")))
     first = frames[0]
-    # 2025-12-06T19:57:10.420892; `date -u -d '2025-12-06 19:57:10' +%s` = 1765051030
-    assert first.recv_ts_us == 1765051030_420892
+    # 2025-12-06T19:57:10.420892 at UTC-05:00 = 2025-12-07 00:57:10 UTC (the game's id date);
+    # `date -u -d '2025-12-07 00:57:10' +%s` = 1765069030
+    assert first.recv_ts_us == 1765069030_420892
     assert first.seq == 1 and first.payload["tickCount"] == 129
     chats = [f for f in frames if f.event == "newChatMessage"]
     assert [len(c.args) for c in chats] == [2, 2, 2] and all(is_trace(c.args[0]) for c in chats)
