@@ -147,6 +147,9 @@ class LegacyImporter:
         file_date = m.group(1) if m else None
         mismatched: set[str] = set()
         batch.count("legacy.files")
+        # naive local stamps and no server-stamped field to infer the zone from (see
+        # rugslab.readers.clock): taken as UTC, and counted so the summary says so
+        batch.count("clock.zone_unknown_taken_as_utc")
         for n, line in iter_lines(path):
             batch.count("legacy.lines")
             pieces = split_records(line.decode("utf-8", "replace"))
