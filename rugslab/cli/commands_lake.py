@@ -91,6 +91,20 @@ def format_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: OutputForm
     return "\n".join(out)
 
 
+def _require_one_statement(sql: str) -> None:
+    import duckdb
+
+    try:
+        n = len(duckdb.extract_statements(sql))
+    except duckdb.Error:
+        return  # the catalog reports the parse error with its position
+    if n > 1:
+        raise ConfigError(
+            f"Invalid SQL: {n} statements given; `rugslab sql` runs exactly one (it prints one "
+            "result). Run them one at a time, or combine them with UNION ALL / a WITH clause."
+        )
+
+
 @app.command("sql")
 def sql_command(
     sql: str | None = typer.Argument(
@@ -120,6 +134,7 @@ def sql_command(
         except OSError as e:
             raise ConfigError(f"Invalid --file {str(file)!r}: {e.strerror or e}.") from e
     assert sql is not None
+    _require_one_statement(sql)
     settings = Settings.from_env().with_overrides(lake=lake)
     with connect(settings.lake) as con:
         try:

@@ -129,3 +129,26 @@ def test_ingest_prints_the_summary_and_sql_sees_the_rows(
     assert main(["sql", "--lake", str(lake), "--format", "csv",
                  "SELECT count(*) AS n FROM raw_events"]) == 0
     assert capsys.readouterr().out == "n\n11\n"
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_sql_prints_timestamp_columns_in_every_format(
+    tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    b = RowBatch()
+    b.add("rejects", {"reject_id": "r1", "table": "frame", "reason": "bad", "raw": "x",
+                      "recv_ts": datetime(2025, 12, 12, 22, 16, 58, tzinfo=UTC)})
+    write_batch(tmp_path, b)
+    assert main(["sql", "--lake", str(tmp_path), "--format", fmt,
+                 "SELECT recv_ts FROM rejects"]) == 0
+    assert "2025-12-12" in capsys.readouterr().out
+    assert main(["sql", "--lake", str(tmp_path), "SELECT * FROM rejects_by_reason"]) == 0
+
+
+def test_sql_refuses_several_statements_naming_the_count(
+    lake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sql", "--lake", str(lake), "select 1; select 2"]) == 2
+    assert "2 statements given" in capsys.readouterr().err
