@@ -57,7 +57,9 @@ class Frame:
 
     @property
     def args_json(self) -> bytes:
-        """The argument list as compact JSON (computed once)."""
+        """The argument list as compact JSON: orjson's encoding, computed once, unless the
+        reader gave the text it read (`_args_json`: the archive's `args` as written, which
+        for lines of `ArchiveWriter` is that same encoding)."""
         if self._args_json is None:
             self._args_json = orjson.dumps(self.args)
         return self._args_json
@@ -71,12 +73,28 @@ class Frame:
 
     @property
     def frame_id(self) -> str:
-        """Content id: 16-byte BLAKE2b of event, receive time and arguments (hex, 32 chars).
+        """Frame identity: 16-byte BLAKE2b (hex, 32 chars).
 
-        The same frame read twice (a duplicated line, the same file ingested again) gets the
-        same id, whichever file carried it; two receipts at different times do not.
+        A frame received by a collector (`session_id` and `seq` set: the live collector and
+        the raw archive it journals carry the same pair) is identified by `(session_id, seq)`:
+        the frame received live and the same frame read back from the journal after a crash
+        get the same id, and the arguments need not be re-encoded to hash them. Any other
+        frame (captures, browser logs) gets a content id over event, receive time and
+        `args_json`.
+
+        Either way the same frame read twice (a duplicated line, the same file ingested
+        again) gets the same id; two receipts (different times, or different seqs) do not.
+        A frame copied into another session (`ArchiveWriter.write_frame` with a new seq) is
+        a new receipt.
         """
         h = hashlib.blake2b(digest_size=16)
+        sid, seq = self.session_id, self.seq
+        if type(sid) is str and type(seq) is int:
+            h.update(b"session\x00")
+            h.update(sid.encode())
+            h.update(b"\x00")
+            h.update(str(seq).encode())
+            return h.hexdigest()
         h.update(self.event.encode())
         h.update(b"\x00")
         h.update(str(self.recv_ts_us).encode())

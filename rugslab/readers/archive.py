@@ -7,7 +7,8 @@ One JSON object a line, one line per received Socket.IO event, written in arriva
 
     v             format version (1)
     session       collector session id: 32 lowercase hex chars (uuid4().hex), one per process run
-    seq           1-based position within the session, continuous across the session's files
+    seq           1-based position within the session, increasing across the session's files
+                  (a frame the collector received but could not write leaves a hole)
     recv_wall_ns  receive wall clock, ns since the Unix epoch, UTC (`time.time_ns()`)
     recv_mono_ns  receive monotonic clock, ns (`time.monotonic_ns()`); only comparable within
                   one session; null when unknown
@@ -118,8 +119,13 @@ class ArchiveWriter:
         return self._append(event, args, wall, mono)
 
     def write_frame(self, frame: Frame) -> int:
-        """Append a `Frame` read elsewhere (µs receive time → ns; a missing monotonic time
-        stays null); returns its new `seq` in this session.
+        """Append a `Frame` (µs receive time → ns; a missing monotonic time stays null);
+        returns its `seq` in this session.
+
+        A frame of this writer's own session (the collector journals the frames it builds,
+        `Frame.session_id` = `session`) keeps its `seq` when it is past the last one written,
+        so the frame read back has the live frame's `frame_id` even after a frame that could
+        not be written (its seq is then a hole). Any other frame gets the next seq.
 
         Raises:
             FrameError: the frame has no receive time, or its args are not serialisable.
@@ -130,13 +136,21 @@ class ArchiveWriter:
                 f"frame {frame.event!r} from {frame.source} has no receive time; the archive "
                 "needs recv_wall_ns (give the frame a recv_ts_us)."
             )
-        return self._append(frame.event, frame.args, frame.recv_ts_us * 1000, frame.recv_mono_ns)
+        seq = frame.seq
+        if frame.session_id != self.session or type(seq) is not int or seq <= self._seq:
+            seq = None
+        return self._append(
+            frame.event, frame.args, frame.recv_ts_us * 1000, frame.recv_mono_ns, seq
+        )
 
-    def _append(self, event: str, args: list[Any], wall: int, mono: int | None) -> int:
+    def _append(
+        self, event: str, args: list[Any], wall: int, mono: int | None, seq: int | None = None
+    ) -> int:
+        seq = self._seq + 1 if seq is None else seq
         rec = {
             "v": ARCHIVE_VERSION,
             "session": self.session,
-            "seq": self._seq + 1,
+            "seq": seq,
             "recv_wall_ns": wall,
             "recv_mono_ns": mono,
             "event": event,
@@ -155,8 +169,8 @@ class ArchiveWriter:
         except OSError as e:
             raise LakeError(f"Cannot write archive file {self.path}: {e}", path=self.path) from e
         self._bytes += len(line)
-        self._seq += 1
-        return self._seq
+        self._seq = seq
+        return seq
 
     def flush_durable(self) -> None:
         """Flush Python's buffer and fsync the file: what was written survives a crash.
@@ -242,19 +256,63 @@ def parse_archive_record(obj: Any) -> str | None:
     return None
 
 
+_ARGS_KEY = b',"args":'
+
+
+def _fast_frame(line: bytes, src: str) -> Frame | None:
+    """The frame of an `ArchiveWriter` line, decoding only the header and the arguments.
+
+    `ArchiveWriter` writes `args` as the last key, compactly (orjson). The first `,"args":`
+    of such a line is that key: an earlier one would sit inside a string or a nested value,
+    and then the header cut before it would not parse as an object. The arguments are kept
+    as the bytes of the line (`Frame.args_json`), not re-encoded. Returns None for any line
+    that is not so (other key order or spacing, bad record): the caller decodes it whole.
+    """
+    i = line.find(_ARGS_KEY)
+    if i < 0:
+        return None
+    end = line.rstrip().rfind(b"}")
+    try:
+        head = orjson.loads(line[:i] + b"}")
+        args_json = line[i + 8 : end]
+        args = orjson.loads(args_json)
+    except orjson.JSONDecodeError:
+        return None
+    if type(head) is not dict or "args" in head:
+        return None
+    head["args"] = args
+    if parse_archive_record(head) is not None:
+        return None
+    return Frame(
+        event=head["event"],
+        args=args,
+        source=src,
+        recv_ts_us=head["recv_wall_ns"] // 1000,
+        recv_mono_ns=head["recv_mono_ns"],
+        seq=head["seq"],
+        session_id=head["session"],
+        _args_json=args_json,
+    )
+
+
 def read_archive(path: Path | str) -> Iterator[Frame | BadRecord]:
     """Frames of a `rugslab-archive` file (plain or gzip), streaming.
 
     Yields:
         A `Frame` per valid line (`recv_ts_us = recv_wall_ns // 1000`, `recv_mono_ns`,
-        `seq`, `session_id` from the record; `source` the path), a `BadRecord` per invalid
-        line (a torn last line after a crash is the usual one).
+        `seq`, `session_id` from the record; `source` the path; `args_json` the line's
+        `args` text as written), a `BadRecord` per invalid line (a torn last line after a
+        crash is the usual one).
 
     Raises:
         InputFormatError: the file cannot be opened or its gzip stream is corrupt.
     """
     src = str(path)
     for n, line in iter_lines(path):
+        frame = _fast_frame(line, src)
+        if frame is not None:
+            yield frame
+            continue
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError as e:

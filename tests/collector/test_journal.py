@@ -18,13 +18,18 @@ from rugslab.events import Frame
 from rugslab.readers import read_frames
 
 
+SESSION = "a" * 32
+
+
 def _frame(i: int) -> Frame:
+    """Frame i as the collector builds it: its session, seq counting from 1."""
     return Frame("gameStateUpdate", [{"gameId": "20251212-0123456789abcdef", "n": i}],
-                 source="test", recv_ts_us=1_765_500_000_000_000 + i, recv_mono_ns=i)
+                 source="test", recv_ts_us=1_765_500_000_000_000 + i, recv_mono_ns=i,
+                 seq=i + 1, session_id=SESSION)
 
 
 def test_journalled_frames_read_back_and_are_pending_until_marked(tmp_path: Path) -> None:
-    j = Journal(tmp_path, "a" * 32, fsync_every_s=0.0)
+    j = Journal(tmp_path, SESSION, fsync_every_s=0.0)
     for i in range(5):
         j.append(_frame(i))
     assert j.seconds_since_durable() == 0.0  # fsync_every_s=0: synced at every append

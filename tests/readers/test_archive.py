@@ -6,6 +6,10 @@ import gzip
 from pathlib import Path
 from typing import Any
 
+import hashlib
+import json
+
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -56,6 +60,8 @@ def test_written_frames_read_back_identical(
     got = [(f.event, f.args, f.recv_ts_us, f.recv_mono_ns, f.seq, f.session_id) for f in back]  # type: ignore[union-attr]
     want = [(e, a, wall // 1000, mono, i, SESSION) for i, (e, a, wall, mono) in enumerate(recs, 1)]
     assert got == want
+    # the args text kept from the line is orjson's encoding of the args, byte for byte
+    assert [f.args_json for f in back] == [orjson.dumps(a) for _, a, _, _ in recs]  # type: ignore[union-attr]
 
 
 @settings(max_examples=30, deadline=None)
@@ -165,3 +171,46 @@ def test_gzipped_archive_reads_transparently(tmp_path: Path) -> None:
     gz = w.paths[0].with_suffix(".jsonl.gz")
     gz.write_bytes(gzip.compress(w.paths[0].read_bytes()))
     assert [f.args for f in read_frames(gz)] == [[0], [1], [2], [3], [4]]  # type: ignore[union-attr]
+
+
+def _session_id(session: str, seq: int) -> str:
+    return hashlib.blake2b(f"session\x00{session}\x00{seq}".encode(), digest_size=16).hexdigest()
+
+
+def test_archive_frames_are_identified_by_session_and_seq(tmp_path: Path) -> None:
+    with ArchiveWriter(tmp_path, SESSION) as w:
+        w.write("a", [{"x": 1}], recv_wall_ns=WALL, recv_mono_ns=1)
+        w.write("a", [{"x": 1}], recv_wall_ns=WALL, recv_mono_ns=1)  # same content, seq 2
+    ids = [f.frame_id for f in read_frames(w.paths[0])]  # type: ignore[union-attr]
+    assert ids == [_session_id(SESSION, 1), _session_id(SESSION, 2)]
+    assert ids == [
+        "61d27208fbd72901083496d004c518f4",
+        "496d10384fb876e3719f6607283a54bc",
+    ]
+
+
+def test_lines_of_other_writers_read_the_same(tmp_path: Path) -> None:
+    """Spacing, key order, and `,"args":` inside a string: decoded whole, same frames."""
+    rec = {"v": 1, "session": SESSION, "seq": 1, "recv_wall_ns": WALL, "recv_mono_ns": 5,
+           "event": 'odd,"args":[1]}', "args": [{"a": "x,\"args\":[2]", "b": 1.5}]}
+    reordered = {"args": rec["args"], **{k: v for k, v in rec.items() if k != "args"}}
+    p = tmp_path / f"{SESSION}-1.jsonl"
+    p.write_text(
+        orjson.dumps(rec).decode() + "\n" + json.dumps(rec) + "\n" + json.dumps(reordered) + "\n"
+    )
+    back = list(read_archive(p))
+    assert [(f.event, f.args, f.seq, f.session_id, f.recv_ts_us, f.recv_mono_ns) for f in back] == [  # type: ignore[union-attr]
+        ('odd,"args":[1]}', [{"a": 'x,"args":[2]', "b": 1.5}], 1, SESSION, WALL // 1000, 5)
+    ] * 3
+    assert [orjson.loads(f.args_json) for f in back] == [rec["args"]] * 3  # type: ignore[union-attr]
+
+
+def test_write_frame_keeps_the_seq_of_its_own_session(tmp_path: Path) -> None:
+    mine = [Frame("e", [i], "collector", recv_ts_us=WALL // 1000, seq=s, session_id=SESSION)
+            for i, s in enumerate((1, 2, 5))]
+    other = Frame("e", [9], "elsewhere", recv_ts_us=WALL // 1000, seq=3, session_id="b" * 32)
+    with ArchiveWriter(tmp_path, SESSION) as w:
+        assert [w.write_frame(f) for f in [*mine, other]] == [1, 2, 5, 6]
+    back = list(read_frames(w.paths[0]))
+    assert [f.seq for f in back] == [1, 2, 5, 6]  # type: ignore[union-attr]
+    assert [f.frame_id for f in back[:3]] == [f.frame_id for f in mine]  # type: ignore[union-attr]
