@@ -33,6 +33,10 @@ from rugslab.lake.validate import reject_row
 from rugslab.lake.writer import WriteReport, write_batch
 from rugslab.rows import RowBatch
 
+#: Rows held for a retry after failed lake writes before they are let go from memory (their
+#: frames stay in the journal, which is then recovered at the next start).
+MAX_PENDING_ROWS = 2_000_000
+
 
 @dataclass(frozen=True, slots=True)
 class CollectOptions:
@@ -64,6 +68,7 @@ class CollectSummary:
     missed_ticks: int = 0
     rows_new: dict[str, int] = field(default_factory=dict)
     rejected: int = 0
+    write_failures: int = 0
     journal_files: list[Path] = field(default_factory=list)
     recovered: IngestSummary | None = None
     stop_reason: str = ""
@@ -88,6 +93,11 @@ class CollectSummary:
             )
         new = ", ".join(f"{t} {n:,}" for t, n in sorted(self.rows_new.items()) if n)
         lines.append(f"new lake rows: {new or 'none'}; rejected rows: {self.rejected}")
+        if self.write_failures:
+            lines.append(
+                f"LAKE WRITES FAILED {self.write_failures} times; what could not be written stays "
+                "in the journal and is recovered at the next start"
+            )
         lines.append(f"journal: {', '.join(str(p) for p in self.journal_files) or 'none'}")
         return "\n".join(lines)
 
@@ -120,6 +130,9 @@ class _Collector:
         self.flush_due = False
         self.write_lock = asyncio.Lock()
         self.last_write_mono: float | None = None
+        self.retry_after_mono = 0.0
+        self.failed_in_row = 0
+        self.journal_needs_recovery = False
 
     def on_frame(self, frame: Frame) -> None:
         self.journal.append(frame)
@@ -162,17 +175,40 @@ class _Collector:
         )
         self._say(f"[collect] {ev.kind}: {ev.reason or ev.transport or ''}".rstrip(": "))
 
-    async def flush(self) -> None:
-        """Drain the assembler and write the lake in a worker thread (one write at a time)."""
+    async def flush(self) -> bool:
+        """Drain the assembler and write the lake in a worker thread (one write at a time).
+
+        A failed write (disk full, permissions, ...) never ends the run: the rows are kept for
+        the next attempt, retried with capped backoff, and announced on the status output.
+        Past `MAX_PENDING_ROWS` they are let go from memory; the journal still holds their
+        frames and is then left for recovery at the next start. Returns True on success.
+        """
         async with self.write_lock:
-            batch = self.assembler.drain()
-            batch.merge(self.pending)
+            batch = self.pending
+            batch.merge(self.assembler.drain())
             self.pending = RowBatch()
             self.flush_due = False
-            if len(batch):
+            if not len(batch):
+                return True
+            try:
                 report = await asyncio.to_thread(write_batch, self.opts.lake, batch)
-                self.summary.add(report)
+            except Exception as e:  # any failure of the write; the journal keeps the frames
+                self.summary.write_failures += 1
+                self.retry_after_mono = time.monotonic() + min(60.0, 2.0**self.failed_in_row)
+                self.failed_in_row += 1
+                if len(batch) > MAX_PENDING_ROWS:
+                    self.journal_needs_recovery = True
+                    note = "rows let go from memory; the journal keeps them for the next start"
+                else:
+                    self.pending = batch
+                    note = "will retry"
+                self._say(f"[collect] LAKE WRITE FAILED ({type(e).__name__}: {e}); {note}")
+                return False
+            self.failed_in_row = 0
+            self.retry_after_mono = 0.0
+            self.summary.add(report)
             self.last_write_mono = time.monotonic()
+            return True
 
     async def timers(self) -> None:
         last_flush = last_status = time.monotonic()
@@ -180,7 +216,8 @@ class _Collector:
             await asyncio.sleep(0.25)
             self.journal.sync_if_due()
             now = time.monotonic()
-            if self.flush_due or now - last_flush >= self.opts.flush_every_s:
+            due = self.flush_due or now - last_flush >= self.opts.flush_every_s
+            if due and now >= self.retry_after_mono:
                 last_flush = now
                 await self.flush()
             if self.opts.status_every_s and now - last_status >= self.opts.status_every_s:
@@ -217,6 +254,8 @@ async def collect_async(
         c.summary.recovered = recovered
         t0 = time.monotonic()
         timers = asyncio.ensure_future(c.timers())
+        # the timers drive journal syncs and lake writes: without them, stop collecting
+        timers.add_done_callback(lambda t: t.cancelled() or t.exception() is None or stop.set())
         deadline = None
         if opts.duration_s is not None:
             deadline = asyncio.get_running_loop().call_later(opts.duration_s, _expire, c)
@@ -233,10 +272,14 @@ async def collect_async(
             stop.set()
             if deadline is not None:
                 deadline.cancel()
-            await timers  # ends within 0.25 s of `stop`; never cancelled mid-write
-            await c.flush()
+            try:
+                await timers  # ends within 0.25 s of `stop`; never cancelled mid-write
+            except Exception as e:  # reported, then the final write below still runs
+                c._say(f"[collect] timer task failed: {type(e).__name__}: {e}")
+            written = await c.flush()
             c.journal.close()
-            mark_ingested(opts.lake, c.journal.paths)
+            if written and not c.journal_needs_recovery:
+                mark_ingested(opts.lake, c.journal.paths)
         c.summary.seconds = time.monotonic() - t0
         c.summary.games_complete = c.status.games_complete
         c.summary.missed_ticks = c.status.missed_ticks

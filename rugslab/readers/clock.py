@@ -20,6 +20,10 @@ from statistics import median
 QUARTER_HOUR_US = 15 * 60 * 1_000_000
 #: how far one sample may sit from the rounded offset (delivery delay, clock error)
 TOLERANCE_US = 5 * 60 * 1_000_000
+#: fewest agreeing samples that make an inference (one message could be a stale replay)
+MIN_SAMPLES = 3
+#: civil time zones lie within UTC−12:00 .. UTC+14:00
+MAX_OFFSET_US = 14 * 3600 * 1_000_000
 #: samples looked at per file
 MAX_SAMPLES = 64
 #: events whose payload `timestamp` (ms, UTC) is the server's clock at broadcast
@@ -33,15 +37,16 @@ def zone_offset_us(samples: Sequence[tuple[int, int]]) -> int | None:
         samples: (receive time read as if UTC, server time), both µs since the epoch.
 
     Returns:
-        None when there are no samples or they disagree (more than a fifth of them farther
-        than 5 minutes from the rounded median).
+        None when there are fewer than `MIN_SAMPLES` samples, when they disagree (more than a
+        fifth of them farther than 5 minutes from the rounded median), or when the offset is
+        beyond any civil time zone (±14 h).
     """
-    if not samples:
+    if len(samples) < MIN_SAMPLES:
         return None
     diffs = [local - server for local, server in samples]
     rounded = round(median(diffs) / QUARTER_HOUR_US) * QUARTER_HOUR_US
     close = sum(abs(d - rounded) <= TOLERANCE_US for d in diffs)
-    if close * 5 < len(diffs) * 4:
+    if close * 5 < len(diffs) * 4 or abs(rounded) > MAX_OFFSET_US:
         return None
     return rounded
 

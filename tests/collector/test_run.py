@@ -148,3 +148,47 @@ def test_ticks_missed_while_away_are_in_the_gap_ledger_until_history_fills_them(
     ticks = read_table("ticks", tmp_path).filter(pl.col("game_id") == game)
     sources = dict(ticks.group_by("source").len().iter_rows())
     assert sources["history"] == 17 and sources["partial"] == 4
+
+
+def test_failed_lake_writes_are_retried_and_nothing_is_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rugslab.collector.run as run
+    from rugslab.errors import LakeError
+
+    real = run.write_batch
+    calls = {"n": 0}
+
+    def flaky(lake: Path, batch: object) -> object:
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise LakeError("disk full (simulated)", path=lake)
+        return real(lake, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(run, "write_batch", flaky)
+    with running_server(sim_frames(2, seed=3, speed=40), wait_for_clients=1) as srv:
+        summary = collect_until_feed_done(srv, tmp_path)
+    assert summary.write_failures == 2
+    assert "LAKE WRITES FAILED 2 times" in str(summary)
+    assert read_table("raw_events", tmp_path).height == summary.frames
+    assert pending_journals(tmp_path) == []  # everything reached the lake in the end
+
+
+def test_when_the_last_write_fails_the_journal_is_left_for_recovery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rugslab.collector.run as run
+    from rugslab.errors import LakeError
+
+    def broken(lake: Path, batch: object) -> object:
+        raise LakeError("read-only file system (simulated)", path=lake)
+
+    monkeypatch.setattr(run, "write_batch", broken)
+    with running_server(sim_frames(1, seed=3, speed=100), wait_for_clients=1) as srv:
+        summary = collect_until_feed_done(srv, tmp_path)
+    assert summary.frames > 0 and summary.write_failures >= 1
+    assert pending_journals(tmp_path) == summary.journal_files
+    monkeypatch.undo()
+    recovered = run.recover_journals(tmp_path)
+    assert recovered is not None and recovered.frames == summary.frames
+    assert read_table("raw_events", tmp_path).height == summary.frames

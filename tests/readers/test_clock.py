@@ -16,9 +16,8 @@ def test_offset_is_the_median_difference_rounded_to_a_quarter_hour() -> None:
     server = 1_765_577_835_613_000
     samples = [(server - 5 * H + d, server) for d in (800_000, 1_200_000, -300_000)]
     assert zone_offset_us(samples) == -5 * H
-    assert zone_offset_us([(server + 5 * H + 30 * 60 * 1_000_000 + 900_000, server)]) == (
-        5 * H + 30 * 60 * 1_000_000
-    )
+    ist = [(server + 5 * H + 30 * 60 * 1_000_000 + d, server) for d in (900_000, 0, 2_000_000)]
+    assert zone_offset_us(ist) == 5 * H + 30 * 60 * 1_000_000
     assert describe_offset(-5 * H) == "UTC-05:00"
     assert describe_offset(int(5.5 * H)) == "UTC+05:30"
 
@@ -26,17 +25,21 @@ def test_offset_is_the_median_difference_rounded_to_a_quarter_hour() -> None:
 def test_no_samples_or_disagreeing_samples_give_no_offset() -> None:
     server = 1_765_577_835_613_000
     assert zone_offset_us([]) is None
+    # one or two messages are too few (a stale message replayed on connect would decide)
+    assert zone_offset_us([(server - 5 * H, server)] * 2) is None
     # local clock 7 minutes off a quarter hour in half the samples: not a time zone
-    bad = [(server + 7 * 60 * 1_000_000, server), (server, server)]
+    bad = [(server + 7 * 60 * 1_000_000, server), (server, server)] * 2
     assert zone_offset_us(bad) is None
+    # a day off is no time zone
+    assert zone_offset_us([(server - 24 * H, server)] * 3) is None
 
 
 def _write(path: Path, chat_ms: int, local: str) -> None:
-    lines = [
-        {"timestamp": local, "event_type": "gameStateUpdate", "data": {"gameId": "x"}},
-        {"timestamp": local, "event_type": "newChatMessage",
-         "data": [{"__trace": True, "traceparent": "t"}, {"message": "gm", "timestamp": chat_ms}]},
-    ]
+    trace = {"__trace": True, "traceparent": "t"}
+    chat = {"timestamp": local, "event_type": "newChatMessage",
+            "data": [trace, {"message": "gm", "timestamp": chat_ms}]}
+    lines = [{"timestamp": local, "event_type": "gameStateUpdate", "data": {"gameId": "x"}}]
+    lines += [chat] * 3
     path.write_text("".join(json.dumps(r) + "\n" for r in lines))
 
 
