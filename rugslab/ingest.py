@@ -7,9 +7,10 @@ Per file (`readers.iter_inputs` expands folders), the format is sniffed (`reader
 
     frame formats      `readers.read_frames` → `assemble.GameAssembler.feed`; every
                        `batch_frames` frames the assembler is drained and the rows written
-    legacy recording   `readers.legacy.import_recording` → rows, gathered with the next
-                       files until they reach `batch_frames` rows (a game recorded in two
-                       files is merged by the lake, by key)
+    legacy recording   `readers.legacy.LegacyImporter`, one for the run: each file's rejects
+                       and counters as it is read; the ticks and games of all recordings at
+                       the end, so a game recorded in two files keeps each tick's earliest
+                       receipt and the duplicates are counted (memory: the recordings' ticks)
     empty              read, nothing to write
     anything else      skipped, with its reason, in `IngestSummary.files_skipped`
 
@@ -177,7 +178,7 @@ def ingest(
         LakeError: the lake cannot be written.
     """
     from rugslab.assemble import GameAssembler
-    from rugslab.readers.legacy import import_recording
+    from rugslab.readers.legacy import LegacyImporter
 
     if batch_frames <= 0:
         raise ConfigError(f"Invalid batch_frames {batch_frames}: expected a positive whole number.")
@@ -187,6 +188,9 @@ def ingest(
     revealed_before = _revealed_seeds(lake)
     run = _Run(lake, summary)
     assembler = GameAssembler()
+    # one importer for the run: a game recorded in several files keeps each tick's earliest
+    # receipt, and the duplicates are counted (legacy ticks are held until the end of the run)
+    legacy = LegacyImporter()
     pending = RowBatch()
     n_pending = 0
 
@@ -219,11 +223,10 @@ def ingest(
                 continue
             if kind == fmt.LEGACY_RECORDING:
                 try:
-                    batch = import_recording(path)
+                    batch = legacy.add_file(path)  # its rejects and counters; ticks come last
                 except InputFormatError as e:
                     summary.files_skipped.append((str(path), str(e)))
                 else:
-                    # small files: gather them so the lake is written once per batch_frames rows
                     summary.files_read += 1
                     pending.merge(batch)
                     n_pending += len(batch)
@@ -255,6 +258,7 @@ def ingest(
             else:
                 summary.files_skipped.append((str(path), f"format not readable ({kind})"))
             bar.update(sizes[path])
+        pending.merge(legacy.finish())
         flush()
     finally:
         if gc_was_enabled:

@@ -128,3 +128,18 @@ def test_games_per_day_query_counts_the_games_of_each_date(
     per_day = read_table("games_per_day", lake)
     assert dict(per_day.select(pl.col("date").cast(pl.String), "games").iter_rows()) == (
         GAMES_PER_DATE)
+
+
+def test_a_game_recorded_in_two_files_keeps_each_ticks_earliest_receipt(
+    once: tuple[Path, IngestSummary],
+) -> None:
+    lake, summary = once
+    # 20251031-27f73b2e287041b0 is in game_20251031_150302.jsonl (ticks 0..433) and in
+    # game_20251031_150418.jsonl (294..433); the second file received tick 296 2 ms earlier:
+    # grep '"tick": 296,' ../shared/recordings/game_20251031_1504*.jsonl
+    ticks = read_table("ticks", lake).filter(
+        (pl.col("game_id") == "20251031-27f73b2e287041b0") & (pl.col("tick") == 296)
+    )
+    assert ticks["recv_ts"].item().isoformat() == "2025-10-31T15:04:18.738291+00:00"
+    assert summary.counters["legacy.games_in_multiple_files"] == 1
+    assert summary.counters["legacy.duplicate_ticks"] == 137
