@@ -143,9 +143,11 @@ class GameAssembler:
             event = repr(event)
         b.count(f"frames.{event}")
         self._args = args_json
-        if type(fr.args) is not list:
+        p = fr.state_fields  # a lazy frame: only the payload fields read here are decoded
+        if p is not None:
+            pass
+        elif type(fr.args) is not list:
             self._reject("frame", f"Frame.args {shown(fr.args)}: expected a list", self._raw)
-            p = None
         else:
             p = fr.payload
         gid = p.get("gameId") if type(p) is dict else None

@@ -12,7 +12,7 @@ non-trace argument.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +27,17 @@ MARKER_EVENTS = frozenset({"connect", "disconnect", "connect_error"})
 UNDECODABLE_EVENT = "rugslab/undecodable"
 
 
-@dataclass(slots=True)
+#: The fields of a `gameStateUpdate` payload that game assembly reads (`rugslab.assemble`).
+#: A reader may hand over only these (`Frame.lazy`), leaving the big ones undecoded
+#: (leaderboard, rugRoyale, ...: most of a ~6 KB frame). tests/test_assemble.py checks
+#: that the assembler gives the same rows from these fields alone.
+STATE_FIELDS = frozenset({
+    "gameId", "gameHistory", "provablyFair", "gameVersion", "rugged", "active",
+    "allowPreRoundBuys", "tickCount", "price", "partialPrices", "prices", "trades",
+})
+_LAZY: Any = object()  # `Frame._args` of a lazy frame before its args are decoded
+
+
 class Frame:
     """One received event.
 
@@ -39,16 +49,82 @@ class Frame:
         recv_mono_ns: receive monotonic clock, ns (collector archive only).
         seq: position in the source (1-based line or sequence number).
         session_id: collector session that received it (archive only).
+        state_fields: for a frame built by `Frame.lazy`: the `STATE_FIELDS` of its payload
+            (an object), decoded; None otherwise.
+
+    Frames compare equal when event, args, source, times, seq and session are equal.
     """
 
-    event: str
-    args: list[Any]
-    source: str
-    recv_ts_us: int | None = None
-    recv_mono_ns: int | None = None
-    seq: int | None = None
-    session_id: str | None = None
-    _args_json: bytes | None = field(default=None, repr=False)
+    __slots__ = ("_args", "_args_json", "event", "recv_mono_ns", "recv_ts_us", "seq",
+                 "session_id", "source", "state_fields")
+
+    def __init__(
+        self,
+        event: str,
+        args: list[Any],
+        source: str,
+        recv_ts_us: int | None = None,
+        recv_mono_ns: int | None = None,
+        seq: int | None = None,
+        session_id: str | None = None,
+        _args_json: bytes | None = None,
+    ) -> None:
+        self.event = event
+        self._args = args
+        self.source = source
+        self.recv_ts_us = recv_ts_us
+        self.recv_mono_ns = recv_mono_ns
+        self.seq = seq
+        self.session_id = session_id
+        self._args_json = _args_json
+        self.state_fields: dict[str, Any] | None = None
+
+    @classmethod
+    def lazy(
+        cls,
+        event: str,
+        args_json: bytes,
+        state_fields: dict[str, Any],
+        source: str,
+        recv_ts_us: int | None = None,
+        recv_mono_ns: int | None = None,
+        seq: int | None = None,
+        session_id: str | None = None,
+    ) -> Frame:
+        """A frame whose `args` are decoded from `args_json` only when asked for.
+
+        Args:
+            args_json: the argument list as JSON text: valid, UTF-8, a JSON array.
+            state_fields: the `STATE_FIELDS` present in its payload (an object), decoded
+                exactly as `orjson.loads(args_json)` would decode them.
+        """
+        f = cls(event, _LAZY, source, recv_ts_us, recv_mono_ns, seq, session_id, args_json)
+        f.state_fields = state_fields
+        return f
+
+    @property
+    def args(self) -> list[Any]:
+        """The argument list (a lazy frame decodes it on first use)."""
+        a = self._args
+        if a is _LAZY:
+            a = self._args = orjson.loads(self._args_json)  # type: ignore[arg-type]
+        return a
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.event, self.args, self.source, self.recv_ts_us, self.recv_mono_ns,
+                self.seq, self.session_id)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
+
+    def __repr__(self) -> str:
+        return (f"Frame(event={self.event!r}, args={self.args!r}, source={self.source!r}, "
+                f"recv_ts_us={self.recv_ts_us!r}, recv_mono_ns={self.recv_mono_ns!r}, "
+                f"seq={self.seq!r}, session_id={self.session_id!r})")
 
     @property
     def payload(self) -> Any:

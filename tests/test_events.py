@@ -18,7 +18,8 @@ def test_frames_without_a_session_are_identified_by_content() -> None:
     assert f.args_json == text
     assert f.frame_id == want
     # same content read from another file: same id; another receive time: another id
-    assert Frame("gameStateUpdate", list(ARGS), "copy.jsonl", 1_765_559_818_624_285).frame_id == want
+    copy = Frame("gameStateUpdate", list(ARGS), "copy.jsonl", 1_765_559_818_624_285)
+    assert copy.frame_id == want
     assert Frame("gameStateUpdate", ARGS, "x", 1_765_559_818_624_286).frame_id != want
 
 

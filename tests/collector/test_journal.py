@@ -17,7 +17,6 @@ from rugslab.errors import LakeError
 from rugslab.events import Frame
 from rugslab.readers import read_frames
 
-
 SESSION = "a" * 32
 
 

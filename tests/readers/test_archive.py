@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
-from typing import Any
-
 import hashlib
 import json
+from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -15,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rugslab.errors import FrameError
-from rugslab.events import BadRecord, Frame
+from rugslab.events import STATE_FIELDS, BadRecord, Frame, normalize_args
 from rugslab.readers import ArchiveWriter, detect_format, read_frames
-from rugslab.readers.archive import read_archive
+from rugslab.readers.archive import read_archive, state_fields
 
 SESSION = "0123456789abcdef0123456789abcdef"
 # 2025-12-12T17:16:58.624285123Z in ns
@@ -214,3 +213,72 @@ def test_write_frame_keeps_the_seq_of_its_own_session(tmp_path: Path) -> None:
     back = list(read_frames(w.paths[0]))
     assert [f.seq for f in back] == [1, 2, 5, 6]  # type: ignore[union-attr]
     assert [f.frame_id for f in back[:3]] == [f.frame_id for f in mine]  # type: ignore[union-attr]
+
+
+def _want_fields(args: list[Any]) -> dict[str, Any]:
+    p = [a for a in args if not (isinstance(a, dict) and a.get("__trace") is True)][-1]
+    return {k: v for k, v in p.items() if k in STATE_FIELDS}
+
+
+def test_state_fields_decode_as_orjson_does(captures_dir: Path) -> None:
+    """Every gameStateUpdate of the 2025-12-12 capture (trace + payload, with leaderboard)."""
+    n = 0
+    for line in (captures_dir / "2025-12-12_two-rugs.jsonl").read_bytes().splitlines():
+        rec = orjson.loads(line)
+        if rec["event"] != "gameStateUpdate":
+            continue
+        args = normalize_args(rec["data"])
+        text = orjson.dumps(args)
+        got = state_fields(text)
+        if b'"gameHistory":' in text:
+            assert got is None  # left to orjson
+            continue
+        assert got == _want_fields(args)
+        assert {k: type(v) for k, v in got.items()} == {  # type: ignore[union-attr]
+            k: type(v) for k, v in _want_fields(args).items()
+        }
+        n += 1
+    assert n > 100
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"gameId": "x"}',  # not an argument list
+        b"[]",  # no payload
+        b'[{"__trace": true}]',  # only a trace marker
+        b'[{"price": 1.5}, 3]',  # payload not an object
+        b'[{"price": 1, "price": 2}]',  # duplicate keys: orjson keeps the last
+        b'[{"price": 18446744073709551616}]',  # beyond 64 bits: orjson gives a float
+        b'[{"price": 1.5}',  # invalid JSON
+        b'[{"gameHistory": [], "price": 1.5}]',  # rolling history: orjson converts it faster
+    ],
+)
+def test_state_fields_leave_odd_texts_to_orjson(text: bytes) -> None:
+    assert state_fields(text) is None
+
+
+def test_state_fields_skip_trace_markers_and_keep_falsy_values() -> None:
+    text = b'[{"__trace":true,"traceparent":"00-1"},{"price":0,"active":false,"rugged":null,' \
+           b'"leaderboard":[{"id":1}],"partialPrices":{"startTick":1,"endTick":1,"values":{"1":2.5}}}]'
+    assert state_fields(text) == {"price": 0, "active": False, "rugged": None,
+                                  "partialPrices": {"startTick": 1, "endTick": 1,
+                                                    "values": {"1": 2.5}}}
+    # a trace-looking object whose __trace is not true is the payload
+    assert state_fields(b'[{"__trace":1,"tickCount":3}]') == {"tickCount": 3}
+
+
+def test_game_state_frames_are_read_lazily_and_equal_eager_ones(tmp_path: Path) -> None:
+    args = [{"__trace": True, "traceparent": "00-1"},
+            {"gameId": "20251212-0123456789abcdef", "price": 1.25, "tickCount": 4,
+             "active": True, "leaderboard": [{"id": "p", "pnl": -0.5}]}]
+    with ArchiveWriter(tmp_path, SESSION) as w:
+        w.write("gameStateUpdate", args, recv_wall_ns=WALL, recv_mono_ns=1)
+        w.write("standard/newTrade", args, recv_wall_ns=WALL, recv_mono_ns=2)
+    lazy, eager = read_archive(w.paths[0])
+    assert isinstance(lazy, Frame) and isinstance(eager, Frame)
+    assert lazy.state_fields == {"gameId": "20251212-0123456789abcdef", "price": 1.25,
+                                 "tickCount": 4, "active": True}
+    assert eager.state_fields is None
+    assert lazy.args == args and lazy.payload == args[1]  # decoded on first use
+    assert lazy == Frame("gameStateUpdate", args, str(w.paths[0]), WALL // 1000, 1, 1, SESSION)
