@@ -85,7 +85,7 @@ def test_the_collector_client_sends_nothing_but_the_handshake() -> None:
     with running_server(sim_frames(2, seed=5, speed=200), wait_for_clients=1) as srv:
         frames, conns, clients = asyncio.run(_listen_until(srv.url, 300))
         stats = srv.stats()
-    assert len(frames) == 300
+    assert len(frames) >= 300  # a frame may land between stop and close
     assert [c.kind for c in conns] == ["connected", "disconnected"]
     assert stats["totals"] == {"packets": 0, "events": 0, "acks": 0}
     # the polite DISCONNECT packet of a normal close was held back too
