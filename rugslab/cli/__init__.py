@@ -38,10 +38,12 @@ def _root(
 
 
 # Command groups register themselves on `app` when imported (keep this list sorted).
-from rugslab.cli import commands_collect  # noqa: E402,F401
-from rugslab.cli import commands_fair  # noqa: E402,F401
-from rugslab.cli import commands_lake  # noqa: E402,F401
-from rugslab.cli import commands_serve  # noqa: E402,F401
+from rugslab.cli import (  # noqa: E402 - the commands need `app` defined above
+    commands_collect,  # noqa: F401
+    commands_fair,  # noqa: F401
+    commands_lake,  # noqa: F401
+    commands_serve,  # noqa: F401
+)
 
 
 def main(argv: list[str] | None = None) -> int:

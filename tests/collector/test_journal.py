@@ -44,8 +44,11 @@ def test_journalled_frames_read_back_and_are_pending_until_marked(tmp_path: Path
 
 
 def test_a_second_collector_on_the_same_lake_is_refused(tmp_path: Path) -> None:
-    with collector_lock(tmp_path), pytest.raises(LakeError, match="another collector"):
-        with collector_lock(tmp_path):
-            pass
+    with (
+        collector_lock(tmp_path),
+        pytest.raises(LakeError, match="another collector"),
+        collector_lock(tmp_path),
+    ):
+        pass
     with collector_lock(tmp_path):  # released: a later collector may start
         pass

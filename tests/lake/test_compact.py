@@ -45,7 +45,8 @@ def test_compaction_leaves_one_visible_file_with_every_row(tmp_path: Path) -> No
     report = compact.compact_lake(lake, tables=["ticks"], grace_s=3600)
     visible = layout.data_files(lake, "ticks", DAY)
     assert [f.name.startswith(layout.COMPACT_PREFIX) for f in visible] == [True]
-    assert (report.partitions, report.files_before, report.files_after, report.rows) == (1, 5, 1, 250)
+    got = (report.partitions, report.files_before, report.files_after, report.rows)
+    assert got == (1, 5, 1, 250)
     assert _tick_keys(lake) == list(range(250))
     # the superseded files are still on disk (grace period) but nobody lists them
     assert len(list(layout.partition_dir(lake, "ticks", DAY).glob("part-*.parquet"))) == 5
