@@ -44,6 +44,7 @@ class GameFacts:
     seeds: set[str] = field(default_factory=set)
     seen_live: bool = False
     revealed: bool = False
+    rugged: bool = False
     first_live: int | None = None
     last_live: int | None = None
     crash: tuple[int, int, float] | None = None
@@ -87,6 +88,7 @@ def game_row(game_id: str, f: GameFacts, counters: Counter[str]) -> dict[str, An
         "first_live_tick": f.first_live,
         "last_live_tick": f.last_live,
         "rug_tick": f.rug,
+        "rugged": f.rugged or f.rug is not None,
         "peak_x": f.peak,
         "crash_price_x": f.crash[2] if f.crash is not None else None,
         "seen_live": f.seen_live,

@@ -196,6 +196,8 @@ def fold_entry(
         facts.revealed = True
     if h.peak_x is not None and (facts.peak is None or h.peak_x > facts.peak):
         facts.peak = h.peak_x
+    if h.rugged:
+        facts.rugged = True
     for row in h.trades:
         records.offer_trade(row, 1)
     for key, f in h.placed:

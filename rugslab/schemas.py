@@ -78,7 +78,13 @@ class TickRow(pa.DataFrameModel):
 
 
 class GameRow(pa.DataFrameModel):
-    """One row per game. `rug_tick` null = not seen to rug (right-censored)."""
+    """One row per game.
+
+    `rugged` is True once any source says the game rugged (a live rug frame, a `gameHistory`
+    entry, a legacy rug or post-rug record). A game is right-censored only when `rugged` is
+    not True and `rug_tick` is null; `rugged` True with a null `rug_tick` means the rug
+    happened at an unknown tick (e.g. Feb-2026 history entries carry no prices).
+    """
 
     game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
     version: str = pa.Field(isin=GAME_VERSIONS, nullable=True)
@@ -89,6 +95,7 @@ class GameRow(pa.DataFrameModel):
     first_live_tick: pl.Int32 = pa.Field(ge=0, nullable=True)
     last_live_tick: pl.Int32 = pa.Field(ge=0, nullable=True)
     rug_tick: pl.Int32 = pa.Field(ge=0, le=5001, nullable=True)
+    rugged: bool = pa.Field(nullable=True)
     peak_x: pl.Float64 = pa.Field(ge=0, nullable=True)
     crash_price_x: pl.Float64 = pa.Field(ge=0, nullable=True)
     ticks_recorded: pl.Int32 = pa.Field(ge=0, nullable=True)
@@ -283,6 +290,7 @@ TABLES: dict[str, Table] = {
                 ("first_live_tick", "min"),
                 ("last_live_tick", "max"),
                 ("rug_tick", "min"),
+                ("rugged", "any"),
                 ("peak_x", "max"),
                 ("seen_live", "any"),
                 ("revealed", "any"),

@@ -382,6 +382,7 @@ def test_game_row_of_the_early_rug(batches: dict) -> None:
         "first_live_tick": 0,
         "last_live_tick": 16,
         "rug_tick": 16,
+        "rugged": True,
         "peak_x": 1.288780735484171,
         "crash_price_x": 0.020000000000000018,
         "seen_live": True,

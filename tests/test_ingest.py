@@ -143,3 +143,20 @@ def test_a_game_recorded_in_two_files_keeps_each_ticks_earliest_receipt(
     assert ticks["recv_ts"].item().isoformat() == "2025-10-31T15:04:18.738291+00:00"
     assert summary.counters["legacy.games_in_multiple_files"] == 1
     assert summary.counters["legacy.duplicate_ticks"] == 137
+
+
+def test_games_known_to_have_rugged_are_not_taken_for_censored(
+    once: tuple[Path, IngestSummary],
+) -> None:
+    from rugslab.lake.catalog import connect
+
+    lake, _ = once
+    with connect(lake) as con:
+        rows = con.sql(
+            "SELECT date::VARCHAR, games_rugged, games_rug_tick_known FROM games_per_day"
+        ).fetchall()
+    days = {d: (r, k) for d, r, k in rows}
+    # Feb 2026: 10 games revealed in gameHistory (rugged, no prices) + the live rug at 255
+    assert days["2026-02-06"] == (11, 1)
+    # 2025-10-31: 7 legacy games lost their rug record to torn lines but kept the post-rug one
+    assert days["2025-10-31"] == (51, 44)

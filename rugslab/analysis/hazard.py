@@ -46,7 +46,9 @@ def game_exposure(games: pl.DataFrame, *, entry_col: str = "first_live_tick") ->
 
     Returns:
         One row per input game: `game_id`, `at_risk_from` (max(entry, 1)), `exit_tick`,
-        `rugged` (bool), `used` (bool), `reason` (null when used, else "no exposure").
+        `rugged` (bool), `used` (bool), `reason` (null when used, else "no exposure", or
+        "rugged, rug tick unknown" for a game whose `rugged` column is True without a
+        `rug_tick`: it is neither a survivor nor an event at a known tick, so it is left out).
 
     Raises:
         SchemaViolation: missing columns, or a game with `rug_tick` 0 or before its entry
@@ -62,6 +64,12 @@ def game_exposure(games: pl.DataFrame, *, entry_col: str = "first_live_tick") ->
             "exit_tick"
         ),
         pl.col("rug_tick").is_not_null().alias("rugged"),
+        # rugged at a tick nobody knows: neither a survivor nor an event time; left out
+        (
+            pl.col("rugged").fill_null(False) & pl.col("rug_tick").is_null()
+            if "rugged" in games.columns
+            else pl.lit(False)
+        ).alias("_rug_unknown"),
         pl.col("rug_tick").cast(pl.Int64).alias("_rug"),
         pl.col(entry_col).fill_null(0).cast(pl.Int64).alias("_entry"),
     )
@@ -74,12 +82,20 @@ def game_exposure(games: pl.DataFrame, *, entry_col: str = "first_live_tick") ->
             table="games",
             failure_cases=bad.select("game_id", "_rug", "_entry"),
         )
-    used = pl.col("exit_tick").is_not_null() & (pl.col("exit_tick") >= pl.col("at_risk_from"))
-    return df.drop("_rug", "_entry").with_columns(
-        used.alias("used"),
-        pl.when(used).then(pl.lit(None, pl.String)).otherwise(pl.lit("no exposure")).alias(
-            "reason"
-        ),
+    used = (
+        pl.col("exit_tick").is_not_null()
+        & (pl.col("exit_tick") >= pl.col("at_risk_from"))
+        & ~pl.col("_rug_unknown")
+    )
+    reason = (
+        pl.when(used)
+        .then(pl.lit(None, pl.String))
+        .when(pl.col("_rug_unknown"))
+        .then(pl.lit("rugged, rug tick unknown"))
+        .otherwise(pl.lit("no exposure"))
+    )
+    return df.with_columns(used.alias("used"), reason.alias("reason")).drop(
+        "_rug", "_entry", "_rug_unknown"
     )
 
 

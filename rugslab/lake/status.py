@@ -21,7 +21,7 @@ from rugslab.schemas import TABLES
 _PER_DAY = """
 SELECT g.date AS date,
        count(*) AS games,
-       count(g.rug_tick) AS rugged,
+       count(*) FILTER (WHERE g.rugged OR g.rug_tick IS NOT NULL) AS rugged,
        count(*) FILTER (WHERE g.completeness = 'complete') AS complete,
        count(*) FILTER (WHERE g.completeness = 'partial') AS partial,
        count(*) FILTER (WHERE g.revealed) AS revealed,

@@ -327,6 +327,7 @@ class LegacyImporter:
             "first_live_tick": min(live, default=None),
             "last_live_tick": max(live, default=None),
             "rug_tick": rug_tick,
+            "rugged": rug_tick is not None or g.post_rug is not None or g.rugged_seen,
             "peak_x": max((v[1] for v in live.values()), default=None),
             "crash_price_x": crash,
             "ticks_recorded": len(g.ticks),

@@ -60,6 +60,22 @@ def test_exposure_reports_games_without_exposure(hand_games: pl.DataFrame) -> No
     assert e.filter(~pl.col("used"))["reason"].to_list() == ["no exposure"]
 
 
+def test_a_game_that_rugged_at_an_unknown_tick_is_left_out_not_censored(
+    hand_games: pl.DataFrame,
+) -> None:
+    games = hand_games.with_columns(
+        pl.Series("rugged", [True, True, None, True, True])  # g4: rugged, tick unknown
+    )
+    e = hazard.game_exposure(games)
+    assert e.filter(~pl.col("used")).select("game_id", "reason").rows() == [
+        ("g3", "no exposure"),
+        ("g4", "rugged, rug tick unknown"),
+    ]
+    c = hazard.hazard_curve(games, max_tick=4)
+    assert c["at_risk"].to_list() == [1, 2, 1, 3]  # g4's ticks 1..4 no longer count
+    assert c["rugs"].to_list() == [0, 1, 1, 1]
+
+
 def test_rug_before_entry_raises() -> None:
     with pytest.raises(SchemaViolation, match="before their first_live_tick"):
         hazard.hazard_curve(_games([("bad", 10, 5, None)]))
