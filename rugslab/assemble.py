@@ -46,15 +46,7 @@ from rugslab.payloads import as_dict, game_id, req_int, req_num, seed_hash, show
 from rugslab.records import BetKey, RecordBuffer, bet_row, placed_bet, trade_row
 from rugslab.rejects import EarliestRejects, raw_text, reject_id, reject_row
 from rugslab.rows import RowBatch
-from rugslab.ticks import (
-    LIVE,
-    PARTIAL,
-    SOURCES,
-    TICK_MAX,
-    TickBuffer,
-    parse_window,
-    settle_ticks,
-)
+from rugslab.ticks import LIVE, PARTIAL, SOURCES, TICK_MAX, TickBuffer, parse_window, settle_ticks
 
 DEFAULT_KEEP_GAMES = 64
 RAW_COLUMNS = ("frame_id", "recv_ts", "recv_mono_ns", "session_id", "seq", "event", "game_id",
@@ -339,7 +331,7 @@ class GameAssembler:
             b.count(f"trades.{SOURCES[rank]}")
         for placed, payout in self._records.bets.values():
             add("side_bets", bet_row(placed, payout))
-        b.count("side_bets", len(self._records.bets))
+        b.counters.update(self._records.counts())
         for row in self._hist_rejects.rows.values():
             add("rejects", row)
             b.count("rejects")

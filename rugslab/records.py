@@ -181,11 +181,21 @@ class RecordBuffer:
     minimum when several differ), merged by `bet_row`.
     """
 
-    __slots__ = ("bets", "trades")
+    __slots__ = ("bets", "key_conflicts", "trades")
 
     def __init__(self) -> None:
         self.trades: dict[str, tuple[int, int, dict[str, Any]]] = {}
         self.bets: dict[BetKey, list[dict[str, Any] | None]] = {}
+        #: records with another bet's id under the same (game, player, start tick) key: one
+        #: row keeps one of them; the frames stay in raw_events and the count in the summary
+        self.key_conflicts = 0
+
+    def counts(self) -> dict[str, int]:
+        """`side_bets` (keys offered) and `side_bets.key_conflict` for the batch counters."""
+        out = {"side_bets": len(self.bets)}
+        if self.key_conflicts:
+            out["side_bets.key_conflict"] = self.key_conflicts
+        return out
 
     def offer_trade(self, row: dict[str, Any], rank: int) -> None:
         ts = row["recv_ts"] if row["recv_ts"] is not None else _NO_TS
@@ -203,6 +213,12 @@ class RecordBuffer:
         if pair is None:
             pair = self.bets[key] = [None, None]
         old = pair[slot]
+        if old is not None and fields != old:
+            id_col = "placed_id" if slot == 0 else "payout_id"
+            if None not in (old.get(id_col), fields.get(id_col)) and (
+                old[id_col] != fields[id_col]
+            ):
+                self.key_conflicts += 1
         if old is None or (fields != old and _canon(fields) < _canon(old)):
             pair[slot] = fields
 
