@@ -46,10 +46,13 @@ class TickBuffer:
     offering the same candidates in any order, any number of times, leaves the same content.
     """
 
-    __slots__ = ("best",)
+    __slots__ = ("best", "conflicts")
 
     def __init__(self) -> None:
         self.best: dict[tuple[str, int], tuple[int, int, float]] = {}
+        #: offers whose price disagreed with the best candidate so far (any source): the
+        #: feed contradicting itself; the priority rule picks one, the count says it happened
+        self.conflicts = 0
 
     def offer(
         self, game_id: str, tick: int, rank: int, recv_ts_us: int | None, price: float
@@ -60,6 +63,8 @@ class TickBuffer:
         old = self.best.get(k)
         if old is None or new < old:
             self.best[k] = new
+        if old is not None and old[2] != price:
+            self.conflicts += 1
 
     def __len__(self) -> int:
         return len(self.best)
@@ -80,6 +85,8 @@ def settle_ticks(
     """
     if not buf.best:
         return
+    if buf.conflicts:
+        batch.count("ticks.price_conflict", buf.conflicts)
     put = _tick_sink(batch)
     beyond = duplicate = 0
     by_source = [0, 0, 0]

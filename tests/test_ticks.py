@@ -148,3 +148,15 @@ def test_gaps_of_the_curated_game_are_the_unsampled_stretches(captures_dir: Path
     assert tick_coverage(ticks, games).filter(pl.col("game_id") == g).rows() == [
         (g, 11, 245, "partial")
     ]
+
+
+def test_a_price_that_disagrees_for_the_same_tick_is_counted() -> None:
+    from rugslab.ticks import HISTORY, LIVE, TickBuffer
+
+    buf = TickBuffer()
+    buf.offer("g", 5, LIVE, 100, 1.25)
+    buf.offer("g", 5, HISTORY, None, 1.25)  # agrees: no conflict
+    assert buf.conflicts == 0
+    buf.offer("g", 5, HISTORY, None, 1.5)  # the revealed path says otherwise
+    assert buf.conflicts == 1
+    assert buf.best[("g", 5)] == (LIVE, 100, 1.25)  # the live price still wins
