@@ -101,30 +101,7 @@ def read_event_type_lines(
     Raises:
         InputFormatError: the file cannot be opened or its gzip stream is corrupt.
     """
-    src = str(path)
-    offset = _local_offset_us(path, "event_type", "timestamp", counters)
-    for n, line in iter_lines(path):
-        obj = _load(src, n, line)
-        if isinstance(obj, BadRecord):
-            yield obj
-            continue
-        event, ts = obj.get("event_type"), obj.get("timestamp")
-        if not isinstance(event, str) or not event:
-            yield _bad(src, n, line, f"line {n}: missing or non-string 'event_type'")
-            continue
-        if "data" not in obj:
-            yield _bad(src, n, line, f"line {n}: missing field 'data'")
-            continue
-        try:
-            us = iso_to_us(ts) if isinstance(ts, str) else None
-        except ValueError:
-            us = None
-        if us is None:
-            yield _bad(src, n, line, f"line {n}: 'timestamp' {ts!r} is not an ISO timestamp")
-            continue
-        yield Frame(
-            event=event, args=_args(obj["data"]), source=src, recv_ts_us=us - offset, seq=n
-        )
+    return _read_lines(path, "event_type", "timestamp", None, counters)
 
 
 def read_seq_lines(
@@ -142,29 +119,41 @@ def read_seq_lines(
     Raises:
         InputFormatError: the file cannot be opened or its gzip stream is corrupt.
     """
+    return _read_lines(path, "event", "ts", "seq", counters)
+
+
+def _read_lines(
+    path: Path | str,
+    event_key: str,
+    ts_key: str,
+    seq_key: str | None,
+    counters: Counter[str] | None,
+) -> Iterator[Frame | BadRecord]:
+    """The loop both line formats share; `seq` is the record's `seq_key` or the line number."""
     src = str(path)
-    offset = _local_offset_us(path, "event", "ts", counters)
+    offset = _local_offset_us(path, event_key, ts_key, counters)
     for n, line in iter_lines(path):
         obj = _load(src, n, line)
         if isinstance(obj, BadRecord):
             yield obj
             continue
-        event, ts, seq = obj.get("event"), obj.get("ts"), obj.get("seq", n)
+        event, ts = obj.get(event_key), obj.get(ts_key)
+        seq = obj.get(seq_key, n) if seq_key is not None else n
         if not isinstance(event, str) or not event:
-            yield _bad(src, n, line, f"line {n}: missing or non-string 'event'")
+            yield _bad(src, n, line, f"line {n}: missing or non-string '{event_key}'")
             continue
         if "data" not in obj:
             yield _bad(src, n, line, f"line {n}: missing field 'data'")
             continue
         if not isinstance(seq, int) or isinstance(seq, bool):
-            yield _bad(src, n, line, f"line {n}: 'seq' {seq!r} is not an integer")
+            yield _bad(src, n, line, f"line {n}: '{seq_key}' {seq!r} is not an integer")
             continue
         try:
             us = iso_to_us(ts) if isinstance(ts, str) else None
         except ValueError:
             us = None
         if us is None:
-            yield _bad(src, n, line, f"line {n}: 'ts' {ts!r} is not an ISO timestamp")
+            yield _bad(src, n, line, f"line {n}: '{ts_key}' {ts!r} is not an ISO timestamp")
             continue
         yield Frame(
             event=event, args=_args(obj["data"]), source=src, recv_ts_us=us - offset, seq=seq
