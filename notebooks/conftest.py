@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from rugslab import testing
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 SIM_GAMES = 24
@@ -34,15 +36,7 @@ _built: dict[str, object] = {}
 
 def _require_shared() -> Path:
     """Same rule as tests/conftest.py `require_shared`: skip, or fail under CI=true."""
-    if (SHARED / "captures").is_dir() and (SHARED / "recordings").is_dir():
-        return SHARED
-    msg = (
-        f"../shared not found at {SHARED}: the notebooks run on a lake built from the real "
-        "captures and recordings, which must sit beside the repository (see README)."
-    )
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(msg)
-    pytest.skip(msg)
+    return testing.require_shared(SHARED, needed_for="the notebooks run on a lake built")
 
 
 def _notebook_lake() -> Path:

@@ -23,6 +23,28 @@ from rugslab.sim.feed import ScheduledFrame, simulate_feed
 from rugslab.sim.replay import read_files, replay_schedule
 from rugslab.sim.server import FeedServer
 
+
+def require_shared(shared: Path, *, needed_for: str = "the tests read the real data") -> Path:
+    """`shared` (the `../shared` folder beside a clone) if it holds captures and recordings.
+
+    Otherwise skips the calling test with the reason, or fails it when `CI=true` (in CI a
+    missing `../shared` is an error, not a skip).
+    """
+    import os
+
+    import pytest
+
+    if (shared / "captures").is_dir() and (shared / "recordings").is_dir():
+        return shared
+    msg = (
+        f"../shared not found at {shared}: {needed_for} from its captures and recordings, "
+        "which must sit beside the repository (see README)."
+    )
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
 #: query string every client of these servers must send (as on backend.rugs.fun)
 CLIENT_QUERY = "frontend-version=1.0"
 

@@ -6,10 +6,11 @@ clear message.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+
+from rugslab import testing
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -17,15 +18,7 @@ SHARED = REPO.parent / "shared"
 
 def require_shared() -> Path:
     """The `../shared` folder; skip (or fail under CI=true) when it is missing."""
-    if (SHARED / "captures").is_dir() and (SHARED / "recordings").is_dir():
-        return SHARED
-    msg = (
-        f"../shared not found at {SHARED}: the real captures and recordings must sit beside "
-        "the repository (see README)."
-    )
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(msg)
-    pytest.skip(msg)
+    return testing.require_shared(SHARED)
 
 
 @pytest.fixture(scope="session")
