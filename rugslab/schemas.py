@@ -23,11 +23,14 @@ Kinds (how `rugslab.lake.writer` writes them):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 import pandera.polars as pa
 import polars as pl
+
+from rugslab.errors import SchemaViolation
 
 GAME_ID_PATTERN = r"^\d{8}-[0-9a-f]{16}$"
 UTC_TS = pl.Datetime("us", "UTC")
@@ -241,6 +244,21 @@ class ConnectionRow(pa.DataFrameModel):
 
     class Config(_Strict):
         name = "connections"
+
+
+def require_columns(frame: pl.DataFrame, columns: Iterable[str], *, table: str) -> None:
+    """Raise `SchemaViolation` naming the columns a `table` frame lacks (and the fix).
+
+    For functions that take a lake table (or a frame shaped like one) as input.
+    """
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise SchemaViolation(
+            f"{table} frame lacks column(s) {missing}: got {frame.columns}. Pass the lake's "
+            f"`{table}` table (rugslab.schemas) or a frame with these columns.",
+            table=table,
+            failure_cases=missing,
+        )
 
 
 Kind = Literal["append", "merge", "replace"]

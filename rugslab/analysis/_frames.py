@@ -2,23 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-import polars as pl
-
-from rugslab.errors import ConfigError, SchemaViolation
-
-
-def require_columns(frame: pl.DataFrame, columns: Iterable[str], *, table: str) -> None:
-    """Raise `SchemaViolation` naming the missing columns of `frame` (a `table` frame)."""
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise SchemaViolation(
-            f"Frame '{table}' lacks column(s) {missing}: got {frame.columns}. Pass the lake's "
-            f"'{table}' table (rugslab.schemas) or a frame with these columns.",
-            table=table,
-            failure_cases=missing,
-        )
+from rugslab.errors import ConfigError
+from rugslab.schemas import require_columns as require_columns  # re-export: lives in schemas
 
 
 def require_positive(name: str, value: float, *, allow_zero: bool = False) -> None:

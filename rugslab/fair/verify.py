@@ -26,10 +26,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from rugslab.errors import SchemaViolation
 from rugslab.fair.fast import ReplayBatch, replay_games
 from rugslab.fair.game import VERSIONS, server_seed_hash
-from rugslab.schemas import TABLES
+from rugslab.schemas import TABLES, require_columns
 
 VERIFIED, FAILED, UNVERIFIABLE = "verified", "failed", "unverifiable"
 #: Columns of the frame `verify_games` returns (the `verifications` table's, same order).
@@ -41,16 +40,6 @@ def _col(frame: pl.DataFrame, name: str, dtype: pl.DataType | type[pl.DataType])
     return (
         pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype=dtype).alias(name)
     )
-
-
-def _require(frame: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise SchemaViolation(
-            f"{what} frame lacks column(s) {missing}: pass the lake's `{what}` table "
-            f"(columns {list(columns)} at least).",
-            table=what,
-        )
 
 
 def _candidates(games: pl.DataFrame, seeds: pl.DataFrame) -> pl.DataFrame:
@@ -139,9 +128,9 @@ def verify_games(
     Raises:
         SchemaViolation: a frame lacks a required column.
     """
-    _require(games, ("game_id",), "games")
-    _require(seeds, ("game_id", "server_seed"), "seeds")
-    _require(ticks, ("game_id", "tick", "price_x", "is_rug"), "ticks")
+    require_columns(games, ("game_id",), table="games")
+    require_columns(seeds, ("game_id", "server_seed"), table="seeds")
+    require_columns(ticks, ("game_id", "tick", "price_x", "is_rug"), table="ticks")
     stamp = (now or datetime.now(UTC)).astimezone(UTC)
     ticks = ticks.select(
         pl.col("game_id").cast(pl.String),
