@@ -24,7 +24,14 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from rugslab.lake import layout
-from rugslab.lake.files import COMPRESSION, atomic_target, read_files, remove_files
+from rugslab.lake.files import (
+    COMPRESSION,
+    PLAIN_COLUMNS,
+    ZSTD_LEVEL,
+    atomic_target,
+    read_files,
+    remove_files,
+)
 from rugslab.lake.writer import lake_lock
 from rugslab.schemas import TABLES
 
@@ -62,7 +69,7 @@ def compact_partition(lake: Path, table: str, day: str, *, min_files: int = 2) -
     """Merge the visible files of one append partition into one compacted file.
 
     Call with the lake's write lock held (`compact_lake` does). Rows keep their files' order
-    (each file's rows sorted by key); memory is bounded by the largest file.
+    (each file's rows sorted by `layout.row_order`); memory is bounded by the largest file.
 
     Returns:
         The number of rows written, or None when the partition has fewer than `min_files`
@@ -86,9 +93,13 @@ def compact_partition(lake: Path, table: str, day: str, *, min_files: int = 2) -
     rows = 0
     # file by file, so memory is bounded by the largest file, not the partition; keys are
     # already unique across files (every append write anti-joins under the write lock)
-    with atomic_target(target) as tmp, pq.ParquetWriter(tmp, schema, compression=COMPRESSION) as w:
+    indexed = [c for c in schema.names if c not in PLAIN_COLUMNS]
+    with atomic_target(target) as tmp, pq.ParquetWriter(
+        tmp, schema, compression=COMPRESSION, compression_level=ZSTD_LEVEL,
+        use_dictionary=indexed, write_statistics=indexed,
+    ) as w:
         for f in files:
-            part = read_files([f], table).sort(list(spec.key), nulls_last=True)
+            part = read_files([f], table).sort(layout.row_order(table), nulls_last=True)
             w.write_table(part.to_arrow().cast(schema))
             rows += part.height
     return rows

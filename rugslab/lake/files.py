@@ -16,12 +16,19 @@ from pathlib import Path
 from typing import Final
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from rugslab.errors import LakeError
 from rugslab.lake.layout import TEMP_MARKER
 from rugslab.schemas import TABLES
 
 COMPRESSION: Final = "zstd"
+#: zstd level of lake files. On 14k raw frames (110 MB of JSON) level 3 wrote in the same
+#: time as level 1 (0.10 s, pyarrow) and half the bytes (3.0 vs 6.4 MB).
+ZSTD_LEVEL: Final = 3
+#: Long free-text columns (a frame's arguments, a rejected row): no dictionary (each value is
+#: distinct) and no min/max statistics (no query prunes on them; computing them costs).
+PLAIN_COLUMNS: Final = frozenset({"args_json", "raw"})
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -59,17 +66,13 @@ def atomic_target(path: Path) -> Iterator[Path]:
 
 
 def write_parquet_atomic(
-    frame: pl.DataFrame,
-    path: Path,
-    *,
-    metadata: dict[str, str] | None = None,
-    compression_level: int | None = None,
+    frame: pl.DataFrame, path: Path, *, compression_level: int = ZSTD_LEVEL
 ) -> Path:
-    """Write `frame` to `path` (zstd Parquet) atomically; create the folder if needed.
+    """Write `frame` to `path` (zstd Parquet, pyarrow) atomically; create the folder if needed.
 
-    `metadata` goes into the file footer's key-value metadata (compaction records there
-    which files a compacted file supersedes). `compression_level` is the zstd level (None:
-    the library default, 3).
+    Columns in `PLAIN_COLUMNS` are written without dictionary encoding and statistics.
+    The file carries Parquet types only (no Arrow schema in the footer): readers see
+    `string`, `int32`, `timestamp[us, tz=UTC]`, ... whatever Arrow flavour polars held.
 
     Returns:
         `path`.
@@ -77,9 +80,12 @@ def write_parquet_atomic(
     Raises:
         LakeError: the file cannot be written (disk full, permissions); `.path` names it.
     """
+    # newest compat level: polars' string views go to Arrow without a copy of the text
+    table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
+    indexed = [c for c in table.column_names if c not in PLAIN_COLUMNS]
     with atomic_target(path) as tmp:
-        frame.write_parquet(tmp, compression=COMPRESSION, compression_level=compression_level,
-                            statistics=True, metadata=metadata)
+        pq.write_table(table, tmp, compression=COMPRESSION, compression_level=compression_level,
+                       use_dictionary=indexed, write_statistics=indexed, store_schema=False)
     return Path(path)
 
 

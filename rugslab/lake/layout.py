@@ -39,6 +39,16 @@ COMPACT_PREFIX = "compact-"
 SUPERSEDES_KEY = "rugslab.supersedes"
 TEMP_MARKER = ".tmp-"
 _PARTITION = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
+#: Row order inside an append table's files where it is not the key: raw frames in receive
+#: order (neighbouring frames share most of their text, so zstd finds the repeats, and a
+#: file reads back as the stream it was; ties and missing times are ordered by frame_id).
+_ROW_ORDER = {"raw_events": ("recv_ts", "frame_id")}
+
+
+def row_order(table: str) -> list[str]:
+    """The columns an append table's files are sorted by (nulls last): the key unless
+    `_ROW_ORDER` says otherwise. Always a total order (the key is among them)."""
+    return list(_ROW_ORDER.get(table, TABLES[table].key))
 
 
 def table_dir(lake: Path, table: str) -> Path:

@@ -3,7 +3,8 @@
 For each table (see `rugslab.schemas` for the kinds):
 
     append   dedupe the batch by key, drop keys already in the partition (reads only the key
-             columns), write the rest as a new file `part-<UTC time>-<uuid8>.parquet`.
+             columns), write the rest as a new file `part-<UTC time>-<uuid8>.parquet`,
+             rows sorted by `layout.row_order` (the key; raw_events: receive order).
     merge    read the partition, add the batch, combine rows per key (`lake.merge`), rewrite
              the partition's single `data.parquet`. For `games`, the coverage columns
              (`ticks_recorded`, `ticks_missing`, `completeness`) are then recomputed by
@@ -45,10 +46,6 @@ WRITE_ORDER = (
     *_SPECIAL,
 )
 COVERAGE_COLUMNS = ("ticks_recorded", "ticks_missing", "completeness")
-#: zstd level per table where it differs from the default (3). raw_events, ~6 KB of JSON a
-#: row: level 1 writes 20k frames in 0.155 s instead of 0.227 s, and the files came out 3%
-#: smaller, not larger (11.7 vs 12.1 MB for 20k frames of the captures).
-ZSTD_LEVELS = {"raw_events": 1}
 LOCK_FILE = ".write.lock"
 
 
@@ -117,23 +114,56 @@ def _key_frame(frame: pl.DataFrame, table: str) -> pl.DataFrame:
 
 def _by_day(frame: pl.DataFrame) -> Iterable[tuple[str, pl.DataFrame]]:
     days = layout.partition_dates(frame)
+    if days.n_unique() == 1:  # the usual batch: no copy of the rows
+        yield str(days[0]), frame
+        return
     tagged = frame.with_columns(days.alias("__date"))
     for (day,), part in tagged.partition_by("__date", as_dict=True, maintain_order=True).items():
         yield str(day), part.drop("__date")
 
 
+def _first_per_key(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """`frame` with the first row of each key (the frame itself when keys are distinct)."""
+    dup = pl.struct(key).is_duplicated() if len(key) > 1 else pl.col(key[0]).is_duplicated()
+    if not frame.select(dup.any()).item():
+        return frame
+    return frame.unique(subset=key, keep="first", maintain_order=True)
+
+
+def _not_in(part: pl.DataFrame, existing: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """The rows of `part` whose key is not in `existing` (null keys compare equal)."""
+    if existing.height == 0:
+        return part
+    # the anti-join runs on the key columns only; the rows (raw frames: ~6 KB each) are
+    # copied only when some must go
+    keep = (
+        part.select(key).with_row_index("__row")
+        .join(existing, on=key, how="anti", nulls_equal=True)["__row"]
+    )
+    return part if keep.len() == part.height else part[keep.sort()]
+
+
+def _in_row_order(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    """`frame` sorted by `layout.row_order(table)` (not copied when already in order)."""
+    by = layout.row_order(table)
+    order = frame.select(pl.arg_sort_by(by, nulls_last=True, maintain_order=True)).to_series()
+    if frame.select((order == pl.int_range(pl.len(), dtype=order.dtype)).all()).item():
+        return frame
+    return frame[order]
+
+
 def _write_append(lake: Path, table: str, frame: pl.DataFrame, rep: TableReport) -> None:
     key = list(TABLES[table].key)
-    frame = frame.unique(subset=key, keep="first", maintain_order=True)
+    frame = _first_per_key(frame, key)
     rep.offered += frame.height
     for day, part in _by_day(frame):
         existing = read_files(layout.data_files(lake, table, day), table, columns=key)
-        fresh = part.join(existing, on=key, how="anti", nulls_equal=True).sort(key)
+        fresh = _not_in(part, existing, key)
         if fresh.height == 0:
             continue
+        fresh = _in_row_order(fresh, table)
         path = layout.partition_dir(lake, table, day) / layout.new_part_name()
-        level = ZSTD_LEVELS.get(table)
-        rep.files.append(write_parquet_atomic(fresh, path, compression_level=level))
+        rep.files.append(write_parquet_atomic(fresh, path))
         rep.new += fresh.height
 
 
