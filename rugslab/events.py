@@ -38,6 +38,35 @@ STATE_FIELDS = frozenset({
 _LAZY: Any = object()  # `Frame._args` of a lazy frame before its args are decoded
 
 
+class HistoryText:
+    """A lazy frame's `gameHistory`, left as JSON text (`Frame.lazy` state fields).
+
+    A cooldown frame's rolling history is ~250 KB of JSON, and most of those frames repeat
+    the previous one's exactly: the assembler compares the text (`args_json` from `start`
+    on) with the history it decoded last, and decodes only when they differ.
+
+    Attributes:
+        args_json: the frame's argument list as JSON text: `[{"gameHistory":[...], ...}]`,
+            one argument, valid JSON (the reader checked it).
+        start: byte offset of the history array (its `[`) in `args_json`.
+        count: entries in the array.
+    """
+
+    __slots__ = ("args_json", "count", "start")
+
+    def __init__(self, args_json: bytes, start: int, count: int) -> None:
+        self.args_json = args_json
+        self.start = start
+        self.count = count
+
+    def decode(self) -> list[Any]:
+        """The history array as Python values (as `orjson.loads` gives them)."""
+        return orjson.loads(self.args_json)[0]["gameHistory"]  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return f"HistoryText({self.count} entries at byte {self.start})"
+
+
 class Frame:
     """One received event.
 

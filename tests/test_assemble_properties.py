@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rugslab.assemble import GameAssembler
-from rugslab.events import STATE_FIELDS, Frame
+from rugslab.events import STATE_FIELDS, Frame, HistoryText
+from rugslab.readers.archive import state_fields
 from rugslab.rows import RowBatch
 from rugslab.schemas import TABLES
 
@@ -236,11 +237,16 @@ def test_aug_2025_arrays_and_public_side_bet(shared_dir: Path) -> None:
 # ------------------------------------------------------------------ lazy frames
 def _lazy(f: Frame) -> Frame:
     """`f` as the archive reader hands a gameStateUpdate over: args undecoded, only the
-    payload's STATE_FIELDS given (other frames unchanged)."""
-    p = f.payload
-    if f.event != "gameStateUpdate" or type(p) is not dict:
+    payload's STATE_FIELDS given, by the reader's own `state_fields` (a history that opens
+    the payload stays text); other frames unchanged."""
+    if f.event != "gameStateUpdate":
         return f
-    fields = {k: v for k, v in p.items() if k in STATE_FIELDS}
+    fields = state_fields(f.args_json)
+    if fields is None:
+        p = f.payload
+        if type(p) is not dict:
+            return f
+        fields = {k: v for k, v in p.items() if k in STATE_FIELDS}
     return Frame.lazy(f.event, f.args_json, fields, f.source, f.recv_ts_us, f.recv_mono_ns,
                       f.seq, f.session_id)
 
@@ -250,4 +256,35 @@ def test_the_state_fields_alone_give_the_same_rows(captures_dir: Path, name: str
     frames = AUG_FRAMES if name == "aug" else load_frames(captures_dir / name)
     lazy = [_lazy(f) for f in frames]
     assert sum(f.state_fields is not None for f in lazy) > 0
-    assert _canonical(_run(lazy)) == _canonical(_run(frames))
+    got, want = _run(lazy), _run(frames)
+    assert _canonical(got) == _canonical(want)
+    assert got.counters == want.counters
+
+
+def _history_frame(entries: list[dict[str, Any]], recv: int) -> Frame:
+    args = [{"gameHistory": entries, "gameId": "20251212-00000000000000aa", "active": False,
+             "rugged": False, "allowPreRoundBuys": False, "tickCount": 0, "price": 1.0}]
+    text = orjson.dumps(args)
+    fields = state_fields(text)
+    assert fields is not None and isinstance(fields["gameHistory"], HistoryText)
+    return Frame.lazy("gameStateUpdate", text, fields, "t", recv_ts_us=recv)
+
+
+def test_a_repeated_history_text_is_not_decoded_again(
+    dec12: list[Frame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (hist,) = [p["gameHistory"] for f in dec12 if "gameHistory" in (p := f.payload or {})][:1]
+    decoded = []
+    real = HistoryText.decode
+    monkeypatch.setattr(HistoryText, "decode", lambda self: decoded.append(1) or real(self))
+    changed = [dict(hist[0], peakMultiplier=hist[0]["peakMultiplier"] + 1), *hist[1:]]
+    asm = GameAssembler()
+    for i, entries in enumerate([hist, hist, hist, changed, changed]):
+        asm.feed(_history_frame(entries, 1_765_500_000_000_000 + i))
+    b = asm.drain()
+    # decoded: the first, the changed one; the repeats of each are known by their text
+    assert len(decoded) == 2
+    n = len(hist)
+    assert (b.counters["history.parsed"], b.counters["history.cached"]) == (n + 1, 4 * n - 1)
+    peak = {g["game_id"]: g["peak_x"] for g in b.rows["games"]}
+    assert peak[hist[0]["id"]] == hist[0]["peakMultiplier"] + 1

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rugslab.errors import FrameError
-from rugslab.events import STATE_FIELDS, BadRecord, Frame, normalize_args
+from rugslab.events import STATE_FIELDS, BadRecord, Frame, HistoryText, normalize_args
 from rugslab.readers import ArchiveWriter, detect_format, read_frames
 from rugslab.readers.archive import read_archive, state_fields
 
@@ -220,9 +220,14 @@ def _want_fields(args: list[Any]) -> dict[str, Any]:
     return {k: v for k, v in p.items() if k in STATE_FIELDS}
 
 
+#: gameStateUpdate frames of the 2025-12-12 capture, and those carrying a gameHistory
+#: (counted with a plain orjson loop over the file's lines)
+N_STATE_1212, N_HISTORY_1212 = 510, 4
+
+
 def test_state_fields_decode_as_orjson_does(captures_dir: Path) -> None:
-    """Every gameStateUpdate of the 2025-12-12 capture (trace + payload, with leaderboard)."""
-    n = 0
+    """Every gameStateUpdate of the 2025-12-12 capture (with leaderboard and history)."""
+    n = histories = 0
     for line in (captures_dir / "2025-12-12_two-rugs.jsonl").read_bytes().splitlines():
         rec = orjson.loads(line)
         if rec["event"] != "gameStateUpdate":
@@ -230,15 +235,21 @@ def test_state_fields_decode_as_orjson_does(captures_dir: Path) -> None:
         args = normalize_args(rec["data"])
         text = orjson.dumps(args)
         got = state_fields(text)
+        want = _want_fields(args)
         if b'"gameHistory":' in text:
-            assert got is None  # left to orjson
-            continue
-        assert got == _want_fields(args)
+            assert got is not None  # the capture's history opens the payload
+            hist = got.pop("gameHistory")
+            assert isinstance(hist, HistoryText)
+            assert hist.decode() == want.pop("gameHistory")
+            assert hist.count == len(args[-1]["gameHistory"])
+            assert text[hist.start : hist.start + 2] == b"[{"
+            histories += 1
+        assert got == want
         assert {k: type(v) for k, v in got.items()} == {  # type: ignore[union-attr]
-            k: type(v) for k, v in _want_fields(args).items()
+            k: type(v) for k, v in want.items()
         }
         n += 1
-    assert n > 100
+    assert (n, histories) == (N_STATE_1212, N_HISTORY_1212)
 
 
 @pytest.mark.parametrize(
@@ -251,7 +262,9 @@ def test_state_fields_decode_as_orjson_does(captures_dir: Path) -> None:
         b'[{"price": 1, "price": 2}]',  # duplicate keys: orjson keeps the last
         b'[{"price": 18446744073709551616}]',  # beyond 64 bits: orjson gives a float
         b'[{"price": 1.5}',  # invalid JSON
-        b'[{"gameHistory": [], "price": 1.5}]',  # rolling history: orjson converts it faster
+        b'[{"gameHistory": [], "price": 1.5}]',  # history not in the archive's compact form
+        b'[{"price": 1.5, "gameHistory": []}]',  # history not the first field
+        b'[{"__trace": true}, {"gameHistory": []}]',  # history after a trace argument
     ],
 )
 def test_state_fields_leave_odd_texts_to_orjson(text: bytes) -> None:
