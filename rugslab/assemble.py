@@ -30,7 +30,6 @@ Source: PROTOCOL.md; field names checked against the captures in ../shared/captu
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from typing import Any
 
@@ -38,13 +37,14 @@ import orjson
 
 from rugslab.columns import ColumnRows
 from rugslab.errors import FrameError
-from rugslab.events import Frame, HistoryText
+from rugslab.events import Frame
 from rugslab.games import GameFacts, GameMemory, game_row, seed_row
 from rugslab.history import fold_arrays, fold_entry, parse_history_entry, version_of
 from rugslab.lifecycle import GamePhase, phase_of, rug_tick_of
 from rugslab.payloads import as_dict, game_id, req_int, req_num, seed_hash, shown
 from rugslab.records import BetKey, RecordBuffer, bet_row, placed_bet, trade_row
 from rugslab.rejects import EarliestRejects, raw_text, reject_id, reject_row
+from rugslab.rolling import UNDECODED, RollingHistory
 from rugslab.rows import RowBatch
 from rugslab.ticks import LIVE, PARTIAL, SOURCES, TICK_MAX, TickBuffer, parse_window, settle_ticks
 
@@ -73,10 +73,7 @@ class GameAssembler:
         # the frame being fed, for reject rows
         self._fid, self._src, self._args = "", "", b""
         self._recv: int | None = None
-        # id -> (entry JSON, digest) of the last gameHistory seen (see `_history`)
-        self._last_history: dict[str, tuple[bytes, bytes]] = {}
-        # that history's JSON text when its entries have distinct ids, else None
-        self._last_text: bytes | None = None
+        self._rolling = RollingHistory()  # the last gameHistory, to read the next cheaply
         self._reset()
 
     def _reset(self) -> None:
@@ -263,87 +260,42 @@ class GameAssembler:
                 self._reject(table, reason, self._raw)
 
     def _history(self, gh: Any, recv: int | None) -> None:
-        """gameHistory entries: each distinct entry content is parsed once per assembler.
-
-        An entry's content is known by the BLAKE2b digest of its JSON; an entry whose JSON is
-        the previous history's entry of the same id reuses that digest (the rolling history
-        repeats ~10 entries of ~25 KB in every cooldown frame: a byte comparison, not a hash).
-        A history still as text (`HistoryText`) that is byte for byte the last one decoded,
-        all of whose entries are parsed already, is not decoded at all.
-        """
-        if type(gh) is HistoryText:
-            if self._history_repeated(gh, recv):
-                return
-            gh = gh.decode()
-        if type(gh) is not list:
+        """gameHistory entries: each distinct entry content is parsed once per assembler
+        (content known by its digest; `rolling.RollingHistory` tells the entries apart)."""
+        entries = self._rolling.entries(gh)
+        if entries is None:
             self._reject(
                 "games", f"gameStateUpdate.gameHistory {shown(gh)}: expected a list", self._raw
             )
             return
-        last, self._last_history = self._last_history, {}
-        blobs: list[bytes] = []
-        for e in gh:
-            try:
-                blob = orjson.dumps(e)
-            except Exception:  # not JSON-serialisable (only from hand-built frames)
-                blob = repr(e).encode()
-            blobs.append(blob)
-            raw_id = e.get("id") if type(e) is dict else None
-            hit = last.get(raw_id) if type(raw_id) is str else None
-            if hit is not None and hit[0] == blob:  # as in the previous history
-                digest = hit[1]
-            else:
-                digest = hashlib.blake2b(blob, digest_size=16).digest()
-            if type(raw_id) is str:
-                self._last_history[raw_id] = (blob, digest)
-                st = self._games.get(raw_id)
+        games, seen, b = self._games, self._hist_seen, self._batch
+        for raw_id, blob, digest, e in entries:
+            if raw_id is not None:
+                st = games.get(raw_id)
                 if st is not None and digest in st.entries:
-                    self._games.move_to_end(raw_id)
+                    games.move_to_end(raw_id)
                     if recv is not None:
-                        self._hist_seen[raw_id] = _min(self._hist_seen.get(raw_id), recv)
-                    self._batch.count("history.cached")
+                        seen[raw_id] = _min(seen.get(raw_id), recv)
+                    b.count("history.cached")
                     continue
+            if e is UNDECODED:
+                e = orjson.loads(blob)
             try:
                 h = parse_history_entry(e)
             except FrameError as err:
                 self._hist_reject("games", err.reason, blob, digest, recv)
                 continue
-            self._batch.count("history.parsed")
+            b.count("history.parsed")
             gid = h.game_id
             acc = self._acc(gid)
-            self._games[gid].entries.add(digest)
+            games[gid].entries.add(digest)
             if recv is not None:
-                self._hist_seen[gid] = _min(self._hist_seen.get(gid), recv)
+                seen[gid] = _min(seen.get(gid), recv)
             too_long = fold_entry(h, acc, self._ticks, self._records)
             if too_long:
                 self._hist_reject("ticks", too_long, blob, digest, recv)
             for table, reason, rec in h.rejects:
                 self._hist_reject(table, reason, raw_text(rec), digest, recv)
-        ids = [e.get("id") if type(e) is dict else None for e in gh]
-        self._last_text = (
-            b"[" + b",".join(blobs) + b"]"
-            if all(type(i) is str for i in ids) and len(set(ids)) == len(ids)
-            else None
-        )
-
-    def _history_repeated(self, gh: HistoryText, recv: int | None) -> bool:
-        """Book `gh` as all cached when it is the last decoded history's text, byte for byte,
-        and each of its entries is parsed already; False (nothing done) otherwise."""
-        text, last = self._last_text, self._last_history
-        if text is None or gh.count != len(last) or not gh.args_json.startswith(text, gh.start):
-            return False
-        games = self._games
-        for raw_id, (_, digest) in last.items():
-            st = games.get(raw_id)
-            if st is None or digest not in st.entries:
-                return False
-        seen, b = self._hist_seen, self._batch
-        for raw_id in last:
-            games.move_to_end(raw_id)
-            if recv is not None:
-                seen[raw_id] = _min(seen.get(raw_id), recv)
-            b.count("history.cached")
-        return True
 
     # ---------------------------------------------------------------- draining
     def drain(self) -> RowBatch:
