@@ -12,8 +12,8 @@ are (no copy, no `str`: a frame's arguments are ~6 KB). `frame` turns them into 
 `string_view` column over those very bytes (`utf8_views`), without copying the text: any
 copy of a batch's ~150 MB is fresh memory, and touching fresh memory cost more than the copy
 itself (per 20k frames: 0.04-0.8 s for `pa.array`, 0.3 s of page faults for a growing
-`bytearray`; the views take 0.02 s). Rows read them back as `str`. The bytes must be valid UTF-8 (the assembler's come from the
-input line or from orjson, both UTF-8).
+`bytearray`; the views take 0.02 s). Rows read them back as `str`. The bytes must be valid
+UTF-8 (the assembler's come from the input line or from orjson, both UTF-8).
 """
 
 from __future__ import annotations
