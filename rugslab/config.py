@@ -22,6 +22,10 @@ DEFAULT_LAKE = Path("lake")
 DEFAULT_URL = "https://backend.rugs.fun"
 DEFAULT_FRONTEND_VERSION = "1.0"
 DEFAULT_BATCH_FRAMES = 20_000
+#: Ingest writes the tables other than raw_events once every this many `batch_frames`: their
+#: rows are ~1% of a frame's bytes, and each write of them costs ~0.1 s whatever its size
+#: (validation, merge and gap passes per partition).
+DERIVED_EVERY_BATCHES = 5
 
 #: Side-bet rule (PROTOCOL.md): window 40 ticks, pays 5x the stake, wins iff rug tick <= end.
 SIDEBET_WINDOW_TICKS = 40

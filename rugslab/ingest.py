@@ -6,7 +6,8 @@
 Per file (`readers.iter_inputs` expands folders), the format is sniffed (`readers.detect_format`):
 
     frame formats      `readers.read_frames` → `assemble.GameAssembler.feed`; every
-                       `batch_frames` frames the assembler is drained and the rows written
+                       `batch_frames` frames the raw_events rows are written, and every
+                       `DERIVED_EVERY_BATCHES` such batches all the other rows
     legacy recording   `readers.legacy.LegacyImporter`, one for the run: each file's rejects
                        and counters as it is read; the ticks and games of all recordings at
                        the end, so a game recorded in two files keeps each tick's earliest
@@ -16,7 +17,8 @@ Per file (`readers.iter_inputs` expands folders), the format is sniffed (`reader
 
 Unreadable records (`BadRecord`) become `rejects` rows; a file that cannot be read at all never
 stops the run. One assembler serves the whole run, so a game that spans two files (a journal
-rotated mid-game) is still one game. Memory stays bounded by `batch_frames`.
+rotated mid-game) is still one game. Memory stays bounded by `batch_frames` (raw frames, ~7 KB
+each) and `batch_frames * DERIVED_EVERY_BATCHES` (their other rows, ~1% of that).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 import polars as pl
 from tqdm import tqdm
 
-from rugslab.config import DEFAULT_BATCH_FRAMES
+from rugslab.config import DEFAULT_BATCH_FRAMES, DERIVED_EVERY_BATCHES
 from rugslab.errors import ConfigError, InputFormatError
 from rugslab.events import BadRecord
 from rugslab.lake import layout
@@ -166,7 +168,9 @@ def ingest(
     Args:
         paths: files and/or folders (walked recursively; README files and hidden entries skipped).
         lake: lake root folder (created if missing).
-        batch_frames: frames per write; bounds memory (rows of about this many frames are held).
+        batch_frames: frames per raw_events write; bounds memory (the raw rows of about this
+            many frames are held; the other tables are written every
+            `DERIVED_EVERY_BATCHES` batches).
         progress: show a tqdm bar over input bytes on stderr (only when stderr is a TTY).
 
     Returns:
@@ -192,13 +196,14 @@ def ingest(
     # receipt, and the duplicates are counted (legacy ticks are held until the end of the run)
     legacy = LegacyImporter()
     pending = RowBatch()
-    n_pending = 0
+    n_pending = n_raw = 0
+    drain_at = batch_frames * DERIVED_EVERY_BATCHES
 
     def flush() -> None:
-        nonlocal pending, n_pending
+        nonlocal pending, n_pending, n_raw
         batch = assembler.drain()
         batch.merge(pending)
-        pending, n_pending = RowBatch(), 0
+        pending, n_pending, n_raw = RowBatch(), 0, 0
         run.write(batch)
         del batch
         # automatic collection is off (see below): collect the cycles this batch left behind
@@ -246,9 +251,16 @@ def ingest(
                         assembler.feed(item)
                         summary.frames += 1
                         n_pending += 1
-                        if n_pending >= batch_frames:
+                        n_raw += 1
+                        if n_pending >= drain_at:
                             flush()
-                            bar.set_postfix(frames=summary.frames, refresh=False)
+                        elif n_raw >= batch_frames:
+                            run.write(assembler.drain_raw())
+                            n_raw = 0
+                            gc.collect(0)  # as in flush: the write's cycles hold the frames
+                        else:
+                            continue
+                        bar.set_postfix(frames=summary.frames, refresh=False)
                 except InputFormatError as e:
                     # cut short mid-file (e.g. a truncated gzip): keep what was read, say so
                     summary.files_cut_short.append((str(path), str(e)))

@@ -394,3 +394,27 @@ def test_history_only_game_is_first_seen_in_the_first_frame_carrying_it(batches:
     row = batches[DEC12].frame("games").filter(pl.col("game_id") == "20251212-eec31b1b16194f08")
     got = row.select("first_seen_ts", "start_ts", "seen_live", "revealed", "rug_tick").rows()
     assert got == [(_utc("2025-12-12T17:16:58.952637"), None, False, True, 233)]
+
+
+def test_drain_raw_takes_only_the_raw_rows(captures_dir: Path) -> None:
+    """Raw rows drained every 100 frames + one drain at the end = one drain of everything."""
+    frames = load_frames(captures_dir / DEC12)
+    whole = GameAssembler()
+    for f in frames:
+        whole.feed(f)
+    want = whole.drain()
+    asm = GameAssembler()
+    raw: list[dict[str, Any]] = []
+    for i, f in enumerate(frames, 1):
+        asm.feed(f)
+        if i % 100 == 0:
+            part = asm.drain_raw()
+            assert set(part.rows) == {"raw_events"} and len(part) == 100
+            raw += list(part.rows["raw_events"])
+    rest = asm.drain()
+    raw += list(rest.rows["raw_events"])
+    assert len(raw) == len(frames) == len(want.rows["raw_events"])
+    assert raw == list(want.rows["raw_events"])  # the same rows, in the same order
+    for t in ("ticks", "games", "seeds", "trades", "side_bets"):
+        assert len(rest.rows[t]) == len(want.rows[t]) > 0, t
+    assert rest.counters == want.counters
