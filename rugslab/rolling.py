@@ -6,21 +6,25 @@ one with the game that just ended in front and the oldest dropped. Game assembly
 each distinct entry content once; everything else about a repeated entry is bookkeeping.
 
 `RollingHistory.entries` gives, per entry, its id, its JSON text (`orjson.dumps`), a BLAKE2b
-digest of that text (the entry's content identity) and its decoded value, and remembers them
-for the next history. A history that arrives as text (`events.HistoryText`) is matched against
-the last one without decoding:
+digest of that text (the entry's content identity) and its decoded value, and remembers the
+last `keep` entries by id. A history that arrives as text (`events.HistoryText`) is read
+without decoding it whole, walking the array from its `[`:
 
-    same text as the last history                      no decoding at all
-    [new entry, then the last history's first n-1]     only the new entry is decoded
-    anything else                                      the whole history is decoded
+    an entry remembered            its text must follow, byte for byte: no decoding
+    an entry not remembered,       decoded alone: it ends where the next remembered entry
+    then a remembered one          starts, and must decode as one value in orjson's own form
+    anything else                  (two new entries in a row, a new last entry, text not in
+                                   orjson's form) the whole history is decoded
 
-The match is exact: the text from the history's `[` must be the last history's entries' JSON
-byte for byte (after the new entry, which must decode as one JSON value by itself; in a valid
-document that pins down where it ends). Entries of the last history carry no decoded value
-(`UNDECODED`): the caller decodes one only when it must parse it.
+Each step is exact: an element of the array starts at the walk's position, and a complete JSON
+value that the text there starts with (a remembered entry's text, or a new entry that decoded
+alone) is that element, whole. The walk must end at the array's `]` after `count` entries.
+Remembered entries carry no decoded value (`UNDECODED`): the caller decodes one only when it
+must parse it.
 
 Source: PROTOCOL.md, "gameHistory"; measured on bench/ingest.py's archive (931 history frames:
-530 repeat the last history, 391 add one game in front).
+266 repeat the last history, 399 add one game in front, 265 go back to a history seen ~400
+frames before, where the archive goes from one capture to the next).
 """
 
 from __future__ import annotations
@@ -34,6 +38,11 @@ from rugslab.events import HistoryText
 
 #: `Entry.value` of an entry known only by its text.
 UNDECODED: Any = object()
+#: Entries `RollingHistory` remembers by default: five histories' worth.
+DEFAULT_KEEP = 50
+_ID_KEY = b'{"id":"'  # how an entry written by orjson starts
+_NEXT = b',{"id":"'  # ... and how the next one does
+_COMMA, _CLOSE = ord(","), ord("]")
 
 
 class Entry(NamedTuple):
@@ -68,13 +77,18 @@ def _entry(value: Any, blob: bytes | None = None, known: dict[str, Entry] | None
 
 
 class RollingHistory:
-    """The last gameHistory taken in, to read the next one cheaply (see the module docstring)."""
+    """The entries of recent gameHistories, to read the next one cheaply (module docstring).
 
-    __slots__ = ("_last", "_text")
+    Args:
+        keep: how many entries (by id) to remember: a few histories' worth.
+    """
 
-    def __init__(self) -> None:
-        self._last: list[Entry] = []
-        self._text: bytes | None = None  # "[" + blobs joined by "," + "]"
+    __slots__ = ("_known", "keep")
+
+    def __init__(self, keep: int = DEFAULT_KEEP) -> None:
+        self.keep = keep
+        # id as JSON text (bytes between the quotes) -> entry without its value, LRU order
+        self._known: dict[bytes, Entry] = {}
 
     def entries(self, history: Any) -> list[Entry] | None:
         """The entries of `history` (a decoded list or a `HistoryText`), in order.
@@ -89,38 +103,63 @@ class RollingHistory:
             history = history.decode()
         if type(history) is not list:
             return None
-        known = {e.raw_id: e for e in self._last if e.raw_id is not None}
+        known = {e.raw_id: e for e in self._known.values()}
         got = [_entry(v, known=known) for v in history]
         self._remember(got)
         return got
 
     def _remember(self, got: list[Entry]) -> None:
-        self._last = [e._replace(value=UNDECODED) for e in got]
-        ids = [e.raw_id for e in got]
-        # only entries that are objects with string ids (their blob is JSON, never a repr)
-        ok = None not in ids and len(set(ids)) == len(ids)
-        self._text = b"[" + b",".join(e.blob for e in got) + b"]" if ok else None
+        known = self._known
+        for e in got:
+            # only objects written by orjson with a plain string id are found by their text
+            if e.raw_id is not None and e.blob.startswith(_ID_KEY):
+                key = orjson.dumps(e.raw_id)[1:-1]
+                known.pop(key, None)
+                known[key] = e._replace(value=UNDECODED) if e.value is not UNDECODED else e
+        while len(known) > self.keep:
+            del known[next(iter(known))]
 
-    def _from_text(self, h: HistoryText) -> list[Entry] | None:
-        last, text = self._last, self._text
-        if text is None:
+    def _known_at(self, doc: bytes, p: int) -> Entry | None:
+        """The remembered entry whose text starts at `doc[p]`, if any."""
+        if not doc.startswith(_ID_KEY, p):
             return None
-        doc, start = h.args_json, h.start
-        if h.count == len(last) and doc.startswith(text, start):
-            return list(last)
-        if h.count < 1 or h.count > len(last) + 1:
+        q = doc.find(b'"', p + len(_ID_KEY))
+        e = self._known.get(doc[p + len(_ID_KEY) : q])
+        return e if e is not None and doc.startswith(e.blob, p) else None
+
+    def _new_at(self, doc: bytes, p: int) -> tuple[Entry, int] | None:
+        """An entry not remembered, starting at `doc[p]` and followed by a remembered one:
+        (entry, where it ends). Its end is found as the start of the next remembered entry,
+        and its text must then decode alone, in orjson's own form."""
+        c = doc.find(_NEXT, p)
+        while c >= 0 and self._known_at(doc, c + 1) is None:
+            c = doc.find(_NEXT, c + 1)
+        if c < 0:
             return None
-        rest = last[: h.count - 1]
-        tail = b"," + b",".join(e.blob for e in rest) + b"]" if rest else b"]"
-        end = doc.find(tail, start + 1)
-        if end < 0:
-            return None
-        blob = doc[start + 1 : end]
+        blob = doc[p:c]
         try:
             value = orjson.loads(blob)
         except orjson.JSONDecodeError:
             return None
-        new = _entry(value, known={e.raw_id: e for e in last if e.raw_id is not None})
-        if new.blob != blob:  # not in orjson's own form: its text is not its identity
-            return None
-        return [new, *rest]
+        e = _entry(value, known={k.raw_id: k for k in self._known.values()})
+        return (e, c) if e.blob == blob else None
+
+    def _from_text(self, h: HistoryText) -> list[Entry] | None:
+        """The entries of `h` from its text: remembered ones matched byte for byte, a new one
+        decoded alone when a remembered one follows it; None when that is not enough."""
+        doc, p, out = h.args_json, h.start + 1, []
+        for i in range(h.count):
+            if i:
+                if doc[p] != _COMMA:
+                    return None
+                p += 1
+            e = self._known_at(doc, p)
+            if e is not None:
+                p += len(e.blob)
+            else:
+                found = self._new_at(doc, p)
+                if found is None:
+                    return None
+                e, p = found
+            out.append(e)
+        return out if doc[p] == _CLOSE else None

@@ -88,24 +88,40 @@ def test_one_new_game_in_front_decodes_only_that_entry(
 
 
 @pytest.mark.parametrize(
-    "change",
+    ("change", "decodes"),
     [
-        lambda h: h[2:],  # two new games in front
-        lambda h: [h[0], *h[2:]],  # one game missing in the middle
-        lambda h: [h[0], dict(h[1], peakMultiplier=99.5), *h[2:]],  # an old entry changed
-        lambda h: [*h[1:], h[0]],  # reordered
-        lambda h: [],  # empty
+        (lambda h: h[2:], 0),  # the oldest games dropped: all remembered
+        (lambda h: [h[0], *h[2:]], 0),  # a new game, then remembered ones
+        (lambda h: [], 0),  # empty
+        (lambda h: [h[0], dict(h[1], peakMultiplier=99.5), *h[2:]], 1),  # two unknown in a row
+        (lambda h: [*h[1:], h[0]], 1),  # a new game last: nothing after it tells its end
+        (lambda h: [dict(h[1], peakMultiplier=99.5), *h[2:]], 0),  # changed, then remembered
     ],
 )
-def test_other_changes_are_decoded_and_right(
-    history: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, change: Any
+def test_other_changes_give_the_decoded_entries(
+    history: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, change: Any, decodes: int
 ) -> None:
     calls = _decodes(monkeypatch)
     r = RollingHistory()
     r.entries(_text(history[1:]))
     new = change(history)
     assert _ids(r.entries(_text(new))) == _reference(new)
-    assert len(calls) == 2
+    assert len(calls) == 1 + decodes
+
+
+def test_a_history_seen_before_the_last_one_is_still_remembered(
+    history: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _decodes(monkeypatch)
+    other = [dict(e, id=e["id"][:-4] + "ffff") for e in history]
+    r = RollingHistory()
+    for h in (history, other, history, other):
+        assert _ids(r.entries(_text(h))) == _reference(h)
+    assert len(calls) == 2  # each history decoded once
+    small = RollingHistory(keep=10)
+    for h in (history, other, history):
+        small.entries(_text(h))
+    assert len(calls) == 5  # keep=10: the first history was forgotten
 
 
 def test_a_new_entry_not_in_compact_form_is_decoded(history: list[dict[str, Any]]) -> None:
