@@ -46,6 +46,7 @@ from rugslab.records import BetKey, RecordBuffer, bet_row, placed_bet, trade_row
 from rugslab.rejects import EarliestRejects, raw_text, reject_id, reject_row
 from rugslab.rolling import UNDECODED, RollingHistory
 from rugslab.rows import RowBatch
+from rugslab.texts import TextArena
 from rugslab.ticks import LIVE, PARTIAL, SOURCES, TICK_MAX, TickBuffer, parse_window, settle_ticks
 
 DEFAULT_KEEP_GAMES = 64
@@ -74,6 +75,7 @@ class GameAssembler:
         self._fid, self._src, self._args = "", "", b""
         self._recv: int | None = None
         self._rolling = RollingHistory()  # the last gameHistory, to read the next cheaply
+        self._arena = TextArena()  # one buffer for the raw frames of batch after batch
         self._reset()
 
     def _reset(self) -> None:
@@ -146,7 +148,7 @@ class GameAssembler:
         gid = p.get("gameId") if type(p) is dict else None
         raw = self._raw_rows
         if raw is None:  # columns: no dict and no str of the ~6 KB arguments per frame
-            raw = self._raw_rows = ColumnRows(RAW_COLUMNS, text="args_json")
+            raw = self._raw_rows = ColumnRows(RAW_COLUMNS, text="args_json", arena=self._arena)
             b.rows["raw_events"] = raw
         raw.append_values(fid, recv, fr.recv_mono_ns if type(fr.recv_mono_ns) is int else None,
                           fr.session_id if type(fr.session_id) is str else None,

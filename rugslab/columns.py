@@ -7,13 +7,11 @@ indexing, `append`, `extend`), so code that reads rows sees no difference; the p
 a tuple of values per row (`append_tuple`: no dict per row), and `RowBatch.frame` builds its
 polars frame from the columns (`to_series` per column, the same typing as for dict rows).
 
-One column may be a *text* column: its values arrive as UTF-8 `bytes` and are kept as they
-are (no copy, no `str`: a frame's arguments are ~6 KB). `frame` turns them into an Arrow
-`string_view` column over those very bytes (`utf8_views`), without copying the text: any
-copy of a batch's ~150 MB is fresh memory, and touching fresh memory cost more than the copy
-itself (per 20k frames: 0.04-0.8 s for `pa.array`, 0.3 s of page faults for a growing
-`bytearray`; the views take 0.02 s). Rows read them back as `str`. The bytes must be valid
-UTF-8 (the assembler's come from the input line or from orjson, both UTF-8).
+One column may be a *text* column: its values arrive as UTF-8 `bytes` (a frame's arguments,
+~6 KB) and are copied back to back into a `texts.TextBuffer`, which becomes the Arrow string
+column without another copy; given a `texts.TextArena`, successive batches reuse one buffer.
+Rows read them back as `str`. The bytes must be valid UTF-8 (the assembler's come from the
+input line or from orjson, both UTF-8).
 """
 
 from __future__ import annotations
@@ -21,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-import numpy as np
 import polars as pl
-import pyarrow as pa
+
+from rugslab.texts import TextArena, TextBuffer
 
 
 def to_series(name: str, values: Sequence[Any], dtype: pl.DataType) -> pl.Series:
@@ -45,48 +43,34 @@ def to_series(name: str, values: Sequence[Any], dtype: pl.DataType) -> pl.Series
     return pl.Series(name, values, dtype=dtype, strict=True)
 
 
-def utf8_views(blobs: Sequence[bytes]) -> pa.Array:
-    """An Arrow `string_view` array whose values are `blobs`, without copying them.
-
-    Each value longer than 12 bytes stays in its `bytes` object (one Arrow data buffer per
-    value, holding a reference); shorter ones are inlined in the 16-byte view, as the Arrow
-    format lays them out (length, then the bytes; or length, 4-byte prefix, buffer index,
-    offset). The bytes must be valid UTF-8: they are not checked here.
-
-    Source: Arrow columnar format, "Variable-size Binary View Layout".
-    """
-    n = len(blobs)
-    views = np.zeros((n, 4), dtype=np.int32)  # length, prefix, buffer index, offset (0)
-    raw = views.view(np.uint8).reshape(n, 16)
-    data: list[pa.Buffer] = []
-    for i, b in enumerate(blobs):
-        k = len(b)
-        views[i, 0] = k
-        if k <= 12:
-            raw[i, 4 : 4 + k] = memoryview(b)
-        else:
-            raw[i, 4:8] = memoryview(b)[:4]
-            views[i, 2] = len(data)
-            data.append(pa.py_buffer(b))
-    return pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views), *data])
-
-
 class ColumnRows:
     """Rows of one table as value tuples in column order (the text column kept in a buffer).
 
     Args:
         columns: the column names, in the order `append_values` takes them.
         text: the name of the text column (values given as UTF-8 bytes), if any.
+        arena: where the text column borrows its buffer (reused from batch to batch); a
+            buffer of its own when None.
 
     Attributes:
         append_tuple: for a table without a text column, append one row given as a tuple of
             values in `columns` order (the fastest way in: a bound `list.append`).
     """
 
-    __slots__ = ("_blobs", "_other", "_text", "_text_at", "_text_list", "_tuples",
-                 "append_tuple", "columns")
+    __slots__ = (
+        "_other",
+        "_text",
+        "_text_at",
+        "_text_buf",
+        "_text_list",
+        "_tuples",
+        "append_tuple",
+        "columns",
+    )
 
-    def __init__(self, columns: Sequence[str], *, text: str | None = None) -> None:
+    def __init__(
+        self, columns: Sequence[str], *, text: str | None = None, arena: TextArena | None = None
+    ) -> None:
         if text is not None and text not in columns:
             raise ValueError(f"text column {text!r} is not one of the columns {list(columns)}")
         self.columns = tuple(columns)
@@ -94,7 +78,7 @@ class ColumnRows:
         self._text_at = self.columns.index(text) if text is not None else -1
         self._other = tuple(c for c in self.columns if c != text)
         self._tuples: list[tuple[Any, ...]] = []  # values of the other columns, per row
-        self._blobs: list[bytes] = []  # the text values, as UTF-8 bytes
+        self._text_buf = TextBuffer(arena)  # the text values, back to back
         # the text column falls back to a plain list once a value is not bytes/str (e.g. None)
         self._text_list: list[Any] | None = None
         self.append_tuple = self._tuples.append if text is None else self._append_with_text
@@ -125,7 +109,7 @@ class ColumnRows:
             and self._text_list is None
         ):
             self._tuples.extend(rows._tuples)
-            self._blobs.extend(rows._blobs)
+            self._text_buf.extend(rows._text_buf)
             return
         for r in rows:
             self.append(r)
@@ -133,10 +117,10 @@ class ColumnRows:
     def _add_text(self, v: Any) -> None:
         if self._text_list is None:
             if type(v) is bytes:
-                self._blobs.append(v)
+                self._text_buf.append(v)
                 return
             if type(v) is str:
-                self._blobs.append(v.encode())
+                self._text_buf.append(v.encode())
                 return
             self._text_list = self._texts()
         self._text_list.append(v)
@@ -144,12 +128,12 @@ class ColumnRows:
     def _texts(self) -> list[Any]:
         if self._text_list is not None:
             return self._text_list
-        return [b.decode() for b in self._blobs]
+        return self._text_buf.texts()
 
     def _text_of(self, i: int) -> Any:
         if self._text_list is not None:
             return self._text_list[i]
-        return self._blobs[i].decode()
+        return self._text_buf.text(i)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         n = len(self)
@@ -192,7 +176,7 @@ class ColumnRows:
         out: dict[str, pl.Series] = {}
         for c, dtype in schema.items():
             if c == self._text and self._text_list is None:
-                out[c] = pl.Series(c, utf8_views(self._blobs)).cast(dtype)
+                out[c] = pl.Series(c, self._text_buf.arrow()).cast(dtype)
             elif c == self._text:
                 out[c] = to_series(c, self._text_list or [], dtype)
             else:
