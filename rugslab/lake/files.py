@@ -103,7 +103,11 @@ def remove_files(paths: Sequence[Path]) -> None:
 
 
 def read_files(
-    paths: Sequence[Path], table: str, *, columns: Sequence[str] | None = None
+    paths: Sequence[Path],
+    table: str,
+    *,
+    columns: Sequence[str] | None = None,
+    where: pl.Expr | None = None,
 ) -> pl.DataFrame:
     """Read lake files of `table` into one frame with the table's columns and dtypes.
 
@@ -112,6 +116,9 @@ def read_files(
         table: lake table name; its schema fixes the columns (a column missing from an older
             file is null) and their order.
         columns: read only these columns (e.g. the key), in this order.
+        where: keep only the rows this filter keeps (it may use any column of the files). It
+            is applied while each file is scanned: files whose statistics rule it out are
+            skipped, and memory holds the rows kept, not the files.
 
     Raises:
         LakeError: a file cannot be read (corrupt, not Parquet); `.path` names it.
@@ -123,7 +130,11 @@ def read_files(
     for p in paths:
         try:
             available = pl.read_parquet_schema(p)
-            df = pl.read_parquet(p, columns=[c for c in want if c in available])
+            cols = [c for c in want if c in available]
+            if where is None:
+                df = pl.read_parquet(p, columns=cols)
+            else:
+                df = pl.scan_parquet(p).filter(where).select(cols).collect()
         except (OSError, pl.exceptions.ComputeError) as e:
             raise LakeError(
                 f"cannot read lake file {p}: {e}; move it out of the lake or re-ingest", path=p

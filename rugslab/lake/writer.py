@@ -21,7 +21,7 @@ first (raw_events, ticks, trades), then merged state (seeds, side_bets, games), 
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +46,8 @@ WRITE_ORDER = (
     *_SPECIAL,
 )
 COVERAGE_COLUMNS = ("ticks_recorded", "ticks_missing", "completeness")
+#: The tick columns coverage and gaps are computed from (`ticks.tick_coverage`, `find_gaps`).
+TICK_COLUMNS = ("game_id", "tick")
 LOCK_FILE = ".write.lock"
 
 
@@ -152,12 +154,48 @@ def _in_row_order(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     return frame[order]
 
 
+def _may_match(table: str, part: pl.DataFrame) -> pl.Expr | None:
+    """A filter that keeps every lake row whose key could be one of `part`'s keys (it may keep
+    more: the anti-join stays exact), so a write reads the keys it could collide with, not
+    the whole partition; None: read every key.
+
+    raw_events: `frame_id` hashes (session_id, seq) when both are set, else (event, recv_ts,
+    args) (`events.Frame.frame_id`), so an equal id means an equal (session_id, seq), or an
+    equal recv_ts (null included). Files are in receive order: their recv_ts and seq
+    statistics rule most files out. ticks: the key holds game_id.
+    """
+    if table == "ticks":
+        return pl.col("game_id").is_in(part["game_id"].unique().to_list())
+    if table != "raw_events":
+        return None
+    sid, seq, ts = pl.col("session_id"), pl.col("seq"), pl.col("recv_ts")
+    by_session = sid.is_not_null() & seq.is_not_null()
+    mine = part.select(
+        sessions=pl.col("session_id").filter(by_session).unique().implode(),
+        seq_lo=pl.col("seq").filter(by_session).min(),
+        seq_hi=pl.col("seq").filter(by_session).max(),
+        ts_lo=pl.col("recv_ts").filter(~by_session).min(),
+        ts_hi=pl.col("recv_ts").filter(~by_session).max(),
+        ts_null=(~by_session & pl.col("recv_ts").is_null()).any(),
+    ).row(0, named=True)
+    keep = pl.lit(False)
+    if mine["sessions"]:
+        keep = keep | (by_session & sid.is_in(mine["sessions"])
+                       & seq.is_between(mine["seq_lo"], mine["seq_hi"]))
+    if mine["ts_lo"] is not None:
+        keep = keep | (~by_session & ts.is_between(mine["ts_lo"], mine["ts_hi"]))
+    if mine["ts_null"]:
+        keep = keep | (~by_session & ts.is_null())
+    return keep
+
+
 def _write_append(lake: Path, table: str, frame: pl.DataFrame, rep: TableReport) -> None:
     key = list(TABLES[table].key)
     frame = _first_per_key(frame, key)
     rep.offered += frame.height
     for day, part in _by_day(frame):
-        existing = read_files(layout.data_files(lake, table, day), table, columns=key)
+        existing = read_files(layout.data_files(lake, table, day), table, columns=key,
+                              where=_may_match(table, part))
         fresh = _not_in(part, existing, key)
         if fresh.height == 0:
             continue
@@ -213,10 +251,13 @@ def _game_days(game_ids: Iterable[str]) -> dict[str, list[str]]:
     return out
 
 
-def _lake_rows(lake: Path, table: str, game_ids: set[str], days: Iterable[str]) -> pl.DataFrame:
+def _lake_rows(
+    lake: Path, table: str, game_ids: set[str], days: Iterable[str],
+    columns: Sequence[str] | None = None,
+) -> pl.DataFrame:
     files = [f for d in sorted(set(days)) for f in layout.data_files(lake, table, d)]
-    rows = read_files(files, table)
-    return rows.filter(pl.col("game_id").is_in(sorted(game_ids)))
+    return read_files(files, table, columns=columns,
+                      where=pl.col("game_id").is_in(sorted(game_ids)))
 
 
 def _fill_coverage(lake: Path, affected: set[str], tick_days: set[str]) -> Any:
@@ -227,7 +268,7 @@ def _fill_coverage(lake: Path, affected: set[str], tick_days: set[str]) -> Any:
         if mine.height == 0:
             return games
         ids = set(mine["game_id"].to_list())
-        ticks = _lake_rows(lake, "ticks", ids, tick_days | set(_game_days(ids)))
+        ticks = _lake_rows(lake, "ticks", ids, tick_days | set(_game_days(ids)), TICK_COLUMNS)
         cov = tick_coverage(ticks, mine).select("game_id", *COVERAGE_COLUMNS)
         schema = TABLES["games"].polars_schema
         joined = games.join(cov, on="game_id", how="left", suffix="__cov")
@@ -249,7 +290,7 @@ def _write_gaps(
     rejects: list[Any] = []
     for day, ids in sorted(_game_days(affected).items()):
         games = _lake_rows(lake, "games", set(ids), [day])
-        ticks = _lake_rows(lake, "ticks", set(ids), tick_days | {day})
+        ticks = _lake_rows(lake, "ticks", set(ids), tick_days | {day}, TICK_COLUMNS)
         computed = find_gaps(ticks, games)
         schema = TABLES["gaps"].polars_schema
         computed = computed.select([pl.col(c).cast(t) for c, t in schema.items()])

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rugslab.errors import LakeError
+from rugslab.events import Frame
 from rugslab.lake import files, layout
 from rugslab.lake.catalog import read_table
 from rugslab.lake.writer import write_batch
@@ -89,6 +90,42 @@ def test_append_writes_only_keys_new_to_the_partition(tmp_path: Path) -> None:
         [["t000", "t001", "t002", "t003"], ["t004", "t005", "t006"]],
         [["t004", "t005", "t006"], ["t000", "t001", "t002", "t003"]],
     )
+
+
+def _raw(frame: Frame) -> dict[str, object]:
+    return {"frame_id": frame.frame_id, "recv_ts": frame.recv_ts_us, "session_id":
+            frame.session_id, "seq": frame.seq, "event": frame.event, "game_id": None,
+            "args_json": frame.args_json.decode(), "source": frame.source}
+
+
+def _raw_frames(first: int, n: int) -> list[Frame]:
+    """n frames of each kind of identity: by (session, seq) in two sessions, by content
+    with a receive time, by content without one."""
+    us = int(T0.timestamp() * 1e6)
+    out = []
+    for i in range(first, first + n):
+        out += [Frame("e", [i], "a", recv_ts_us=us + i, seq=i, session_id="a" * 32),
+                Frame("e", [i], "b", recv_ts_us=us + 10 * i, seq=i + 5, session_id="b" * 32),
+                Frame("e", [i], "c", recv_ts_us=us + i, seq=i),
+                Frame("e", [i], "d")]
+    return out
+
+
+def test_raw_events_are_deduplicated_against_every_earlier_write(tmp_path: Path) -> None:
+    """The writer reads only the lake keys a batch could collide with (by session and seq,
+    or by receive time): every kind of frame identity must still be found."""
+    written, news = 0, []
+    for first, n in ((0, 5), (20, 5), (3, 10), (0, 30), (0, 30)):
+        b = RowBatch()
+        b.extend("raw_events", [_raw(f) for f in _raw_frames(first, n)])
+        new = write_batch(tmp_path, b).new("raw_events")
+        news.append(new)
+        total = read_table("raw_events", tmp_path)
+        assert total.height == written + new
+        assert total["frame_id"].n_unique() == total.height
+        written = total.height
+    assert written == 4 * 30
+    assert news == [20, 20, 4 * 8, 4 * 12, 0]  # frames 0-4 | 20-24 | 5-12 | 13-19, 25-29
 
 
 def test_merge_completes_a_side_bet_and_keeps_one_file_per_partition(tmp_path: Path) -> None:
