@@ -344,6 +344,11 @@ class GameAssembler:
         self._reset()
         return b
 
+    @property
+    def raw_bytes(self) -> int:
+        """Bytes of frame arguments held in the pending `raw_events` rows."""
+        return self._raw_rows.text_bytes if self._raw_rows is not None else 0
+
     def drain_raw(self) -> RowBatch:
         """The `raw_events` rows gathered since the last drain, alone; the other tables keep
         gathering until `drain`. Raw rows hold each frame's arguments (~6 KB): draining them

@@ -86,6 +86,11 @@ class ColumnRows:
     def __len__(self) -> int:
         return len(self._tuples)
 
+    @property
+    def text_bytes(self) -> int:
+        """Bytes held in the text column's buffer (0 without a text column)."""
+        return self._text_buf.nbytes
+
     def append_values(self, *values: Any) -> None:
         """Append one row given as values in `columns` order (the text value as bytes)."""
         self.append_tuple(values)

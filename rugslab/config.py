@@ -22,6 +22,9 @@ DEFAULT_LAKE = Path("lake")
 DEFAULT_URL = "https://backend.rugs.fun"
 DEFAULT_FRONTEND_VERSION = "1.0"
 DEFAULT_BATCH_FRAMES = 20_000
+#: Ingest also writes the raw frames once their arguments pass this many bytes, so memory is
+#: bounded when frames are larger than usual (20k frames of the captures: ~150 MB).
+RAW_BATCH_BYTES = 128 * 2**20
 #: Ingest writes the tables other than raw_events once every this many `batch_frames`: their
 #: rows are ~1% of a frame's bytes, and each write of them costs ~0.1 s whatever its size
 #: (validation, merge and gap passes per partition).

@@ -6,8 +6,9 @@
 Per file (`readers.iter_inputs` expands folders), the format is sniffed (`readers.detect_format`):
 
     frame formats      `readers.read_frames` → `assemble.GameAssembler.feed`; every
-                       `batch_frames` frames the raw_events rows are written, and every
-                       `DERIVED_EVERY_BATCHES` such batches all the other rows
+                       `batch_frames` frames (or `RAW_BATCH_BYTES` of arguments) the
+                       raw_events rows are written, and every `batch_frames *
+                       DERIVED_EVERY_BATCHES` frames all the other rows
     legacy recording   `readers.legacy.LegacyImporter`, one for the run: each file's rejects
                        and counters as it is read; the ticks and games of all recordings at
                        the end, so a game recorded in two files keeps each tick's earliest
@@ -17,8 +18,9 @@ Per file (`readers.iter_inputs` expands folders), the format is sniffed (`reader
 
 Unreadable records (`BadRecord`) become `rejects` rows; a file that cannot be read at all never
 stops the run. One assembler serves the whole run, so a game that spans two files (a journal
-rotated mid-game) is still one game. Memory stays bounded by `batch_frames` (raw frames, ~7 KB
-each) and `batch_frames * DERIVED_EVERY_BATCHES` (their other rows, ~1% of that).
+rotated mid-game) is still one game. Memory stays bounded by `batch_frames` raw frames (at
+most `RAW_BATCH_BYTES` of arguments) and the other rows of `batch_frames *
+DERIVED_EVERY_BATCHES` frames (~1% of their bytes).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Any
 import polars as pl
 from tqdm import tqdm
 
-from rugslab.config import DEFAULT_BATCH_FRAMES, DERIVED_EVERY_BATCHES
+from rugslab.config import DEFAULT_BATCH_FRAMES, DERIVED_EVERY_BATCHES, RAW_BATCH_BYTES
 from rugslab.errors import ConfigError, InputFormatError
 from rugslab.events import BadRecord
 from rugslab.lake import layout
@@ -254,7 +256,9 @@ def ingest(
                         n_raw += 1
                         if n_pending >= drain_at:
                             flush()
-                        elif n_raw >= batch_frames:
+                        elif n_raw >= batch_frames or (
+                            not n_raw % 64 and assembler.raw_bytes >= RAW_BATCH_BYTES
+                        ):
                             run.write(assembler.drain_raw())
                             n_raw = 0
                             gc.collect(0)  # as in flush: the write's cycles hold the frames

@@ -65,6 +65,11 @@ class TextBuffer:
     def __len__(self) -> int:
         return len(self._offsets) - 1
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of text held."""
+        return self._end
+
     def append(self, text: bytes) -> None:
         """Append one text (valid UTF-8: not checked)."""
         data = self._data

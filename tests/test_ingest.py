@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import rugslab.ingest as ingest_module
 from rugslab.ingest import IngestSummary, ingest
 from rugslab.lake.catalog import read_table
 from rugslab.schemas import TABLES
@@ -72,6 +73,22 @@ def test_lake_content_does_not_depend_on_the_batch_size(
            progress=False)
     for t in TABLE_NAMES:
         assert _sorted(tmp_path, t).equals(_sorted(lake, t)), t
+
+
+def test_raw_frames_are_written_once_their_bytes_reach_the_bound(
+    once: tuple[Path, IngestSummary], shared_dir: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lake, _ = once
+    monkeypatch.setattr(ingest_module, "RAW_BATCH_BYTES", 64 * 1024)
+    ingest([shared_dir / "captures"], lake=tmp_path, progress=False)
+    files = list((tmp_path / "raw_events").rglob("*.parquet"))
+    # 765 frames, ~5 MB of arguments: a write per 64-frame check past 64 KB (no more than
+    # one per 64 frames), against one per partition with the default bound
+    assert 765 // 64 <= len(files) <= 765 // 64 + 6
+    assert _sorted(tmp_path, "raw_events").equals(
+        _sorted(lake, "raw_events").filter(pl.col("source").str.contains("captures"))
+    )
 
 
 def test_bad_lines_become_rejects_naming_file_and_line(captures_dir: Path, tmp_path: Path) -> None:
