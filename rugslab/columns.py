@@ -54,7 +54,8 @@ class ColumnRows:
 
     Attributes:
         append_tuple: for a table without a text column, append one row given as a tuple of
-            values in `columns` order (the fastest way in: a bound `list.append`).
+            values in `columns` order (the fastest way in: a bound `list.append`); with a
+            text column it raises TypeError (use `append_values`).
     """
 
     __slots__ = (
@@ -81,7 +82,9 @@ class ColumnRows:
         self._text_buf = TextBuffer(arena)  # the text values, back to back
         # the text column falls back to a plain list once a value is not bytes/str (e.g. None)
         self._text_list: list[Any] | None = None
-        self.append_tuple = self._tuples.append if text is None else self._append_with_text
+        # text tables append through `append_values` (a bound method of self stored on self
+        # would be a reference cycle, keeping the batch's texts alive until a GC pass)
+        self.append_tuple = self._tuples.append if text is None else self._no_tuples
 
     def __len__(self) -> int:
         return len(self._tuples)
@@ -93,7 +96,14 @@ class ColumnRows:
 
     def append_values(self, *values: Any) -> None:
         """Append one row given as values in `columns` order (the text value as bytes)."""
-        self.append_tuple(values)
+        if self._text_at < 0:
+            self._tuples.append(values)
+        else:
+            self._append_with_text(values)
+
+    @staticmethod
+    def _no_tuples(values: tuple[Any, ...]) -> None:
+        raise TypeError("ColumnRows with a text column: append with append_values or append")
 
     def _append_with_text(self, values: tuple[Any, ...]) -> None:
         i = self._text_at
@@ -102,7 +112,7 @@ class ColumnRows:
 
     def append(self, row: dict[str, Any]) -> None:
         """Append one row given as a dict (missing columns are null)."""
-        self.append_tuple(tuple(row.get(c) for c in self.columns))
+        self.append_values(*(row.get(c) for c in self.columns))
 
     def extend(self, rows: Iterable[dict[str, Any]]) -> None:
         """Append many rows (dicts, or another `ColumnRows` with the same columns)."""

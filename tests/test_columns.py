@@ -3,6 +3,7 @@ rows given as dicts."""
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 
 import polars as pl
@@ -12,6 +13,7 @@ from polars.testing import assert_frame_equal
 from rugslab.assemble import RAW_COLUMNS
 from rugslab.columns import ColumnRows
 from rugslab.rows import RowBatch
+from rugslab.texts import TextArena
 from rugslab.ticks import TICK_COLUMNS
 
 RAW = [
@@ -99,3 +101,28 @@ def test_ticks_frame_equals_the_frame_of_dict_rows() -> None:
 def test_text_column_must_be_a_column() -> None:
     with pytest.raises(ValueError, match="text column 'body'"):
         ColumnRows(("a",), text="body")
+
+
+def test_text_rows_are_freed_without_a_gc_pass_so_the_arena_lends_again() -> None:
+    """No reference cycle: dropping the rows of a batch returns the arena's buffer at once
+    (ingest runs with the cyclic GC off; a cycle would make the next batch copy it)."""
+    arena = TextArena()
+    gc.disable()
+    try:
+        first = ColumnRows(RAW_COLUMNS, text="args_json", arena=arena)
+        first.append_values(*(RAW[0][k].encode() if k == "args_json" else RAW[0][k]
+                              for k in RAW_COLUMNS))
+        buf = first._text_buf._data
+        del first
+        second = _columns(RAW[1:])
+        second_arena = ColumnRows(RAW_COLUMNS, text="args_json", arena=arena)
+        second_arena.extend(second)
+        assert second_arena._text_buf._data is buf
+        assert list(second_arena) == RAW[1:]
+    finally:
+        gc.enable()
+
+
+def test_append_tuple_refuses_rows_of_a_text_table() -> None:
+    with pytest.raises(TypeError, match="append_values"):
+        _columns([]).append_tuple(tuple(RAW[0].values()))
