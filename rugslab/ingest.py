@@ -261,7 +261,7 @@ def ingest(
                         ):
                             run.write(assembler.drain_raw())
                             n_raw = 0
-                            gc.collect(0)  # as in flush: the write's cycles hold the frames
+                            gc.collect(0)  # as in flush: the cycles the write left behind
                         else:
                             continue
                         bar.set_postfix(frames=summary.frames, refresh=False)
