@@ -332,7 +332,7 @@ def _fast_frame(line: bytes, src: str) -> Frame | None:
     i = line.find(_ARGS_KEY)
     if i < 0:
         return None
-    end = line.rstrip().rfind(b"}")
+    end = line.rfind(b"}")  # the record's closing brace (only whitespace may follow it)
     args_json = line[i + 8 : end]
     try:
         head = orjson.loads(line[:i] + b"}")
