@@ -28,7 +28,7 @@ RAW_BATCH_BYTES = 128 * 2**20
 #: Ingest writes the tables other than raw_events once every this many `batch_frames`: their
 #: rows are ~1% of a frame's bytes, and each write of them costs ~0.1 s whatever its size
 #: (validation, merge and gap passes per partition).
-DERIVED_EVERY_BATCHES = 5
+DERIVED_EVERY_BATCHES = 10
 
 #: Side-bet rule (PROTOCOL.md): window 40 ticks, pays 5x the stake, wins iff rug tick <= end.
 SIDEBET_WINDOW_TICKS = 40
