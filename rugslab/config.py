@@ -36,6 +36,9 @@ SIDEBET_PAYOUT_X = 5.0
 #: Published generator: rug probability per tick and the tick cap.
 RUG_PROB_PER_TICK = 0.005
 MAX_TICKS = 5000
+#: Highest tick a lake row may hold: the generator stops at MAX_TICKS, and the rug tick (the
+#: crash price) may be one more. Used by the schemas, the assembler and the legacy importer.
+TICK_MAX = MAX_TICKS + 1
 NOMINAL_TICK_MS = 250.0
 
 

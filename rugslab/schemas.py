@@ -30,6 +30,7 @@ from typing import Literal
 import pandera.polars as pa
 import polars as pl
 
+from rugslab.config import TICK_MAX
 from rugslab.errors import SchemaViolation
 
 GAME_ID_PATTERN = r"^\d{8}-[0-9a-f]{16}$"
@@ -70,7 +71,7 @@ class TickRow(pa.DataFrameModel):
     """One price per (game, tick). The rug tick carries the crash price and `is_rug`."""
 
     game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
-    tick: pl.Int32 = pa.Field(ge=0, le=5001)
+    tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX)
     price_x: pl.Float64 = pa.Field(ge=0)
     recv_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
     source: str = pa.Field(isin=TICK_SOURCES)
@@ -97,7 +98,7 @@ class GameRow(pa.DataFrameModel):
     end_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
     first_live_tick: pl.Int32 = pa.Field(ge=0, nullable=True)
     last_live_tick: pl.Int32 = pa.Field(ge=0, nullable=True)
-    rug_tick: pl.Int32 = pa.Field(ge=0, le=5001, nullable=True)
+    rug_tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX, nullable=True)
     rugged: bool = pa.Field(nullable=True)
     peak_x: pl.Float64 = pa.Field(ge=0, nullable=True)
     crash_price_x: pl.Float64 = pa.Field(ge=0, nullable=True)

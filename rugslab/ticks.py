@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from rugslab.columns import ColumnRows
-from rugslab.config import MAX_TICKS
+from rugslab.config import TICK_MAX
 from rugslab.errors import FrameError
 from rugslab.games import GameFacts, GameMemory
 from rugslab.payloads import as_dict, num, opt_int, shown
@@ -29,8 +29,6 @@ from rugslab.rows import RowBatch
 LIVE, PARTIAL, HISTORY = 0, 1, 2
 #: Tick source names by rank (the `ticks.source` column).
 SOURCES = ("live", "partial", "history")
-#: Highest tick a row may hold (the generator stops at MAX_TICKS; the rug tick may be one more).
-TICK_MAX = MAX_TICKS + 1
 _NO_TS = 1 << 62
 _INF = float("inf")
 #: "0".."5001" → int: one dict lookup validates and converts a partialPrices key.

@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rugslab.config import TICK_MAX
 from rugslab.readers.files import iter_lines, raw_text
 from rugslab.readers.salvage import RECORD_START, split_records
 from rugslab.readers.timestamps import iso_to_us
@@ -67,7 +68,6 @@ ACTIVE_PHASES = frozenset({"GAME_ACTIVATION", "ACTIVE_GAMEPLAY"})
 PRE_GAME_PHASES = frozenset({"UNKNOWN", "PRESALE"})
 POST_RUG_PHASE = "RUG_EVENT_1"
 RECORD_TYPES = frozenset({"game_start", "tick", "game_end", "session_start"})
-MAX_TICK = 5001
 _GAME_ID = re.compile(GAME_ID_PATTERN)
 _FILE_DATE = re.compile(r"(?:^|_)(\d{8})_")
 _TS_IN_TEXT = re.compile(r'"timestamp":\s*"([^"]{19,32})"')
@@ -111,8 +111,8 @@ def _bad_field(rec: dict[str, Any]) -> str | None:
     if rec["type"] != "tick":
         return None
     tick, price = rec.get("tick"), rec.get("price")
-    if not isinstance(tick, int) or isinstance(tick, bool) or not 0 <= tick <= MAX_TICK:
-        return f"'tick' {tick!r} is not a whole number in 0..{MAX_TICK}"
+    if not isinstance(tick, int) or isinstance(tick, bool) or not 0 <= tick <= TICK_MAX:
+        return f"'tick' {tick!r} is not a whole number in 0..{TICK_MAX}"
     if not isinstance(price, int | float) or isinstance(price, bool):
         return f"'price' {price!r} is not a number"
     if not math.isfinite(price) or price < 0:
@@ -270,7 +270,10 @@ class LegacyImporter:
             batch.count("legacy.games")
             if len(g.files) > 1:
                 batch.count("legacy.games_in_multiple_files")
-            rug_tick = next((t for t, v in g.ticks.items() if v[2]), None)
+            rugs = sorted(t for t, v in g.ticks.items() if v[2])
+            rug_tick = rugs[0] if rugs else None  # the lowest: a game rugs once
+            if len(rugs) > 1:
+                batch.count("legacy.rug_conflicts")
             if rug_tick is not None:
                 # keep no active tick at/after the rug (a tick cannot follow its game's rug)
                 late = [t for t in g.ticks if t > rug_tick]

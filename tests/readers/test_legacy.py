@@ -181,3 +181,20 @@ def test_crafted_file_active_ticks_rug_and_defects(tmp_path: Path) -> None:
     ]
     assert rejects["reject_id"][2] == reject_id(p.name, 10, lines[9], 0)
     assert rejects["recv_ts"].dt.to_string("%S%.6f").to_list() == ["01.250000", None, "03.000000"]
+
+
+@pytest.mark.parametrize("order", [(4, 2), (2, 4)])
+def test_two_rug_records_keep_the_lowest_rug_tick(tmp_path: Path, order: tuple[int, int]) -> None:
+    """A game rugs once: whichever rug record comes first in the file, the lowest tick is
+    the rug, the other is a tick after it (dropped and counted), and the conflict counted."""
+    lines = [_tick(t, 1.0 + t / 10, "ACTIVE_GAMEPLAY", f"0{t}.000000", active=True,
+                   rugged=False) for t in range(2)]
+    lines += [_tick(t, 0.01 * t, "ACTIVE_GAMEPLAY", f"0{t}.500000", active=True, rugged=True)
+              for t in order]
+    p = tmp_path / "game_20251031_150000.jsonl"
+    p.write_text("\n".join(lines) + "\n")
+    b = import_recording(p)
+    assert b.frame("ticks").select("tick", "is_rug").rows() == [(0, False), (1, False), (2, True)]
+    (g,) = b.frame("games").to_dicts()
+    assert g["rug_tick"] == 2
+    assert (b.counters["legacy.rug_conflicts"], b.counters["legacy.ticks_after_rug"]) == (1, 1)
