@@ -233,9 +233,12 @@ class GameAssembler:
         pp = p.get("partialPrices")
         if pp is not None:
             try:
-                end, window = parse_window(pp, f"{ctx}.partialPrices")
+                end, window, bad = parse_window(pp, f"{ctx}.partialPrices")
             except FrameError as e:
                 self._reject("ticks", e.reason, self._raw)
+            else:
+                if bad:  # the window's good values are kept
+                    self._reject("ticks", "; ".join(bad), self._raw)
         last = rug_tick_of(tc, end) if phase is _RUG else tc
         if last > TICK_MAX:
             self._reject(

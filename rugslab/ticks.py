@@ -135,30 +135,38 @@ def recv_of(ts_key: int) -> int | None:
     return None if ts_key == _NO_TS else ts_key
 
 
-def parse_window(pp: Any, ctx: str) -> tuple[int | None, list[tuple[int, float]]]:
-    """`partialPrices` → (endTick or None, [(tick, price), ...]).
+def parse_window(pp: Any, ctx: str) -> tuple[int | None, list[tuple[int, float]], list[str]]:
+    """`partialPrices` → (endTick or None, [(tick, price), ...], [reason, ...]).
+
+    A value whose key is not a decimal tick ≤ TICK_MAX, or whose price is not a finite
+    number ≥ 0, is left out and its reason listed; the window's other values are kept.
 
     Args:
         pp: `{"startTick": t-4, "endTick": t, "values": {"<tick>": price, ...}}`.
         ctx: where it sits, for error reasons.
 
     Raises:
-        FrameError: not an object, `endTick` not an int, `values` not an object, a key that is
-            not a decimal tick ≤ TICK_MAX, or a price that is not a finite number ≥ 0.
+        FrameError: not an object, `endTick` not an int, or `values` not an object.
     """
     pp = as_dict(pp, ctx)
     end = opt_int(pp, "endTick", ctx)
     vals = as_dict(pp.get("values"), f"{ctx}.values")
     out = []
+    bad: list[str] = []
     keys = _TICK_KEYS
     for k, v in vals.items():
         t = keys.get(k) if type(k) is str else None
         if t is None:
-            raise FrameError(f"{ctx}.values key {shown(k)}: expected a decimal tick 0..{TICK_MAX}")
+            bad.append(f"{ctx}.values key {shown(k)}: expected a decimal tick 0..{TICK_MAX}")
+            continue
         if type(v) is not float or not (0.0 <= v < _INF):
-            v = num(v, f"{ctx}.values", k)
+            try:
+                v = num(v, f"{ctx}.values", k)
+            except FrameError as e:
+                bad.append(e.reason)
+                continue
         out.append((t, v))
-    return end, out
+    return end, out, bad
 
 
 def find_gaps(ticks: pl.DataFrame, games: pl.DataFrame) -> pl.DataFrame:

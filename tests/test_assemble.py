@@ -418,3 +418,17 @@ def test_drain_raw_takes_only_the_raw_rows(captures_dir: Path) -> None:
     for t in ("ticks", "games", "seeds", "trades", "side_bets"):
         assert len(rest.rows[t]) == len(want.rows[t]) > 0, t
     assert rest.counters == want.counters
+
+
+def test_a_window_with_one_bad_value_keeps_the_others() -> None:
+    gid = "20251212-0123456789abcdef"
+    state = {"gameId": gid, "active": True, "rugged": False, "tickCount": 16, "price": 1.3,
+             "partialPrices": {"startTick": 12, "endTick": 16,
+                               "values": {"12": 1.1, "13": "x", "14": 1.2, "15": 1.25}}}
+    asm = GameAssembler()
+    asm.feed(Frame("gameStateUpdate", [state], "t", recv_ts_us=1_765_500_000_000_000))
+    b = asm.drain()
+    ticks = {(r["tick"], r["source"]) for r in b.rows["ticks"]}
+    assert ticks == {(12, "partial"), (14, "partial"), (15, "partial"), (16, "live")}
+    (rej,) = b.rows["rejects"]
+    assert rej["table"] == "ticks" and "partialPrices.values.13 'x' (str)" in rej["reason"]

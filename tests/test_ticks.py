@@ -58,7 +58,7 @@ def test_buffer_content_does_not_depend_on_offer_order(offers: list, rnd) -> Non
 
 def test_parse_window_reads_string_tick_keys() -> None:
     pp = {"startTick": 12, "endTick": 16, "values": {"12": 1.25, "15": 1, "16": 0.02}}
-    assert parse_window(pp, "pp") == (16, [(12, 1.25), (15, 1.0), (16, 0.02)])
+    assert parse_window(pp, "pp") == (16, [(12, 1.25), (15, 1.0), (16, 0.02)], [])
 
 
 @pytest.mark.parametrize(
@@ -66,12 +66,6 @@ def test_parse_window_reads_string_tick_keys() -> None:
     [
         ({"endTick": "16", "values": {}}, "pp.endTick '16' (str)"),
         ({"endTick": 16, "values": [1.0]}, "pp.values [1.0] (list): expected an object"),
-        ({"endTick": 16, "values": {"x1": 1.0}}, "pp.values key 'x1' (str)"),
-        ({"endTick": 16, "values": {"+3": 1.0}}, "pp.values key '+3' (str)"),
-        ({"endTick": 16, "values": {"9999": 1.0}}, "pp.values key '9999' (str)"),
-        ({"endTick": 16, "values": {"3": "1.0"}}, "pp.values.3 '1.0' (str)"),
-        ({"endTick": 16, "values": {"3": -1.0}}, "pp.values.3 -1.0 (float)"),
-        ({"endTick": 16, "values": {"3": True}}, "pp.values.3 True (bool)"),
         ("window", "pp 'window' (str): expected an object"),
     ],
 )
@@ -79,6 +73,26 @@ def test_parse_window_rejects_bad_windows_naming_field_and_value(pp: object, fra
     with pytest.raises(FrameError) as e:
         parse_window(pp, "pp")
     assert fragment in e.value.reason
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fragment"),
+    [
+        ("x1", 1.0, "pp.values key 'x1' (str)"),
+        ("+3", 1.0, "pp.values key '+3' (str)"),
+        ("9999", 1.0, "pp.values key '9999' (str)"),
+        ("3", "1.0", "pp.values.3 '1.0' (str)"),
+        ("3", -1.0, "pp.values.3 -1.0 (float)"),
+        ("3", True, "pp.values.3 True (bool)"),
+    ],
+)
+def test_a_bad_value_is_left_out_and_the_window_kept(
+    key: str, value: object, fragment: str
+) -> None:
+    pp = {"endTick": 16, "values": {"12": 1.25, key: value, "16": 0.02}}
+    end, good, bad = parse_window(pp, "pp")
+    assert (end, good) == (16, [(12, 1.25), (16, 0.02)])
+    assert len(bad) == 1 and fragment in bad[0]
 
 
 def _ticks(rows: dict[str, list[int]]) -> pl.DataFrame:
