@@ -96,6 +96,14 @@ def game_row(game_id: str, f: GameFacts, counters: Counter[str]) -> dict[str, An
     }
 
 
+def hash_matches(seed: str | None, seed_hash: str | None) -> bool | None:
+    """sha256(seed ASCII bytes).hexdigest() == seed_hash; None until both are known. A seed
+    that is not ASCII cannot match (False). Source: PROTOCOL.md, provably fair."""
+    if seed is None or seed_hash is None:
+        return None
+    return seed.isascii() and hashlib.sha256(seed.encode("ascii")).hexdigest() == seed_hash
+
+
 def seed_row(game_id: str, f: GameFacts, counters: Counter[str]) -> dict[str, Any] | None:
     """A `seeds` row when `f` holds a seed hash or a revealed seed, else None.
 
@@ -106,9 +114,7 @@ def seed_row(game_id: str, f: GameFacts, counters: Counter[str]) -> dict[str, An
         return None
     h = min(f.hashes) if f.hashes else None
     seed = _pick(f.seeds, "seeds.seed", counters)
-    ok = None
-    if seed is not None and h is not None:
-        ok = seed.isascii() and hashlib.sha256(seed.encode("ascii")).hexdigest() == h
+    ok = hash_matches(seed, h)
     return {
         "game_id": game_id,
         "server_seed_hash": h,

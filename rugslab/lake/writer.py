@@ -30,6 +30,7 @@ from typing import Any
 import polars as pl
 
 from rugslab.errors import LakeError, SchemaViolation
+from rugslab.games import hash_matches
 from rugslab.lake import layout
 from rugslab.lake.files import read_files, remove_files, write_parquet_atomic
 from rugslab.lake.merge import merge_rows
@@ -281,6 +282,18 @@ def _fill_coverage(lake: Path, affected: set[str], tick_days: set[str]) -> Any:
     return derive
 
 
+def _seed_check(seeds: pl.DataFrame) -> pl.DataFrame:
+    """`hash_ok` recomputed after the merge: a seed and its hash that arrived in different
+    batches are checked once both are in the row."""
+    ok = [hash_matches(s, h) for s, h in seeds.select("server_seed", "server_seed_hash")
+          .iter_rows()]
+    return seeds.with_columns(pl.Series("hash_ok", ok, dtype=pl.Boolean))
+
+
+#: Merge tables with a column derived from the merged row.
+_DERIVED = {"seeds": _seed_check}
+
+
 def _write_gaps(
     lake: Path, affected: set[str], tick_days: set[str], rep: TableReport
 ) -> list[dict[str, Any]]:
@@ -344,8 +357,10 @@ def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
     with lake_lock(lake):
         for t in WRITE_ORDER:
             if t in frames and t not in _SPECIAL:
-                write = _write_append if TABLES[t].kind == "append" else _write_merge
-                write(lake, t, frames[t], report.table(t))
+                if TABLES[t].kind == "append":
+                    _write_append(lake, t, frames[t], report.table(t))
+                else:
+                    _write_merge(lake, t, frames[t], report.table(t), derive=_DERIVED.get(t))
         if touched:
             games = frames.get("games", pl.DataFrame(schema=TABLES["games"].polars_schema))
             derive = _fill_coverage(lake, touched, tick_days)

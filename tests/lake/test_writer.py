@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import random
 from datetime import UTC, datetime
@@ -126,6 +127,21 @@ def test_raw_events_are_deduplicated_against_every_earlier_write(tmp_path: Path)
         written = total.height
     assert written == 4 * 30
     assert news == [20, 20, 4 * 8, 4 * 12, 0]  # frames 0-4 | 20-24 | 5-12 | 13-19, 25-29
+
+
+@pytest.mark.parametrize(("seed", "ok"), [("abc", True), ("abd", False)])
+def test_a_seed_and_its_hash_from_different_batches_are_checked(
+    tmp_path: Path, seed: str, ok: bool
+) -> None:
+    h = hashlib.sha256(b"abc").hexdigest()
+    first, second = RowBatch(), RowBatch()
+    first.add("seeds", {"game_id": GID, "server_seed_hash": h, "version": "v3"})
+    second.add("seeds", {"game_id": GID, "server_seed": seed, "version": "v3"})
+    write_batch(tmp_path, first)
+    assert read_table("seeds", tmp_path)["hash_ok"].to_list() == [None]
+    write_batch(tmp_path, second)
+    (row,) = read_table("seeds", tmp_path).iter_rows(named=True)
+    assert (row["server_seed"], row["server_seed_hash"], row["hash_ok"]) == (seed, h, ok)
 
 
 def test_merge_completes_a_side_bet_and_keeps_one_file_per_partition(tmp_path: Path) -> None:
