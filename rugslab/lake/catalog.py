@@ -18,18 +18,42 @@ can neither write nor read files outside the lake.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from rugslab.errors import LakeError, QueryError
+from rugslab.errors import ConfigError, LakeError, QueryError
 from rugslab.lake import layout
 from rugslab.schemas import TABLES
 
-#: `queries/` of the repository (the package's parent folder).
+#: `queries/` of the repository (the package's parent folder: an editable install).
 QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
+#: Environment variable naming another folder of named queries.
+QUERIES_ENV = "RUGSLAB_QUERIES"
+
+
+def queries_folder() -> Path | None:
+    """Where named queries are read from: `$RUGSLAB_QUERIES`, else the repository's
+    `queries/` (editable install), else `./queries`; None when none of them exists.
+
+    Raises:
+        ConfigError: `$RUGSLAB_QUERIES` is set but is not a folder.
+    """
+    env = os.environ.get(QUERIES_ENV)
+    if env:
+        if not Path(env).is_dir():
+            raise ConfigError(
+                f"{QUERIES_ENV}={env!r} is not a folder; point it at a folder of *.sql files "
+                "or unset it."
+            )
+        return Path(env)
+    for folder in (QUERIES_DIR, Path.cwd() / "queries"):
+        if folder.is_dir():
+            return folder
+    return None
 
 _DUCK_TYPES: dict[type[pl.DataType], str] = {
     pl.String: "VARCHAR",
@@ -70,9 +94,10 @@ def _table_view_sql(lake: Path, table: str) -> str:
 
 
 def named_queries(queries_dir: Path | None = None) -> dict[str, str]:
-    """Named queries: view name (file stem) → SQL text, from `queries_dir` (or `QUERIES_DIR`)."""
-    folder = QUERIES_DIR if queries_dir is None else Path(queries_dir)
-    if not folder.is_dir():
+    """Named queries: view name (file stem) → SQL text, from `queries_dir` (default:
+    `queries_folder()`); empty when there is no such folder."""
+    folder = queries_folder() if queries_dir is None else Path(queries_dir)
+    if folder is None or not folder.is_dir():
         return {}
     return {p.stem: p.read_text() for p in sorted(folder.glob("*.sql"))}
 
@@ -167,7 +192,7 @@ def connect(
         lake: lake root folder; must exist (an empty lake is fine).
         read_only: refuse writing statements and limit file access to the lake (default).
             With False, a plain writable connection (e.g. for temporary tables).
-        queries_dir: folder of named queries (default: the repository's `queries/`).
+        queries_dir: folder of named queries (default: `queries_folder()`).
 
     Returns:
         A `ReadOnlyConnection` (read_only) or a `duckdb.DuckDBPyConnection`; `TimeZone` is UTC.

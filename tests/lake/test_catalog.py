@@ -7,8 +7,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from rugslab.errors import LakeError, QueryError
-from rugslab.lake.catalog import QUERIES_DIR, connect, describe_query, named_queries, read_table
+from rugslab.errors import ConfigError, LakeError, QueryError
+from rugslab.lake.catalog import (
+    QUERIES_DIR,
+    connect,
+    describe_query,
+    named_queries,
+    queries_folder,
+    read_table,
+)
 from rugslab.lake.writer import write_batch
 from rugslab.rows import RowBatch
 from rugslab.schemas import TABLES
@@ -121,6 +128,21 @@ def test_writable_connection_allows_temporary_tables(tmp_path: Path) -> None:
 def test_queries_dir_is_the_repository_queries_folder() -> None:
     assert QUERIES_DIR.name == "queries"
     assert (QUERIES_DIR / "games_per_day.sql").is_file()
+    assert queries_folder() == QUERIES_DIR
+
+
+def test_rugslab_queries_names_another_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "answer.sql").write_text("SELECT 42 AS n")
+    monkeypatch.setenv("RUGSLAB_QUERIES", str(tmp_path))
+    assert named_queries() == {"answer": "SELECT 42 AS n"}
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    assert connect(lake).sql("SELECT n FROM answer").fetchall() == [(42,)]
+    monkeypatch.setenv("RUGSLAB_QUERIES", str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match=r"RUGSLAB_QUERIES=.*missing.* is not a folder"):
+        named_queries()
 
 
 def test_tick_intervals_uses_live_ticks_in_tick_order(tmp_path: Path) -> None:
