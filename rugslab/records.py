@@ -198,6 +198,8 @@ class RecordBuffer:
         return out
 
     def offer_trade(self, row: dict[str, Any], rank: int) -> None:
+        """Keep `row` for its trade id unless a better one is held (lower `rank`: live before
+        history; then the earlier receive time)."""
         ts = row["recv_ts"] if row["recv_ts"] is not None else _NO_TS
         old = self.trades.get(row["trade_id"])
         if (

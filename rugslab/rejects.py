@@ -56,6 +56,7 @@ class EarliestRejects:
         self.rows: dict[str, dict[str, Any]] = {}
 
     def add(self, row: dict[str, Any]) -> None:
+        """Keep `row` unless a row with its reject_id and an earlier receive time is held."""
         old = self.rows.get(row["reject_id"])
         if old is None or _when(row) < _when(old):
             self.rows[row["reject_id"]] = row

@@ -284,6 +284,7 @@ class Table:
 
     @property
     def columns(self) -> list[str]:
+        """The table's column names, in schema order."""
         return list(self.model.to_schema().columns)
 
     @property

@@ -72,12 +72,17 @@ class Account:
 
 @dataclass(frozen=True, slots=True)
 class SideBetOrder:
+    """A side bet: `stake_sol` SOL placed at `start_tick`, covering ticks start..start+40."""
+
     start_tick: int
     stake_sol: float
 
 
 @dataclass(frozen=True, slots=True)
 class TradeOrder:
+    """A long position of `stake_sol` SOL; entry and exit rules as in the module docstring
+    (`TradeOrder(stake_sol, entry_tick, entry_price_x, exit_multiple, exit_tick)`)."""
+
     stake_sol: float
     entry_tick: int = 0
     entry_price_x: float | None = None

@@ -32,6 +32,7 @@ class FixedStartTick:
     name: str = "fixed start tick"
 
     def order(self, game: GameView, account: Account) -> Order | None:
+        """This game's order, or None to sit it out (see `backtest.Strategy`)."""
         return SideBetOrder(self.start_tick, self.stake_sol)
 
 
@@ -51,6 +52,7 @@ class ThresholdSideBet:
     name: str = "threshold"
 
     def order(self, game: GameView, account: Account) -> Order | None:
+        """This game's order, or None to sit it out (see `backtest.Strategy`)."""
         probs: Sequence[float | None] | None = game.extra.get(self.prob_col)
         if probs is None:
             raise ConfigError(f"ThresholdSideBet needs a list column {self.prob_col!r} in the "
@@ -75,6 +77,7 @@ class Martingale:
     name: str = "martingale"
 
     def order(self, game: GameView, account: Account) -> Order | None:
+        """This game's order, or None to sit it out (see `backtest.Strategy`)."""
         steps = account.consecutive_losses
         if self.max_steps is not None:
             steps = min(steps, self.max_steps)
@@ -93,6 +96,7 @@ class AntiMartingale:
     name: str = "anti-martingale"
 
     def order(self, game: GameView, account: Account) -> Order | None:
+        """This game's order, or None to sit it out (see `backtest.Strategy`)."""
         steps = account.consecutive_wins % (self.max_steps + 1)
         return SideBetOrder(self.start_tick, self.base_sol * self.factor**steps)
 
@@ -120,6 +124,7 @@ class FractionalKelly:
     name: str = "fractional kelly"
 
     def order(self, game: GameView, account: Account) -> Order | None:
+        """This game's order, or None to sit it out (see `backtest.Strategy`)."""
         p = self.p_win
         if self.prob_col is not None:
             probs = game.extra.get(self.prob_col)
@@ -143,6 +148,7 @@ class StopLossTakeProfit:
     name: str = "stop-loss/take-profit"
 
     def order(self, game: GameView, account: Account) -> Order | None:
+        """This game's order, or None to sit it out (see `backtest.Strategy`)."""
         if self.stop_loss is not None and (
                 account.bankroll_sol <= account.start_sol * (1.0 - self.stop_loss)):
             return None
@@ -165,6 +171,7 @@ class Trade:
     name: str = "trade"
 
     def order(self, game: GameView, account: Account) -> Order | None:
+        """This game's order, or None to sit it out (see `backtest.Strategy`)."""
         if self.exit_multiple is None and self.exit_tick is None:
             raise ConfigError("Trade needs exit_multiple or exit_tick (else it only exits at "
                               "the rug or the cap).")

@@ -24,6 +24,8 @@ _LAKE_HELP = "Lake folder (default: $RUGSLAB_LAKE or ./lake)."
 
 
 class OutputFormat(StrEnum):
+    """`rugslab sql --format`: an aligned table, CSV or JSON lines."""
+
     table = "table"
     csv = "csv"
     json = "json"

@@ -77,12 +77,15 @@ class WriteReport:
     tables: dict[str, TableReport] = field(default_factory=dict)
 
     def table(self, name: str) -> TableReport:
+        """The report of table `name` (created empty on first use)."""
         return self.tables.setdefault(name, TableReport())
 
     def offered(self, name: str) -> int:
+        """Rows of `name` offered (0 when the write did not touch it)."""
         return self.tables[name].offered if name in self.tables else 0
 
     def new(self, name: str) -> int:
+        """Rows of `name` new to the lake (0 when the write did not touch it)."""
         return self.tables[name].new if name in self.tables else 0
 
     @property

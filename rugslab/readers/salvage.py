@@ -38,6 +38,7 @@ class Piece:
 
     @property
     def is_record(self) -> bool:
+        """True for a whole JSON object, False for a fragment."""
         return self.obj is not None
 
 

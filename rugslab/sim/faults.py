@@ -93,6 +93,7 @@ class FaultStats:
     malformed_kinds: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
+        """The counts as a plain dict (for JSON summaries)."""
         return {"frames_in": self.frames_in, "frames_out": self.frames_out,
                 "dropped": self.dropped, "duplicated": self.duplicated,
                 "reordered": self.reordered, "malformed": self.malformed,

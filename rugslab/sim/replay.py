@@ -32,6 +32,7 @@ class ReplayStats:
     bad_reasons: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
+        """The counts as a plain dict (for JSON summaries)."""
         return {"frames": self.frames, "markers_skipped": self.markers_skipped,
                 "bad_records": self.bad_records, "bad_reasons": dict(self.bad_reasons)}
 
