@@ -37,6 +37,8 @@ from rugslab.schemas import TABLES
 
 #: Seconds a superseded file stays on disk after its compacted replacement appeared.
 DEFAULT_GRACE_S = 600.0
+#: `tidy_partition`: compact a partition's newly written files once there are this many.
+COMPACT_EVERY = 64
 
 
 @dataclass(slots=True)
@@ -65,11 +67,15 @@ def append_tables() -> list[str]:
     return [t.name for t in TABLES.values() if t.kind == "append"]
 
 
-def compact_partition(lake: Path, table: str, day: str, *, min_files: int = 2) -> int | None:
-    """Merge the visible files of one append partition into one compacted file.
+def compact_partition(
+    lake: Path, table: str, day: str, *, min_files: int = 2, files: list[Path] | None = None
+) -> int | None:
+    """Merge the visible files of one append partition (or `files`, some of them) into one
+    compacted file.
 
-    Call with the lake's write lock held (`compact_lake` does). Rows keep their files' order
-    (each file's rows sorted by `layout.row_order`); memory is bounded by the largest file.
+    Call with the lake's write lock held (`compact_lake` and the writer do). Rows keep their
+    files' order (each file's rows sorted by `layout.row_order`); memory is bounded by the
+    largest file.
 
     Returns:
         The number of rows written, or None when the partition has fewer than `min_files`
@@ -82,7 +88,8 @@ def compact_partition(lake: Path, table: str, day: str, *, min_files: int = 2) -
     spec = TABLES[table]
     if spec.kind != "append":
         raise KeyError(f"table {table!r} is a {spec.kind} table; only append tables are compacted")
-    files = layout.data_files(lake, table, day)
+    if files is None:
+        files = layout.data_files(lake, table, day)
     if len(files) < min_files:
         return None
     stamp = layout.new_part_name().removeprefix("part-")
@@ -137,6 +144,28 @@ def purge_superseded(lake: Path, table: str, day: str, *, grace_s: float) -> int
             return deleted
         remove_files(ready)
         deleted += len(ready)
+
+
+def tidy_partition(lake: Path, table: str, day: str, *, every: int | None = None) -> None:
+    """Keep an append partition's file count bounded while it is being written to.
+
+    Call with the lake's write lock held (the writer does, after each write). Once `every`
+    files written since the last compaction (`part-*`) are visible, they become one
+    compacted file; once `every // 4` compacted files are visible, those become one. Files
+    superseded more than `DEFAULT_GRACE_S` ago are deleted. A day of collector flushes
+    (~6,000) then leaves at most ~`every * 1.25` visible files, and each row is rewritten a
+    few times, not once per flush. `every` defaults to `COMPACT_EVERY`.
+    """
+    every = COMPACT_EVERY if every is None else every
+    files = layout.data_files(lake, table, day)
+    parts = [f for f in files if not f.name.startswith(layout.COMPACT_PREFIX)]
+    if len(parts) >= every:
+        compact_partition(lake, table, day, files=parts)
+        files = layout.data_files(lake, table, day)
+    compacted = [f for f in files if f.name.startswith(layout.COMPACT_PREFIX)]
+    if len(compacted) >= max(2, every // 4):
+        compact_partition(lake, table, day, files=compacted)
+    purge_superseded(lake, table, day, grace_s=DEFAULT_GRACE_S)
 
 
 def compact_lake(

@@ -4,7 +4,8 @@ For each table (see `rugslab.schemas` for the kinds):
 
     append   dedupe the batch by key, drop keys already in the partition (reads only the key
              columns), write the rest as a new file `part-<UTC time>-<uuid8>.parquet`,
-             rows sorted by `layout.row_order` (the key; raw_events: receive order).
+             rows sorted by `layout.row_order` (the key; raw_events: receive order); then
+             `compact.tidy_partition` keeps the partition's file count bounded.
     merge    read the partition, add the batch, combine rows per key (`lake.merge`), rewrite
              the partition's single `data.parquet`. For `games`, the coverage columns
              (`ticks_recorded`, `ticks_missing`, `completeness`) are then recomputed by
@@ -207,6 +208,13 @@ def _write_append(lake: Path, table: str, frame: pl.DataFrame, rep: TableReport)
         path = layout.partition_dir(lake, table, day) / layout.new_part_name()
         rep.files.append(write_parquet_atomic(fresh, path))
         rep.new += fresh.height
+        _tidy(lake, table, day)
+
+
+def _tidy(lake: Path, table: str, day: str) -> None:
+    from rugslab.lake.compact import tidy_partition  # compact imports this module
+
+    tidy_partition(lake, table, day)
 
 
 def _rewrite_partition(lake: Path, table: str, day: str, frame: pl.DataFrame) -> Path | None:

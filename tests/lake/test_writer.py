@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from rugslab.errors import LakeError
 from rugslab.events import Frame
-from rugslab.lake import files, layout
+from rugslab.lake import compact, files, layout
 from rugslab.lake.catalog import read_table
 from rugslab.lake.writer import write_batch
 from rugslab.rows import RowBatch
@@ -142,6 +142,28 @@ def test_a_seed_and_its_hash_from_different_batches_are_checked(
     write_batch(tmp_path, second)
     (row,) = read_table("seeds", tmp_path).iter_rows(named=True)
     assert (row["server_seed"], row["server_seed_hash"], row["hash_ok"]) == (seed, h, ok)
+
+
+def test_many_small_writes_keep_the_partition_small_and_every_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With compaction after every 4 new files, 30 writes into one day leave a handful of
+    visible files, and exactly the rows written, once each."""
+    monkeypatch.setattr(compact, "COMPACT_EVERY", 4)
+    monkeypatch.setattr(compact, "DEFAULT_GRACE_S", 0.0)  # superseded files go at once
+    for i in range(30):
+        b = RowBatch()
+        b.extend("raw_events", [_raw(f) for f in _raw_frames(i, 1)])
+        b.extend("trades", [_trade(i), _trade(i + 1)])
+        write_batch(tmp_path, b)
+        for table in ("raw_events", "trades"):
+            assert len(layout.data_files(tmp_path, table, "2025-12-07")) <= 4 + 1
+    raw = read_table("raw_events", tmp_path)
+    assert raw.height == raw["frame_id"].n_unique() == 4 * 30
+    trades = read_table("trades", tmp_path)
+    assert sorted(trades["trade_id"]) == [f"t{i:03d}" for i in range(31)]
+    on_disk = list((tmp_path / "trades").rglob("*.parquet"))
+    assert len(on_disk) == len(layout.data_files(tmp_path, "trades"))  # superseded: purged
 
 
 def test_merge_completes_a_side_bet_and_keeps_one_file_per_partition(tmp_path: Path) -> None:
