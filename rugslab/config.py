@@ -30,6 +30,10 @@ RAW_BATCH_BYTES = 128 * 2**20
 #: (validation, merge and gap passes per partition).
 DERIVED_EVERY_BATCHES = 10
 
+#: Sort key for an unknown receive time (µs): later than any real one (year ~146,000), so
+#: "earliest receipt wins" rules prefer a known time. Never written to the lake.
+NO_RECV_TS_US = 1 << 62
+
 #: Side-bet rule (PROTOCOL.md): window 40 ticks, pays 5x the stake, wins iff rug tick <= end.
 SIDEBET_WINDOW_TICKS = 40
 SIDEBET_PAYOUT_X = 5.0

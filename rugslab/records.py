@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from rugslab.config import NO_RECV_TS_US as _NO_TS
 from rugslab.errors import FrameError
 from rugslab.payloads import (
     as_dict,
@@ -37,7 +38,6 @@ from rugslab.schemas import TRADE_TYPES
 PRACTICE_COIN = "0xPractice"
 #: 2100-01-01 in ms since the epoch: a later `timestamp` is not a real time.
 MAX_EPOCH_MS = 4_102_444_800_000
-_NO_TS = 1 << 62
 
 #: (game_id, player_id, start_tick): the key of a `side_bets` row.
 BetKey = tuple[str, str, int]

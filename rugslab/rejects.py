@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-_NO_TS = 1 << 62
+from rugslab.config import NO_RECV_TS_US as _NO_TS
 
 
 def reject_id(*parts: str | bytes) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from rugslab.columns import ColumnRows
+from rugslab.config import NO_RECV_TS_US as _NO_TS
 from rugslab.config import TICK_MAX
 from rugslab.errors import FrameError
 from rugslab.games import GameFacts, GameMemory
@@ -29,7 +30,6 @@ from rugslab.rows import RowBatch
 LIVE, PARTIAL, HISTORY = 0, 1, 2
 #: Tick source names by rank (the `ticks.source` column).
 SOURCES = ("live", "partial", "history")
-_NO_TS = 1 << 62
 _INF = float("inf")
 #: "0".."5001" → int: one dict lookup validates and converts a partialPrices key.
 _TICK_KEYS = {str(t): t for t in range(TICK_MAX + 1)}
