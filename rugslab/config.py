@@ -28,7 +28,7 @@ RAW_BATCH_BYTES = 128 * 2**20
 #: Ingest writes the tables other than raw_events once every this many `batch_frames`: their
 #: rows are ~1% of a frame's bytes, and each write of them costs ~0.1 s whatever its size
 #: (validation, merge and gap passes per partition).
-DERIVED_EVERY_BATCHES = 10
+DERIVED_EVERY_BATCHES = 5
 
 #: Sort key for an unknown receive time (µs): later than any real one (year ~146,000), so
 #: "earliest receipt wins" rules prefer a known time. Never written to the lake.
