@@ -63,8 +63,10 @@ class IngestSummary:
             they count in `files_read`, and the frames before the error are kept.
         frames: frames read from frame formats (legacy records are not frames).
         bad_records: records no reader could turn into a frame (each is a `rejects` row).
-        rows_in: per table, rows offered to the lake (validated, deduped per key within each
-            write batch; for merge tables: distinct keys over the run).
+        rows_in: per table, rows offered to the lake, the summary's `offered` column: for
+            merge tables (games, seeds, side_bets) distinct keys over the run; for the others
+            the sum over writes of the distinct keys of each write (a row that recurs in a
+            later write, e.g. a history tick, counts again; `new rows` never does).
         rows_new: per table, rows the lake did not hold before (re-ingest gives 0; for `gaps`:
             gap rows that changed).
         rejected: per table, rows of the input that failed typing or validation.
@@ -93,7 +95,7 @@ class IngestSummary:
             *(f"  cut short {p}: {why}" for p, why in self.files_cut_short),
             f"frames: {self.frames:,}  bad records: {self.bad_records:,}",
             "",
-            f"{'table':<16}{'in input':>12}{'new rows':>12}{'rejected':>12}",
+            f"{'table':<16}{'offered':>12}{'new rows':>12}{'rejected':>12}",
         ]
         for t in SUMMARY_TABLES:
             lines.append(f"{t:<16}{self.rows_in[t]:>12,}{self.rows_new[t]:>12,}"
@@ -176,7 +178,7 @@ def ingest(
         progress: show a tqdm bar over input bytes on stderr (only when stderr is a TTY).
 
     Returns:
-        An `IngestSummary` (print it for a table of rows in input / new / rejected).
+        An `IngestSummary` (print it for a table of rows offered / new / rejected).
 
     Raises:
         ConfigError: `batch_frames` is not positive.

@@ -130,7 +130,7 @@ def test_summary_renders_a_table() -> None:
         "  skipped x.txt: format not readable (unreadable)",
         "frames: 1,500  bad records: 0",
         "",
-        "table               in input    new rows    rejected",
+        "table                offered    new rows    rejected",
         "games                      3           1           0",
     ]
     assert text[6] == "ticks                  1,200       1,000           4"
