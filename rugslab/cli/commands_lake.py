@@ -38,7 +38,9 @@ def ingest_command(
     ),
     lake: Path | None = typer.Option(None, "--lake", help=_LAKE_HELP),  # noqa: B008
     batch_frames: int | None = typer.Option(
-        None, "--batch-frames", help="Frames per write (default 20,000); bounds memory."
+        None, "--batch-frames",
+        help="Raw frames per write (default 20,000; the other tables every 5 such writes); "
+        "bounds memory.",
     ),
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
 ) -> None:
