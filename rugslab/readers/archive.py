@@ -380,7 +380,10 @@ def read_archive(path: Path | str) -> Iterator[Frame | BadRecord]:
     """
     src = str(path)
     for n, line in iter_lines(path):
-        frame = _fast_frame(line, src)
+        try:
+            frame = _fast_frame(line, src)
+        except Exception:  # the fast path is an optimisation: never fatal
+            frame = None  # the line is read the ordinary way below
         if frame is not None:
             yield frame
             continue

@@ -295,3 +295,20 @@ def test_game_state_frames_are_read_lazily_and_equal_eager_ones(tmp_path: Path) 
     assert eager.state_fields is None
     assert lazy.args == args and lazy.payload == args[1]  # decoded on first use
     assert lazy == Frame("gameStateUpdate", args, str(w.paths[0]), WALL // 1000, 1, 1, SESSION)
+
+
+def test_a_failing_fast_path_falls_back_to_the_ordinary_decode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rugslab.readers.archive as archive
+
+    args = [{"gameId": "20251212-0123456789abcdef", "price": 1.25}]
+    with ArchiveWriter(tmp_path, SESSION) as w:
+        w.write("gameStateUpdate", args, recv_wall_ns=WALL, recv_mono_ns=7)
+
+    def broken(text: bytes) -> None:
+        raise AttributeError("a bug in the fast path")
+
+    monkeypatch.setattr(archive, "state_fields", broken)
+    (frame,) = read_archive(w.paths[0])
+    assert isinstance(frame, Frame) and frame.args == args and frame.state_fields is None
