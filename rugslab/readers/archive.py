@@ -35,10 +35,10 @@ from types import TracebackType
 from typing import IO, Any
 
 import orjson
-import simdjson
 
 from rugslab.errors import FrameError, LakeError
-from rugslab.events import STATE_FIELDS, BadRecord, Frame, HistoryText
+from rugslab.events import BadRecord, Frame
+from rugslab.readers.fields import state_fields
 from rugslab.readers.files import iter_lines, raw_text
 
 ARCHIVE_VERSION = 1
@@ -261,62 +261,6 @@ _ARGS_KEY = b',"args":'
 #: Events whose payload is decoded lazily: only `events.STATE_FIELDS` (the big rest of a
 #: gameStateUpdate, e.g. its leaderboard, is never turned into Python objects).
 LAZY_EVENTS = frozenset({"gameStateUpdate"})
-_PARSER = simdjson.Parser()
-_HISTORY_FIRST = b'[{"gameHistory":['  # the history array opens the only argument
-_OBJECT, _ARRAY = simdjson.Object, simdjson.Array
-
-
-def _decoded(v: Any) -> Any:
-    t = type(v)
-    if t is _OBJECT:
-        return v.as_dict()
-    if t is _ARRAY:
-        return v.as_list()
-    return v
-
-
-def state_fields(args_json: bytes) -> dict[str, Any] | None:
-    """The `events.STATE_FIELDS` of the payload of an argument list given as JSON text.
-
-    The text is validated whole (simdjson), but only those fields become Python objects,
-    with the values `orjson.loads` gives them; a `gameHistory` that opens the one argument
-    (`[{"gameHistory":[`, the server's order) stays text, as an `events.HistoryText`.
-    Returns None, for the caller to decode the text the ordinary way, when the text is not a
-    JSON array whose payload (last non-trace argument) is an object with distinct keys, when
-    a `gameHistory` sits anywhere else, or when simdjson refuses the text (e.g. an integer
-    beyond 64 bits, which orjson reads as a float).
-    """
-    try:
-        doc = _PARSER.parse(args_json)
-    except (ValueError, RuntimeError):  # invalid JSON, number out of range, ...
-        return None
-    p = keys = None
-    try:
-        if type(doc) is not _ARRAY:
-            return None
-        for i in range(len(doc) - 1, -1, -1):
-            p = doc[i]
-            if type(p) is not _OBJECT:
-                return None
-            keys = list(p.keys())
-            if "__trace" not in keys or p["__trace"] is not True:
-                break
-        else:
-            return None
-        if len(set(keys)) != len(keys):  # duplicate keys: orjson's rule (last wins) decides
-            return None
-        wanted = STATE_FIELDS.intersection(keys)
-        if "gameHistory" not in wanted:
-            return {k: _decoded(p[k]) for k in wanted}
-        gh = p["gameHistory"]
-        if len(doc) != 1 or type(gh) is not _ARRAY or not args_json.startswith(_HISTORY_FIRST):
-            return None
-        out = {k: _decoded(p[k]) for k in wanted if k != "gameHistory"}
-        out["gameHistory"] = HistoryText(args_json, len(_HISTORY_FIRST) - 1, len(gh))
-        return out
-    finally:
-        # the parser is reused for the next line only once no proxy into it is left
-        doc = p = gh = None
 
 
 def _fast_frame(line: bytes, src: str) -> Frame | None:
