@@ -40,7 +40,7 @@ from rugslab.errors import FrameError
 from rugslab.events import Frame
 from rugslab.games import GameFacts, GameMemory, game_row, seed_row
 from rugslab.history import fold_arrays, fold_entry, parse_history_entry, version_of
-from rugslab.lifecycle import GamePhase, phase_of, rug_tick_of
+from rugslab.lifecycle import GamePhase, no_phase_reason, phase_of, rug_tick_of
 from rugslab.payloads import as_dict, game_id, req_int, req_num, seed_hash, shown
 from rugslab.records import BetKey, RecordBuffer, bet_row, placed_bet, trade_row
 from rugslab.rejects import EarliestRejects, raw_text, reject_id, reject_row
@@ -206,18 +206,7 @@ class GameAssembler:
             self._reject("seeds", e.reason, self._raw)
         phase = phase_of(p)
         if phase is None:
-            bad = [
-                k
-                for k in ("rugged", "active", "allowPreRoundBuys")
-                if p.get(k) not in (None, True, False)
-            ]
-            self._reject(
-                "ticks",
-                f"{ctx}.{bad[0]} {shown(p[bad[0]])}: expected true/false"
-                if bad
-                else f"{ctx}: no phase",
-                self._raw,
-            )
+            self._reject("ticks", no_phase_reason(p, ctx), self._raw)
             return
         if phase is not _ACTIVE and phase is not _RUG:
             return  # cooldown / presale: no ticks (presale shows tickCount 0 before the start)

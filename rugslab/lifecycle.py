@@ -20,6 +20,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
+from rugslab.payloads import shown
+
 
 class GamePhase(Enum):
     """Phase of a game as shown by one `gameStateUpdate`."""
@@ -38,6 +40,16 @@ def _flag(payload: dict[str, Any], key: str) -> bool | None:
     if v is True or v is False:
         return v
     return None
+
+
+def no_phase_reason(payload: dict[str, Any], ctx: str) -> str:
+    """Why `phase_of(payload)` is None, for a reject row: the first flag that is not a
+    boolean (named with its value), else that the payload shows no phase."""
+    for k in ("rugged", "active", "allowPreRoundBuys"):
+        v = payload.get(k)
+        if v is not None and type(v) is not bool:  # 1 == True: compare types, not values
+            return f"{ctx}.{k} {shown(v)}: expected true/false"
+    return f"{ctx}: no phase"
 
 
 def phase_of(payload: Any) -> GamePhase | None:

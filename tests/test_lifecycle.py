@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from _capture_frames import DEC06, DEC12, FEB06, load_frames
 
-from rugslab.lifecycle import GamePhase, phase_of, rug_tick_of
+from rugslab.lifecycle import GamePhase, no_phase_reason, phase_of, rug_tick_of
 
 
 @pytest.mark.parametrize(
@@ -85,3 +85,16 @@ def test_payload_without_a_usable_phase_gives_none(payload: object) -> None:
 )
 def test_rug_tick_of(tick_count: int, partial_end: int | None, expected: int) -> None:
     assert rug_tick_of(tick_count, partial_end) == expected
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ({"active": "true"}, "ctx.active 'true' (str): expected true/false"),
+        ({"rugged": 1, "active": "x"}, "ctx.rugged 1 (int): expected true/false"),
+        ({"tickCount": 3}, "ctx: no phase"),
+    ],
+)
+def test_no_phase_reason_names_the_first_bad_flag(payload: dict, reason: str) -> None:
+    assert phase_of(payload) is None
+    assert no_phase_reason(payload, "ctx") == reason
