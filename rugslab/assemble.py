@@ -35,23 +35,20 @@ from typing import Any
 
 import orjson
 
-from rugslab.columns import ColumnRows
 from rugslab.errors import FrameError
 from rugslab.events import Frame
 from rugslab.games import GameFacts, GameMemory, game_row, seed_row
 from rugslab.history import fold_arrays, fold_entry, parse_history_entry, version_of
 from rugslab.lifecycle import GamePhase, no_phase_reason, phase_of, rug_tick_of
 from rugslab.payloads import as_dict, game_id, req_int, req_num, seed_hash, shown
+from rugslab.raw import RawEvents
 from rugslab.records import BetKey, RecordBuffer, bet_row, placed_bet, trade_row
 from rugslab.rejects import EarliestRejects, raw_text, reject_id, reject_row
 from rugslab.rolling import UNDECODED, RollingHistory
 from rugslab.rows import RowBatch
-from rugslab.texts import TextArena
 from rugslab.ticks import LIVE, PARTIAL, SOURCES, TICK_MAX, TickBuffer, parse_window, settle_ticks
 
 DEFAULT_KEEP_GAMES = 64
-RAW_COLUMNS = ("frame_id", "recv_ts", "recv_mono_ns", "session_id", "seq", "event", "game_id",
-               "args_json", "source")  # `raw_events` columns in the order fed appends them
 _ACTIVE, _RUG = GamePhase.ACTIVE, GamePhase.RUG
 
 
@@ -75,7 +72,7 @@ class GameAssembler:
         self._fid, self._src, self._args = "", "", b""
         self._recv: int | None = None
         self._rolling = RollingHistory()  # the last gameHistory, to read the next cheaply
-        self._arena = TextArena()  # one buffer for the raw frames of batch after batch
+        self._raw_events = RawEvents()  # raw rows; their text buffer is reused batch to batch
         self._reset()
 
     def _reset(self) -> None:
@@ -86,7 +83,7 @@ class GameAssembler:
         self._hist_seen: dict[str, int] = {}
         self._hist_rejects = EarliestRejects()
         self._seen_ids: set[str] = set()
-        self._raw_rows: ColumnRows | None = None
+        self._raw_events.restart()
         self.pending = 0
 
     @property
@@ -146,14 +143,8 @@ class GameAssembler:
         else:
             p = fr.payload
         gid = p.get("gameId") if type(p) is dict else None
-        raw = self._raw_rows
-        if raw is None:  # columns: no dict and no str of the ~6 KB arguments per frame
-            raw = self._raw_rows = ColumnRows(RAW_COLUMNS, text="args_json", arena=self._arena)
-            b.rows["raw_events"] = raw
-        raw.append_values(fid, recv, fr.recv_mono_ns if type(fr.recv_mono_ns) is int else None,
-                          fr.session_id if type(fr.session_id) is str else None,
-                          fr.seq if type(fr.seq) is int else None, event,
-                          gid if type(gid) is str else None, args_json, self._src)
+        self._raw_events.add(b, fr, fid, recv, event, gid if type(gid) is str else None,
+                             args_json, self._src)
         if event == "gameStateUpdate":
             self._game_state(p, recv)
         elif event == "standard/newTrade":
@@ -339,7 +330,7 @@ class GameAssembler:
     @property
     def raw_bytes(self) -> int:
         """Bytes of frame arguments held in the pending `raw_events` rows."""
-        return self._raw_rows.text_bytes if self._raw_rows is not None else 0
+        return self._raw_events.nbytes
 
     def drain_raw(self) -> RowBatch:
         """The `raw_events` rows gathered since the last drain, alone; the other tables keep
@@ -350,7 +341,7 @@ class GameAssembler:
         raw = self._batch.rows.pop("raw_events", None)
         if raw is not None:
             out.rows["raw_events"] = raw
-        self._raw_rows = None
+        self._raw_events.restart()
         return out
 
     # ---------------------------------------------------------------- state

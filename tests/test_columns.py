@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from rugslab.assemble import RAW_COLUMNS
 from rugslab.columns import ColumnRows
+from rugslab.raw import RAW_COLUMNS
 from rugslab.rows import RowBatch
 from rugslab.texts import TextArena
 from rugslab.ticks import TICK_COLUMNS
