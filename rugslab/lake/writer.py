@@ -272,7 +272,9 @@ def _lake_rows(
                       where=pl.col("game_id").is_in(sorted(game_ids)))
 
 
-def _fill_coverage(lake: Path, affected: set[str], tick_days: set[str]) -> Any:
+def _fill_coverage(affected: set[str], ticks: pl.DataFrame) -> Any:
+    """The derive step of the games merge: coverage columns of the `affected` games from
+    `ticks` (their lake ticks, `TICK_COLUMNS`)."""
     from rugslab.ticks import tick_coverage
 
     def derive(games: pl.DataFrame) -> pl.DataFrame:
@@ -280,8 +282,8 @@ def _fill_coverage(lake: Path, affected: set[str], tick_days: set[str]) -> Any:
         if mine.height == 0:
             return games
         ids = set(mine["game_id"].to_list())
-        ticks = _lake_rows(lake, "ticks", ids, tick_days | set(_game_days(ids)), TICK_COLUMNS)
-        cov = tick_coverage(ticks, mine).select("game_id", *COVERAGE_COLUMNS)
+        mine_ticks = ticks.filter(pl.col("game_id").is_in(sorted(ids)))
+        cov = tick_coverage(mine_ticks, mine).select("game_id", *COVERAGE_COLUMNS)
         schema = TABLES["games"].polars_schema
         joined = games.join(cov, on="game_id", how="left", suffix="__cov")
         hit = pl.col("game_id").is_in(sorted(ids))
@@ -306,7 +308,7 @@ _DERIVED = {"seeds": _seed_check}
 
 
 def _write_gaps(
-    lake: Path, affected: set[str], tick_days: set[str], rep: TableReport
+    lake: Path, affected: set[str], ticks: pl.DataFrame, rep: TableReport
 ) -> list[dict[str, Any]]:
     from rugslab.ticks import find_gaps
 
@@ -314,8 +316,7 @@ def _write_gaps(
     rejects: list[Any] = []
     for day, ids in sorted(_game_days(affected).items()):
         games = _lake_rows(lake, "games", set(ids), [day])
-        ticks = _lake_rows(lake, "ticks", set(ids), tick_days | {day}, TICK_COLUMNS)
-        computed = find_gaps(ticks, games)
+        computed = find_gaps(ticks.filter(pl.col("game_id").is_in(ids)), games)
         schema = TABLES["gaps"].polars_schema
         computed = computed.select([pl.col(c).cast(t) for c, t in schema.items()])
         computed, bad = validate_frame(computed, "gaps")
@@ -374,10 +375,13 @@ def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
                     _write_merge(lake, t, frames[t], report.table(t), derive=_DERIVED.get(t))
         if touched:
             games = frames.get("games", pl.DataFrame(schema=TABLES["games"].polars_schema))
-            derive = _fill_coverage(lake, touched, tick_days)
+            # the lake ticks of the touched games, read once for coverage and gaps (a game's
+            # ticks live in its own date's partition)
+            ticks = _lake_rows(lake, "ticks", touched, tick_days | set(_game_days(touched)),
+                               TICK_COLUMNS)
             _write_merge(lake, "games", games, report.table("games"),
-                         extra_days=_game_days(touched), derive=derive)
-            rejects += _write_gaps(lake, touched, tick_days, report.table("gaps"))
+                         extra_days=_game_days(touched), derive=_fill_coverage(touched, ticks))
+            rejects += _write_gaps(lake, touched, ticks, report.table("gaps"))
         reject_rows = RowBatch()
         reject_rows.extend("rejects", [*batch.rows.get("rejects", []), *rejects])
         if len(reject_rows):
