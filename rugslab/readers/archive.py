@@ -276,8 +276,11 @@ def _fast_frame(line: bytes, src: str) -> Frame | None:
     i = line.find(_ARGS_KEY)
     if i < 0:
         return None
-    end = line.rfind(b"}")  # the record's closing brace (only whitespace may follow it)
-    args_json = line[i + 8 : end]
+    end = line.rfind(b"}")  # the record's closing brace: only whitespace may follow it
+    tail = line[end + 1 :]
+    if end < 0 or (tail and not tail.isspace()):
+        return None
+    args_json = line[i + len(_ARGS_KEY) : end]
     try:
         head = orjson.loads(line[:i] + b"}")
     except orjson.JSONDecodeError:

@@ -312,3 +312,15 @@ def test_a_failing_fast_path_falls_back_to_the_ordinary_decode(
     monkeypatch.setattr(archive, "state_fields", broken)
     (frame,) = read_archive(w.paths[0])
     assert isinstance(frame, Frame) and frame.args == args and frame.state_fields is None
+
+
+@pytest.mark.parametrize("damage", [lambda t: t[:-1], lambda t: t + b"garbage"])
+def test_a_line_damaged_after_its_arguments_is_a_bad_record(
+    tmp_path: Path, damage: Any
+) -> None:
+    with ArchiveWriter(tmp_path, SESSION) as w:
+        w.write("gameStateUpdate", [{"price": 1.25}], recv_wall_ns=WALL, recv_mono_ns=7)
+    good = w.paths[0].read_bytes().rstrip(b"\n")
+    w.paths[0].write_bytes(damage(good) + b"\n")
+    (item,) = read_archive(w.paths[0])
+    assert isinstance(item, BadRecord)
