@@ -211,8 +211,8 @@ def ingest(
         run.write(batch)
         del batch
         # automatic collection is off (see below): collect the cycles this batch left behind
-        # (they are all young: a generation-0 pass finds them without rescanning old objects)
-        gc.collect(0)
+        # (a full pass: the batch's rows outlived the young-generation passes of drain_raw)
+        gc.collect()
 
     sizes = {p: p.stat().st_size for p in files}
     bar = tqdm(total=sum(sizes.values()), unit="B", unit_scale=True, desc="ingest",
@@ -263,7 +263,7 @@ def ingest(
                         ):
                             run.write(assembler.drain_raw())
                             n_raw = 0
-                            gc.collect(0)  # as in flush: the cycles the write left behind
+                            gc.collect(0)  # the write's young cycles (flush does a full pass)
                         else:
                             continue
                         bar.set_postfix(frames=summary.frames, refresh=False)

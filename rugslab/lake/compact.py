@@ -24,14 +24,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from rugslab.lake import layout
-from rugslab.lake.files import (
-    COMPRESSION,
-    PLAIN_COLUMNS,
-    ZSTD_LEVEL,
-    atomic_target,
-    read_files,
-    remove_files,
-)
+from rugslab.lake.files import atomic_target, parquet_options, read_files, remove_files
 from rugslab.lake.writer import lake_lock
 from rugslab.schemas import TABLES
 
@@ -100,10 +93,9 @@ def compact_partition(
     rows = 0
     # file by file, so memory is bounded by the largest file, not the partition; keys are
     # already unique across files (every append write anti-joins under the write lock)
-    indexed = [c for c in schema.names if c not in PLAIN_COLUMNS]
+    # the compacted file keeps its Arrow schema: its footer metadata lists what it supersedes
     with atomic_target(target) as tmp, pq.ParquetWriter(
-        tmp, schema, compression=COMPRESSION, compression_level=ZSTD_LEVEL,
-        use_dictionary=indexed, write_statistics=indexed,
+        tmp, schema, **parquet_options(schema.names)
     ) as w:
         for f in files:
             part = read_files([f], table).sort(layout.row_order(table), nulls_last=True)

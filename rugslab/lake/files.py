@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -73,6 +73,7 @@ def write_parquet_atomic(
     Columns in `PLAIN_COLUMNS` are written without dictionary encoding and statistics.
     The file carries Parquet types only (no Arrow schema in the footer): readers see
     `string`, `int32`, `timestamp[us, tz=UTC]`, ... whatever Arrow flavour polars held.
+    Options: `parquet_options`.
 
     Returns:
         `path`.
@@ -82,11 +83,18 @@ def write_parquet_atomic(
     """
     # newest compat level: polars' string views go to Arrow without a copy of the text
     table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
-    indexed = [c for c in table.column_names if c not in PLAIN_COLUMNS]
     with atomic_target(path) as tmp:
-        pq.write_table(table, tmp, compression=COMPRESSION, compression_level=compression_level,
-                       use_dictionary=indexed, write_statistics=indexed, store_schema=False)
+        pq.write_table(table, tmp, store_schema=False,
+                       **parquet_options(table.column_names, compression_level))
     return Path(path)
+
+
+def parquet_options(columns: Sequence[str], level: int = ZSTD_LEVEL) -> dict[str, Any]:
+    """pyarrow Parquet writer options of every lake file: zstd at `level`, dictionary and
+    statistics on all columns but `PLAIN_COLUMNS`."""
+    indexed = [c for c in columns if c not in PLAIN_COLUMNS]
+    return {"compression": COMPRESSION, "compression_level": level,
+            "use_dictionary": indexed, "write_statistics": indexed}
 
 
 def remove_files(paths: Sequence[Path]) -> None:
@@ -125,7 +133,7 @@ def read_files(
     """
     schema = TABLES[table].polars_schema
     want = list(columns) if columns is not None else list(schema)
-    if len(paths) > 1:
+    if len(paths) > 1 or (paths and where is not None):
         # one scan for all files (a day holds hundreds of small ones between compactions:
         # opening each in its own scan cost ~1 ms a file); any trouble: file by file below,
         # whose errors name the file
@@ -147,7 +155,7 @@ def read_files(
                 df = pl.read_parquet(p, columns=cols)
             else:
                 df = pl.scan_parquet(p).filter(where).select(cols).collect()
-        except (OSError, pl.exceptions.ComputeError) as e:
+        except (OSError, pl.exceptions.PolarsError) as e:
             raise LakeError(
                 f"cannot read lake file {p}: {e}; move it out of the lake or re-ingest", path=p
             ) from e
