@@ -50,9 +50,14 @@ class RowBatch:
         self.counters[name] += n
 
     def merge(self, other: RowBatch) -> None:
-        """Move all rows and counters of `other` into this batch."""
+        """Move all rows and counters of `other` into this batch (a table this batch lacks
+        takes `other`'s rows object as it is: `ColumnRows` stay columns)."""
         for t, rs in other.rows.items():
-            self.rows.setdefault(t, []).extend(rs)
+            mine = self.rows.get(t)
+            if not mine:
+                self.rows[t] = rs
+            else:
+                mine.extend(rs)
         self.counters.update(other.counters)
 
     def __len__(self) -> int:

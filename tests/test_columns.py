@@ -126,3 +126,14 @@ def test_text_rows_are_freed_without_a_gc_pass_so_the_arena_lends_again() -> Non
 def test_append_tuple_refuses_rows_of_a_text_table() -> None:
     with pytest.raises(TypeError, match="append_values"):
         _columns([]).append_tuple(tuple(RAW[0].values()))
+
+
+def test_merging_into_an_empty_batch_keeps_the_columns() -> None:
+    """The collector merges each drain into its pending batch: the raw rows must stay
+    columns (one buffer handed to Arrow), not become a list of dict rows."""
+    drained, pending = RowBatch(), RowBatch()
+    drained.rows["raw_events"] = _columns(RAW)
+    pending.merge(drained)
+    assert isinstance(pending.rows["raw_events"], ColumnRows)
+    pending.merge(drained)  # a second merge extends them
+    assert list(pending.rows["raw_events"]) == RAW + RAW
