@@ -23,7 +23,9 @@ tick row written at that tick stays (is_rug).
 
 Memory: per-batch buffers are cleared by `drain`; across batches the assembler keeps, per game,
 the set of ticks written, the rug tick and the digests of gameHistory entries already parsed
-(each entry repeats in ~10 frames), for the `keep_games` most recently touched games (LRU).
+(each entry repeats in ~10 frames), for the `keep_games` most recently touched games (LRU);
+the texts of the last 50 gameHistory entries (`rolling`); and the raw rows' text buffer, as
+large as the largest raw batch (`raw`, `texts`).
 
 Source: PROTOCOL.md; field names checked against the captures in ../shared/captures.
 """
@@ -71,7 +73,7 @@ class GameAssembler:
         # the frame being fed, for reject rows
         self._fid, self._src, self._args = "", "", b""
         self._recv: int | None = None
-        self._rolling = RollingHistory()  # the last gameHistory, to read the next cheaply
+        self._rolling = RollingHistory()  # recent gameHistory entries, to read the next cheaply
         self._raw_events = RawEvents()  # raw rows; their text buffer is reused batch to batch
         self._reset()
 
@@ -136,12 +138,11 @@ class GameAssembler:
         b.count(f"frames.{event}")
         self._args = args_json
         p = fr.state_fields  # a lazy frame: only the payload fields read here are decoded
-        if p is not None:
-            pass
-        elif type(fr.args) is not list:
-            self._reject("frame", f"Frame.args {shown(fr.args)}: expected a list", self._raw)
-        else:
-            p = fr.payload
+        if p is None:
+            if type(fr.args) is list:
+                p = fr.payload
+            else:
+                self._reject("frame", f"Frame.args {shown(fr.args)}: expected a list", self._raw)
         gid = p.get("gameId") if type(p) is dict else None
         self._raw_events.add(b, fr, fid, recv, event, gid if type(gid) is str else None,
                              args_json, self._src)

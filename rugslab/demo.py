@@ -78,7 +78,11 @@ def headline_numbers(lake: Path, session_id: str | None = None) -> dict[str, flo
         )
         params = [session_id]
     with connect(lake) as con:
-        games = con.sql(f"SELECT count(*), count(rug_tick) FROM games{scope}", params=params)
+        games = con.sql(
+            "SELECT count(*), count(*) FILTER (WHERE rugged OR rug_tick IS NOT NULL)"
+            f" FROM games{scope}",
+            params=params,
+        )
         n_games, n_rugged = games.fetchall()[0]
         ticks = con.sql(f"SELECT game_id, tick, recv_ts FROM ticks{scope}", params=params).pl()
         bets_sql = f"SELECT start_tick, won FROM side_bets{scope or ' WHERE true'} AND resolved"

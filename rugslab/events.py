@@ -29,7 +29,7 @@ UNDECODABLE_EVENT = "rugslab/undecodable"
 
 #: The fields of a `gameStateUpdate` payload that game assembly reads (`rugslab.assemble`).
 #: A reader may hand over only these (`Frame.lazy`), leaving the big ones undecoded
-#: (leaderboard, rugRoyale, ...: most of a ~6 KB frame). tests/test_assemble.py checks
+#: (leaderboard, rugRoyale, ...: most of a ~6 KB frame). tests/test_assemble_properties.py checks
 #: that the assembler gives the same rows from these fields alone.
 STATE_FIELDS = frozenset({
     "gameId", "gameHistory", "provablyFair", "gameVersion", "rugged", "active",

@@ -46,9 +46,8 @@ def no_phase_reason(payload: dict[str, Any], ctx: str) -> str:
     """Why `phase_of(payload)` is None, for a reject row: the first flag that is not a
     boolean (named with its value), else that the payload shows no phase."""
     for k in ("rugged", "active", "allowPreRoundBuys"):
-        v = payload.get(k)
-        if v is not None and type(v) is not bool:  # 1 == True: compare types, not values
-            return f"{ctx}.{k} {shown(v)}: expected true/false"
+        if _flag(payload, k) is None:
+            return f"{ctx}.{k} {shown(payload[k])}: expected true/false"
     return f"{ctx}: no phase"
 
 

@@ -130,10 +130,6 @@ def _tick_sink(batch: RowBatch) -> Callable[[tuple[Any, ...]], None]:
     return lambda v: dict_rows.append(dict(zip(TICK_COLUMNS, v, strict=True)))
 
 
-def recv_of(ts_key: int) -> int | None:
-    """The receive time stored in a candidate (None for the 'unknown' sentinel)."""
-    return None if ts_key == _NO_TS else ts_key
-
 
 def parse_window(pp: Any, ctx: str) -> tuple[int | None, list[tuple[int, float]], list[str]]:
     """`partialPrices` → (endTick or None, [(tick, price), ...], [reason, ...]).
