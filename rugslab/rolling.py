@@ -61,12 +61,11 @@ class Entry(NamedTuple):
     value: Any
 
 
-def _entry(value: Any, blob: bytes | None = None, known: dict[str, Entry] | None = None) -> Entry:
-    if blob is None:
-        try:
-            blob = orjson.dumps(value)
-        except Exception:  # not JSON-serialisable (only from hand-built frames)
-            blob = repr(value).encode()
+def _entry(value: Any, known: dict[str, Entry] | None = None) -> Entry:
+    try:
+        blob = orjson.dumps(value)
+    except Exception:  # not JSON-serialisable (only from hand-built frames)
+        blob = repr(value).encode()
     raw_id = value.get("id") if type(value) is dict else None
     if type(raw_id) is not str:
         raw_id = None
@@ -87,8 +86,8 @@ class RollingHistory:
 
     def __init__(self, keep: int = DEFAULT_KEEP) -> None:
         self.keep = keep
-        # id as JSON text (bytes between the quotes) -> entry without its value, LRU order
-        self._known: dict[bytes, Entry] = {}
+        # id -> entry without its value, least recently seen first
+        self._known: dict[str, Entry] = {}
 
     def entries(self, history: Any) -> list[Entry] | None:
         """The entries of `history` (a decoded list or a `HistoryText`), in order.
@@ -103,8 +102,7 @@ class RollingHistory:
             history = history.decode()
         if type(history) is not list:
             return None
-        known = {e.raw_id: e for e in self._known.values()}
-        got = [_entry(v, known=known) for v in history]
+        got = [_entry(v, known=self._known) for v in history]
         self._remember(got)
         return got
 
@@ -113,9 +111,8 @@ class RollingHistory:
         for e in got:
             # only objects written by orjson with a plain string id are found by their text
             if e.raw_id is not None and e.blob.startswith(_ID_KEY):
-                key = orjson.dumps(e.raw_id)[1:-1]
-                known.pop(key, None)
-                known[key] = e._replace(value=UNDECODED) if e.value is not UNDECODED else e
+                known.pop(e.raw_id, None)
+                known[e.raw_id] = e._replace(value=UNDECODED) if e.value is not UNDECODED else e
         while len(known) > self.keep:
             del known[next(iter(known))]
 
@@ -124,7 +121,8 @@ class RollingHistory:
         if not doc.startswith(_ID_KEY, p):
             return None
         q = doc.find(b'"', p + len(_ID_KEY))
-        e = self._known.get(doc[p + len(_ID_KEY) : q])
+        # the id's text (an id with escapes is not found, and is then decoded as new)
+        e = self._known.get(doc[p + len(_ID_KEY) : q].decode("utf-8", "replace"))
         return e if e is not None and doc.startswith(e.blob, p) else None
 
     def _new_at(self, doc: bytes, p: int) -> tuple[Entry, int] | None:
@@ -141,7 +139,7 @@ class RollingHistory:
             value = orjson.loads(blob)
         except orjson.JSONDecodeError:
             return None
-        e = _entry(value, known={k.raw_id: k for k in self._known.values()})
+        e = _entry(value)  # not remembered with this text (`_known_at` failed here)
         return (e, c) if e.blob == blob else None
 
     def _from_text(self, h: HistoryText) -> list[Entry] | None:
