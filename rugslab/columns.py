@@ -4,7 +4,8 @@
 instead: `raw_events` (one row per frame, ~6 KB of argument JSON each) and `ticks` (several
 rows per frame). A `ColumnRows` behaves as a sequence of row dicts (len, truth, iteration,
 indexing, `append`, `extend`), so code that reads rows sees no difference; the producer appends
-a tuple of values per row (`append_tuple`: no dict per row), and `RowBatch.frame` builds its
+a tuple of values per row (`append_tuple`, or `append_values` for a table with a text column:
+no dict per row), and `RowBatch.frame` builds its
 polars frame from the columns (`to_series` per column, the same typing as for dict rows).
 
 One column may be a *text* column: its values arrive as UTF-8 `bytes` (a frame's arguments,

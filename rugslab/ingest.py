@@ -20,7 +20,8 @@ Unreadable records (`BadRecord`) become `rejects` rows; a file that cannot be re
 stops the run. One assembler serves the whole run, so a game that spans two files (a journal
 rotated mid-game) is still one game. Memory stays bounded by `batch_frames` raw frames (at
 most `RAW_BATCH_BYTES` of arguments) and the other rows of `batch_frames *
-DERIVED_EVERY_BATCHES` frames (~1% of their bytes).
+DERIVED_EVERY_BATCHES` frames (~1% of their bytes); the legacy recordings' ticks are held
+until the end of the run (above).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from rugslab.events import BadRecord, Frame, normalize_args
+from rugslab.events import BadRecord, Frame, extract_payload, normalize_args
 from rugslab.readers.clock import (
     MAX_SAMPLES,
     SERVER_STAMPED_EVENTS,
@@ -38,6 +38,7 @@ from rugslab.readers.clock import (
 from rugslab.readers.files import iter_lines, open_binary, raw_text
 from rugslab.readers.timestamps import iso_to_us
 
+_STAMPED_BYTES = tuple(e.encode() for e in SERVER_STAMPED_EVENTS)  # a cheap line filter
 
 def _args(data: Any) -> list[Any]:
     # a null `data` is a marker without arguments (the 12-12 `connect` line)
@@ -64,13 +65,13 @@ def _local_offset_us(
     """The recorder's UTC offset for a line capture (0 when unknown: taken as UTC)."""
     samples: list[tuple[int, int]] = []
     for _n, line in iter_lines(path):
-        if not any(e.encode() in line for e in SERVER_STAMPED_EVENTS):
+        if not any(e in line for e in _STAMPED_BYTES):
             continue
         try:
             obj = orjson.loads(line)
             if obj.get(event_key) not in SERVER_STAMPED_EVENTS:
                 continue
-            server_ms = normalize_args(obj["data"])[-1]["timestamp"]
+            server_ms = extract_payload(normalize_args(obj["data"]))["timestamp"]
             local = iso_to_us(obj[ts_key])
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             continue  # a damaged line is reported by the main pass

@@ -40,7 +40,8 @@ def read_frames(
         every line/record that cannot be read, with its reason and raw text (≤ 64 KiB).
         `recv_ts_us` is µs since the epoch, UTC: naive capture stamps are corrected by the
         recorder's zone when chat messages reveal it (`rugslab.readers.clock`), else taken as
-        UTC; both cases are counted (`clock.*`).
+        UTC; a correction and an unknown zone are counted (`clock.*`), a recorder found to
+        run on UTC is not.
         Detection runs at call time, so format errors raise before iteration starts.
 
     Raises:
