@@ -138,23 +138,30 @@ def purge_superseded(lake: Path, table: str, day: str, *, grace_s: float) -> int
         deleted += len(ready)
 
 
-def tidy_partition(lake: Path, table: str, day: str, *, every: int | None = None) -> None:
+def tidy_partition(
+    lake: Path, table: str, day: str, *, every: int | None = None, files: list[Path] | None = None
+) -> None:
     """Keep an append partition's file count bounded while it is being written to.
 
     Call with the lake's write lock held (the writer does, after each write). Once `every`
     files written since the last compaction (`part-*`) are visible, they become one
     compacted file; once `every // 4` compacted files are visible, those become one. Files
-    superseded more than `DEFAULT_GRACE_S` ago are deleted. A day of collector flushes
-    (~6,000) then leaves at most ~`every * 1.25` visible files, and each row is rewritten a
-    few times, not once per flush. `every` defaults to `COMPACT_EVERY`.
+    superseded more than `DEFAULT_GRACE_S` ago are deleted when a compaction runs. A day of
+    collector flushes (~6,000) then leaves at most ~`every * 1.25` visible files, and each
+    row is rewritten a few times, not once per flush. `every` defaults to `COMPACT_EVERY`;
+    `files` are the partition's visible files when the caller has listed them.
     """
     every = COMPACT_EVERY if every is None else every
-    files = layout.data_files(lake, table, day)
+    if files is None:
+        files = layout.data_files(lake, table, day)
     parts = [f for f in files if not f.name.startswith(layout.COMPACT_PREFIX)]
+    compacted = [f for f in files if f.name.startswith(layout.COMPACT_PREFIX)]
+    if len(parts) < every and len(compacted) < max(2, every // 4):
+        return  # the usual write: nothing to list or read again
     if len(parts) >= every:
         compact_partition(lake, table, day, files=parts)
-        files = layout.data_files(lake, table, day)
-    compacted = [f for f in files if f.name.startswith(layout.COMPACT_PREFIX)]
+        compacted = [f for f in layout.data_files(lake, table, day)
+                     if f.name.startswith(layout.COMPACT_PREFIX)]
     if len(compacted) >= max(2, every // 4):
         compact_partition(lake, table, day, files=compacted)
     purge_superseded(lake, table, day, grace_s=DEFAULT_GRACE_S)

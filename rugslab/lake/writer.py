@@ -199,8 +199,8 @@ def _write_append(lake: Path, table: str, frame: pl.DataFrame, rep: TableReport)
     frame = _first_per_key(frame, key)
     rep.offered += frame.height
     for day, part in _by_day(frame):
-        existing = read_files(layout.data_files(lake, table, day), table, columns=key,
-                              where=_may_match(table, part))
+        files = layout.data_files(lake, table, day)
+        existing = read_files(files, table, columns=key, where=_may_match(table, part))
         fresh = _not_in(part, existing, key)
         if fresh.height == 0:
             continue
@@ -208,13 +208,13 @@ def _write_append(lake: Path, table: str, frame: pl.DataFrame, rep: TableReport)
         path = layout.partition_dir(lake, table, day) / layout.new_part_name()
         rep.files.append(write_parquet_atomic(fresh, path))
         rep.new += fresh.height
-        _tidy(lake, table, day)
+        _tidy(lake, table, day, [*files, path])
 
 
-def _tidy(lake: Path, table: str, day: str) -> None:
+def _tidy(lake: Path, table: str, day: str, files: list[Path]) -> None:
     from rugslab.lake.compact import tidy_partition  # compact imports this module
 
-    tidy_partition(lake, table, day)
+    tidy_partition(lake, table, day, files=files)
 
 
 def _rewrite_partition(lake: Path, table: str, day: str, frame: pl.DataFrame) -> Path | None:
