@@ -72,24 +72,27 @@ class TextBuffer:
 
     def append(self, text: bytes) -> None:
         """Append one text (valid UTF-8: not checked)."""
+        start = self._end
+        end = start + len(text)
+        self._room(end)[start:end] = text
+        self._end = end
+        self._offsets.append(end)
+
+    def _room(self, need: int) -> bytearray:
+        """The buffer, lent or grown so that it holds at least `need` bytes."""
         data = self._data
         if data is None:
             data = self._data = self._arena.lend(self)  # type: ignore[union-attr]
-        start = self._end
-        end = start + len(text)
-        if end > len(data):
-            data = self._grow(end)
-        data[start:end] = text
-        self._end = end
-        self._offsets.append(end)
+        return data if need <= len(data) else self._grow(need)
 
     def extend(self, other: TextBuffer) -> None:
         """Append all texts of `other`."""
         if other._data is None:
             return
-        base = self._end
-        self.append(bytes(memoryview(other._data)[: other._end]))
-        self._offsets.pop()
+        base, n = self._end, other._end
+        data = self._room(base + n)
+        data[base : base + n] = memoryview(other._data)[:n]  # one copy, no temporary
+        self._end = base + n
         self._offsets.extend(o + base for o in other._offsets[1:])
 
     def _grow(self, need: int) -> bytearray:
