@@ -43,6 +43,7 @@ def main() -> None:
     from ingest import build_archive  # bench/ingest.py: the captures, repeated, fresh ids
 
     from rugslab.assemble import GameAssembler
+    from rugslab.events import Frame
     from rugslab.lake.writer import write_batch
     from rugslab.readers import read_frames
 
@@ -54,7 +55,9 @@ def main() -> None:
         n = 0
         for path in sorted(archive.rglob("*.jsonl")):
             for frame in read_frames(path):
-                asm.feed(frame)  # type: ignore[arg-type]
+                if not isinstance(frame, Frame):  # a BadRecord: the archives built have none
+                    raise SystemExit(f"unreadable record in the bench archive: {frame}")
+                asm.feed(frame)
                 n += 1
                 if n % a.frames_per_flush == 0 and len(times) < a.flushes:
                     batch = asm.drain()
