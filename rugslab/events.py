@@ -41,9 +41,9 @@ _LAZY: Any = object()  # `Frame._args` of a lazy frame before its args are decod
 class HistoryText:
     """A lazy frame's `gameHistory`, left as JSON text (`Frame.lazy` state fields).
 
-    A cooldown frame's rolling history is ~250 KB of JSON, and most of those frames repeat
-    the previous one's exactly: the assembler compares the text (`args_json` from `start`
-    on) with the history it decoded last, and decodes only when they differ.
+    A cooldown frame's rolling history is ~250 KB of JSON whose entries mostly repeat
+    earlier frames' byte for byte: `rolling.RollingHistory` matches the text (`args_json`
+    from `start` on) against the entries it remembers and decodes only what is new.
 
     Attributes:
         args_json: the frame's argument list as JSON text: `[{"gameHistory":[...], ...}]`,
