@@ -74,46 +74,46 @@ class TextBuffer:
         """Append one text (valid UTF-8: not checked)."""
         start = self._end
         end = start + len(text)
-        self._room(end)[start:end] = text
-        self._end = end
-        self._offsets.append(end)
-
-    def _room(self, need: int) -> bytearray:
-        """The buffer, lent or grown so that it holds at least `need` bytes."""
         data = self._data
         if data is None:
             data = self._data = self._arena.lend(self)  # type: ignore[union-attr]
-        return data if need <= len(data) else self._grow(need)
+        try:
+            # past the buffer's end the slice grows it by the text itself: new memory is
+            # touched once, by the text (growing with zeros first touched it twice)
+            data[start:end] = text
+        except BufferError:  # an Arrow array of these texts is alive: continue in a copy
+            self._detach()[start:end] = text
+        self._end = end
+        self._offsets.append(end)
 
     def extend(self, other: TextBuffer) -> None:
         """Append all texts of `other`."""
         if other._data is None:
             return
         base, n = self._end, other._end
-        data = self._room(base + n)
-        data[base : base + n] = memoryview(other._data)[:n]  # one copy, no temporary
+        data = self._data
+        if data is None:
+            data = self._data = self._arena.lend(self)  # type: ignore[union-attr]
+        src = memoryview(other._data)[:n]  # one copy, no temporary
+        try:
+            data[base : base + n] = src
+        except BufferError:  # an Arrow array of these texts is alive: continue in a copy
+            self._detach()[base : base + n] = src
         self._end = base + n
         self._offsets.extend(o + base for o in other._offsets[1:])
 
-    def _grow(self, need: int) -> bytearray:
-        data = self._data
-        assert data is not None
-        # +25%: amortised like doubling, and the arena, kept for the run, ends within a
-        # quarter of the largest batch rather than up to twice it
-        more = max(need, len(data) + len(data) // 4) - len(data)
-        try:
-            data.extend(bytes(more))  # touched once; the arena keeps it for later batches
-        except BufferError:  # an Arrow array of these texts is alive: continue in a copy
-            data = self._data = bytearray(memoryview(data)[: self._end])
-            data.extend(bytes(need - len(data)))
-            self._arena = None
+    def _detach(self) -> bytearray:
+        """Continue in a copy of the texts: the buffer cannot grow while an Arrow array
+        exports it (it is then no longer the arena's to lend either)."""
+        assert self._data is not None
+        data = self._data = bytearray(memoryview(self._data)[: self._end])
+        self._arena = None
         return data
 
     def own_copy(self) -> None:
         """Keep the texts in a buffer of its own (the arena is about to lend its buffer)."""
         if self._data is not None and self._arena is not None:
-            self._data = bytearray(memoryview(self._data)[: self._end])
-            self._arena = None
+            self._detach()
 
     def text(self, i: int) -> str:
         """Text `i` as `str`."""
