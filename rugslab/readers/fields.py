@@ -19,15 +19,6 @@ _HISTORY_FIRST = b'[{"gameHistory":['  # the history array opens the only argume
 _OBJECT, _ARRAY = simdjson.Object, simdjson.Array
 
 
-def _decoded(v: Any) -> Any:
-    t = type(v)
-    if t is _OBJECT:
-        return v.as_dict()
-    if t is _ARRAY:
-        return v.as_list()
-    return v
-
-
 def state_fields(args_json: bytes) -> dict[str, Any] | None:
     """The `events.STATE_FIELDS` of the payload of an argument list given as JSON text.
 
@@ -43,30 +34,41 @@ def state_fields(args_json: bytes) -> dict[str, Any] | None:
         doc = _PARSER.parse(args_json)
     except (ValueError, RuntimeError):  # invalid JSON, number out of range, ...
         return None
-    p = keys = None
+    p = v = None
     try:
         if type(doc) is not _ARRAY:
             return None
-        for i in range(len(doc) - 1, -1, -1):
+        i = len(doc) - 1
+        while True:  # the payload: the last argument that is not a {"__trace": true} marker
+            if i < 0:
+                return None
             p = doc[i]
             if type(p) is not _OBJECT:
                 return None
             keys = list(p.keys())
-            if "__trace" not in keys or p["__trace"] is not True:
+            if "__trace" not in keys:
                 break
-        else:
-            return None
+            if keys.count("__trace") > 1:  # orjson keeps the last, simdjson finds the first
+                return None
+            if p["__trace"] is not True:
+                break
+            i -= 1
         if len(set(keys)) != len(keys):  # duplicate keys: orjson's rule (last wins) decides
             return None
-        wanted = STATE_FIELDS.intersection(keys)
-        if "gameHistory" not in wanted:
-            return {k: _decoded(p[k]) for k in wanted}
-        gh = p["gameHistory"]
-        if len(doc) != 1 or type(gh) is not _ARRAY or not args_json.startswith(_HISTORY_FIRST):
-            return None
-        out = {k: _decoded(p[k]) for k in wanted if k != "gameHistory"}
-        out["gameHistory"] = HistoryText(args_json, len(_HISTORY_FIRST) - 1, len(gh))
+        out = {}
+        for k in STATE_FIELDS.intersection(keys):
+            v = p[k]
+            t = type(v)
+            if k == "gameHistory":
+                if t is not _ARRAY or len(doc) != 1 or not args_json.startswith(_HISTORY_FIRST):
+                    return None
+                v = HistoryText(args_json, len(_HISTORY_FIRST) - 1, len(v))
+            elif t is _OBJECT:
+                v = v.as_dict()
+            elif t is _ARRAY:
+                v = v.as_list()
+            out[k] = v
         return out
     finally:
         # the parser is reused for the next line only once no proxy into it is left
-        doc = p = gh = None
+        doc = p = v = None

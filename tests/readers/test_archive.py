@@ -265,6 +265,10 @@ def test_state_fields_decode_as_orjson_does(captures_dir: Path) -> None:
         b'[{"gameHistory": [], "price": 1.5}]',  # history not in the archive's compact form
         b'[{"price": 1.5, "gameHistory": []}]',  # history not the first field
         b'[{"__trace": true}, {"gameHistory": []}]',  # history after a trace argument
+        b'[{"gameHistory":{"id":"x"}}]',  # history not a list
+        # __trace twice: orjson keeps the last (so not a marker: it is the payload),
+        # simdjson finds the first
+        b'[{"tickCount": 1}, {"__trace": true, "__trace": false}]',
     ],
 )
 def test_state_fields_leave_odd_texts_to_orjson(text: bytes) -> None:
