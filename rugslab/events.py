@@ -192,14 +192,11 @@ class Frame:
         A frame copied into another session (`ArchiveWriter.write_frame` with a new seq) is
         a new receipt.
         """
-        h = hashlib.blake2b(digest_size=16)
         sid, seq = self.session_id, self.seq
         if type(sid) is str and type(seq) is int:
-            h.update(b"session\x00")
-            h.update(sid.encode())
-            h.update(b"\x00")
-            h.update(str(seq).encode())
-            return h.hexdigest()
+            key = b"session\x00%s\x00%d" % (sid.encode(), seq)
+            return hashlib.blake2b(key, digest_size=16).hexdigest()
+        h = hashlib.blake2b(digest_size=16)
         h.update(self.event.encode())
         h.update(b"\x00")
         h.update(str(self.recv_ts_us).encode())

@@ -287,30 +287,24 @@ def _fast_frame(line: bytes, src: str) -> Frame | None:
         return None
     if type(head) is not dict or "args" in head:
         return None
-    fields = state_fields(args_json) if head.get("event") in LAZY_EVENTS else None
-    if fields is None:
-        try:
-            args = orjson.loads(args_json)
-        except orjson.JSONDecodeError:
-            return None
-    else:
-        args = []  # a JSON array: checked by state_fields
-    head["args"] = args
-    if parse_archive_record(head) is not None:
+    # `parse_archive_record`'s checks, on orjson's exact types (any doubt: the slow path)
+    event, session, seq = head.get("event"), head.get("session"), head.get("seq")
+    wall, mono = head.get("recv_wall_ns"), head.get("recv_mono_ns")
+    if not (head.get("v") == ARCHIVE_VERSION and type(event) is str and event
+            and type(session) is str and session and type(seq) is int and type(wall) is int
+            and (mono is None or type(mono) is int)):
         return None
-    if fields is not None:
-        return Frame.lazy(head["event"], args_json, fields, src, head["recv_wall_ns"] // 1000,
-                          head["recv_mono_ns"], head["seq"], head["session"])
-    return Frame(
-        event=head["event"],
-        args=args,
-        source=src,
-        recv_ts_us=head["recv_wall_ns"] // 1000,
-        recv_mono_ns=head["recv_mono_ns"],
-        seq=head["seq"],
-        session_id=head["session"],
-        _args_json=args_json,
-    )
+    if event in LAZY_EVENTS:
+        fields = state_fields(args_json)  # a JSON array whose payload is an object, or None
+        if fields is not None:
+            return Frame.lazy(event, args_json, fields, src, wall // 1000, mono, seq, session)
+    try:
+        args = orjson.loads(args_json)
+    except orjson.JSONDecodeError:
+        return None
+    if type(args) is not list:
+        return None
+    return Frame(event, args, src, wall // 1000, mono, seq, session, args_json)
 
 
 def read_archive(path: Path | str) -> Iterator[Frame | BadRecord]:
