@@ -42,15 +42,16 @@ from rugslab.events import Frame
 from rugslab.games import GameFacts, GameMemory, game_row, seed_row
 from rugslab.history import fold_arrays, fold_entry, parse_history_entry, version_of
 from rugslab.lifecycle import GamePhase, no_phase_reason, phase_of, rug_tick_of
-from rugslab.payloads import as_dict, game_id, req_int, req_num, seed_hash, shown
+from rugslab.payloads import INT_MAX, as_dict, game_id, req_int, req_num, seed_hash, shown
 from rugslab.raw import RawEvents
 from rugslab.records import BetKey, RecordBuffer, bet_row, placed_bet, trade_row
 from rugslab.rejects import EarliestRejects, raw_text, reject_id, reject_row
 from rugslab.rolling import UNDECODED, RollingHistory
 from rugslab.rows import RowBatch
-from rugslab.ticks import LIVE, PARTIAL, SOURCES, TICK_MAX, TickBuffer, parse_window, settle_ticks
+from rugslab.ticks import LIVE, SOURCES, TICK_MAX, TickBuffer, parse_window, settle_ticks
 
 DEFAULT_KEEP_GAMES = 64
+_INF = float("inf")
 _ACTIVE, _RUG = GamePhase.ACTIVE, GamePhase.RUG
 
 
@@ -103,7 +104,7 @@ class GameAssembler:
         """Take one frame. Never raises: bad input becomes `rejects` rows and counters."""
         b = self._batch
         self.pending += 1
-        b.count("frames")
+        b.counters["frames"] += 1
         self._fid, self._src, self._recv, self._args = "", "", None, b""
         try:
             self._feed(frame)
@@ -135,7 +136,7 @@ class GameAssembler:
         self._seen_ids.add(fid)
         if type(event) is not str:
             event = repr(event)
-        b.count(f"frames.{event}")
+        b.counters["frames." + event] += 1
         self._args = args_json
         p = fr.state_fields  # a lazy frame: only the payload fields read here are decoded
         if p is None:
@@ -173,27 +174,33 @@ class GameAssembler:
         gh = p.get("gameHistory")
         if gh is not None:
             self._history(gh, recv)
-        try:
-            gid = game_id(p.get("gameId"), ctx)
-        except FrameError as e:
-            self._reject("games", e.reason, self._raw)
-            return
-        acc = self._touch(gid, recv)
-        try:
+        gid = p.get("gameId")
+        # a game of this batch already (its id was checked then), else check the id now
+        acc = self._accs.get(gid) if type(gid) is str else None
+        if acc is None:
+            try:
+                gid = game_id(gid, ctx)
+            except FrameError as e:
+                self._reject("games", e.reason, self._raw)
+                return
+            acc = self._acc(gid)
+        if recv is not None and (acc.first_seen is None or recv < acc.first_seen):
+            acc.first_seen = recv
+        try:  # the sets hold checked values: a value seen before is not checked again
             pf = p.get("provablyFair")
             if pf is not None:
                 pf = as_dict(pf, f"{ctx}.provablyFair")
                 h = pf.get("serverSeedHash")
-                if type(h) is not str or h not in acc.hashes:  # a set holds checked values
+                if type(h) is not str or h not in acc.hashes:
                     h = seed_hash(h, f"{ctx}.provablyFair")
                     if h is not None:
                         acc.hashes.add(h)
-                v = version_of(pf.get("version"), f"{ctx}.provablyFair", "version")
-                if v is not None:
-                    acc.versions.add(v)
-            v = version_of(p.get("gameVersion"), ctx, "gameVersion")
-            if v is not None:
-                acc.versions.add(v)
+                v = pf.get("version")
+                if v is not None and (type(v) is not str or v not in acc.versions):
+                    acc.versions.add(version_of(v, f"{ctx}.provablyFair", "version"))
+            v = p.get("gameVersion")
+            if v is not None and (type(v) is not str or v not in acc.versions):
+                acc.versions.add(version_of(v, ctx, "gameVersion"))
         except FrameError as e:
             self._reject("seeds", e.reason, self._raw)
         phase = phase_of(p)
@@ -202,9 +209,12 @@ class GameAssembler:
             return
         if phase is not _ACTIVE and phase is not _RUG:
             return  # cooldown / presale: no ticks (presale shows tickCount 0 before the start)
-        try:
-            tc = req_int(p, "tickCount", ctx)
-            price = req_num(p, "price", ctx)
+        tc, price = p.get("tickCount"), p.get("price")
+        try:  # the usual values pass the first test; anything else is checked (or refused)
+            if type(tc) is not int or not 0 <= tc <= INT_MAX:
+                tc = req_int(p, "tickCount", ctx)
+            if type(price) is not float or not 0.0 <= price < _INF:
+                price = req_num(p, "price", ctx)
         except FrameError as e:
             self._reject("ticks", e.reason, self._raw)
             return
@@ -231,12 +241,10 @@ class GameAssembler:
             acc.end = _min(acc.end, recv)
         elif tc == 0:
             acc.start = _min(acc.start, recv)
-        offer = self._ticks.offer
         if tc == last:  # not the second rug frame (its tickCount ran on past the rug)
-            offer(gid, tc, LIVE, recv, price)
-        for t, px in window:
-            if t <= last:
-                offer(gid, t, PARTIAL, None, px)
+            self._ticks.offer(gid, tc, LIVE, recv, price)
+        if window:
+            self._ticks.offer_window(gid, window, last)
         if "prices" in p or "trades" in p:
             if "trades" in p:
                 self._acc(gid)

@@ -108,8 +108,16 @@ class ColumnRows:
 
     def _append_with_text(self, values: tuple[Any, ...]) -> None:
         i = self._text_at
-        self._add_text(values[i])
-        self._tuples.append(values[:i] + values[i + 1 :])
+        self.append_text_row(values[i], values[:i] + values[i + 1 :])
+
+    def append_text_row(self, text: Any, others: tuple[Any, ...]) -> None:
+        """Append one row of a table with a text column: `text` (UTF-8 bytes) and the
+        other columns' values in `columns` order (the fastest way in for such a table)."""
+        if self._text_list is None and type(text) is bytes:
+            self._text_buf.append(text)
+        else:
+            self._add_text(text)
+        self._tuples.append(others)
 
     def append(self, row: dict[str, Any]) -> None:
         """Append one row given as a dict (missing columns are null)."""

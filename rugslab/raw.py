@@ -38,10 +38,10 @@ class RawEvents:
         if rows is None:
             rows = self._rows = ColumnRows(RAW_COLUMNS, text="args_json", arena=self._arena)
             batch.rows["raw_events"] = rows
-        rows.append_values(fid, recv, fr.recv_mono_ns if type(fr.recv_mono_ns) is int else None,
-                           fr.session_id if type(fr.session_id) is str else None,
-                           fr.seq if type(fr.seq) is int else None, event, game_id, args_json,
-                           source)
+        mono, sid, seq = fr.recv_mono_ns, fr.session_id, fr.seq
+        rows.append_text_row(args_json, (
+            fid, recv, mono if type(mono) is int else None, sid if type(sid) is str else None,
+            seq if type(seq) is int else None, event, game_id, source))
 
     @property
     def nbytes(self) -> int:

@@ -24,7 +24,7 @@ from rugslab.config import NO_RECV_TS_US as _NO_TS
 from rugslab.config import TICK_MAX
 from rugslab.errors import FrameError
 from rugslab.games import GameFacts, GameMemory
-from rugslab.payloads import as_dict, num, opt_int, shown
+from rugslab.payloads import INT_MAX, as_dict, num, opt_int, shown
 from rugslab.rows import RowBatch
 
 LIVE, PARTIAL, HISTORY = 0, 1, 2
@@ -63,6 +63,26 @@ class TickBuffer:
             self.best[k] = new
         if old is not None and old[2] != price:
             self.conflicts += 1
+
+    def offer_window(
+        self, game_id: str, window: list[tuple[int, float]], last: int
+    ) -> None:
+        """`offer` each `(tick, price)` of a partialPrices window at or below tick `last`,
+        as PARTIAL without a receive time."""
+        best = self.best
+        for tick, price in window:
+            if tick > last:
+                continue
+            k = (game_id, tick)
+            new = (PARTIAL, _NO_TS, price)
+            old = best.get(k)
+            if old is None:
+                best[k] = new
+                continue
+            if new < old:
+                best[k] = new
+            if old[2] != price:
+                self.conflicts += 1
 
     def __len__(self) -> int:
         return len(self.best)
@@ -144,9 +164,14 @@ def parse_window(pp: Any, ctx: str) -> tuple[int | None, list[tuple[int, float]]
     Raises:
         FrameError: not an object, `endTick` not an int, or `values` not an object.
     """
-    pp = as_dict(pp, ctx)
-    end = opt_int(pp, "endTick", ctx)
-    vals = as_dict(pp.get("values"), f"{ctx}.values")
+    if type(pp) is not dict:
+        pp = as_dict(pp, ctx)  # raises
+    end = pp.get("endTick")
+    if end is not None and (type(end) is not int or not 0 <= end <= INT_MAX):
+        end = opt_int(pp, "endTick", ctx)  # raises
+    vals = pp.get("values")
+    if type(vals) is not dict:
+        vals = as_dict(vals, f"{ctx}.values")  # raises
     out = []
     bad: list[str] = []
     keys = _TICK_KEYS
