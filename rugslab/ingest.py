@@ -223,6 +223,9 @@ def ingest(
     # collection runs once per batch instead (in flush) and is restored on the way out.
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    # what is alive before the run (modules, the caller's objects) outlives it: its full
+    # passes need not walk those objects each time (moved back when the run ends)
+    gc.freeze()
     try:
         for path in files:
             try:
@@ -280,6 +283,7 @@ def ingest(
         pending.merge(legacy.finish())
         flush()
     finally:
+        gc.unfreeze()
         if gc_was_enabled:
             gc.enable()
         bar.close()
