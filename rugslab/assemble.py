@@ -48,7 +48,7 @@ from rugslab.records import BetKey, RecordBuffer, bet_row, placed_bet, trade_row
 from rugslab.rejects import EarliestRejects, raw_text, reject_id, reject_row
 from rugslab.rolling import UNDECODED, RollingHistory
 from rugslab.rows import RowBatch
-from rugslab.ticks import LIVE, SOURCES, TICK_MAX, TickBuffer, parse_window, settle_ticks
+from rugslab.ticks import LIVE, PARTIAL, SOURCES, TICK_MAX, TickBuffer, parse_window, settle_ticks
 
 DEFAULT_KEEP_GAMES = 64
 _INF = float("inf")
@@ -244,7 +244,7 @@ class GameAssembler:
         if tc == last:  # not the second rug frame (its tickCount ran on past the rug)
             self._ticks.offer(gid, tc, LIVE, recv, price)
         if window:
-            self._ticks.offer_window(gid, window, last)
+            self._ticks.offer_many(gid, window, PARTIAL, last)
         if "prices" in p or "trades" in p:
             if "trades" in p:
                 self._acc(gid)

@@ -212,9 +212,7 @@ def fold_entry(
         return f"gameHistory[{h.game_id}].prices: {len(prices)} prices (max {TICK_MAX + 1})"
     if h.rugged is not False and (facts.rug is None or rug < facts.rug):
         facts.rug = rug
-    gid, offer = h.game_id, ticks.offer
-    for t, v in enumerate(prices):
-        offer(gid, t, HISTORY, None, v)
+    ticks.offer_many(h.game_id, enumerate(prices), HISTORY)
     return None
 
 

@@ -14,7 +14,7 @@ writer runs over the stored ticks and games.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import polars as pl
@@ -64,17 +64,18 @@ class TickBuffer:
         if old is not None and old[2] != price:
             self.conflicts += 1
 
-    def offer_window(
-        self, game_id: str, window: list[tuple[int, float]], last: int
+    def offer_many(
+        self, game_id: str, prices: Iterable[tuple[int, float]], rank: int,
+        last: int = TICK_MAX,
     ) -> None:
-        """`offer` each `(tick, price)` of a partialPrices window at or below tick `last`,
-        as PARTIAL without a receive time."""
+        """`offer` each `(tick, price)` of `prices` at or below tick `last`, from source
+        `rank`, without a receive time (a partialPrices window, a revealed price path)."""
         best = self.best
-        for tick, price in window:
+        for tick, price in prices:
             if tick > last:
                 continue
             k = (game_id, tick)
-            new = (PARTIAL, _NO_TS, price)
+            new = (rank, _NO_TS, price)
             old = best.get(k)
             if old is None:
                 best[k] = new
