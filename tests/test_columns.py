@@ -137,3 +137,12 @@ def test_merging_into_an_empty_batch_keeps_the_columns() -> None:
     assert isinstance(pending.rows["raw_events"], ColumnRows)
     pending.merge(drained)  # a second merge extends them
     assert list(pending.rows["raw_events"]) == RAW + RAW
+
+
+def test_append_text_row_equals_append_values() -> None:
+    by_values = _columns(RAW)
+    by_row = ColumnRows(RAW_COLUMNS, text="args_json")
+    for r in RAW:
+        by_row.append_text_row(r["args_json"].encode(),
+                               tuple(r[k] for k in RAW_COLUMNS if k != "args_json"))
+    assert list(by_row) == list(by_values) == RAW

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from pathlib import Path
 
@@ -177,3 +178,31 @@ def test_games_known_to_have_rugged_are_not_taken_for_censored(
     assert days["2026-02-06"] == (11, 1)
     # 2025-10-31: 7 legacy games lost their rug record to torn lines but kept the post-rug one
     assert days["2025-10-31"] == (51, 44)
+
+
+def test_ingest_leaves_the_garbage_collector_as_it_found_it(
+    captures_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Collection is off and the objects alive before the run are frozen during it; both are
+    undone after it, also when it fails."""
+    seen = []
+    real_write = ingest_module._Run.write
+
+    def write(self: object, batch: object) -> None:
+        seen.append((gc.isenabled(), gc.get_freeze_count() > 0))
+        real_write(self, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest_module._Run, "write", write)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    ingest([captures_dir / "2025-12-12_two-rugs.jsonl"], lake=tmp_path / "lake", progress=False)
+    assert seen and set(seen) == {(False, True)}
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+    def fail(self: object, batch: object) -> None:
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(ingest_module._Run, "write", fail)
+    with pytest.raises(RuntimeError, match="disk gone"):
+        ingest([captures_dir / "2025-12-12_two-rugs.jsonl"], lake=tmp_path / "lake2",
+               progress=False)
+    assert gc.isenabled() and gc.get_freeze_count() == 0

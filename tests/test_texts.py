@@ -79,3 +79,24 @@ def test_appending_after_an_export_keeps_both_right() -> None:
     assert arr.to_pylist() == TEXTS
     assert b.texts() == TEXTS + OTHER * 50
     assert b.arrow().to_pylist() == TEXTS + OTHER * 50
+
+
+def test_a_lent_buffer_is_written_in_place_and_grown_by_the_text_past_its_end() -> None:
+    arena = TextArena()
+    first = _filled(["a" * 100, "b" * 100], arena)
+    buf = first._data
+    del first
+    gc.collect()
+    # 150 bytes fit in the lent buffer; the next text straddles its end, the last lies past it
+    texts = ["c" * 150, "d" * 120, "e" * 500]
+    second = _filled(texts, arena)
+    assert second._data is buf  # grown in place, not replaced
+    assert second.texts() == texts and second.arrow().to_pylist() == texts
+
+
+def test_extending_after_an_export_keeps_both_right() -> None:
+    b = _filled(TEXTS, TextArena())
+    arr = b.arrow()
+    b.extend(_filled(OTHER * 50))
+    assert arr.to_pylist() == TEXTS
+    assert b.texts() == TEXTS + OTHER * 50

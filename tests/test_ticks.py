@@ -56,6 +56,22 @@ def test_buffer_content_does_not_depend_on_offer_order(offers: list, rnd) -> Non
     assert a.best == b.best
 
 
+@given(st.lists(st.tuples(st.integers(0, 8), st.sampled_from([0.5, 1.0, 1.5])), max_size=12),
+       st.lists(_offer, max_size=10), st.sampled_from([PARTIAL, HISTORY]), st.integers(0, 8))
+def test_offer_many_equals_offering_each_tick_up_to_last(
+    prices: list, before: list, rank: int, last: int
+) -> None:
+    a, b = TickBuffer(), TickBuffer()
+    for t, r, ts, p in before:  # candidates already there: replaced or conflicting
+        a.offer(G, t, r, ts, p)
+        b.offer(G, t, r, ts, p)
+    a.offer_many(G, prices, rank, last)
+    for t, p in prices:
+        if t <= last:
+            b.offer(G, t, rank, None, p)
+    assert (a.best, a.conflicts) == (b.best, b.conflicts)
+
+
 def test_parse_window_reads_string_tick_keys() -> None:
     pp = {"startTick": 12, "endTick": 16, "values": {"12": 1.25, "15": 1, "16": 0.02}}
     assert parse_window(pp, "pp") == (16, [(12, 1.25), (15, 1.0), (16, 0.02)], [])
