@@ -17,8 +17,8 @@ subprocess on one core:
 is not measured) and prints frames/s, peak RSS, and the ratios: rugslab / goal (20,000
 frames/s), rugslab / baseline, and peak RSS at 2N / at N (≈1.0 means memory stays flat as
 the input grows).
-Each mode runs `--repeat` times, alternated; the best and the median are printed (this
-machine's speed drifts by ±20% between runs of the same code). frames/s counts the run's
+Each mode runs `--repeat` times, alternated; the best, the median and the worst are printed
+(this machine's speed drifts by ±20% between runs of the same code). frames/s counts the run's
 work after its imports (what a year of re-ingest is made of); the imports (~0.5 s for
 rugslab: polars, pyarrow, pandera) are printed too, and frames/s with them.
 
@@ -163,11 +163,12 @@ def _run(mode: str, archive: Path, lake: Path) -> dict[str, float]:
 
 
 def _summary(runs: list[dict[str, float]]) -> dict[str, float]:
-    """Best and median frames/s of repeated runs (the run's work, then with the imports
-    before it), and the median peak RSS."""
+    """Best, median and worst frames/s of repeated runs (the run's work, then best and
+    median with the imports before it), and the median peak RSS."""
     fps = sorted(r["frames"] / r["seconds"] for r in runs)
     with_start = sorted(r["frames"] / (r["seconds"] + r["import_s"]) for r in runs)
-    return {"best": fps[-1], "median": statistics.median(fps), "start_best": with_start[-1],
+    return {"best": fps[-1], "median": statistics.median(fps), "worst": fps[0],
+            "start_best": with_start[-1],
             "start_median": statistics.median(with_start),
             "import_s": statistics.median(r["import_s"] for r in runs),
             "rss": statistics.median(r["peak_rss_mb"] for r in runs)}
@@ -201,15 +202,17 @@ def main() -> None:
                 ours.append(_run("rugslab", archive, tmpd / f"lake-{label}-{i}"))
             rows.append((label, counts[label], _summary(base), _summary(ours)))
     print(f"{'run':<4} {'frames':>8} {'baseline f/s':>13} {'rugslab f/s':>12} {'median':>8} "
+          f"{'worst':>8} "
           f"{'vs goal':>8} {'median':>7} {'vs baseline':>12} {'with start':>11} {'median':>8} "
           f"{'peak RSS MB':>12}")
     for label, count, b, o in rows:
         print(f"{label:<4} {count:>8} {b['best']:>13,.0f} {o['best']:>12,.0f} "
-              f"{o['median']:>8,.0f} {o['best'] / GOAL_FPS:>7.2f}x "
+              f"{o['median']:>8,.0f} {o['worst']:>8,.0f} {o['best'] / GOAL_FPS:>7.2f}x "
               f"{o['median'] / GOAL_FPS:>6.2f}x {o['best'] / b['best']:>11.3f}x "
               f"{o['start_best']:>11,.0f} {o['start_median']:>8,.0f} {o['rss']:>12.0f}")
     growth = rows[1][3]["rss"] / rows[0][3]["rss"]
-    print(f"best and median of {a.repeat} runs each (baseline: best). f/s counts the run's "
+    print(f"best, median and worst of {a.repeat} runs each (baseline: best; 'vs goal': best "
+          f"and median). f/s counts the run's "
           f"work; 'with start' adds the imports before it ({rows[0][3]['import_s']:.2f} s "
           f"for rugslab, paid once per process).")
     print(f"goal: {GOAL_FPS:,} frames/s on one core; memory growth 2N/N (median peak RSS): "
