@@ -224,8 +224,13 @@ def ingest(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     # what is alive before the run (modules, the caller's objects) outlives it: its full
-    # passes need not walk those objects each time (moved back when the run ends)
-    gc.freeze()
+    # passes need not walk those objects each time. Collected first (a cycle already dead
+    # would be kept for the whole run), moved back when the run ends; a caller's own freeze
+    # (e.g. before forking) is left as it is.
+    freezing = gc.get_freeze_count() == 0
+    if freezing:
+        gc.collect()
+        gc.freeze()
     try:
         for path in files:
             try:
@@ -283,7 +288,8 @@ def ingest(
         pending.merge(legacy.finish())
         flush()
     finally:
-        gc.unfreeze()
+        if freezing:
+            gc.unfreeze()
         if gc_was_enabled:
             gc.enable()
         bar.close()

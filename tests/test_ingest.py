@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 from collections import Counter
 from pathlib import Path
 
@@ -206,3 +207,36 @@ def test_ingest_leaves_the_garbage_collector_as_it_found_it(
         ingest([captures_dir / "2025-12-12_two-rugs.jsonl"], lake=tmp_path / "lake2",
                progress=False)
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_ingest_keeps_a_callers_freeze_and_frees_cycles_dead_before_it(
+    captures_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Node:
+        pass
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a  # type: ignore[attr-defined]
+    dead = weakref.ref(a)
+    del a, b  # unreachable, but only a collection frees a cycle
+    alive_at_writes = []
+    real_write = ingest_module._Run.write
+
+    def write(self: object, batch: object) -> None:
+        alive_at_writes.append(dead() is not None)
+        real_write(self, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest_module._Run, "write", write)
+    capture = captures_dir / "2025-12-12_two-rugs.jsonl"
+    ingest([capture], lake=tmp_path / "lake", progress=False)
+    assert alive_at_writes and not any(alive_at_writes)  # freed before the run's first write
+
+    gc.freeze()  # a caller's freeze (e.g. before forking) survives the run
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        ingest([capture], lake=tmp_path / "lake2", progress=False)
+        # not unfrozen, nothing of the run added (frozen objects freed meanwhile leave it)
+        assert 0 < gc.get_freeze_count() <= frozen
+    finally:
+        gc.unfreeze()

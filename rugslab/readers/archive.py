@@ -342,7 +342,7 @@ def read_archive(path: Path | str) -> Iterator[Frame | BadRecord]:
             args=obj["args"],
             source=src,
             recv_ts_us=obj["recv_wall_ns"] // 1000,
-            recv_mono_ns=obj["recv_mono_ns"],
+            recv_mono_ns=obj.get("recv_mono_ns"),  # optional (`parse_archive_record`)
             seq=obj["seq"],
             session_id=obj["session"],
         )

@@ -163,6 +163,20 @@ def test_torn_last_line_and_bad_records_are_reported(tmp_path: Path) -> None:
     assert bad[2].reason.startswith("line 4 is not valid JSON")  # type: ignore[union-attr]
 
 
+def test_a_record_without_monotonic_time_reads_in_any_layout(tmp_path: Path) -> None:
+    """`recv_mono_ns` is optional: the compact line (fast path) and a spaced one (slow path)
+    give the same frame; the spaced one raised KeyError and stopped the run."""
+    p = tmp_path / "a.jsonl"
+    p.write_bytes(
+        b'{"v":1,"session":"s1","seq":5,"recv_wall_ns":1000,"event":"x","args":[]}\n'
+        b'{"v": 1, "session": "s1", "seq": 6, "recv_wall_ns": 1000, "event": "x", "args": []}\n'
+    )
+    a, b = read_archive(p)
+    assert isinstance(a, Frame) and isinstance(b, Frame)
+    assert (a.recv_mono_ns, b.recv_mono_ns) == (None, None)
+    assert (a.seq, b.seq) == (5, 6)
+
+
 def test_gzipped_archive_reads_transparently(tmp_path: Path) -> None:
     with ArchiveWriter(tmp_path, SESSION) as w:
         for i in range(5):
