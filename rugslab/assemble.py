@@ -40,9 +40,9 @@ import orjson
 from rugslab.errors import FrameError
 from rugslab.events import Frame
 from rugslab.games import GameFacts, GameMemory, game_row, seed_row
-from rugslab.history import fold_arrays, fold_entry, parse_history_entry, version_of
+from rugslab.history import fold_arrays, fold_entry, fold_seed_facts, parse_history_entry
 from rugslab.lifecycle import GamePhase, no_phase_reason, phase_of, rug_tick_of
-from rugslab.payloads import INT_MAX, as_dict, game_id, req_int, req_num, seed_hash, shown
+from rugslab.payloads import INT_MAX, game_id, req_int, req_num, shown
 from rugslab.raw import RawEvents
 from rugslab.records import BetKey, RecordBuffer, bet_row, placed_bet, trade_row
 from rugslab.rejects import EarliestRejects, raw_text, reject_id, reject_row
@@ -186,21 +186,8 @@ class GameAssembler:
             acc = self._acc(gid)
         if recv is not None and (acc.first_seen is None or recv < acc.first_seen):
             acc.first_seen = recv
-        try:  # the sets hold checked values: a value seen before is not checked again
-            pf = p.get("provablyFair")
-            if pf is not None:
-                pf = as_dict(pf, f"{ctx}.provablyFair")
-                h = pf.get("serverSeedHash")
-                if type(h) is not str or h not in acc.hashes:
-                    h = seed_hash(h, f"{ctx}.provablyFair")
-                    if h is not None:
-                        acc.hashes.add(h)
-                v = pf.get("version")
-                if v is not None and (type(v) is not str or v not in acc.versions):
-                    acc.versions.add(version_of(v, f"{ctx}.provablyFair", "version"))
-            v = p.get("gameVersion")
-            if v is not None and (type(v) is not str or v not in acc.versions):
-                acc.versions.add(version_of(v, ctx, "gameVersion"))
+        try:
+            fold_seed_facts(p, acc, ctx)
         except FrameError as e:
             self._reject("seeds", e.reason, self._raw)
         phase = phase_of(p)

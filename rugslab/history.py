@@ -177,6 +177,31 @@ def _prices(value: Any, ctx: str) -> list[float]:
     return out
 
 
+def fold_seed_facts(p: dict[str, Any], facts: GameFacts, ctx: str) -> None:
+    """Add a gameStateUpdate payload's seed hash (`provablyFair.serverSeedHash`) and game
+    versions (`provablyFair.version`, `gameVersion`) to `facts`. Called per frame: a value
+    already in the facts' sets (which hold checked values) is not checked again.
+
+    Raises:
+        FrameError: `provablyFair` is not an object, or a value is not a SHA-256 hex digest /
+            a known version (the values before it are kept).
+    """
+    pf = p.get("provablyFair")
+    if pf is not None:
+        pf = as_dict(pf, f"{ctx}.provablyFair")
+        h = pf.get("serverSeedHash")
+        if type(h) is not str or h not in facts.hashes:
+            h = seed_hash(h, f"{ctx}.provablyFair")
+            if h is not None:
+                facts.hashes.add(h)
+        v = pf.get("version")
+        if v is not None and (type(v) is not str or v not in facts.versions):
+            facts.versions.add(version_of(v, f"{ctx}.provablyFair", "version"))
+    v = p.get("gameVersion")
+    if v is not None and (type(v) is not str or v not in facts.versions):
+        facts.versions.add(version_of(v, ctx, "gameVersion"))
+
+
 def fold_entry(
     h: HistoryEntry, facts: GameFacts, ticks: TickBuffer, records: RecordBuffer
 ) -> str | None:
