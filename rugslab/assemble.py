@@ -33,7 +33,7 @@ Source: PROTOCOL.md; field names checked against the captures in ../shared/captu
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -174,12 +174,14 @@ class GameAssembler:
         gh = p.get("gameHistory")
         if gh is not None:
             self._history(gh, recv)
-        gid = p.get("gameId")
+        given = p.get("gameId")
         # a game of this batch already (its id was checked then), else check the id now
-        acc = self._accs.get(gid) if type(gid) is str else None
-        if acc is None:
+        acc = self._accs.get(given) if type(given) is str else None
+        if acc is not None:
+            gid: str = cast(str, given)
+        else:
             try:
-                gid = game_id(gid, ctx)
+                gid = game_id(given, ctx)
             except FrameError as e:
                 self._reject("games", e.reason, self._raw)
                 return

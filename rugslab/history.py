@@ -196,10 +196,17 @@ def fold_seed_facts(p: dict[str, Any], facts: GameFacts, ctx: str) -> None:
                 facts.hashes.add(h)
         v = pf.get("version")
         if v is not None and (type(v) is not str or v not in facts.versions):
-            facts.versions.add(version_of(v, f"{ctx}.provablyFair", "version"))
+            facts.versions.add(_version(v, f"{ctx}.provablyFair", "version"))
     v = p.get("gameVersion")
     if v is not None and (type(v) is not str or v not in facts.versions):
-        facts.versions.add(version_of(v, ctx, "gameVersion"))
+        facts.versions.add(_version(v, ctx, "gameVersion"))
+
+
+def _version(value: Any, ctx: str, key: str) -> str:
+    """`version_of` for a value that is not None. Raises FrameError."""
+    v = version_of(value, ctx, key)
+    assert v is not None
+    return v
 
 
 def fold_entry(

@@ -30,6 +30,7 @@ import gc
 import sys
 from collections import Counter
 from collections.abc import Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ from rugslab.lake.validate import reject_row
 from rugslab.lake.writer import WriteReport, write_batch
 from rugslab.readers import detect as fmt
 from rugslab.readers import detect_format, iter_inputs, read_frames
+from rugslab.readers.files import ReadMeter, metered
 from rugslab.rows import RowBatch
 from rugslab.schemas import TABLES
 
@@ -144,6 +146,31 @@ class _Run:
         self.summary.seeds_revealed_in = len(self.revealed)
 
 
+class _Progress:
+    """The tqdm bar over the run's input bytes, moved within a file as its reader reads it
+    (`readers.files.ReadMeter`), so one big archive does not sit at 0% until its end."""
+
+    def __init__(self, total: int, meter: ReadMeter, *, enabled: bool) -> None:
+        self.bar = tqdm(total=total, unit="B", unit_scale=True, desc="ingest", file=sys.stderr,
+                        disable=not enabled)
+        self._meter = meter
+        self._in_file = 0  # bytes of the current file shown
+
+    def tick(self, frames: int, size: int) -> None:
+        """Show the current file read up to the meter's position (at most `size`)."""
+        pos = min(self._meter.position, size)
+        if pos > self._in_file:
+            self.bar.update(pos - self._in_file)
+            self._in_file = pos
+        self.bar.set_postfix(frames=frames, refresh=False)
+
+    def file_done(self, frames: int, size: int) -> None:
+        """Show the whole file read; the next file starts at 0."""
+        self.bar.set_postfix(frames=frames, refresh=False)
+        self.bar.update(max(size - self._in_file, 0))
+        self._in_file = 0
+
+
 def _bad_row(bad: BadRecord) -> dict[str, Any]:
     where = f"{Path(bad.source).name}:{bad.line_no}" if bad.line_no is not None else bad.source
     return reject_row(
@@ -216,8 +243,9 @@ def ingest(
         gc.collect()
 
     sizes = {p: p.stat().st_size for p in files}
-    bar = tqdm(total=sum(sizes.values()), unit="B", unit_scale=True, desc="ingest",
-               file=sys.stderr, disable=not (progress and sys.stderr.isatty()))
+    stack = ExitStack()  # the reader meter, closed with the run
+    show = _Progress(sum(sizes.values()), stack.enter_context(metered()),
+                     enabled=progress and sys.stderr.isatty())
     # Millions of short-lived containers per batch (decoded frames, rows) make the cyclic GC
     # rescan the long-lived ones over and over; ingest makes no reference cycles per frame, so
     # collection runs once per batch instead (in flush) and is restored on the way out.
@@ -237,7 +265,7 @@ def ingest(
                 kind = detect_format(path)
             except InputFormatError as e:
                 summary.files_skipped.append((str(path), str(e)))
-                bar.update(sizes[path])
+                show.file_done(summary.frames, sizes[path])
                 continue
             if kind == fmt.LEGACY_RECORDING:
                 try:
@@ -273,9 +301,9 @@ def ingest(
                             run.write(assembler.drain_raw())
                             n_raw = 0
                             gc.collect(0)  # the write's young cycles (flush does a full pass)
-                        else:
+                        elif n_raw % 1024:
                             continue
-                        bar.set_postfix(frames=summary.frames, refresh=False)
+                        show.tick(summary.frames, sizes[path])
                 except InputFormatError as e:
                     # cut short mid-file (e.g. a truncated gzip): keep what was read, say so
                     summary.files_cut_short.append((str(path), str(e)))
@@ -284,7 +312,7 @@ def ingest(
                         summary.counters[k] += v
             else:
                 summary.files_skipped.append((str(path), f"format not readable ({kind})"))
-            bar.update(sizes[path])
+            show.file_done(summary.frames, sizes[path])
         pending.merge(legacy.finish())
         flush()
     finally:
@@ -292,7 +320,8 @@ def ingest(
             gc.unfreeze()
         if gc_was_enabled:
             gc.enable()
-        bar.close()
+        show.bar.close()
+        stack.close()
     run.finish()
     summary.seeds_revealed_new = _revealed_seeds(lake) - revealed_before
     return summary

@@ -240,3 +240,39 @@ def test_ingest_keeps_a_callers_freeze_and_frees_cycles_dead_before_it(
         assert 0 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
+
+
+def test_the_progress_bar_moves_within_a_big_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One archive file: the bar advances while it is read, and ends at its size."""
+    from rugslab.readers import ArchiveWriter
+
+    with ArchiveWriter(tmp_path / "archive", "0123456789abcdef0123456789abcdef") as w:
+        for i in range(6000):
+            w.write("newChatMessage", [{"message": "m" * 1500, "n": i}],
+                    recv_wall_ns=1_765_559_818_000_000_000 + i * 10**6, recv_mono_ns=i)
+    (path,) = w.paths
+    size = path.stat().st_size
+    assert size > 8 * (1 << 20)  # several 1 MiB reads
+
+    updates: list[int] = []
+
+    class Bar:
+        def __init__(self, *, total: int, disable: bool, **_: object) -> None:
+            assert total == size and not disable
+
+        def update(self, n: int) -> None:
+            updates.append(n)
+
+        def set_postfix(self, **_: object) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(ingest_module, "tqdm", Bar)
+    monkeypatch.setattr(ingest_module.sys.stderr, "isatty", lambda: True)
+    ingest([path], lake=tmp_path / "lake", progress=True)
+    assert sum(updates) == size
+    assert len([n for n in updates if n > 0]) > 3  # moved within the file, not once at its end

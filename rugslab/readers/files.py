@@ -9,8 +9,10 @@ from __future__ import annotations
 import gzip
 import io
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from rugslab.errors import InputFormatError
 
@@ -38,6 +40,46 @@ def is_gzip(path: Path | str) -> bool:
         raise InputFormatError(f"Cannot open input file {str(path)!r}: {e}", path=path) from e
 
 
+class ReadMeter:
+    """How far the input file opened last under `metered()` has been read, for progress bars.
+
+    `position` is the byte offset read from the file on disk (for gzip: compressed bytes, as
+    the file's size counts them), at most one read buffer (`READ_BUFFER`) ahead of the lines
+    handed out; 0 before a file is opened and once it is closed.
+    """
+
+    __slots__ = ("_raw",)
+
+    def __init__(self) -> None:
+        self._raw: Any = None
+
+    @property
+    def position(self) -> int:
+        """Bytes read from the current file (0 when there is none)."""
+        raw = self._raw
+        if raw is None:
+            return 0
+        try:
+            return int(raw.tell())
+        except (OSError, ValueError):  # closed
+            return 0
+
+
+_METER: ContextVar[ReadMeter | None] = ContextVar("rugslab_read_meter", default=None)
+
+
+@contextmanager
+def metered() -> Iterator[ReadMeter]:
+    """A `ReadMeter` that follows every input file `open_binary` opens in this context
+    (the readers all open their files with it)."""
+    meter = ReadMeter()
+    token = _METER.set(meter)
+    try:
+        yield meter
+    finally:
+        _METER.reset(token)
+
+
 def open_binary(path: Path | str) -> BinaryIO:
     """Open `path` for reading bytes, decompressing gzip transparently.
 
@@ -45,12 +87,20 @@ def open_binary(path: Path | str) -> BinaryIO:
         InputFormatError: the file cannot be opened.
     """
     gz = is_gzip(path)
+    f: Any
     try:
         if gz:
-            return io.BufferedReader(gzip.GzipFile(path, "rb"), buffer_size=READ_BUFFER)
-        return open(path, "rb", buffering=READ_BUFFER)
+            gzf = gzip.GzipFile(path, "rb")
+            f, raw = io.BufferedReader(gzf, buffer_size=READ_BUFFER), gzf.fileobj
+        else:
+            f = open(path, "rb", buffering=READ_BUFFER)  # noqa: SIM115 - the caller closes it
+            raw = f.raw
     except OSError as e:
         raise InputFormatError(f"Cannot open input file {str(path)!r}: {e}", path=path) from e
+    meter = _METER.get()
+    if meter is not None:
+        meter._raw = raw
+    return f
 
 
 def iter_lines(path: Path | str) -> Iterator[tuple[int, bytes]]:

@@ -9,7 +9,8 @@ import pytest
 
 from rugslab.errors import InputFormatError
 from rugslab.readers import iter_inputs
-from rugslab.readers.files import is_gzip, iter_lines, raw_text
+import rugslab.readers.files as files_module
+from rugslab.readers.files import is_gzip, iter_lines, metered, raw_text
 
 
 def test_folders_expand_recursively_sorted_skipping_readme_and_hidden(tmp_path: Path) -> None:
@@ -60,3 +61,27 @@ def test_corrupt_gzip_raises_input_format_error(tmp_path: Path) -> None:
 def test_raw_text_caps_at_64_kib_and_replaces_bad_utf8() -> None:
     assert len(raw_text(b"x" * 100_000)) == 65536
     assert raw_text(b"a\xffb\n") == "a\ufffdb"
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_the_read_meter_follows_the_open_file(
+    tmp_path: Path, gz: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(files_module, "READ_BUFFER", 4096)
+    text = b"".join(b'{"n": %d, "pad": "%s"}\n' % (i, b"x" * (i % 97)) for i in range(5000))
+    p = tmp_path / "lines.jsonl"
+    p.write_bytes(gzip.compress(text) if gz else text)
+    size = p.stat().st_size
+    seen = []
+    with metered() as meter:
+        assert meter.position == 0  # nothing opened yet
+        for n, _line in iter_lines(p):
+            if n % 500 == 0:
+                seen.append(meter.position)
+        assert meter.position == 0  # closed
+    assert seen == sorted(seen) and 0 < seen[0] < seen[-1] <= size
+    assert len(set(seen)) > 5  # it moved while the file was read, not only at its end
+    with metered() as other:  # a meter only follows files opened in its own context
+        pass
+    list(iter_lines(p))
+    assert other.position == 0
