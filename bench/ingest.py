@@ -19,7 +19,7 @@ frames/s), rugslab / baseline, and peak RSS at 2N / at N (≈1.0 means memory st
 the input grows).
 Each mode runs `--repeat` times, alternated; the best, the median and the worst are printed
 (this machine's speed drifts by ±20% between runs of the same code). frames/s counts the run's
-work after its imports (what a year of re-ingest is made of); the imports (~0.5 s for
+work after its imports (what a year of re-ingest is made of); the imports (~0.3 s for
 rugslab: polars, pyarrow, pandera) are printed too, and frames/s with them.
 
 Usage: .venv/bin/python bench/ingest.py [--frames 100000] [--repeat 3] [--shared ../shared]
