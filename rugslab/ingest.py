@@ -243,85 +243,85 @@ def ingest(
         gc.collect()
 
     sizes = {p: p.stat().st_size for p in files}
-    stack = ExitStack()  # the reader meter, closed with the run
-    show = _Progress(sum(sizes.values()), stack.enter_context(metered()),
-                     enabled=progress and sys.stderr.isatty())
-    # Millions of short-lived containers per batch (decoded frames, rows) make the cyclic GC
-    # rescan the long-lived ones over and over; ingest makes no reference cycles per frame, so
-    # collection runs once per batch instead (in flush) and is restored on the way out.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    # what is alive before the run (modules, the caller's objects) outlives it: its full
-    # passes need not walk those objects each time. Collected first (a cycle already dead
-    # would be kept for the whole run), moved back when the run ends; a caller's own freeze
-    # (e.g. before forking) is left as it is.
-    freezing = gc.get_freeze_count() == 0
-    if freezing:
-        gc.collect()
-        gc.freeze()
-    try:
-        for path in files:
-            try:
-                kind = detect_format(path)
-            except InputFormatError as e:
-                summary.files_skipped.append((str(path), str(e)))
-                show.file_done(summary.frames, sizes[path])
-                continue
-            if kind == fmt.LEGACY_RECORDING:
+    enabled = progress and sys.stderr.isatty()
+    with ExitStack() as stack:  # on the way out: the bar closed, then the reader meter reset
+        show = _Progress(sum(sizes[p] for p in files), stack.enter_context(metered()),
+                         enabled=enabled)
+        stack.callback(show.bar.close)
+        # Millions of short-lived containers per batch (decoded frames, rows) make the cyclic GC
+        # rescan the long-lived ones over and over; ingest makes no reference cycles per frame, so
+        # collection runs once per batch instead (in flush) and is restored on the way out.
+        gc_was_enabled = gc.isenabled()
+        # what is alive before the run (modules, the caller's objects) outlives it: its full
+        # passes need not walk those objects each time. Collected first (a cycle already dead
+        # would be kept for the whole run), moved back when the run ends; a caller's own freeze
+        # (e.g. before forking) is left as it is.
+        freezing = gc.get_freeze_count() == 0
+        try:
+            gc.disable()
+            if freezing:
+                gc.collect()
+                gc.freeze()
+            for path in files:
                 try:
-                    batch = legacy.add_file(path)  # its rejects and counters; ticks come last
+                    kind = detect_format(path)
                 except InputFormatError as e:
                     summary.files_skipped.append((str(path), str(e)))
-                else:
-                    summary.files_read += 1
-                    pending.merge(batch)
-                    n_pending += len(batch)
-                    if n_pending >= batch_frames:
-                        flush()
-            elif kind == fmt.EMPTY:
-                summary.files_read += 1
-            elif kind in fmt.FRAME_FORMATS:
-                summary.files_read += 1
-                counters: Counter[str] = Counter()
-                try:
-                    for item in read_frames(path, format=kind, counters=counters):
-                        if isinstance(item, BadRecord):
-                            pending.add("rejects", _bad_row(item))
-                            summary.bad_records += 1
-                            continue
-                        assembler.feed(item)
-                        summary.frames += 1
-                        n_pending += 1
-                        n_raw += 1
-                        if n_pending >= drain_at:
+                    show.file_done(summary.frames, sizes[path])
+                    continue
+                if kind == fmt.LEGACY_RECORDING:
+                    try:
+                        batch = legacy.add_file(path)  # its rejects and counters; ticks come last
+                    except InputFormatError as e:
+                        summary.files_skipped.append((str(path), str(e)))
+                    else:
+                        summary.files_read += 1
+                        pending.merge(batch)
+                        n_pending += len(batch)
+                        if n_pending >= batch_frames:
                             flush()
-                        elif n_raw >= batch_frames or (
-                            not n_raw % 64 and assembler.raw_bytes >= RAW_BATCH_BYTES
-                        ):
-                            run.write(assembler.drain_raw())
-                            n_raw = 0
-                            gc.collect(0)  # the write's young cycles (flush does a full pass)
-                        elif n_raw % 1024:
-                            continue
-                        show.tick(summary.frames, sizes[path])
-                except InputFormatError as e:
-                    # cut short mid-file (e.g. a truncated gzip): keep what was read, say so
-                    summary.files_cut_short.append((str(path), str(e)))
-                for k, v in counters.items():
-                    if k not in ("frames", "bad_records"):
-                        summary.counters[k] += v
-            else:
-                summary.files_skipped.append((str(path), f"format not readable ({kind})"))
-            show.file_done(summary.frames, sizes[path])
-        pending.merge(legacy.finish())
-        flush()
-    finally:
-        if freezing:
-            gc.unfreeze()
-        if gc_was_enabled:
-            gc.enable()
-        show.bar.close()
-        stack.close()
+                elif kind == fmt.EMPTY:
+                    summary.files_read += 1
+                elif kind in fmt.FRAME_FORMATS:
+                    summary.files_read += 1
+                    counters: Counter[str] = Counter()
+                    try:
+                        for item in read_frames(path, format=kind, counters=counters):
+                            if isinstance(item, BadRecord):
+                                pending.add("rejects", _bad_row(item))
+                                summary.bad_records += 1
+                                continue
+                            assembler.feed(item)
+                            summary.frames += 1
+                            n_pending += 1
+                            n_raw += 1
+                            if n_pending >= drain_at:
+                                flush()
+                            elif n_raw >= batch_frames or (
+                                not n_raw % 64 and assembler.raw_bytes >= RAW_BATCH_BYTES
+                            ):
+                                run.write(assembler.drain_raw())
+                                n_raw = 0
+                                gc.collect(0)  # the write's young cycles (flush does a full pass)
+                            elif n_raw % 1024:
+                                continue
+                            show.tick(summary.frames, sizes[path])
+                    except InputFormatError as e:
+                        # cut short mid-file (e.g. a truncated gzip): keep what was read, say so
+                        summary.files_cut_short.append((str(path), str(e)))
+                    for k, v in counters.items():
+                        if k not in ("frames", "bad_records"):
+                            summary.counters[k] += v
+                else:
+                    summary.files_skipped.append((str(path), f"format not readable ({kind})"))
+                show.file_done(summary.frames, sizes[path])
+            pending.merge(legacy.finish())
+            flush()
+        finally:
+            if freezing:
+                gc.unfreeze()
+            if gc_was_enabled:
+                gc.enable()
     run.finish()
     summary.seeds_revealed_new = _revealed_seeds(lake) - revealed_before
     return summary

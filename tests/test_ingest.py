@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 import rugslab.ingest as ingest_module
+import rugslab.readers.files as files_module
 from rugslab.ingest import IngestSummary, ingest
 from rugslab.lake.catalog import read_table
 from rugslab.schemas import TABLES
@@ -276,3 +277,19 @@ def test_the_progress_bar_moves_within_a_big_file(
     ingest([path], lake=tmp_path / "lake", progress=True)
     assert sum(updates) == size
     assert len([n for n in updates if n > 0]) > 3  # moved within the file, not once at its end
+    assert files_module._METER.get() is None  # the reader meter is gone with the run
+
+    updates.clear()  # the same file named twice is read twice: the total counts it twice
+    size *= 2
+    ingest([path, path], lake=tmp_path / "lake", progress=True)
+    assert sum(updates) == size
+
+    def fail(self: object, batch: object) -> None:
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(ingest_module._Run, "write", fail)
+    updates.clear()
+    size //= 2
+    with pytest.raises(RuntimeError, match="disk gone"):
+        ingest([path], lake=tmp_path / "lake3", progress=True)
+    assert files_module._METER.get() is None

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import random
 from pathlib import Path
 
 import pytest
 
+import rugslab.readers.files as files_module
 from rugslab.errors import InputFormatError
 from rugslab.readers import iter_inputs
-import rugslab.readers.files as files_module
 from rugslab.readers.files import is_gzip, iter_lines, metered, raw_text
 
 
@@ -68,10 +69,14 @@ def test_the_read_meter_follows_the_open_file(
     tmp_path: Path, gz: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(files_module, "READ_BUFFER", 4096)
-    text = b"".join(b'{"n": %d, "pad": "%s"}\n' % (i, b"x" * (i % 97)) for i in range(5000))
+    # random text: the gzip file stays large (Python >= 3.12 reads gzip input 128 KiB at a time)
+    rnd = random.Random(7)
+    text = b"".join(b'{"n": %d, "pad": "%s"}\n' % (i, rnd.randbytes(48).hex().encode())
+                    for i in range(40_000))
     p = tmp_path / "lines.jsonl"
     p.write_bytes(gzip.compress(text) if gz else text)
     size = p.stat().st_size
+    assert size > 2_000_000
     seen = []
     with metered() as meter:
         assert meter.position == 0  # nothing opened yet
@@ -81,7 +86,10 @@ def test_the_read_meter_follows_the_open_file(
         assert meter.position == 0  # closed
     assert seen == sorted(seen) and 0 < seen[0] < seen[-1] <= size
     assert len(set(seen)) > 5  # it moved while the file was read, not only at its end
+    assert files_module._METER.get() is None  # the context is left as found
     with metered() as other:  # a meter only follows files opened in its own context
         pass
-    list(iter_lines(p))
+    lines = iter_lines(p)
+    next(lines)  # a file open now, outside that context
     assert other.position == 0
+    lines.close()
