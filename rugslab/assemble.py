@@ -238,7 +238,7 @@ class GameAssembler:
             if "trades" in p:
                 self._acc(gid)
             for table, reason in fold_arrays(
-                p, gid, last, phase is _RUG, self._ticks, self._records
+                p, gid, last, phase is _RUG, self._ticks, self._records, self._batch.counters
             ):
                 self._reject(table, reason, self._raw)
 
@@ -287,7 +287,8 @@ class GameAssembler:
         Counters: `frames`, `frames.<event>`, `duplicates` (same frame again in the batch),
         `rejects`, `rejects.<table>`, `ticks.live|partial|history` (rows written),
         `ticks.duplicate` (already written in an earlier batch), `ticks.beyond_rug` (candidates
-        after the rug tick, from the second rug frame), `history.parsed|cached`,
+        after the rug tick, from the second rug frame), `ticks.beyond_frame_tick` (`prices`
+        past the tick of the frame carrying them, left out), `history.parsed|cached`,
         `trades.live|history`, `side_bets`, `games`, `seeds`, `games.forgotten`,
         `*_conflict`, `errors.internal` (a bug: should stay 0).
         """

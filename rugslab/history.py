@@ -11,6 +11,7 @@ names checked against the captures (2025-12-06, 2025-12-12, 2026-02-06).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -255,6 +256,7 @@ def fold_arrays(
     rugged: bool,
     ticks: TickBuffer,
     records: RecordBuffer,
+    counters: Counter[str],
 ) -> list[tuple[str, str]]:
     """Add the full `prices` / `trades` arrays of a gameStateUpdate (Aug 2025 frames, and the
     on-connect frame later on) as HISTORY ticks and history trades.
@@ -263,6 +265,8 @@ def fold_arrays(
         p: the payload; gid: its game; last: its tick (the rug tick for a rug frame);
         rugged: it is a rug frame: only ticks before the rug are taken from `prices` (its last
             element may be the crash price; the live `price` gives the rug tick).
+        counters: the batch's counters: `ticks.beyond_frame_tick` counts the prices past the
+            frame's own tick, left out (a path cannot run ahead of the frame that carries it).
 
     Returns:
         (table, reason) for each part that could not be used.
@@ -271,6 +275,8 @@ def fold_arrays(
     ctx = "gameStateUpdate"
     try:
         prices = as_list(p.get("prices") or [], f"{ctx}.prices")
+        if len(prices) > last + 1:
+            counters["ticks.beyond_frame_tick"] += len(prices) - (last + 1)
         top = min(last - 1 if rugged else last, TICK_MAX)
         for t, v in enumerate(prices[: top + 1]):
             if type(v) is not float or not (0.0 <= v < _INF):

@@ -288,3 +288,13 @@ def test_a_repeated_history_text_is_not_decoded_again(
     assert (b.counters["history.parsed"], b.counters["history.cached"]) == (n + 1, 4 * n - 1)
     peak = {g["game_id"]: g["peak_x"] for g in b.rows["games"]}
     assert peak[hist[0]["id"]] == hist[0]["peakMultiplier"] + 1
+
+
+def test_prices_past_the_frames_tick_are_left_out_and_counted() -> None:
+    base = AUG_FRAMES[0]
+    args = [dict(base.args[0], prices=[1, 1.0105, 1.0211, 1.03, 1.04])]  # tickCount 2: 2 past
+    b = _run([Frame(event="gameStateUpdate", source="aug", recv_ts_us=base.recv_ts_us,
+                    args=args)])
+    assert sorted(r["tick"] for r in b.rows["ticks"]) == [0, 1, 2]
+    assert b.counters["ticks.beyond_frame_tick"] == 2
+    assert "ticks.beyond_frame_tick" not in _run(AUG_FRAMES[:1]).counters  # none past: no count
