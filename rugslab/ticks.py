@@ -56,26 +56,24 @@ class TickBuffer:
         self, game_id: str, tick: int, rank: int, recv_ts_us: int | None, price: float
     ) -> None:
         """Offer `price` at `tick` from source `rank` (LIVE/PARTIAL/HISTORY)."""
-        k = (game_id, tick)
-        new = (rank, _NO_TS if recv_ts_us is None else recv_ts_us, price)
-        old = self.best.get(k)
-        if old is None or new < old:
-            self.best[k] = new
-        if old is not None and old[2] != price:
-            self.conflicts += 1
+        self.offer_many(game_id, ((tick, price),), rank, TICK_MAX, recv_ts_us)
 
     def offer_many(
         self, game_id: str, prices: Iterable[tuple[int, float]], rank: int,
-        last: int = TICK_MAX,
+        last: int = TICK_MAX, recv_ts_us: int | None = None,
     ) -> None:
-        """`offer` each `(tick, price)` of `prices` at or below tick `last`, from source
-        `rank`, without a receive time (a partialPrices window, a revealed price path)."""
+        """Offer each `(tick, price)` of `prices` at or below tick `last`, from source `rank`,
+        received at `recv_ts_us` (a live price, a partialPrices window, a revealed path).
+
+        The lower `(rank, receive time, price)` is kept; an offer whose price differs from
+        the candidate held counts as a conflict."""
         best = self.best
+        new_ts = _NO_TS if recv_ts_us is None else recv_ts_us
         for tick, price in prices:
             if tick > last:
                 continue
             k = (game_id, tick)
-            new = (rank, _NO_TS, price)
+            new = (rank, new_ts, price)
             old = best.get(k)
             if old is None:
                 best[k] = new
@@ -149,7 +147,6 @@ def _tick_sink(batch: RowBatch) -> Callable[[tuple[Any, ...]], None]:
         return rows.append_tuple
     dict_rows = rows
     return lambda v: dict_rows.append(dict(zip(TICK_COLUMNS, v, strict=True)))
-
 
 
 def parse_window(pp: Any, ctx: str) -> tuple[int | None, list[tuple[int, float]], list[str]]:
