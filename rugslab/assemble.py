@@ -33,7 +33,7 @@ Source: PROTOCOL.md; field names checked against the captures in ../shared/captu
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
@@ -174,20 +174,14 @@ class GameAssembler:
         gh = p.get("gameHistory")
         if gh is not None:
             self._history(gh, recv)
-        given = p.get("gameId")
-        # a game of this batch already (its id was checked then), else check the id now
-        acc = self._accs.get(given) if type(given) is str else None
-        if acc is not None:
-            gid: str = cast(str, given)
-        else:
+        gid = p.get("gameId")
+        if type(gid) is not str or gid not in self._accs:  # a game of the batch was checked
             try:
-                gid = game_id(given, ctx)
+                gid = game_id(gid, ctx)
             except FrameError as e:
                 self._reject("games", e.reason, self._raw)
                 return
-            acc = self._acc(gid)
-        if recv is not None and (acc.first_seen is None or recv < acc.first_seen):
-            acc.first_seen = recv
+        acc = self._touch(gid, recv)
         try:
             fold_seed_facts(p, acc, ctx)
         except FrameError as e:
