@@ -72,17 +72,7 @@ class TextBuffer:
 
     def append(self, text: bytes) -> None:
         """Append one text (valid UTF-8: not checked)."""
-        start = self._end
-        end = start + len(text)
-        data = self._data
-        if data is None:
-            data = self._data = self._arena.lend(self)  # type: ignore[union-attr]
-        try:
-            # past the buffer's end the slice grows it by the text itself: new memory is
-            # touched once, by the text (growing with zeros first touched it twice)
-            data[start:end] = text
-        except BufferError:  # an Arrow array of these texts is alive: continue in a copy
-            self._detach()[start:end] = text
+        end = self._put(self._end, text)
         self._end = end
         self._offsets.append(end)
 
@@ -90,17 +80,23 @@ class TextBuffer:
         """Append all texts of `other`."""
         if other._data is None:
             return
-        base, n = self._end, other._end
+        base = self._end
+        self._end = self._put(base, memoryview(other._data)[: other._end])  # one copy
+        self._offsets.extend(o + base for o in other._offsets[1:])
+
+    def _put(self, start: int, src: bytes | memoryview) -> int:
+        """Write `src` at `start`; returns where it ends. Past the buffer's end the slice
+        grows the buffer by `src` itself: new memory is touched once (growing with zeros
+        first touched it twice)."""
+        end = start + len(src)
         data = self._data
         if data is None:
             data = self._data = self._arena.lend(self)  # type: ignore[union-attr]
-        src = memoryview(other._data)[:n]  # one copy, no temporary
         try:
-            data[base : base + n] = src
+            data[start:end] = src
         except BufferError:  # an Arrow array of these texts is alive: continue in a copy
-            self._detach()[base : base + n] = src
-        self._end = base + n
-        self._offsets.extend(o + base for o in other._offsets[1:])
+            self._detach()[start:end] = src
+        return end
 
     def _detach(self) -> bytearray:
         """Continue in a copy of the texts: the buffer cannot grow while an Arrow array
