@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from rugslab.errors import FrameError
 from rugslab.events import STATE_FIELDS, BadRecord, Frame, HistoryText, normalize_args
 from rugslab.readers import ArchiveWriter, detect_format, read_frames
-from rugslab.readers.archive import read_archive, state_fields
+from rugslab.readers.archive import parse_archive_record, read_archive, state_fields
 
 SESSION = "0123456789abcdef0123456789abcdef"
 # 2025-12-12T17:16:58.624285123Z in ns
@@ -342,3 +343,47 @@ def test_a_line_damaged_after_its_arguments_is_a_bad_record(
     w.paths[0].write_bytes(damage(good) + b"\n")
     (item,) = read_archive(w.paths[0])
     assert isinstance(item, BadRecord)
+
+
+_GOOD_HEADER = {"v": 1, "session": "s1", "seq": 5, "recv_wall_ns": 1_000_000,
+                "recv_mono_ns": 7, "event": "gameStateUpdate"}
+_ABSENT = object()
+_NEAR_MISSES = {  # per header field: other values, valid or not (_ABSENT: no such key)
+    "v": [True, 1.0, 2, "1", None, _ABSENT],
+    "session": ["", 1, None, ["s1"], _ABSENT],
+    "seq": [0, -1, 2**63, True, 5.0, "5", None, _ABSENT],
+    "recv_wall_ns": [0, True, 1.5, "1", None, _ABSENT],
+    "recv_mono_ns": [None, False, 7.5, "7", _ABSENT],
+    "event": ["x", "", 5, None, _ABSENT],
+}
+_ARGS = st.sampled_from([[{"price": 1.5, "tickCount": 3}], [], [1, "a"], {}, None, "x"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(changes=st.dictionaries(st.sampled_from(sorted(_NEAR_MISSES)), st.integers(0, 7),
+                               max_size=2),
+       args=_ARGS)
+def test_the_fast_path_accepts_exactly_the_records_the_checks_accept(
+    changes: dict[str, int], args: Any
+) -> None:
+    """`_fast_frame` checks an archive line's header in place; what it accepts and the frame
+    it gives must be what `parse_archive_record` and the ordinary decode give."""
+    head = dict(_GOOD_HEADER)
+    for key, pick in changes.items():  # one or two fields changed to a near miss
+        value = _NEAR_MISSES[key][pick % len(_NEAR_MISSES[key])]
+        if value is _ABSENT:
+            del head[key]
+        else:
+            head[key] = value
+    line = orjson.dumps(head)[:-1] + b',"args":' + orjson.dumps(args) + b"}\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "a.jsonl"
+        p.write_bytes(line)
+        (item,) = read_archive(p)
+    valid = parse_archive_record({**head, "args": args}) is None
+    assert isinstance(item, Frame) == valid
+    if valid:
+        assert isinstance(item, Frame)
+        assert (item.event, item.args, item.seq, item.session_id, item.recv_mono_ns,
+                item.recv_ts_us) == (head["event"], args, head["seq"], head["session"],
+                                     head.get("recv_mono_ns"), head["recv_wall_ns"] // 1000)
