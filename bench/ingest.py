@@ -178,7 +178,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--frames", type=int, default=100_000, help="frames in the small run (N)")
     ap.add_argument("--repeat", type=int, default=3,
-                    help="runs of each mode, alternated (best and median are printed)")
+                    help="runs of each mode, alternated (best, median and worst are printed)")
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     a = ap.parse_args()

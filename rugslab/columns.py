@@ -4,9 +4,9 @@
 instead: `raw_events` (one row per frame, ~6 KB of argument JSON each) and `ticks` (several
 rows per frame). A `ColumnRows` behaves as a sequence of row dicts (len, truth, iteration,
 indexing, `append`, `extend`), so code that reads rows sees no difference; the producer appends
-a tuple of values per row (`append_tuple`, or `append_values` for a table with a text column:
-no dict per row), and `RowBatch.frame` builds its
-polars frame from the columns (`to_series` per column, the same typing as for dict rows).
+a tuple of values per row (`append_tuple`; for a table with a text column `append_text_row`,
+or `append_values`: no dict per row), and `RowBatch.frame` builds its polars frame from the
+columns (`to_series` per column, the same typing as for dict rows).
 
 One column may be a *text* column: its values arrive as UTF-8 `bytes` (a frame's arguments,
 ~6 KB) and are copied back to back into a `texts.TextBuffer`, which becomes the Arrow string
@@ -56,7 +56,7 @@ class ColumnRows:
     Attributes:
         append_tuple: for a table without a text column, append one row given as a tuple of
             values in `columns` order (the fastest way in: a bound `list.append`); with a
-            text column it raises TypeError (use `append_values`).
+            text column it raises TypeError (use `append_text_row` or `append_values`).
     """
 
     __slots__ = (

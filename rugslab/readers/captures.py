@@ -40,6 +40,7 @@ from rugslab.readers.timestamps import iso_to_us
 
 _STAMPED_BYTES = tuple(e.encode() for e in SERVER_STAMPED_EVENTS)  # a cheap line filter
 
+
 def _args(data: Any) -> list[Any]:
     # a null `data` is a marker without arguments (the 12-12 `connect` line)
     return [] if data is None else normalize_args(data)
