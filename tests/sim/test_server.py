@@ -47,7 +47,8 @@ async def _listen(url: str, *, until: Any, timeout: float = 10.0, emit: int = 0,
         await client.emit("bot", {"n": i})
     deadline = time.monotonic() + timeout
     while not until(got) and time.monotonic() < deadline:
-        if not client.connected and not reconnect and log[-1] != "connect":
+        if (not client.connected and not reconnect and log[-1] != "connect"
+                and client.eio.state == "disconnected"):  # engine.io done closing too
             await client.connect(url, transports=["websocket"])  # reconnect by hand
         await asyncio.sleep(0.02)
     if probe is not None:
