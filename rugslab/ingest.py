@@ -231,16 +231,19 @@ def ingest(
     n_pending = n_raw = 0
     drain_at = batch_frames * DERIVED_EVERY_BATCHES
 
-    def flush() -> None:
+    def flush(*, collect: bool = True) -> None:
         nonlocal pending, n_pending, n_raw
         batch = assembler.drain()
         batch.merge(pending)
         pending, n_pending, n_raw = RowBatch(), 0, 0
         run.write(batch)
         del batch
-        # automatic collection is off (see below): collect the cycles this batch left behind
-        # (a full pass: the batch's rows outlived the young-generation passes of drain_raw)
-        gc.collect()
+        # automatic collection is off (see below): collect the cycles the writes since the
+        # last flush left behind (the raw writes between flushes collect nothing: a young pass
+        # there walked every row pending since, ~10 ms a write, and found no Arrow export of
+        # the raw text buffer held by a cycle; `texts.TextArena` starts a new buffer if one is)
+        if collect:
+            gc.collect()
 
     sizes = {p: p.stat().st_size for p in files}
     enabled = progress and sys.stderr.isatty()
@@ -302,7 +305,6 @@ def ingest(
                             ):
                                 run.write(assembler.drain_raw())
                                 n_raw = 0
-                                gc.collect(0)  # the write's young cycles (flush does a full pass)
                             elif n_raw % 1024:
                                 continue
                             show.tick(summary.frames, sizes[path])
@@ -316,7 +318,7 @@ def ingest(
                     summary.files_skipped.append((str(path), f"format not readable ({kind})"))
                 show.file_done(summary.frames, sizes[path])
             pending.merge(legacy.finish())
-            flush()
+            flush(collect=False)  # the run ends: the collector is switched back on below
         finally:
             if freezing:
                 gc.unfreeze()

@@ -26,9 +26,9 @@ def state_fields(args_json: bytes) -> dict[str, Any] | None:
     with the values `orjson.loads` gives them; a `gameHistory` that opens the one argument
     (`[{"gameHistory":[`, the server's order) stays text, as an `events.HistoryText`.
     Returns None, for the caller to decode the text the ordinary way, when the text is not a
-    JSON array whose payload (last non-trace argument) is an object with distinct keys, when
-    a `gameHistory` sits anywhere else, or when simdjson refuses the text (e.g. an integer
-    beyond 64 bits, which orjson reads as a float).
+    JSON array whose payload (last non-trace argument) is an object with distinct keys (the
+    trace markers after it too), when a `gameHistory` sits anywhere else, or when simdjson
+    refuses the text (e.g. an integer beyond 64 bits, which orjson reads as a float).
     """
     try:
         doc = _PARSER.parse(args_json)
@@ -45,16 +45,14 @@ def state_fields(args_json: bytes) -> dict[str, Any] | None:
             p = doc[i]
             if type(p) is not _OBJECT:
                 return None
-            keys = list(p.keys())
-            if "__trace" not in keys:
-                break
-            if keys.count("__trace") > 1:  # orjson keeps the last, simdjson finds the first
+            keys = set(p.keys())
+            # duplicate keys (len counts every field): orjson keeps the last, simdjson finds
+            # the first, so orjson decides
+            if len(keys) != len(p):
                 return None
-            if p["__trace"] is not True:
+            if "__trace" not in keys or p["__trace"] is not True:
                 break
             i -= 1
-        if len(set(keys)) != len(keys):  # duplicate keys: orjson's rule (last wins) decides
-            return None
         out = {}
         for k in STATE_FIELDS.intersection(keys):
             v = p[k]
