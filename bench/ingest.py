@@ -212,7 +212,8 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=2_000, metavar="FRAMES",
                     help="frames each rugslab run ingests, untimed, into a lake of its own "
                          "before the measured ingest (0: none; default 2000)")
-    ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    ap.add_argument("--shared", type=Path, default=REPO.parent / "shared",
+                    help="the shared data folder whose captures/ are repeated (default ../shared)")
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
