@@ -12,8 +12,11 @@ import pytest
 
 import rugslab.ingest as ingest_module
 import rugslab.readers.files as files_module
+import rugslab.texts as texts_module
+from rugslab.columns import ColumnRows
 from rugslab.ingest import IngestSummary, ingest
 from rugslab.lake.catalog import read_table
+from rugslab.rows import RowBatch
 from rugslab.schemas import TABLES
 
 TABLE_NAMES = ("games", "ticks", "trades", "side_bets", "seeds", "gaps", "raw_events", "rejects")
@@ -208,6 +211,42 @@ def test_ingest_leaves_the_garbage_collector_as_it_found_it(
         ingest([captures_dir / "2025-12-12_two-rugs.jsonl"], lake=tmp_path / "lake2",
                progress=False)
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_the_raw_text_buffer_is_lent_again_after_every_raw_write(
+    captures_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No Arrow export of a batch's raw texts outlives its write (the run collects cycles only
+    at derived flushes): the arena lends its one buffer batch after batch. Were an export
+    held, each batch would take fresh memory and the run would hold several batches' texts."""
+    lent: list[bytearray] = []
+    real_lend = texts_module.TextArena.lend
+
+    def lend(self: texts_module.TextArena, to: texts_module.TextBuffer) -> bytearray:
+        buf = real_lend(self, to)
+        lent.append(buf)
+        return buf
+
+    monkeypatch.setattr(texts_module.TextArena, "lend", lend)
+    ingest([captures_dir], lake=tmp_path / "lake", batch_frames=40, progress=False)
+    assert len(lent) >= 10  # ~765 frames, 40 a batch
+    assert all(buf is lent[0] for buf in lent)
+
+    held = []  # the check fails when an export outlives a write in a cycle
+    real_write = ingest_module._Run.write
+
+    def write(self: object, batch: RowBatch) -> None:
+        raw = batch.rows.get("raw_events")
+        if isinstance(raw, ColumnRows) and len(raw):
+            cycle: list[object] = [raw.frame(TABLES["raw_events"].polars_schema)]
+            cycle.append(cycle)
+            held.append(weakref.ref(cycle[0]))
+        real_write(self, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest_module._Run, "write", write)
+    lent.clear()
+    ingest([captures_dir], lake=tmp_path / "lake2", batch_frames=40, progress=False)
+    assert held and not all(buf is lent[0] for buf in lent)
 
 
 def test_ingest_keeps_a_callers_freeze_and_frees_cycles_dead_before_it(
