@@ -42,7 +42,7 @@ from rugslab.events import Frame
 from rugslab.games import GameFacts, GameMemory, game_row, seed_row
 from rugslab.history import fold_arrays, fold_entry, fold_seed_facts, parse_history_entry
 from rugslab.lifecycle import GamePhase, no_phase_reason, phase_of, rug_tick_of
-from rugslab.payloads import INT_MAX, game_id, req_int, req_num, shown
+from rugslab.payloads import game_id, req_int, req_num, shown
 from rugslab.raw import RawEvents
 from rugslab.records import BetKey, RecordBuffer, bet_row, placed_bet, trade_row
 from rugslab.rejects import EarliestRejects, raw_text, reject_id, reject_row
@@ -51,7 +51,6 @@ from rugslab.rows import RowBatch
 from rugslab.ticks import LIVE, PARTIAL, SOURCES, TICK_MAX, TickBuffer, parse_window, settle_ticks
 
 DEFAULT_KEEP_GAMES = 64
-_INF = float("inf")
 _ACTIVE, _RUG = GamePhase.ACTIVE, GamePhase.RUG
 
 
@@ -192,12 +191,9 @@ class GameAssembler:
             return
         if phase is not _ACTIVE and phase is not _RUG:
             return  # cooldown / presale: no ticks (presale shows tickCount 0 before the start)
-        tc, price = p.get("tickCount"), p.get("price")
-        try:  # the usual values pass the first test; anything else is checked (or refused)
-            if type(tc) is not int or not 0 <= tc <= INT_MAX:
-                tc = req_int(p, "tickCount", ctx)
-            if type(price) is not float or not 0.0 <= price < _INF:
-                price = req_num(p, "price", ctx)
+        try:
+            tc = req_int(p, "tickCount", ctx)
+            price = req_num(p, "price", ctx)
         except FrameError as e:
             self._reject("ticks", e.reason, self._raw)
             return

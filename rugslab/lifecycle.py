@@ -69,13 +69,10 @@ def phase_of(payload: Any) -> GamePhase | None:
     """
     if not isinstance(payload, dict):
         return None
-    rugged = payload.get("rugged")
-    active = payload.get("active")
-    presale = payload.get("allowPreRoundBuys")
-    # each flag true, false or absent/null (the rule of `_flag`, spelled out: called per frame)
-    if not ((rugged is None or rugged is True or rugged is False)
-            and (active is None or active is True or active is False)
-            and (presale is None or presale is True or presale is False)):
+    rugged = _flag(payload, "rugged")
+    active = _flag(payload, "active")
+    presale = _flag(payload, "allowPreRoundBuys")
+    if rugged is None or active is None or presale is None:
         return None
     if rugged:
         return GamePhase.RUG

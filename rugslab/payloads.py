@@ -22,6 +22,7 @@ _HASH = re.compile(r"^[0-9a-f]{64}$")
 _MAX_SHOWN = 60
 #: Largest int a lake column holds (Int32); larger values are refused here, not in the writer.
 INT_MAX = 2**31 - 1
+_INF = float("inf")
 
 
 def shown(value: Any) -> str:
@@ -77,9 +78,12 @@ def num(value: Any, ctx: str, key: str, *, nonneg: bool = True) -> float:
 
 def req_num(d: dict[str, Any], key: str, ctx: str, *, nonneg: bool = True) -> float:
     """`d[key]` as a finite float; see `num`. Raises FrameError when missing or bad."""
+    v = d.get(key)
+    if nonneg and type(v) is float and 0.0 <= v < _INF:  # the usual value: `num`'s rule
+        return v
     if key not in d:
         raise FrameError(f"{ctx}.{key} missing: expected a number")
-    return num(d[key], ctx, key, nonneg=nonneg)
+    return num(v, ctx, key, nonneg=nonneg)
 
 
 def opt_num(d: dict[str, Any], key: str, ctx: str, *, nonneg: bool = False) -> float | None:

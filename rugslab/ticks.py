@@ -24,7 +24,7 @@ from rugslab.config import NO_RECV_TS_US as _NO_TS
 from rugslab.config import TICK_MAX
 from rugslab.errors import FrameError
 from rugslab.games import GameFacts, GameMemory
-from rugslab.payloads import INT_MAX, as_dict, num, opt_int, shown
+from rugslab.payloads import as_dict, num, opt_int, shown
 from rugslab.rows import RowBatch
 
 LIVE, PARTIAL, HISTORY = 0, 1, 2
@@ -162,14 +162,9 @@ def parse_window(pp: Any, ctx: str) -> tuple[int | None, list[tuple[int, float]]
     Raises:
         FrameError: not an object, `endTick` not an int, or `values` not an object.
     """
-    if type(pp) is not dict:
-        pp = as_dict(pp, ctx)  # raises
-    end = pp.get("endTick")
-    if end is not None and (type(end) is not int or not 0 <= end <= INT_MAX):
-        end = opt_int(pp, "endTick", ctx)  # raises
-    vals = pp.get("values")
-    if type(vals) is not dict:
-        vals = as_dict(vals, f"{ctx}.values")  # raises
+    pp = as_dict(pp, ctx)
+    end = opt_int(pp, "endTick", ctx)
+    vals = as_dict(pp.get("values"), f"{ctx}.values")
     out = []
     bad: list[str] = []
     keys = _TICK_KEYS
