@@ -241,6 +241,22 @@ def parse_archive_record(obj: Any) -> str | None:
     """Why a decoded archive line is invalid, or None when it is a valid version-1 record."""
     if not isinstance(obj, dict):
         return f"is a JSON {type(obj).__name__}, expected an object"
+    why = _header_problem(obj)
+    if why is not None:
+        return why
+    if not isinstance(obj.get("args"), list):
+        return "missing or non-list 'args'"
+    return None
+
+
+def _header_problem(obj: dict[str, Any]) -> str | None:
+    """Why the fields of a decoded archive line other than `args` are invalid, or None."""
+    event, session, seq = obj.get("event"), obj.get("session"), obj.get("seq")
+    wall, mono = obj.get("recv_wall_ns"), obj.get("recv_mono_ns")
+    if (obj.get("v") == ARCHIVE_VERSION and type(event) is str and event
+            and type(session) is str and session and type(seq) is int and type(wall) is int
+            and (mono is None or type(mono) is int)):
+        return None  # the usual line, on orjson's exact types; the rest is judged below
     if obj.get("v") != ARCHIVE_VERSION:
         return f"archive version {obj.get('v')!r} is not supported (expected {ARCHIVE_VERSION})"
     for key in ("session", "event"):
@@ -249,11 +265,8 @@ def parse_archive_record(obj: Any) -> str | None:
     for key in ("seq", "recv_wall_ns"):
         if not _int(obj.get(key)):
             return f"missing or non-integer {key!r}"
-    mono = obj.get("recv_mono_ns")
     if mono is not None and not _int(mono):
         return f"'recv_mono_ns' {mono!r} is not an integer"
-    if not isinstance(obj.get("args"), list):
-        return "missing or non-list 'args'"
     return None
 
 
@@ -285,15 +298,10 @@ def _fast_frame(line: bytes, src: str) -> Frame | None:
         head = orjson.loads(line[:i] + b"}")
     except orjson.JSONDecodeError:
         return None
-    if type(head) is not dict or "args" in head:
+    if type(head) is not dict or "args" in head or _header_problem(head) is not None:
         return None
-    # `parse_archive_record`'s checks, on orjson's exact types (any doubt: the slow path)
-    event, session, seq = head.get("event"), head.get("session"), head.get("seq")
-    wall, mono = head.get("recv_wall_ns"), head.get("recv_mono_ns")
-    if not (head.get("v") == ARCHIVE_VERSION and type(event) is str and event
-            and type(session) is str and session and type(seq) is int and type(wall) is int
-            and (mono is None or type(mono) is int)):
-        return None
+    event, session, seq = head["event"], head["session"], head["seq"]
+    wall, mono = head["recv_wall_ns"], head.get("recv_mono_ns")
     if event in LAZY_EVENTS:
         fields = state_fields(args_json)  # a JSON array whose payload is an object, or None
         if fields is not None:

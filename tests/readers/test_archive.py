@@ -368,8 +368,9 @@ _ARGS = st.sampled_from([[{"price": 1.5, "tickCount": 3}], [], [1, "a"], {}, Non
 def test_the_fast_path_accepts_exactly_the_records_the_checks_accept(
     changes: dict[str, int], args: Any
 ) -> None:
-    """`_fast_frame` checks an archive line's header in place; what it accepts and the frame
-    it gives must be what `parse_archive_record` and the ordinary decode give."""
+    """`_fast_frame` decodes only an archive line's header (and judges it with the header
+    checks of `parse_archive_record`); what it accepts and the frame it gives must be what
+    `parse_archive_record` and the ordinary decode give."""
     head = dict(_GOOD_HEADER)
     for key, pick in changes.items():  # one or two fields changed to a near miss
         value = _NEAR_MISSES[key][pick % len(_NEAR_MISSES[key])]
