@@ -29,8 +29,8 @@ from __future__ import annotations
 import gc
 import sys
 from collections import Counter
-from collections.abc import Iterable
-from contextlib import ExitStack
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,6 +188,33 @@ def _revealed_seeds(lake: Path) -> int:
     return seeds.filter(pl.col("server_seed").is_not_null()).height
 
 
+@contextmanager
+def _collection_per_batch() -> Iterator[None]:
+    """Cyclic garbage collection paused for a run: `flush` collects once per batch instead.
+
+    Millions of short-lived containers per batch (decoded frames, rows) would make automatic
+    collection rescan the long-lived ones over and over, and ingest makes no reference cycles
+    per frame. What is alive before the run (modules, the caller's objects) outlives it, so it
+    is frozen: the run's full passes need not walk it. It is collected first (a cycle already
+    dead would be kept for the whole run) and moved back when the run ends; a caller's own
+    freeze (e.g. before forking) is left as it is. The collector is restored on the way out,
+    also when the run fails.
+    """
+    was_enabled = gc.isenabled()
+    freezing = gc.get_freeze_count() == 0
+    gc.disable()
+    try:
+        if freezing:
+            gc.collect()
+            gc.freeze()
+        yield
+    finally:
+        if freezing:
+            gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+
+
 def ingest(
     paths: Iterable[Path | str],
     *,
@@ -238,92 +265,75 @@ def ingest(
         pending, n_pending, n_raw = RowBatch(), 0, 0
         run.write(batch)
         del batch
-        # automatic collection is off (see below): collect the cycles the writes since the
-        # last flush left behind (the raw writes between flushes collect nothing: a young pass
-        # there walked every row pending since, ~10 ms a write, and found no Arrow export of
-        # the raw text buffer held by a cycle; `texts.TextArena` starts a new buffer if one is)
+        # automatic collection is paused (`_collection_per_batch`): collect the cycles the
+        # writes since the last flush left behind. The raw writes between flushes collect
+        # nothing: they leave no Arrow export of the raw text buffer in a cycle (tested), and
+        # `texts.TextArena` would start a new buffer if one did.
         if collect:
             gc.collect()
 
     sizes = {p: p.stat().st_size for p in files}
     enabled = progress and sys.stderr.isatty()
-    with ExitStack() as stack:  # on the way out: the bar closed, then the reader meter reset
+    # on the way out: the collector as it was, the bar closed, then the reader meter reset
+    with ExitStack() as stack:
         show = _Progress(sum(sizes[p] for p in files), stack.enter_context(metered()),
                          enabled=enabled)
         stack.callback(show.bar.close)
-        # Millions of short-lived containers per batch (decoded frames, rows) make the cyclic GC
-        # rescan the long-lived ones over and over; ingest makes no reference cycles per frame, so
-        # collection runs once per batch instead (in flush) and is restored on the way out.
-        gc_was_enabled = gc.isenabled()
-        # what is alive before the run (modules, the caller's objects) outlives it: its full
-        # passes need not walk those objects each time. Collected first (a cycle already dead
-        # would be kept for the whole run), moved back when the run ends; a caller's own freeze
-        # (e.g. before forking) is left as it is.
-        freezing = gc.get_freeze_count() == 0
-        try:
-            gc.disable()
-            if freezing:
-                gc.collect()
-                gc.freeze()
-            for path in files:
+        stack.enter_context(_collection_per_batch())
+        for path in files:
+            try:
+                kind = detect_format(path)
+            except InputFormatError as e:
+                summary.files_skipped.append((str(path), str(e)))
+                show.file_done(summary.frames, sizes[path])
+                continue
+            if kind == fmt.LEGACY_RECORDING:
                 try:
-                    kind = detect_format(path)
+                    batch = legacy.add_file(path)  # its rejects and counters; ticks come last
                 except InputFormatError as e:
                     summary.files_skipped.append((str(path), str(e)))
-                    show.file_done(summary.frames, sizes[path])
-                    continue
-                if kind == fmt.LEGACY_RECORDING:
-                    try:
-                        batch = legacy.add_file(path)  # its rejects and counters; ticks come last
-                    except InputFormatError as e:
-                        summary.files_skipped.append((str(path), str(e)))
-                    else:
-                        summary.files_read += 1
-                        pending.merge(batch)
-                        n_pending += len(batch)
-                        if n_pending >= batch_frames:
-                            flush()
-                elif kind == fmt.EMPTY:
-                    summary.files_read += 1
-                elif kind in fmt.FRAME_FORMATS:
-                    summary.files_read += 1
-                    counters: Counter[str] = Counter()
-                    try:
-                        for item in read_frames(path, format=kind, counters=counters):
-                            if isinstance(item, BadRecord):
-                                pending.add("rejects", _bad_row(item))
-                                summary.bad_records += 1
-                                continue
-                            assembler.feed(item)
-                            summary.frames += 1
-                            n_pending += 1
-                            n_raw += 1
-                            if n_pending >= drain_at:
-                                flush()
-                            elif n_raw >= batch_frames or (
-                                not n_raw % 64 and assembler.raw_bytes >= RAW_BATCH_BYTES
-                            ):
-                                run.write(assembler.drain_raw())
-                                n_raw = 0
-                            elif n_raw % 1024:
-                                continue
-                            show.tick(summary.frames, sizes[path])
-                    except InputFormatError as e:
-                        # cut short mid-file (e.g. a truncated gzip): keep what was read, say so
-                        summary.files_cut_short.append((str(path), str(e)))
-                    for k, v in counters.items():
-                        if k not in ("frames", "bad_records"):
-                            summary.counters[k] += v
                 else:
-                    summary.files_skipped.append((str(path), f"format not readable ({kind})"))
-                show.file_done(summary.frames, sizes[path])
-            pending.merge(legacy.finish())
-            flush(collect=False)  # the run ends: the collector is switched back on below
-        finally:
-            if freezing:
-                gc.unfreeze()
-            if gc_was_enabled:
-                gc.enable()
+                    summary.files_read += 1
+                    pending.merge(batch)
+                    n_pending += len(batch)
+                    if n_pending >= batch_frames:
+                        flush()
+            elif kind == fmt.EMPTY:
+                summary.files_read += 1
+            elif kind in fmt.FRAME_FORMATS:
+                summary.files_read += 1
+                counters: Counter[str] = Counter()
+                try:
+                    for item in read_frames(path, format=kind, counters=counters):
+                        if isinstance(item, BadRecord):
+                            pending.add("rejects", _bad_row(item))
+                            summary.bad_records += 1
+                            continue
+                        assembler.feed(item)
+                        summary.frames += 1
+                        n_pending += 1
+                        n_raw += 1
+                        if n_pending >= drain_at:
+                            flush()
+                        elif n_raw >= batch_frames or (
+                            not n_raw % 64 and assembler.raw_bytes >= RAW_BATCH_BYTES
+                        ):
+                            run.write(assembler.drain_raw())
+                            n_raw = 0
+                        elif n_raw % 1024:
+                            continue
+                        show.tick(summary.frames, sizes[path])
+                except InputFormatError as e:
+                    # cut short mid-file (e.g. a truncated gzip): keep what was read, say so
+                    summary.files_cut_short.append((str(path), str(e)))
+                for k, v in counters.items():
+                    if k not in ("frames", "bad_records"):
+                        summary.counters[k] += v
+            else:
+                summary.files_skipped.append((str(path), f"format not readable ({kind})"))
+            show.file_done(summary.frames, sizes[path])
+        pending.merge(legacy.finish())
+        flush(collect=False)  # the run ends: the collector is restored as the block exits
     run.finish()
     summary.seeds_revealed_new = _revealed_seeds(lake) - revealed_before
     return summary
