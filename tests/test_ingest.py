@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -185,28 +186,36 @@ def test_games_known_to_have_rugged_are_not_taken_for_censored(
     assert days["2025-10-31"] == (51, 44)
 
 
+def _before_each_write(monkeypatch: pytest.MonkeyPatch, hook: Callable[[RowBatch], None]) -> None:
+    """Call `hook(batch)` before each lake write of the ingest runs that follow (a hook that
+    raises stands for a failed write)."""
+    real_write = ingest_module._Run.write
+
+    def write(self: object, batch: RowBatch) -> None:
+        hook(batch)
+        real_write(self, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest_module._Run, "write", write)
+
+
+def _disk_gone(batch: RowBatch) -> None:
+    raise RuntimeError("disk gone")
+
+
 def test_ingest_leaves_the_garbage_collector_as_it_found_it(
     captures_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Collection is off and the objects alive before the run are frozen during it; both are
     undone after it, also when it fails."""
     seen = []
-    real_write = ingest_module._Run.write
-
-    def write(self: object, batch: object) -> None:
-        seen.append((gc.isenabled(), gc.get_freeze_count() > 0))
-        real_write(self, batch)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(ingest_module._Run, "write", write)
+    _before_each_write(monkeypatch, lambda _: seen.append((gc.isenabled(),
+                                                            gc.get_freeze_count() > 0)))
     assert gc.isenabled() and gc.get_freeze_count() == 0
     ingest([captures_dir / "2025-12-12_two-rugs.jsonl"], lake=tmp_path / "lake", progress=False)
     assert seen and set(seen) == {(False, True)}
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
-    def fail(self: object, batch: object) -> None:
-        raise RuntimeError("disk gone")
-
-    monkeypatch.setattr(ingest_module._Run, "write", fail)
+    _before_each_write(monkeypatch, _disk_gone)
     with pytest.raises(RuntimeError, match="disk gone"):
         ingest([captures_dir / "2025-12-12_two-rugs.jsonl"], lake=tmp_path / "lake2",
                progress=False)
@@ -233,17 +242,15 @@ def test_the_raw_text_buffer_is_lent_again_after_every_raw_write(
     assert all(buf is lent[0] for buf in lent)
 
     held = []  # the check fails when an export outlives a write in a cycle
-    real_write = ingest_module._Run.write
 
-    def write(self: object, batch: RowBatch) -> None:
+    def hold_in_a_cycle(batch: RowBatch) -> None:
         raw = batch.rows.get("raw_events")
         if isinstance(raw, ColumnRows) and len(raw):
             cycle: list[object] = [raw.frame(TABLES["raw_events"].polars_schema)]
             cycle.append(cycle)
-            held.append(weakref.ref(cycle[0]))
-        real_write(self, batch)  # type: ignore[arg-type]
+            held.append(len(raw))
 
-    monkeypatch.setattr(ingest_module._Run, "write", write)
+    _before_each_write(monkeypatch, hold_in_a_cycle)
     lent.clear()
     ingest([captures_dir], lake=tmp_path / "lake2", batch_frames=40, progress=False)
     assert held and not all(buf is lent[0] for buf in lent)
@@ -260,13 +267,7 @@ def test_ingest_keeps_a_callers_freeze_and_frees_cycles_dead_before_it(
     dead = weakref.ref(a)
     del a, b  # unreachable, but only a collection frees a cycle
     alive_at_writes = []
-    real_write = ingest_module._Run.write
-
-    def write(self: object, batch: object) -> None:
-        alive_at_writes.append(dead() is not None)
-        real_write(self, batch)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(ingest_module._Run, "write", write)
+    _before_each_write(monkeypatch, lambda _: alive_at_writes.append(dead() is not None))
     capture = captures_dir / "2025-12-12_two-rugs.jsonl"
     ingest([capture], lake=tmp_path / "lake", progress=False)
     assert alive_at_writes and not any(alive_at_writes)  # freed before the run's first write
@@ -323,10 +324,7 @@ def test_the_progress_bar_moves_within_a_big_file(
     ingest([path, path], lake=tmp_path / "lake", progress=True)
     assert sum(updates) == size
 
-    def fail(self: object, batch: object) -> None:
-        raise RuntimeError("disk gone")
-
-    monkeypatch.setattr(ingest_module._Run, "write", fail)
+    _before_each_write(monkeypatch, _disk_gone)
     updates.clear()
     size //= 2
     with pytest.raises(RuntimeError, match="disk gone"):
