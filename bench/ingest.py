@@ -149,7 +149,7 @@ def _child(mode: str, archive: str, lake: str, warmup: str) -> None:
                       "peak_rss_mb": rss_mb}))
 
 
-def _warm(archive: Path) -> None:
+def _into_page_cache(archive: Path) -> None:
     """Read the archive once, untimed, so that the run reads it from the page cache.
 
     This VM's kernel pages out memory it finds cold between runs (DAMON), so a run may read
@@ -186,7 +186,7 @@ def _warmup_archive(archive: Path, frames: int, dest: Path) -> Path | None:
 
 
 def _run(mode: str, archive: Path, lake: Path, warmup: Path | None) -> dict[str, float]:
-    _warm(archive)
+    _into_page_cache(archive)
     out = subprocess.run(
         [sys.executable, __file__, "--child", mode, str(archive), str(lake),
          str(warmup) if warmup else "-"],
