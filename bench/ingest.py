@@ -28,6 +28,11 @@ polars and pyarrow load what they need on first use: ~0.2-0.4 s over the warm-up
 ~5-10% of a 100k-frame run). Since 2026-11-21 (session 4) frames/s leaves first use out:
 figures from before are cold-ish and not comparable; `--warmup 0` measures that way again.
 
+Each run also times a fixed pure-Python loop (`_core_probe_ms`) on its core right before and
+right after its measured part, and the runs are listed with it: the machine's speed at the
+time of each run (the 2-core VM of CI spends minutes at a time at ~60% of its speed, when the
+loop takes ~1.7x as long and so does any CPU-bound work, the baseline included).
+
 Usage: .venv/bin/python bench/ingest.py [--frames 100000] [--repeat 3] [--warmup 2000]
        [--shared ../shared]
 """
@@ -46,8 +51,11 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 GOAL_FPS = 20_000
+#: Iterations of the core-speed probe (`_core_probe_ms`: ~12-20 ms on the VM of CI).
+PROBE_LOOPS = 300_000
 GAME_ID = re.compile(r"(\d{8})-([0-9a-f]{16})")
 TRADE_ID = re.compile(r'"id": "([0-9a-f-]{36})"')
 REPO = Path(__file__).resolve().parent.parent
@@ -118,6 +126,25 @@ def build_archive(shared: Path, frames: int, dest: Path) -> int:
     return n
 
 
+def _core_probe_ms() -> float:
+    """Milliseconds a fixed pure-Python loop takes on this core now (best of 3).
+
+    No I/O and no allocation beyond small ints: it measures the core's speed, not rugslab.
+    Each run probes right before and right after its measured part (in its own process, on
+    its core), so the printout shows how fast the machine was at the time of each run (the
+    2-core VM of CI runs for minutes at a time at ~60% of its speed: the loop takes ~1.6x as
+    long, and everything CPU-bound slows alike).
+    """
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        s = 0
+        for i in range(PROBE_LOOPS):
+            s += i * i
+        best = min(best, time.perf_counter() - t)
+    return best * 1e3
+
+
 def _child(mode: str, archive: str, lake: str, warmup: str) -> None:
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     t = time.perf_counter()
@@ -126,12 +153,14 @@ def _child(mode: str, archive: str, lake: str, warmup: str) -> None:
 
         t_imported = time.perf_counter()
         n = 0
+        t_warm, n_warm = t_imported, 0
+        probe_before = _core_probe_ms()
+        t_start = time.perf_counter()
         for path in sorted(Path(archive).rglob("*.jsonl")):
             with path.open("rb") as f:
                 for line in f:
                     orjson.loads(line)
                     n += 1
-        t_warm, n_warm = t_imported, 0
     else:
         from rugslab.ingest import ingest
 
@@ -140,13 +169,16 @@ def _child(mode: str, archive: str, lake: str, warmup: str) -> None:
         if warmup != "-":  # into a lake of its own (see `_warmup_archive`)
             n_warm = ingest([Path(warmup)], lake=Path(lake + "-warmup"), progress=False).frames
         t_warm = time.perf_counter()
+        probe_before = _core_probe_ms()
+        t_start = time.perf_counter()
         summary = ingest([Path(archive)], lake=Path(lake), progress=False)
         n = summary.frames
     done = time.perf_counter()
+    probe_after = _core_probe_ms()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"frames": n, "seconds": done - t_warm, "import_s": t_imported - t,
+    print(json.dumps({"frames": n, "seconds": done - t_start, "import_s": t_imported - t,
                       "first_use_s": t_warm - t_imported, "warmup_frames": n_warm,
-                      "peak_rss_mb": rss_mb}))
+                      "peak_rss_mb": rss_mb, "probe_ms": [probe_before, probe_after]}))
 
 
 def _into_page_cache(archive: Path) -> None:
@@ -241,6 +273,7 @@ def main() -> None:
         warmup = _warmup_archive(tmpd / "archive-N", a.warmup, tmpd / "warmup")
         os.sync()  # the archives' writeback must not run during the measured runs
         rows = []
+        runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
         for label, _ in sizes:
             archive = tmpd / f"archive-{label}"
             base, ours = [], []
@@ -248,6 +281,7 @@ def main() -> None:
                 base.append(_run("baseline", archive, tmpd / "unused", None))
                 ours.append(_run("rugslab", archive, tmpd / f"lake-{label}-{i}", warmup))
             rows.append((label, counts[label], _summary(base), _summary(ours)))
+            runs[label] = {"baseline": base, "rugslab": ours}
     print(f"{'run':<4} {'frames':>8} {'baseline f/s':>13} {'rugslab f/s':>12} {'median':>8} "
           f"{'worst':>8} "
           f"{'vs goal':>8} {'median':>7} {'vs baseline':>12} {'cold':>8} {'median':>8} "
@@ -266,6 +300,21 @@ def main() -> None:
           f"work included).")
     print(f"goal: {GOAL_FPS:,} frames/s on one core; memory growth 2N/N (median peak RSS): "
           f"{growth:.2f}x (1.00x = flat); each run read its archive from the page cache.")
+    _print_runs(runs)
+
+
+def _print_runs(runs: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
+    """Each run, in order per mode: frames/s, and the core-speed probe before / after it."""
+    fastest = min(min(r["probe_ms"]) for by_mode in runs.values()
+                  for rs in by_mode.values() for r in rs)
+    print(f"\neach mode's runs in order (the modes alternated), frames/s (core probe before / "
+          f"after, ms; the fastest probe of this bench: {fastest:.1f} ms; a higher probe "
+          f"means a slower core at that time):")
+    for label, by_mode in runs.items():
+        for mode, rs in by_mode.items():
+            cells = [f"{r['frames'] / r['seconds']:>7,.0f} ({r['probe_ms'][0]:.1f} / "
+                     f"{r['probe_ms'][1]:.1f})" for r in rs]
+            print(f"  {label:<3} {mode:<9} " + "  ".join(cells))
 
 
 if __name__ == "__main__":
