@@ -30,8 +30,9 @@ figures from before are cold-ish and not comparable; `--warmup 0` measures that 
 
 Each run also times a fixed pure-Python loop (`_core_probe_ms`) on its core right before and
 right after its measured part, and the runs are listed with it: the machine's speed at the
-time of each run (the 2-core VM of CI spends minutes at a time at ~60% of its speed, when the
-loop takes ~1.7x as long and so does any CPU-bound work, the baseline included).
+time of each run (the 2-core VM of CI spends minutes at a time at ~55-60% of its speed, when
+the loop takes ~1.8x as long, ~18-20 ms instead of ~10-11 ms, and so does any CPU-bound work,
+the baseline included).
 
 Usage: .venv/bin/python bench/ingest.py [--frames 100000] [--repeat 3] [--warmup 2000]
        [--shared ../shared]
@@ -54,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 GOAL_FPS = 20_000
-#: Iterations of the core-speed probe (`_core_probe_ms`: ~12-20 ms on the VM of CI).
+#: Iterations of the core-speed probe (`_core_probe_ms`: ~10-20 ms on the VM of CI).
 PROBE_LOOPS = 300_000
 GAME_ID = re.compile(r"(\d{8})-([0-9a-f]{16})")
 TRADE_ID = re.compile(r'"id": "([0-9a-f-]{36})"')
@@ -132,8 +133,8 @@ def _core_probe_ms() -> float:
     No I/O and no allocation beyond small ints: it measures the core's speed, not rugslab.
     Each run probes right before and right after its measured part (in its own process, on
     its core), so the printout shows how fast the machine was at the time of each run (the
-    2-core VM of CI runs for minutes at a time at ~60% of its speed: the loop takes ~1.6x as
-    long, and everything CPU-bound slows alike).
+    2-core VM of CI runs for minutes at a time at ~55-60% of its speed: the loop takes ~1.8x
+    as long, and everything CPU-bound slows alike).
     """
     best = float("inf")
     for _ in range(3):
