@@ -38,8 +38,6 @@ from rugslab.records import (
 from rugslab.schemas import GAME_VERSIONS
 from rugslab.ticks import HISTORY, TICK_MAX, TickBuffer
 
-_INF = float("inf")
-
 
 def version_of(value: Any, ctx: str, key: str) -> str | None:
     """A game version `v1`/`v2`/`v3`, or None when null/absent.
@@ -171,11 +169,7 @@ _PLACED_OR_PAYOUT: dict[str, Any] = {
 def _prices(value: Any, ctx: str) -> list[float]:
     """A list of finite non-negative prices. Raises FrameError naming the first bad element."""
     vals = as_list(value, ctx)
-    out = []
-    for i, v in enumerate(vals):
-        ok = type(v) is float and 0.0 <= v < _INF
-        out.append(v if ok else num(v, ctx, str(i)))
-    return out
+    return [num(v, ctx, str(i)) for i, v in enumerate(vals)]
 
 
 def fold_seed_facts(p: dict[str, Any], facts: GameFacts, ctx: str) -> None:
@@ -279,9 +273,7 @@ def fold_arrays(
             counters["ticks.beyond_frame_tick"] += len(prices) - (last + 1)
         top = min(last - 1 if rugged else last, TICK_MAX)
         for t, v in enumerate(prices[: top + 1]):
-            if type(v) is not float or not (0.0 <= v < _INF):
-                v = num(v, f"{ctx}.prices", str(t))
-            ticks.offer(gid, t, HISTORY, None, v)
+            ticks.offer(gid, t, HISTORY, None, num(v, f"{ctx}.prices", str(t)))
     except FrameError as e:
         out.append(("ticks", e.reason))
     trades = p.get("trades")

@@ -68,6 +68,8 @@ def num(value: Any, ctx: str, key: str, *, nonneg: bool = True) -> float:
         FrameError: not a number, not finite, or negative when `nonneg`.
     """
     t = type(value)
+    if t is float and 0.0 <= value < _INF:  # the usual value, fit either way (NaN fails)
+        return value
     if t is float:
         if math.isfinite(value) and (value >= 0.0 or not nonneg):
             return value
@@ -78,12 +80,9 @@ def num(value: Any, ctx: str, key: str, *, nonneg: bool = True) -> float:
 
 def req_num(d: dict[str, Any], key: str, ctx: str, *, nonneg: bool = True) -> float:
     """`d[key]` as a finite float; see `num`. Raises FrameError when missing or bad."""
-    v = d.get(key)
-    if nonneg and type(v) is float and 0.0 <= v < _INF:  # the usual value: `num`'s rule
-        return v
     if key not in d:
         raise FrameError(f"{ctx}.{key} missing: expected a number")
-    return num(v, ctx, key, nonneg=nonneg)
+    return num(d[key], ctx, key, nonneg=nonneg)
 
 
 def opt_num(d: dict[str, Any], key: str, ctx: str, *, nonneg: bool = False) -> float | None:

@@ -30,7 +30,6 @@ from rugslab.rows import RowBatch
 LIVE, PARTIAL, HISTORY = 0, 1, 2
 #: Tick source names by rank (the `ticks.source` column).
 SOURCES = ("live", "partial", "history")
-_INF = float("inf")
 #: "0".."5001" → int: one dict lookup validates and converts a partialPrices key.
 _TICK_KEYS = {str(t): t for t in range(TICK_MAX + 1)}
 #: `ticks` columns in the order `settle_ticks` appends them (`schemas.TickRow`).
@@ -173,12 +172,11 @@ def parse_window(pp: Any, ctx: str) -> tuple[int | None, list[tuple[int, float]]
         if t is None:
             bad.append(f"{ctx}.values key {shown(k)}: expected a decimal tick 0..{TICK_MAX}")
             continue
-        if type(v) is not float or not (0.0 <= v < _INF):
-            try:
-                v = num(v, f"{ctx}.values", k)
-            except FrameError as e:
-                bad.append(e.reason)
-                continue
+        try:
+            v = num(v, f"{ctx}.values", k)
+        except FrameError as e:
+            bad.append(e.reason)
+            continue
         out.append((t, v))
     return end, out, bad
 
