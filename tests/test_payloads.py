@@ -1,4 +1,5 @@
-"""Payload field helpers: `req_num`'s quick path for the usual value keeps `num`'s rule."""
+"""Payload field helpers: `req_num` judges a present value as `num` does (whose quick check for
+the usual price must keep its full rule)."""
 
 from __future__ import annotations
 
