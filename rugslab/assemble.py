@@ -13,7 +13,8 @@ frames of one batch gives the same rows after dedup by table key):
   written, and the row at it carries `is_rug` and the crash price. Each (game, tick) is written
   once per assembler: within a batch the best candidate wins; across batches the first written
   wins (a live tick that arrives in a later batch than a history tick of the same game/tick is
-  counted as `ticks.duplicate`, not written).
+  counted as `ticks.duplicate`, not written). A candidate whose price differs from the one
+  held (same batch) or written (earlier batch) counts as `ticks.price_conflict`.
 - games / seeds / side_bets: partial rows per batch (merge rules in `schemas.TABLES`); within a
   batch conflicting "first"-rule values are resolved by taking the minimum (and counted).
 - trades: per trade id live > history, then earliest receive time.

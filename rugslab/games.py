@@ -55,13 +55,14 @@ class GameMemory:
     """What the assembler keeps about a game across batches (small: a few hundred ints).
 
     Attributes:
-        emitted: ticks already written (each (game, tick) is written once per assembler).
+        emitted: ticks already written, with the price written (each (game, tick) is written
+            once per assembler; a later candidate at another price is counted as a conflict).
         rug_tick: lowest rug tick known so far.
         entries: digests of the gameHistory entries already parsed (an entry repeats in the
             ~10 following games' full frames).
     """
 
-    emitted: set[int] = field(default_factory=set)
+    emitted: dict[int, float] = field(default_factory=dict)
     rug_tick: int | None = None
     entries: set[bytes] = field(default_factory=set)
 

@@ -49,6 +49,7 @@ class TickBuffer:
         self.best: dict[tuple[str, int], tuple[int, int, float]] = {}
         #: offers whose price disagreed with the best candidate so far (any source): the
         #: feed contradicting itself; the priority rule picks one, the count says it happened
+        #: (`settle_ticks` adds the candidates that disagree with a tick written earlier)
         self.conflicts = 0
 
     def offer(
@@ -95,16 +96,16 @@ def settle_ticks(
     """Write the batch's best tick per (game, tick) as `ticks` rows, once per assembler.
 
     Drops candidates beyond the game's rug tick (`memory[g].rug_tick`, already lowered by this
-    batch) and those already written (`memory[g].emitted`); marks the rug tick `is_rug`. Folds
+    batch) and those already written (`memory[g].emitted`: counted as `ticks.duplicate`, and
+    also as `ticks.price_conflict` when the price differs); marks the rug tick `is_rug`. Folds
     into `facts[g]`: first/last live tick, peak (path ticks only) and the crash candidate.
     Every game in `buf` must be in `memory` and `facts`.
     """
     if not buf.best:
         return
-    if buf.conflicts:
-        batch.count("ticks.price_conflict", buf.conflicts)
     put = _tick_sink(batch)
     beyond = duplicate = 0
+    conflicts = buf.conflicts
     by_source = [0, 0, 0]
     for (gid, t), (rank, ts, price) in buf.best.items():
         mem, f = memory[gid], facts[gid]
@@ -124,14 +125,18 @@ def settle_ticks(
                 f.crash = c
         elif f.peak is None or price > f.peak:
             f.peak = price
-        if t in mem.emitted:
+        written = mem.emitted.get(t)
+        if written is not None:
             duplicate += 1
+            if written != price:  # the feed contradicts a tick written in an earlier batch
+                conflicts += 1
             continue
-        mem.emitted.add(t)
+        mem.emitted[t] = price
         put((gid, t, price, ts if rank == LIVE and ts != _NO_TS else None, SOURCES[rank], is_rug))
         by_source[rank] += 1
     # counted once per batch, and only when non-zero (a counter is absent, not 0, if nothing)
     for name, n in (("ticks.beyond_rug", beyond), ("ticks.duplicate", duplicate),
+                    ("ticks.price_conflict", conflicts),
                     *((f"ticks.{src}", k) for src, k in zip(SOURCES, by_source, strict=True))):
         if n:
             batch.count(name, n)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from rugslab.assemble import GameAssembler
 from rugslab.errors import FrameError
+from rugslab.events import Frame
 from rugslab.schemas import TABLES
 from rugslab.ticks import HISTORY, LIVE, PARTIAL, TickBuffer, find_gaps, parse_window, tick_coverage
 
@@ -190,3 +191,29 @@ def test_a_price_that_disagrees_for_the_same_tick_is_counted() -> None:
     buf.offer("g", 5, HISTORY, None, 1.5)  # the revealed path says otherwise
     assert buf.conflicts == 1
     assert buf.best[("g", 5)] == (LIVE, 100, 1.25)  # the live price still wins
+
+
+def test_a_later_batch_that_disagrees_with_a_written_tick_is_counted() -> None:
+    """A tick written in one batch is not written again; a later candidate at another price
+    (here a partialPrices window) counts as `ticks.price_conflict` (review M2)."""
+    gid = "20251212-0123456789abcdef"
+    t0 = 1_765_500_000_000_000
+
+    def state(tick: int, price: float, **more: object) -> Frame:
+        p = {"gameId": gid, "active": True, "rugged": False, "tickCount": tick, "price": price,
+             **more}
+        return Frame("gameStateUpdate", [p], "t", recv_ts_us=t0 + tick * 250_000)
+
+    asm = GameAssembler()
+    for tick, price in ((0, 1.0), (1, 1.1), (2, 1.2)):
+        asm.feed(state(tick, price))
+    first = asm.drain()
+    assert sorted(r["tick"] for r in first.rows["ticks"]) == [0, 1, 2]
+    assert "ticks.price_conflict" not in first.counters
+    window = {"startTick": 0, "endTick": 4,
+              "values": {"0": 1.0, "1": 1.6, "2": 1.2, "3": 1.3}}  # tick 1 disagrees
+    asm.feed(state(4, 1.4, partialPrices=window))
+    second = asm.drain()
+    assert sorted((r["tick"], r["source"]) for r in second.rows["ticks"]) == [
+        (3, "partial"), (4, "live")]
+    assert (second.counters["ticks.duplicate"], second.counters["ticks.price_conflict"]) == (3, 1)
