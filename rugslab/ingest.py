@@ -76,7 +76,9 @@ class IngestSummary:
         seeds_revealed_in: games whose server seed the input reveals.
         seeds_revealed_new: games whose seed the lake did not know before.
         counters: repaired/rejected counts from readers, importer and assembler
-            (`RowBatch.counters`, e.g. `legacy.torn_lines`).
+            (`RowBatch.counters`, e.g. `legacy.torn_lines`), and from the writer
+            (`ticks.lake_conflict`: ticks whose price differs from the lake's row for the same
+            (game, tick), which is kept: `TableReport.conflicts`).
     """
 
     files_read: int = 0
@@ -139,6 +141,8 @@ class _Run:
                 s.rows_in[t] += rep.offered
             s.rows_new[t] += rep.new
             s.rejected[t] += rep.rejected
+            if rep.conflicts:
+                s.counters[f"{t}.lake_conflict"] += rep.conflicts
 
     def finish(self) -> None:
         for t, keys in self.keys.items():

@@ -330,3 +330,32 @@ def test_the_progress_bar_moves_within_a_big_file(
     with pytest.raises(RuntimeError, match="disk gone"):
         ingest([path], lake=tmp_path / "lake3", progress=True)
     assert files_module._METER.get() is None
+
+
+def test_a_second_ingest_that_contradicts_the_lakes_ticks_is_counted(tmp_path: Path) -> None:
+    """Each ingest has its own assembler: a tick the lake already holds at another price is
+    counted by the writer (`ticks.lake_conflict`) and the lake's row is kept."""
+    from rugslab.readers.archive import ArchiveWriter
+
+    gid, t0 = "20251212-0123456789abcdef", 1_765_500_000_000_000_000
+
+    def state(tick: int, price: float, **more: object) -> list[object]:
+        return [{"gameId": gid, "active": True, "rugged": False, "tickCount": tick,
+                 "price": price, **more}]
+
+    with ArchiveWriter(tmp_path / "a") as w:
+        for tick, price in ((0, 1.0), (1, 1.1), (2, 1.2)):
+            w.write("gameStateUpdate", state(tick, price), recv_wall_ns=t0 + tick * 250_000_000,
+                    recv_mono_ns=tick)
+    window = {"startTick": 0, "endTick": 3, "values": {"0": 1.0, "1": 1.7, "2": 1.2}}
+    with ArchiveWriter(tmp_path / "b") as w:
+        w.write("gameStateUpdate", state(3, 1.3, partialPrices=window),
+                recv_wall_ns=t0 + 3 * 250_000_000, recv_mono_ns=3)
+    lake = tmp_path / "lake"
+    first = ingest([tmp_path / "a"], lake=lake, progress=False)
+    second = ingest([tmp_path / "b"], lake=lake, progress=False)
+    assert "ticks.lake_conflict" not in first.counters
+    assert second.counters["ticks.lake_conflict"] == 1  # tick 1: 1.7 against the lake's 1.1
+    ticks = read_table("ticks", lake).sort("tick")
+    assert ticks.select("tick", "price_x", "source").rows() == [
+        (0, 1.0, "live"), (1, 1.1, "live"), (2, 1.2, "live"), (3, 1.3, "live")]

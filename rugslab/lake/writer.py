@@ -3,7 +3,8 @@
 For each table (see `rugslab.schemas` for the kinds):
 
     append   dedupe the batch by key, drop keys already in the partition (reads only the key
-             columns), write the rest as a new file `part-<UTC time>-<uuid8>.parquet`,
+             columns, and ticks' price to count disagreements: `lake.keys`), write the rest
+             as a new file `part-<UTC time>-<uuid8>.parquet`,
              rows sorted by `layout.row_order` (the key; raw_events: receive order); then
              `compact.tidy_partition` keeps the partition's file count bounded.
     merge    read the partition, add the batch, combine rows per key (`lake.merge`), rewrite
@@ -34,6 +35,14 @@ from rugslab.errors import LakeError, SchemaViolation
 from rugslab.games import hash_matches
 from rugslab.lake import layout
 from rugslab.lake.files import read_files, remove_files, write_parquet_atomic
+from rugslab.lake.keys import (
+    COMPARED,
+    count_conflicts,
+    first_per_key,
+    in_row_order,
+    may_match,
+    not_in,
+)
 from rugslab.lake.merge import merge_rows
 from rugslab.lake.validate import batch_frame, validate_frame
 from rugslab.rows import RowBatch
@@ -62,12 +71,15 @@ class TableReport:
             `gaps`: the gap rows recomputed for the games the batch touched).
         new: rows whose key was not in the lake before (re-ingest gives 0).
         rejected: rows of the batch sent to `rejects` (wrong type or failed checks).
+        conflicts: rows whose key was already in the lake with other values in the table's
+            `COMPARED` columns (ticks: `price_x`); the lake's row is kept.
         files: files written or rewritten.
     """
 
     offered: int = 0
     new: int = 0
     rejected: int = 0
+    conflicts: int = 0
     files: list[Path] = field(default_factory=list)
 
 
@@ -115,10 +127,6 @@ def lake_lock(lake: Path) -> Iterator[None]:
         fh.close()
 
 
-def _key_frame(frame: pl.DataFrame, table: str) -> pl.DataFrame:
-    return frame.select(TABLES[table].key)
-
-
 def _by_day(frame: pl.DataFrame) -> Iterable[tuple[str, pl.DataFrame]]:
     days = layout.partition_dates(frame)
     if days.n_unique() == 1:  # the usual batch: no copy of the rows
@@ -129,82 +137,22 @@ def _by_day(frame: pl.DataFrame) -> Iterable[tuple[str, pl.DataFrame]]:
         yield str(day), part.drop("__date")
 
 
-def _first_per_key(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
-    """`frame` with the first row of each key (the frame itself when keys are distinct)."""
-    dup = pl.struct(key).is_duplicated() if len(key) > 1 else pl.col(key[0]).is_duplicated()
-    if not frame.select(dup.any()).item():
-        return frame
-    return frame.unique(subset=key, keep="first", maintain_order=True)
-
-
-def _not_in(part: pl.DataFrame, existing: pl.DataFrame, key: list[str]) -> pl.DataFrame:
-    """The rows of `part` whose key is not in `existing` (null keys compare equal)."""
-    if existing.height == 0:
-        return part
-    # the anti-join runs on the key columns only; the rows (raw frames: ~6 KB each) are
-    # copied only when some must go
-    keep = (
-        part.select(key).with_row_index("__row")
-        .join(existing, on=key, how="anti", nulls_equal=True)["__row"]
-    )
-    return part if keep.len() == part.height else part[keep.sort()]
-
-
-def _in_row_order(frame: pl.DataFrame, table: str) -> pl.DataFrame:
-    """`frame` sorted by `layout.row_order(table)` (not copied when already in order)."""
-    by = layout.row_order(table)
-    order = frame.select(pl.arg_sort_by(by, nulls_last=True, maintain_order=True)).to_series()
-    if frame.select((order == pl.int_range(pl.len(), dtype=order.dtype)).all()).item():
-        return frame
-    return frame[order]
-
-
-def _may_match(table: str, part: pl.DataFrame) -> pl.Expr | None:
-    """A filter that keeps every lake row whose key could be one of `part`'s keys (it may keep
-    more: the anti-join stays exact), so a write reads the keys it could collide with, not
-    the whole partition; None: read every key.
-
-    raw_events: `frame_id` hashes (session_id, seq) when both are set, else (event, recv_ts,
-    args) (`events.Frame.frame_id`), so an equal id means an equal (session_id, seq), or an
-    equal recv_ts (null included). Files are in receive order: their recv_ts and seq
-    statistics rule most files out. ticks: the key holds game_id.
-    """
-    if table == "ticks":
-        return pl.col("game_id").is_in(part["game_id"].unique().to_list())
-    if table != "raw_events":
-        return None
-    sid, seq, ts = pl.col("session_id"), pl.col("seq"), pl.col("recv_ts")
-    by_session = sid.is_not_null() & seq.is_not_null()
-    mine = part.select(
-        sessions=pl.col("session_id").filter(by_session).unique().implode(),
-        seq_lo=pl.col("seq").filter(by_session).min(),
-        seq_hi=pl.col("seq").filter(by_session).max(),
-        ts_lo=pl.col("recv_ts").filter(~by_session).min(),
-        ts_hi=pl.col("recv_ts").filter(~by_session).max(),
-        ts_null=(~by_session & pl.col("recv_ts").is_null()).any(),
-    ).row(0, named=True)
-    keep = pl.lit(False)
-    if mine["sessions"]:
-        keep = keep | (by_session & sid.is_in(mine["sessions"])
-                       & seq.is_between(mine["seq_lo"], mine["seq_hi"]))
-    if mine["ts_lo"] is not None:
-        keep = keep | (~by_session & ts.is_between(mine["ts_lo"], mine["ts_hi"]))
-    if mine["ts_null"]:
-        keep = keep | (~by_session & ts.is_null())
-    return keep
-
-
 def _write_append(lake: Path, table: str, frame: pl.DataFrame, rep: TableReport) -> None:
     key = list(TABLES[table].key)
-    frame = _first_per_key(frame, key)
+    compared = COMPARED.get(table, ())
+    frame = first_per_key(frame, key)
     rep.offered += frame.height
     for day, part in _by_day(frame):
         files = layout.data_files(lake, table, day)
-        existing = read_files(files, table, columns=key, where=_may_match(table, part))
-        fresh = _not_in(part, existing, key)
+        existing = read_files(files, table, columns=[*key, *compared],
+                              where=may_match(table, part))
+        if compared and existing.height:
+            rep.conflicts += count_conflicts(part, existing, key, compared)
+            existing = existing.select(key)
+        fresh = not_in(part, existing, key)
         if fresh.height == 0:
             continue
-        fresh = _in_row_order(fresh, table)
+        fresh = in_row_order(fresh, table)
         path = layout.partition_dir(lake, table, day) / layout.new_part_name()
         rep.files.append(write_parquet_atomic(fresh, path))
         rep.new += fresh.height

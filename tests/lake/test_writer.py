@@ -93,6 +93,26 @@ def test_append_writes_only_keys_new_to_the_partition(tmp_path: Path) -> None:
     )
 
 
+def _tick(tick: int, price: float, source: str = "live") -> dict[str, object]:
+    return {"game_id": GID, "tick": tick, "price_x": price, "source": source, "is_rug": False,
+            "recv_ts": T0 if source == "live" else None}
+
+
+def test_a_tick_whose_price_differs_from_the_lakes_is_counted_and_not_written(
+    tmp_path: Path,
+) -> None:
+    first, second = RowBatch(), RowBatch()
+    first.extend("ticks", [_tick(0, 1.0), _tick(1, 1.1)])
+    second.extend("ticks", [_tick(0, 1.0, "history"), _tick(1, 1.5, "history"),
+                            _tick(2, 1.2, "history")])
+    assert write_batch(tmp_path, first).tables["ticks"].conflicts == 0
+    rep = write_batch(tmp_path, second).tables["ticks"]
+    assert (rep.offered, rep.new, rep.conflicts) == (3, 1, 1)  # tick 1 disagrees
+    ticks = read_table("ticks", tmp_path).sort("tick")
+    assert ticks.select("tick", "price_x", "source").rows() == [
+        (0, 1.0, "live"), (1, 1.1, "live"), (2, 1.2, "history")]  # the lake's row is kept
+
+
 def _raw(frame: Frame) -> dict[str, object]:
     return {"frame_id": frame.frame_id, "recv_ts": frame.recv_ts_us, "session_id":
             frame.session_id, "seq": frame.seq, "event": frame.event, "game_id": None,
