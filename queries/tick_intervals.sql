@@ -1,4 +1,4 @@
--- Receive-time interval between consecutive live ticks of each game: interval_ms (receiver clock) and ticks_apart (1 unless ticks were missed).
+-- Receive-time interval between consecutive live ticks of each game: interval_ms (receiver clock) and ticks_apart (1 unless ticks were missed). Ticks past the game's rug_tick (a lone second rug frame's row) are left out.
 SELECT
     game_id,
     tick,
@@ -7,14 +7,17 @@ SELECT
     (epoch_us(recv_ts) - epoch_us(prev_recv_ts)) / 1000.0 AS interval_ms
 FROM (
     SELECT
-        game_id,
-        tick,
-        recv_ts,
-        lag(tick) OVER w AS prev_tick,
-        lag(recv_ts) OVER w AS prev_recv_ts
-    FROM ticks
-    WHERE source = 'live' AND recv_ts IS NOT NULL
-    WINDOW w AS (PARTITION BY game_id ORDER BY tick)
+        t.game_id,
+        t.tick,
+        t.recv_ts,
+        lag(t.tick) OVER w AS prev_tick,
+        lag(t.recv_ts) OVER w AS prev_recv_ts
+    FROM ticks AS t
+    LEFT JOIN (SELECT game_id, min(rug_tick) AS rug_tick FROM games GROUP BY game_id) AS g
+        USING (game_id)
+    WHERE t.source = 'live' AND t.recv_ts IS NOT NULL
+        AND (g.rug_tick IS NULL OR t.tick <= g.rug_tick)
+    WINDOW w AS (PARTITION BY t.game_id ORDER BY t.tick)
 )
 WHERE prev_tick IS NOT NULL
 ORDER BY game_id, tick

@@ -85,9 +85,10 @@ def headline_numbers(lake: Path, session_id: str | None = None) -> dict[str, flo
         )
         n_games, n_rugged = games.fetchall()[0]
         ticks = con.sql(f"SELECT game_id, tick, recv_ts FROM ticks{scope}", params=params).pl()
+        rugs = con.sql(f"SELECT game_id, rug_tick FROM games{scope}", params=params).pl()
         bets_sql = f"SELECT start_tick, won FROM side_bets{scope or ' WHERE true'} AND resolved"
         bets = con.sql(bets_sql, params=params).pl()
-    iv = interval_stats(tick_intervals(ticks))
+    iv = interval_stats(tick_intervals(ticks, rugs))
     n, won = bets.height, int(bets["won"].sum()) if bets.height else 0
     ci = stats.binomtest(won, n).proportion_ci() if n else None
     model = float(rug_within_probability(bets["start_tick"].to_numpy()).mean()) if n else 0.0

@@ -27,12 +27,16 @@ PAUSE_MS = 1000.0
 PERCENTILES = (1, 5, 25, 75, 95, 99)
 
 
-def tick_intervals(ticks: pl.DataFrame) -> pl.DataFrame:
+def tick_intervals(ticks: pl.DataFrame, games: pl.DataFrame | None = None) -> pl.DataFrame:
     """Receive-time intervals between consecutive live ticks of each game.
 
     Args:
         ticks: the lake's `ticks` table (or any frame with `game_id`, `tick`, `recv_ts`);
             rows with null `recv_ts` (not seen live) are ignored.
+        games: the lake's `games` (`game_id`, `rug_tick`); when given, ticks past a game's
+            `rug_tick` are left out: a second rug frame received without the first leaves a
+            row 1-3 ticks past the rug that the revealed history does not remove (README,
+            "What to know about the data").
 
     Returns:
         One row per pair of adjacent live ticks (t-1, t) of a game, sorted by game and tick:
@@ -44,11 +48,14 @@ def tick_intervals(ticks: pl.DataFrame) -> pl.DataFrame:
         SchemaViolation: a required column is missing.
     """
     require_columns(ticks, ("game_id", "tick", "recv_ts"), table="ticks")
-    live = (
-        ticks.select("game_id", "tick", "recv_ts")
-        .filter(pl.col("recv_ts").is_not_null())
-        .sort("game_id", "tick")
-    )
+    live = ticks.select("game_id", "tick", "recv_ts").filter(pl.col("recv_ts").is_not_null())
+    if games is not None:
+        require_columns(games, ("game_id", "rug_tick"), table="games")
+        rug = games.group_by("game_id").agg(pl.col("rug_tick").cast(pl.Int64).min())
+        live = live.join(rug, on="game_id", how="left").filter(
+            pl.col("rug_tick").is_null() | (pl.col("tick").cast(pl.Int64) <= pl.col("rug_tick"))
+        ).drop("rug_tick")
+    live = live.sort("game_id", "tick")
     prev_tick = pl.col("tick").shift(1).over("game_id")
     prev_ts = pl.col("recv_ts").shift(1).over("game_id")
     out = (

@@ -45,6 +45,19 @@ def test_intervals_only_between_adjacent_live_ticks(ticks: pl.DataFrame) -> None
     assert iv["is_pause"].to_list() == [False, False, False, False, True, False, False]
 
 
+def test_ticks_past_the_games_rug_tick_are_left_out_when_games_are_given(
+    ticks: pl.DataFrame,
+) -> None:
+    # game A rugged at tick 4 (its row at 5 is a lone second rug frame's); B is not in games
+    games = pl.DataFrame({"game_id": [A, A], "rug_tick": [5, 4]}, schema_overrides={
+        "rug_tick": pl.Int32})  # two rows of a game: the lowest rug tick counts
+    iv = timing.tick_intervals(ticks, games)
+    assert iv.select("game_id", "tick").rows() == [
+        (A, 1), (A, 2), (A, 3), (A, 4), (B, 11), (B, 14)]
+    with pytest.raises(SchemaViolation, match="rug_tick"):
+        timing.tick_intervals(ticks, games.drop("rug_tick"))
+
+
 def test_interval_stats_exact(ticks: pl.DataFrame) -> None:
     s = timing.interval_stats(timing.tick_intervals(ticks))
     # sorted sample: 30, 250, 250, 250, 250, 300, 1200 (sum 2530, sum of squares 1780900)

@@ -156,3 +156,17 @@ def test_tick_intervals_uses_live_ticks_in_tick_order(tmp_path: Path) -> None:
     with connect(tmp_path) as con:
         rows = con.sql("SELECT tick, prev_tick, ticks_apart, interval_ms FROM tick_intervals")
         assert rows.fetchall() == [(1, 0, 1, 250.0), (3, 1, 2, 510.0)]
+
+
+def test_tick_intervals_leaves_out_ticks_past_the_games_rug_tick(tmp_path: Path) -> None:
+    b = RowBatch()
+    base = 1_765_066_000_000_000  # µs since the epoch, 2025-12-07 UTC
+    # a lone second rug frame wrote tick 3 (is_rug) before the revealed history said 2
+    for tick in range(4):
+        b.add("ticks", {"game_id": GID, "tick": tick, "price_x": 1.0,
+                        "recv_ts": base + tick * 250_000, "source": "live", "is_rug": tick >= 2})
+    b.add("games", {"game_id": GID, "rug_tick": 2, "seen_live": True, "revealed": True})
+    write_batch(tmp_path, b)
+    with connect(tmp_path) as con:
+        rows = con.sql("SELECT tick, prev_tick FROM tick_intervals")
+        assert rows.fetchall() == [(1, 0), (2, 1)]
