@@ -27,6 +27,7 @@ from rugslab.assemble import GameAssembler
 from rugslab.collector.client import Backoff, ConnectionEvent, listen
 from rugslab.collector.journal import Journal, collector_lock, mark_ingested, pending_journals
 from rugslab.collector.status import FeedStatus
+from rugslab.columns import ColumnRows
 from rugslab.events import UNDECODABLE_EVENT, Frame
 from rugslab.ingest import IngestSummary, ingest
 from rugslab.lake.validate import reject_row
@@ -36,6 +37,9 @@ from rugslab.rows import RowBatch
 #: Rows held for a retry after failed lake writes before they are let go from memory (their
 #: frames stay in the journal, which is then recovered at the next start).
 MAX_PENDING_ROWS = 2_000_000
+#: ... or bytes of frame arguments held in them (`raw_events.args_json`): 256 MiB is ~2 hours
+#: of the live feed (~5 frames/s of 7.3 KB, the mean of bench/ingest.py's archive).
+MAX_PENDING_RAW_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +184,9 @@ class _Collector:
 
         A failed write (disk full, permissions, ...) never ends the run: the rows are kept for
         the next attempt, retried with capped backoff, and announced on the status output.
-        Past `MAX_PENDING_ROWS` they are let go from memory; the journal still holds their
-        frames and is then left for recovery at the next start. Returns True on success.
+        Past `MAX_PENDING_ROWS` rows or `MAX_PENDING_RAW_BYTES` of frame text they are let go
+        from memory; the journal still holds their frames and is then left for recovery at the
+        next start. Returns True on success.
         """
         async with self.write_lock:
             batch = self.pending
@@ -196,7 +201,9 @@ class _Collector:
                 self.summary.write_failures += 1
                 self.retry_after_mono = time.monotonic() + min(60.0, 2.0**self.failed_in_row)
                 self.failed_in_row += 1
-                if len(batch) > MAX_PENDING_ROWS:
+                raw = batch.rows.get("raw_events")
+                raw_bytes = raw.text_bytes if isinstance(raw, ColumnRows) else 0
+                if len(batch) > MAX_PENDING_ROWS or raw_bytes > MAX_PENDING_RAW_BYTES:
                     self.journal_needs_recovery = True
                     note = "rows let go from memory; the journal keeps them for the next start"
                 else:

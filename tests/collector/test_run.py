@@ -199,3 +199,32 @@ def test_when_the_last_write_fails_the_journal_is_left_for_recovery(
     recovered = run.recover_journals(tmp_path)
     assert recovered is not None and recovered.frames == summary.frames
     assert read_table("raw_events", tmp_path).height == summary.frames
+
+
+def test_rows_past_the_pending_bound_are_let_go_and_recovered_from_the_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rugslab.collector.run as run
+    from rugslab.errors import LakeError
+
+    real = run.write_batch
+    calls = {"n": 0}
+
+    def flaky(lake: Path, batch: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise LakeError("disk full (simulated)", path=lake)
+        return real(lake, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(run, "write_batch", flaky)
+    monkeypatch.setattr(run, "MAX_PENDING_RAW_BYTES", 1)  # any frame text is too much to hold
+    with running_server(sim_frames(2, seed=3, speed=40), wait_for_clients=1) as srv:
+        summary = collect_until_feed_done(srv, tmp_path)
+    assert summary.write_failures == 1
+    lost = summary.frames - read_table("raw_events", tmp_path).height
+    assert lost > 0  # the failed write's rows were let go from memory ...
+    assert pending_journals(tmp_path) == summary.journal_files  # ... the journal kept them
+    monkeypatch.undo()
+    recovered = run.recover_journals(tmp_path)
+    assert recovered is not None and recovered.frames == summary.frames
+    assert read_table("raw_events", tmp_path).height == summary.frames
