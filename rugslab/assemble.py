@@ -23,8 +23,9 @@ N+1..N+3 as its rug tick; a later revealed path lowers games.rug_tick (merge: mi
 tick row written at that tick stays (is_rug).
 
 Memory: per-batch buffers are cleared by `drain`; across batches the assembler keeps, per game,
-the set of ticks written, the rug tick and the digests of gameHistory entries already parsed
-(each entry repeats in ~10 frames), for the `keep_games` most recently touched games (LRU);
+the ticks written with their prices, the rug tick and the digests of gameHistory entries
+already parsed (each entry repeats in ~10 frames), for the `keep_games` most recently touched
+games (LRU);
 the texts of the last 50 gameHistory entries (`rolling`); and the raw rows' text buffer, as
 large as the largest raw batch (`raw`, `texts`).
 
@@ -39,7 +40,7 @@ from typing import Any
 import orjson
 
 from rugslab.errors import FrameError
-from rugslab.events import Frame
+from rugslab.events import UNDECODABLE_EVENT, Frame
 from rugslab.games import GameFacts, GameMemory, game_row, seed_row
 from rugslab.history import fold_arrays, fold_entry, fold_seed_facts, parse_history_entry
 from rugslab.lifecycle import GamePhase, no_phase_reason, phase_of, rug_tick_of
@@ -165,6 +166,9 @@ class GameAssembler:
                 return
             self._touch(key[0], recv)
             self._offer_bet(key, fields, 0)
+        elif event == UNDECODABLE_EVENT:  # the collector's record of a packet it could not read
+            bad = p if type(p) is dict else {}
+            self._reject("frame", str(bad.get("error")), str(bad.get("raw")))
 
     def _game_state(self, p: Any, recv: int | None) -> None:
         ctx = "gameStateUpdate"

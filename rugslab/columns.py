@@ -92,7 +92,10 @@ class ColumnRows:
 
     @property
     def text_bytes(self) -> int:
-        """Bytes held in the text column's buffer (0 without a text column)."""
+        """Bytes of the text column's values (0 without a text column; a `str` value held
+        after the fallback to a list counts its characters)."""
+        if self._text_list is not None:  # rare: a value was neither bytes nor str
+            return sum(len(t) for t in self._text_list if type(t) in (bytes, str))
         return self._text_buf.nbytes
 
     def append_values(self, *values: Any) -> None:

@@ -52,7 +52,7 @@ class GameFacts:
 
 @dataclass(slots=True)
 class GameMemory:
-    """What the assembler keeps about a game across batches (small: a few hundred ints).
+    """What the assembler keeps about a game across batches (small: a few hundred ticks).
 
     Attributes:
         emitted: ticks already written, with the price written (each (game, tick) is written

@@ -49,7 +49,8 @@ class TickBuffer:
         self.best: dict[tuple[str, int], tuple[int, int, float]] = {}
         #: offers whose price disagreed with the best candidate so far (any source): the
         #: feed contradicting itself; the priority rule picks one, the count says it happened
-        #: (`settle_ticks` adds the candidates that disagree with a tick written earlier)
+        #: (a count of disagreeing offers, not of ticks; `settle_ticks` reports it as
+        #: `ticks.price_conflict`, plus the candidates that disagree with a tick written earlier)
         self.conflicts = 0
 
     def offer(

@@ -289,6 +289,20 @@ def test_presale_frames_are_not_ticks(captures_dir: Path) -> None:
     ]
 
 
+def test_an_undecodable_packet_is_kept_raw_and_rejected_with_its_reason() -> None:
+    from rugslab.events import UNDECODABLE_EVENT
+
+    asm = GameAssembler()
+    asm.feed(Frame(UNDECODABLE_EVENT, [{"raw": '42["gameStateUpdate",{"gam', "error": "cut"}],
+                   "collector:s", recv_ts_us=1_765_500_000_000_000, seq=7, session_id="s"))
+    b = asm.drain()
+    assert [r["event"] for r in b.rows["raw_events"]] == [UNDECODABLE_EVENT]
+    (rej,) = b.rows["rejects"]
+    assert (rej["table"], rej["reason"], rej["raw"]) == ("frame", "cut",
+                                                         '42["gameStateUpdate",{"gam')
+    assert rej["source"] == "collector:s" and b.counters["rejects.frame"] == 1
+
+
 def test_unknown_events_are_kept_raw_without_rejects() -> None:
     f = Frame(event="someNewEvent", args=[{"gameId": "x", "weird": [1, {"a": None}]}], source="t")
     b = assemble([f])

@@ -75,6 +75,15 @@ def test_a_null_text_value_is_kept_and_typed_as_for_dicts() -> None:
     assert got["args_json"].to_list() == ['[{"name":"é 😀"}]', None]
 
 
+def test_text_bytes_counts_texts_after_a_null_text_too() -> None:
+    c = _columns(RAW[:1])
+    first = c.text_bytes
+    assert first == len(RAW[0]["args_json"].encode()) > 0
+    c.append({**RAW[1], "args_json": None})  # the text column falls back to a list
+    c.append({**RAW[1], "args_json": "[1,2,3]"})
+    assert c.text_bytes == len(RAW[0]["args_json"]) + len("[1,2,3]")
+
+
 def test_a_value_of_the_wrong_type_raises_type_error_as_for_dicts() -> None:
     c = ColumnRows(TICK_COLUMNS)
     c.append_values("20251212-0123456789abcdef", "12", 1.5, None, "live", False)

@@ -52,6 +52,7 @@ def tick_intervals(ticks: pl.DataFrame, games: pl.DataFrame | None = None) -> pl
     if games is not None:
         require_columns(games, ("game_id", "rug_tick"), table="games")
         rug = games.group_by("game_id").agg(pl.col("rug_tick").cast(pl.Int64).min())
+        rug = rug.with_columns(pl.col("game_id").cast(live.schema["game_id"]))
         live = live.join(rug, on="game_id", how="left").filter(
             pl.col("rug_tick").is_null() | (pl.col("tick").cast(pl.Int64) <= pl.col("rug_tick"))
         ).drop("rug_tick")

@@ -28,9 +28,8 @@ from rugslab.collector.client import Backoff, ConnectionEvent, listen
 from rugslab.collector.journal import Journal, collector_lock, mark_ingested, pending_journals
 from rugslab.collector.status import FeedStatus
 from rugslab.columns import ColumnRows
-from rugslab.events import UNDECODABLE_EVENT, Frame
+from rugslab.events import Frame
 from rugslab.ingest import IngestSummary, ingest
-from rugslab.lake.validate import reject_row
 from rugslab.lake.writer import WriteReport, write_batch
 from rugslab.rows import RowBatch
 
@@ -40,6 +39,14 @@ MAX_PENDING_ROWS = 2_000_000
 #: ... or bytes of frame arguments held in them (`raw_events.args_json`): 256 MiB is ~2 hours
 #: of the live feed (~5 frames/s of 7.3 KB, the mean of bench/ingest.py's archive).
 MAX_PENDING_RAW_BYTES = 256 * 2**20
+
+
+def _raw_bytes(batch: RowBatch) -> int:
+    """Bytes of frame arguments (`raw_events.args_json`) held in `batch`."""
+    raw = batch.rows.get("raw_events")
+    if isinstance(raw, ColumnRows):
+        return raw.text_bytes
+    return sum(len(r.get("args_json") or "") for r in raw or ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +66,12 @@ class CollectOptions:
 
 @dataclass(slots=True)
 class CollectSummary:
-    """What one collector run did."""
+    """What one collector run did.
+
+    `price_conflicts`: tick prices that disagreed with the price held or written for the same
+    (game, tick) within this run (the assembler's `ticks.price_conflict`); `lake_conflicts`:
+    ticks whose price disagreed with the lake's row, kept (`TableReport.conflicts`).
+    """
 
     session_id: str
     url: str
@@ -73,14 +85,19 @@ class CollectSummary:
     rows_new: dict[str, int] = field(default_factory=dict)
     rejected: int = 0
     write_failures: int = 0
+    price_conflicts: int = 0
+    lake_conflicts: int = 0
     journal_files: list[Path] = field(default_factory=list)
     recovered: IngestSummary | None = None
     stop_reason: str = ""
 
-    def add(self, report: WriteReport) -> None:
+    def add(self, report: WriteReport, batch: RowBatch) -> None:
+        """Count a successful write of `batch` (its report and the assembler's counters)."""
         for name, t in report.tables.items():
             self.rows_new[name] = self.rows_new.get(name, 0) + t.new
             self.rejected += t.rejected
+            self.lake_conflicts += t.conflicts
+        self.price_conflicts += batch.counters.get("ticks.price_conflict", 0)
 
     def __str__(self) -> str:
         lines = [
@@ -97,6 +114,9 @@ class CollectSummary:
             )
         new = ", ".join(f"{t} {n:,}" for t, n in sorted(self.rows_new.items()) if n)
         lines.append(f"new lake rows: {new or 'none'}; rejected rows: {self.rejected}")
+        if self.price_conflicts or self.lake_conflicts:
+            lines.append(f"tick prices that disagreed: {self.price_conflicts} in the feed, "
+                         f"{self.lake_conflicts} with the lake (the first written is kept)")
         if self.write_failures:
             lines.append(
                 f"LAKE WRITES FAILED {self.write_failures} times; what could not be written stays "
@@ -140,14 +160,7 @@ class _Collector:
 
     def on_frame(self, frame: Frame) -> None:
         self.journal.append(frame)
-        self.assembler.feed(frame)
-        if frame.event == UNDECODABLE_EVENT:
-            bad = frame.payload if isinstance(frame.payload, dict) else {}
-            self.pending.add(
-                "rejects",
-                reject_row("frame", str(bad.get("error")), str(bad.get("raw")),
-                           source=frame.source, recv_ts=frame.recv_dt, locator=frame.frame_id),
-            )
+        self.assembler.feed(frame)  # an undecodable packet's frame: a raw row and a reject
         self.summary.frames += 1
         if self.status.observe(frame):
             self.flush_due = True  # a rug or a revealed seed: write the lake soon
@@ -201,11 +214,13 @@ class _Collector:
                 self.summary.write_failures += 1
                 self.retry_after_mono = time.monotonic() + min(60.0, 2.0**self.failed_in_row)
                 self.failed_in_row += 1
-                raw = batch.rows.get("raw_events")
-                raw_bytes = raw.text_bytes if isinstance(raw, ColumnRows) else 0
-                if len(batch) > MAX_PENDING_ROWS or raw_bytes > MAX_PENDING_RAW_BYTES:
+                if len(batch) > MAX_PENDING_ROWS or _raw_bytes(batch) > MAX_PENDING_RAW_BYTES:
                     self.journal_needs_recovery = True
-                    note = "rows let go from memory; the journal keeps them for the next start"
+                    # the journal holds frames, not connection events: their rows stay
+                    self.pending = RowBatch()
+                    self.pending.extend("connections", batch.rows.get("connections", []))
+                    note = ("rows of frames let go from memory; the journal keeps the frames "
+                            "for the next start")
                 else:
                     self.pending = batch
                     note = "will retry"
@@ -213,7 +228,7 @@ class _Collector:
                 return False
             self.failed_in_row = 0
             self.retry_after_mono = 0.0
-            self.summary.add(report)
+            self.summary.add(report, batch)
             self.last_write_mono = time.monotonic()
             return True
 

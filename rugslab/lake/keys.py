@@ -1,7 +1,7 @@
 """Row keys of append writes: which rows of a batch are new to a partition, which lake rows
 a batch could collide with, and which colliding rows disagree with the lake.
 
-Used by `rugslab.lake.writer` (append tables: raw_events, ticks, trades, rejects).
+Used by `rugslab.lake.writer` (the append tables of `schemas.TABLES`).
 """
 
 from __future__ import annotations

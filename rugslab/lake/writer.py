@@ -290,7 +290,8 @@ def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
         batch: rows per table, as filled by the assembler or the legacy importer.
 
     Returns:
-        A `WriteReport`: per table, rows offered, rows new to the lake, rows rejected, files.
+        A `WriteReport`: per table, rows offered, rows new to the lake, rows rejected, rows
+        that disagree with the lake's row of the same key (ticks), files.
 
     Raises:
         LakeError: a lake file cannot be read or written.

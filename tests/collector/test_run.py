@@ -224,7 +224,22 @@ def test_rows_past_the_pending_bound_are_let_go_and_recovered_from_the_journal(
     lost = summary.frames - read_table("raw_events", tmp_path).height
     assert lost > 0  # the failed write's rows were let go from memory ...
     assert pending_journals(tmp_path) == summary.journal_files  # ... the journal kept them
+    # connection events are not in the journal: their rows were kept for the next write
+    assert read_table("connections", tmp_path)["kind"].to_list() == ["connected", "disconnected"]
     monkeypatch.undo()
     recovered = run.recover_journals(tmp_path)
     assert recovered is not None and recovered.frames == summary.frames
     assert read_table("raw_events", tmp_path).height == summary.frames
+
+
+def test_summary_counts_and_prints_tick_price_conflicts() -> None:
+    from rugslab.lake.writer import TableReport, WriteReport
+    from rugslab.rows import RowBatch
+
+    s = CollectSummary(session_id="s", url="http://127.0.0.1:1")
+    assert "disagreed" not in str(s)
+    batch = RowBatch()
+    batch.count("ticks.price_conflict", 2)
+    s.add(WriteReport({"ticks": TableReport(new=3, conflicts=1)}), batch)
+    assert (s.price_conflicts, s.lake_conflicts, s.rows_new) == (2, 1, {"ticks": 3})
+    assert "tick prices that disagreed: 2 in the feed, 1 with the lake" in str(s)
