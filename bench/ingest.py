@@ -32,7 +32,8 @@ Each run also times a fixed pure-Python loop (`_core_probe_ms`) on its core righ
 right after its measured part, and the runs are listed with it: the machine's speed at the
 time of each run (the 2-core VM of CI spends minutes at a time at ~55-60% of its speed, when
 the loop takes ~1.8x as long, ~18-20 ms instead of ~10-11 ms, and so does any CPU-bound work,
-the baseline included).
+the baseline included). A last line groups the rugslab runs by it: those with both probes
+within `FULL_SPEED_PROBE` (1.25x) of the bench's fastest probe, and the others.
 
 Usage: .venv/bin/python bench/ingest.py [--frames 100000] [--repeat 3] [--warmup 2000]
        [--shared ../shared]
@@ -57,6 +58,9 @@ from typing import Any
 GOAL_FPS = 20_000
 #: Iterations of the core-speed probe (`_core_probe_ms`: ~10-20 ms on the VM of CI).
 PROBE_LOOPS = 300_000
+#: Runs are grouped by whether both their probes are within this factor of the bench's
+#: fastest probe (the VM's slow spells make the probe ~1.8x as long).
+FULL_SPEED_PROBE = 1.25
 GAME_ID = re.compile(r"(\d{8})-([0-9a-f]{16})")
 TRADE_ID = re.compile(r'"id": "([0-9a-f-]{36})"')
 REPO = Path(__file__).resolve().parent.parent
@@ -316,6 +320,24 @@ def _print_runs(runs: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
             cells = [f"{r['frames'] / r['seconds']:>7,.0f} ({r['probe_ms'][0]:.1f} / "
                      f"{r['probe_ms'][1]:.1f})" for r in rs]
             print(f"  {label:<3} {mode:<9} " + "  ".join(cells))
+    ours = [r for by_mode in runs.values() for r in by_mode["rugslab"]]
+    near = FULL_SPEED_PROBE * fastest
+    print(f"rugslab runs by core probe (the fastest probe of this bench: {fastest:.1f} ms): "
+          + "; ".join(_speed_group(name, rs) for name, rs in (
+              (f"both probes within {FULL_SPEED_PROBE:.2f}x of it",
+               [r for r in ours if max(r["probe_ms"]) <= near]),
+              ("a probe beyond", [r for r in ours if max(r["probe_ms"]) > near]))))
+
+
+def _speed_group(name: str, runs: list[dict[str, Any]]) -> str:
+    """`name: k runs, frames/s lowest-highest, n at the goal or more` (or `name: none`)."""
+    if not runs:
+        return f"{name}: none"
+    fps = sorted(r["frames"] / r["seconds"] for r in runs)
+    at_goal = sum(f >= GOAL_FPS for f in fps)
+    runs_word = "run" if len(fps) == 1 else "runs"
+    return (f"{name}: {len(fps)} {runs_word}, {fps[0]:,.0f}-{fps[-1]:,.0f} frames/s, "
+            f"{at_goal} at {GOAL_FPS:,} or more")
 
 
 if __name__ == "__main__":
