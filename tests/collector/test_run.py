@@ -157,9 +157,8 @@ def test_ticks_missed_while_away_are_in_the_gap_ledger_until_history_fills_them(
     assert sources["history"] == 17 and sources["partial"] == 4
 
 
-def test_failed_lake_writes_are_retried_and_nothing_is_lost(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _fail_first_writes(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    """The collector's first `n` lake writes fail (disk full); the later ones are real."""
     import rugslab.collector.run as run
     from rugslab.errors import LakeError
 
@@ -168,11 +167,17 @@ def test_failed_lake_writes_are_retried_and_nothing_is_lost(
 
     def flaky(lake: Path, batch: object) -> object:
         calls["n"] += 1
-        if calls["n"] <= 2:
+        if calls["n"] <= n:
             raise LakeError("disk full (simulated)", path=lake)
         return real(lake, batch)  # type: ignore[arg-type]
 
     monkeypatch.setattr(run, "write_batch", flaky)
+
+
+def test_failed_lake_writes_are_retried_and_nothing_is_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fail_first_writes(monkeypatch, 2)
     with running_server(sim_frames(2, seed=3, speed=40), wait_for_clients=1) as srv:
         summary = collect_until_feed_done(srv, tmp_path)
     assert summary.write_failures == 2
@@ -205,18 +210,8 @@ def test_rows_past_the_pending_bound_are_let_go_and_recovered_from_the_journal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import rugslab.collector.run as run
-    from rugslab.errors import LakeError
 
-    real = run.write_batch
-    calls = {"n": 0}
-
-    def flaky(lake: Path, batch: object) -> object:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise LakeError("disk full (simulated)", path=lake)
-        return real(lake, batch)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(run, "write_batch", flaky)
+    _fail_first_writes(monkeypatch, 1)
     monkeypatch.setattr(run, "MAX_PENDING_RAW_BYTES", 1)  # any frame text is too much to hold
     with running_server(sim_frames(2, seed=3, speed=40), wait_for_clients=1) as srv:
         summary = collect_until_feed_done(srv, tmp_path)
