@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import polars as pl
 from scipy import stats
 
 from rugslab.analysis.sidebet import rug_within_probability
@@ -78,17 +79,15 @@ def headline_numbers(lake: Path, session_id: str | None = None) -> dict[str, flo
         )
         params = [session_id]
     with connect(lake) as con:
-        games = con.sql(
-            "SELECT count(*), count(*) FILTER (WHERE rugged OR rug_tick IS NOT NULL)"
-            f" FROM games{scope}",
-            params=params,
-        )
-        n_games, n_rugged = games.fetchall()[0]
+        games = con.sql(f"SELECT game_id, rug_tick, rugged FROM games{scope}",
+                        params=params).pl()
         ticks = con.sql(f"SELECT game_id, tick, recv_ts FROM ticks{scope}", params=params).pl()
-        rugs = con.sql(f"SELECT game_id, rug_tick FROM games{scope}", params=params).pl()
         bets_sql = f"SELECT start_tick, won FROM side_bets{scope or ' WHERE true'} AND resolved"
         bets = con.sql(bets_sql, params=params).pl()
-    iv = interval_stats(tick_intervals(ticks, rugs))
+    n_games = games.height
+    rugged = pl.col("rugged").fill_null(False) | pl.col("rug_tick").is_not_null()
+    n_rugged = games.filter(rugged).height
+    iv = interval_stats(tick_intervals(ticks, games))
     n, won = bets.height, int(bets["won"].sum()) if bets.height else 0
     ci = stats.binomtest(won, n).proportion_ci() if n else None
     model = float(rug_within_probability(bets["start_tick"].to_numpy()).mean()) if n else 0.0
