@@ -235,10 +235,15 @@ def _run(mode: str, archive: Path, lake: Path, warmup: Path | None) -> dict[str,
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _fps(run: dict[str, Any]) -> float:
+    """Frames/s of one run's measured ingest (or parse, for the baseline)."""
+    return run["frames"] / run["seconds"]
+
+
 def _summary(runs: list[dict[str, float]]) -> dict[str, float]:
     """Best, median and worst frames/s of repeated runs (the measured ingest), best and
     median cold (imports and the first-use warm-up added), and the median peak RSS."""
-    fps = sorted(r["frames"] / r["seconds"] for r in runs)
+    fps = sorted(map(_fps, runs))
     cold = sorted(
         (r["frames"] + r["warmup_frames"]) / (r["seconds"] + r["import_s"] + r["first_use_s"])
         for r in runs
@@ -317,7 +322,7 @@ def _print_runs(runs: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
           f"means a slower core at that time):")
     for label, by_mode in runs.items():
         for mode, rs in by_mode.items():
-            cells = [f"{r['frames'] / r['seconds']:>7,.0f} ({r['probe_ms'][0]:.1f} / "
+            cells = [f"{_fps(r):>7,.0f} ({r['probe_ms'][0]:.1f} / "
                      f"{r['probe_ms'][1]:.1f})" for r in rs]
             print(f"  {label:<3} {mode:<9} " + "  ".join(cells))
     ours = [r for by_mode in runs.values() for r in by_mode["rugslab"]]
@@ -333,7 +338,7 @@ def _speed_group(name: str, runs: list[dict[str, Any]]) -> str:
     """`name: k runs, frames/s lowest-highest, n at the goal or more` (or `name: none`)."""
     if not runs:
         return f"{name}: none"
-    fps = sorted(r["frames"] / r["seconds"] for r in runs)
+    fps = sorted(map(_fps, runs))
     at_goal = sum(f >= GOAL_FPS for f in fps)
     runs_word = "run" if len(fps) == 1 else "runs"
     return (f"{name}: {len(fps)} {runs_word}, {fps[0]:,.0f}-{fps[-1]:,.0f} frames/s, "
