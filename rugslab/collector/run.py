@@ -277,7 +277,11 @@ async def collect_async(
         t0 = time.monotonic()
         timers = asyncio.ensure_future(c.timers())
         # the timers drive journal syncs and lake writes: without them, stop collecting
-        timers.add_done_callback(lambda t: t.cancelled() or t.exception() is None or stop.set())
+        def _timers_ended(t: asyncio.Future[None]) -> None:
+            if not t.cancelled() and t.exception() is not None:
+                stop.set()
+
+        timers.add_done_callback(_timers_ended)
         deadline = None
         if opts.duration_s is not None:
             deadline = asyncio.get_running_loop().call_later(opts.duration_s, _expire, c)

@@ -36,7 +36,7 @@ def in_row_order(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     """`frame` sorted by `layout.row_order(table)` (not copied when already in order)."""
     by = layout.row_order(table)
     order = frame.select(pl.arg_sort_by(by, nulls_last=True, maintain_order=True)).to_series()
-    if frame.select((order == pl.int_range(pl.len(), dtype=order.dtype)).all()).item():
+    if frame.select((order == pl.int_range(pl.len(), dtype=pl.get_index_type())).all()).item():
         return frame
     return frame[order]
 

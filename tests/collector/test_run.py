@@ -238,3 +238,31 @@ def test_summary_counts_and_prints_tick_price_conflicts() -> None:
     s.add(WriteReport({"ticks": TableReport(new=3, conflicts=1)}), batch)
     assert (s.price_conflicts, s.lake_conflicts, s.rows_new) == (2, 1, {"ticks": 3})
     assert "tick prices that disagreed: 2 in the feed, 1 with the lake" in str(s)
+
+
+def test_a_failed_timer_task_stops_collecting_and_the_final_write_lands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    import rugslab.collector.run as run
+
+    async def failing_timers(self: object) -> None:
+        await asyncio.sleep(1.0)  # frames arrive first
+        raise RuntimeError("timer broke (simulated)")
+
+    monkeypatch.setattr(run._Collector, "timers", failing_timers)
+    out = io.StringIO()
+
+    async def main(url: str) -> CollectSummary:
+        options = CollectOptions(url=url, lake=tmp_path, flush_every_s=1.0, status_every_s=0)
+        # nothing else sets the stop: without the timers' done-callback this would hang
+        return await asyncio.wait_for(collect_async(options, asyncio.Event(), out=out), 30.0)
+
+    # a feed of minutes: it is still sending when the timers fail
+    with running_server(sim_frames(40, seed=3, speed=2), wait_for_clients=1) as srv:
+        summary = asyncio.run(main(srv.url))
+    assert "timer task failed: RuntimeError: timer broke (simulated)" in out.getvalue()
+    assert summary.frames > 0
+    assert read_table("raw_events", tmp_path).height == summary.frames
+    assert pending_journals(tmp_path) == []
