@@ -33,7 +33,10 @@ right after its measured part, and the runs are listed with it: the machine's sp
 time of each run (the 2-core VM of CI spends minutes at a time at ~55-60% of its speed, when
 the loop takes ~1.8x as long, ~18-20 ms instead of ~10-11 ms, and so does any CPU-bound work,
 the baseline included). A last line groups the rugslab runs by it: those with both probes
-within `FULL_SPEED_PROBE` (1.25x) of the bench's fastest probe, and the others.
+within `FULL_SPEED_PROBE` (1.25x) of the bench's fastest probe, and the others. Each run also
+lists the system CPU time of its measured part: the VM has a second kind of slow spell, which
+the probe does not see, where page faults and system calls cost several times as much (seen:
+1.6-2.5 s of system time per 100k frames instead of ~0.3-0.5 s, with a probe at full speed).
 
 Usage: .venv/bin/python bench/ingest.py [--frames 100000] [--repeat 3] [--warmup 2000]
        [--shared ../shared]
@@ -160,6 +163,7 @@ def _child(mode: str, archive: str, lake: str, warmup: str) -> None:
         n = 0
         t_warm, n_warm = t_imported, 0
         probe_before = _core_probe_ms()
+        cpu_before = resource.getrusage(resource.RUSAGE_SELF)
         t_start = time.perf_counter()
         for path in sorted(Path(archive).rglob("*.jsonl")):
             with path.open("rb") as f:
@@ -175,15 +179,18 @@ def _child(mode: str, archive: str, lake: str, warmup: str) -> None:
             n_warm = ingest([Path(warmup)], lake=Path(lake + "-warmup"), progress=False).frames
         t_warm = time.perf_counter()
         probe_before = _core_probe_ms()
+        cpu_before = resource.getrusage(resource.RUSAGE_SELF)
         t_start = time.perf_counter()
         summary = ingest([Path(archive)], lake=Path(lake), progress=False)
         n = summary.frames
     done = time.perf_counter()
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
     probe_after = _core_probe_ms()
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = cpu.ru_maxrss / 1024
     print(json.dumps({"frames": n, "seconds": done - t_start, "import_s": t_imported - t,
                       "first_use_s": t_warm - t_imported, "warmup_frames": n_warm,
-                      "peak_rss_mb": rss_mb, "probe_ms": [probe_before, probe_after]}))
+                      "peak_rss_mb": rss_mb, "probe_ms": [probe_before, probe_after],
+                      "sys_s": cpu.ru_stime - cpu_before.ru_stime}))
 
 
 def _into_page_cache(archive: Path) -> None:
@@ -314,16 +321,19 @@ def main() -> None:
 
 
 def _print_runs(runs: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
-    """Each run, in order per mode: frames/s, and the core-speed probe before / after it."""
+    """Each run, in order per mode: frames/s, the core-speed probe before / after it, and
+    the CPU seconds of its measured part spent in the kernel (page faults, reads, writes)."""
     fastest = min(min(r["probe_ms"]) for by_mode in runs.values()
                   for rs in by_mode.values() for r in rs)
     print(f"\neach mode's runs in order (the modes alternated), frames/s (core probe before / "
           f"after, ms; the fastest probe of this bench: {fastest:.1f} ms; a higher probe "
-          f"means a slower core at that time):")
+          f"means a slower core at that time), and the measured part's system CPU time (s; "
+          f"it swells in this VM's other kind of slow spell, when page faults and system "
+          f"calls cost several times as much, which the probe does not see):")
     for label, by_mode in runs.items():
         for mode, rs in by_mode.items():
             cells = [f"{_fps(r):>7,.0f} ({r['probe_ms'][0]:.1f} / "
-                     f"{r['probe_ms'][1]:.1f})" for r in rs]
+                     f"{r['probe_ms'][1]:.1f}, sys {r['sys_s']:.2f})" for r in rs]
             print(f"  {label:<3} {mode:<9} " + "  ".join(cells))
     ours = [r for by_mode in runs.values() for r in by_mode["rugslab"]]
     near = FULL_SPEED_PROBE * fastest
