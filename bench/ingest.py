@@ -159,17 +159,17 @@ def _child(mode: str, archive: str, lake: str, warmup: str) -> None:
     if mode == "baseline":
         import orjson
 
-        t_imported = time.perf_counter()
-        n = 0
-        t_warm, n_warm = t_imported, 0
-        probe_before = _core_probe_ms()
-        cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-        t_start = time.perf_counter()
-        for path in sorted(Path(archive).rglob("*.jsonl")):
-            with path.open("rb") as f:
-                for line in f:
-                    orjson.loads(line)
-                    n += 1
+        t_imported = t_warm = time.perf_counter()
+        n_warm = 0
+
+        def measured() -> int:
+            n = 0
+            for path in sorted(Path(archive).rglob("*.jsonl")):
+                with path.open("rb") as f:
+                    for line in f:
+                        orjson.loads(line)
+                        n += 1
+            return n
     else:
         from rugslab.ingest import ingest
 
@@ -178,11 +178,14 @@ def _child(mode: str, archive: str, lake: str, warmup: str) -> None:
         if warmup != "-":  # into a lake of its own (see `_warmup_archive`)
             n_warm = ingest([Path(warmup)], lake=Path(lake + "-warmup"), progress=False).frames
         t_warm = time.perf_counter()
-        probe_before = _core_probe_ms()
-        cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-        t_start = time.perf_counter()
-        summary = ingest([Path(archive)], lake=Path(lake), progress=False)
-        n = summary.frames
+
+        def measured() -> int:
+            return ingest([Path(archive)], lake=Path(lake), progress=False).frames
+
+    probe_before = _core_probe_ms()
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    t_start = time.perf_counter()
+    n = measured()
     done = time.perf_counter()
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     probe_after = _core_probe_ms()
