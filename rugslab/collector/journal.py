@@ -156,6 +156,10 @@ class Journal:
         """Frames held in memory because the disk refused them."""
         return len(self._held)
 
+    def held_after(self, seq: int) -> int:
+        """Held frames whose `seq` is past `seq` (those before it are in the lake already)."""
+        return sum(1 for f in self._held if f.seq is None or f.seq > seq)
+
     def append(self, frame: Frame) -> None:
         """Write one frame (durable within `fsync_every_s`; call `sync_if_due` on a timer).
 

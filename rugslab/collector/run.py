@@ -112,6 +112,7 @@ class _Collector:
         self.failed_in_row = 0
         self.journal_needs_recovery = False
         self.journal_failing = False
+        self.lake_through_seq = 0  # every frame up to this seq is in the lake
 
     def on_frame(self, frame: Frame) -> None:
         self.journal.append(frame)  # never raises: a refusing disk makes it hold the frame
@@ -159,6 +160,7 @@ class _Collector:
         """
         async with self.write_lock:
             batch = self.pending
+            through_seq = self.summary.frames  # a frame's seq is its number in the session
             batch.merge(self.assembler.drain())
             self.pending = RowBatch()
             self.flush_due = False
@@ -192,6 +194,8 @@ class _Collector:
             self.write_backoff.reset()
             self.retry_after_mono = 0.0
             self.summary.add(report, batch)
+            if not self.journal_needs_recovery:  # no rows were let go before this write
+                self.lake_through_seq = through_seq
             self.last_write_mono = time.monotonic()
             return True
 
@@ -232,12 +236,14 @@ class _Collector:
         j, s = self.journal, self.summary
         s.journal_failures, s.journal_error = j.failures, j.last_error
         s.frames_not_journaled = j.held + j.frames_let_go
-        if not (written and not self.journal_needs_recovery):
-            s.frames_lost = s.frames_not_journaled  # neither the journal nor the lake has them
+        s.journal_kept = not written or self.journal_needs_recovery
+        if s.journal_kept:
+            # in neither the journal nor the lake (let-go frames: counted whatever their seq)
+            s.frames_lost = j.held_after(self.lake_through_seq) + j.frames_let_go
         if not journal_ok:
             self._say(f"[collect] the journal could not be written at the end ({j.error}): "
                       f"{j.held:,} frames held in memory are not in it")
-        if written and not self.journal_needs_recovery:
+        if not s.journal_kept:
             try:
                 mark_ingested(self.opts.lake, j.paths)
             except LakeError as e:  # the next start re-reads the journal: no duplicate rows

@@ -21,7 +21,8 @@ class CollectSummary:
     `frames_not_journaled`: frames that never reached the journal (still held in memory at the
     end, or let go past its bound); `frames_lost`: those of them that did not reach the lake
     either (neither could be written). `recovery_error`: why earlier journals could not be
-    recovered at the start (they are tried again at the next start).
+    recovered at the start (they are tried again at the next start). `journal_kept`: this
+    run's journal is left for recovery at the next start (the lake did not take everything).
     """
 
     session_id: str
@@ -45,6 +46,7 @@ class CollectSummary:
     frames_lost: int = 0
     recovered: IngestSummary | None = None
     recovery_error: str | None = None
+    journal_kept: bool = False
     stop_reason: str = ""
 
     def add(self, report: WriteReport, batch: RowBatch) -> None:
@@ -77,10 +79,9 @@ class CollectSummary:
             lines.append(f"tick prices that disagreed: {self.price_conflicts} in the feed, "
                          f"{self.lake_conflicts} with the lake (the first written is kept)")
         if self.write_failures:
-            lines.append(
-                f"LAKE WRITES FAILED {self.write_failures} times; what could not be written stays "
-                "in the journal and is recovered at the next start"
-            )
+            fate = ("what could not be written stays in the journal and is recovered at the "
+                    "next start" if self.journal_kept else "every row reached the lake in the end")
+            lines.append(f"LAKE WRITES FAILED {self.write_failures} times; {fate}")
         if self.journal_failures:
             fate = (f"{self.frames_lost:,} of them are LOST (the lake could not be written either)"
                     if self.frames_lost else "all of them reached the lake")
