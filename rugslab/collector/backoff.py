@@ -26,8 +26,8 @@ import random
 from dataclasses import dataclass, field
 
 #: First reconnect ceiling. The feed's `partialPrices` is a sliding window of the last 5 ticks
-#: (~1.25 s at 250 ms/tick, PROTOCOL.md): a wait of at most 0.5 s plus a loopback-to-Europe
-#: handshake stays inside it, so one dropped connection loses no tick.
+#: (~1.25 s at 250 ms/tick, PROTOCOL.md): a wait of at most 0.5 s plus a handshake of a few
+#: hundred ms stays inside it, so one dropped connection loses no tick.
 RECONNECT_BASE_S = 0.5
 #: Longest reconnect ceiling: while the feed is down, at most ~4 attempts a minute (mean wait
 #: 15 s), and once it is back the collector misses at most 30 s of it.

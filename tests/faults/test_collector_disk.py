@@ -16,9 +16,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 
-from rugslab.collector.journal import journal_root, pending_journals
+from rugslab.collector.journal import Journal, journal_root, pending_journals
+from rugslab.events import Frame
 from rugslab.lake.catalog import read_table
 from rugslab.testing import running_server, sim_frames
 
@@ -191,3 +193,59 @@ def test_sigint_on_a_full_disk_exits_0_and_the_next_start_recovers_the_journal(
     # took before the disk filled (the journal has those too)
     assert raw["frame_id"].n_unique() == raw.height == _frames(out) - n_lost
     assert pending_journals(lake) == []
+
+
+def _frame(seq: int, session: str) -> Frame:
+    payload = {"gameId": "g", "tickCount": seq, "pad": "x" * 3000}
+    return Frame(event="gameStateUpdate", args=[payload], source=f"collector:{session}",
+                 recv_ts_us=1_765_000_000_000_000 + seq, recv_mono_ns=seq, seq=seq,
+                 session_id=session)
+
+
+def _journal_seqs(lake: Path) -> list[int]:
+    return [orjson.loads(line)["seq"] for p in sorted(journal_root(lake).rglob("*.jsonl"))
+            for line in p.read_bytes().splitlines()]
+
+
+def test_the_journal_holds_what_a_full_disk_refuses_and_writes_it_once_later(
+    small_disk: Path,
+) -> None:
+    session = "ab" * 16
+    journal = Journal(small_disk, session, fsync_every_s=0.0)
+    for seq in range(1, 11):
+        journal.append(_frame(seq, session))
+    assert journal.error is None and _journal_seqs(small_disk) == list(range(1, 11))
+    hog = _Hog(small_disk)
+    for seq in range(11, 41):
+        journal.append(_frame(seq, session))  # never raises
+    assert journal.error is not None and "No space left on device" in journal.error
+    assert journal.held == 30 - (len(_journal_seqs(small_disk)) - 10)
+    # the file that failed holds whole lines only: it was cut back to its last fsync
+    on_disk = _journal_seqs(small_disk)
+    assert on_disk == list(range(1, len(on_disk) + 1))
+    held = journal.held
+    time.sleep(0.1)  # the hog takes back the pages the cut freed
+    journal._retry_at = 0.0  # no waiting for the backoff in a unit test
+    assert not journal.retry() and journal.held == held  # still full: still held, in order
+    assert _journal_seqs(small_disk) == on_disk
+    hog.free()
+    journal._retry_at = 0.0
+    assert journal.retry() and journal.error is None and journal.held == 0
+    journal.append(_frame(41, session))
+    assert journal.close()
+    assert _journal_seqs(small_disk) == list(range(1, 42))  # each once, in order
+    assert journal.failures >= 1 and journal.last_error is not None
+
+
+def test_the_journal_lets_go_of_the_oldest_held_frames_past_its_bound(small_disk: Path) -> None:
+    session = "cd" * 16
+    size = len(_frame(1, session).args_json)
+    journal = Journal(small_disk, session, fsync_every_s=0.0, max_held_bytes=5 * size)
+    hog = _Hog(small_disk)
+    for seq in range(1, 9):
+        journal.append(_frame(seq, session))
+    assert (journal.held, journal.frames_let_go) == (5, 3)
+    assert journal.held_after(6) == 2
+    hog.free()
+    assert journal.close()
+    assert _journal_seqs(small_disk) == [4, 5, 6, 7, 8]  # the newest five, with their seqs
