@@ -84,7 +84,8 @@ def nightly_command(
 ) -> None:
     """Collect for --duration, compact the lake, verify every seed and print a report.
 
-    Exits 1 when any game fails verification.
+    SIGINT or SIGTERM ends the collecting early (what is held is written); compaction and
+    verification still run. Exits 1 when any game fails verification.
     """
     from rugslab.collector.nightly import run_nightly
 

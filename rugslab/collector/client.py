@@ -6,27 +6,32 @@ leave: the namespace CONNECT of the handshake. Engine.IO pongs (transport keep-a
 by python-engineio below this layer. Everything else (an EVENT, an ACK the server might ask for,
 the DISCONNECT packet of a polite close) is dropped and counted in `.blocked_packets`.
 
-`listen()` reconnects forever with capped exponential backoff and full jitter, whoever closed
-the connection (python-socketio's own reconnection gives up after a server-initiated
-disconnect, so it is off), and reports every connect, failure and disconnect as a
-`ConnectionEvent`.
+`listen()` reconnects forever with capped exponential backoff and full jitter
+(`rugslab.collector.backoff`: reset after a healthy connection), whoever closed the connection
+(python-socketio's own reconnection gives up after a server-initiated disconnect, so it is
+off), and reports every connect, failure and disconnect as a `ConnectionEvent`.
+
+Signals are the application's: python-socketio and python-engineio would otherwise install
+their own SIGINT handler (on client creation and on first connect) that cancels every task of
+the event loop and stops it, so the collector could not write what it holds. The client is
+built with `handle_sigint=False`; `rugslab.collector.run.collect` handles SIGINT and SIGTERM.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import socketio
 from socketio import packet
 
+from rugslab.collector.backoff import Backoff, is_healthy_connection
 from rugslab.config import DEFAULT_FRONTEND_VERSION
 from rugslab.errors import RugslabError
 from rugslab.events import UNDECODABLE_EVENT, Frame
@@ -41,6 +46,8 @@ class ListenOnlyClient(socketio.AsyncClient):
 
     def __init__(self, **kwargs: object) -> None:
         kwargs.setdefault("reconnection", False)
+        # no library SIGINT handler (module docstring): the collector's own handler stops it
+        kwargs.setdefault("handle_sigint", False)
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.blocked_packets = 0
         self.on_undecodable: Callable[[str, str], None] | None = None
@@ -80,31 +87,6 @@ def feed_url(url: str, frontend_version: str = DEFAULT_FRONTEND_VERSION) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-@dataclass(slots=True)
-class Backoff:
-    """Capped exponential backoff with jitter: delay_n = min(cap, base·2^n)·(1 − jitter·U(0,1))."""
-
-    base_s: float = 1.0
-    cap_s: float = 60.0
-    jitter: float = 0.5
-    attempt: int = 0
-    rng: random.Random = field(default_factory=random.Random)
-
-    def next_delay(self) -> float:
-        """Seconds to wait before the next attempt (and count the attempt).
-
-        The ceiling doubles each attempt up to `cap_s`; the delay is the ceiling reduced by a
-        random fraction up to `jitter` (0 = no jitter, 1 = full jitter).
-        """
-        ceiling = min(self.cap_s, self.base_s * (2.0**self.attempt))
-        self.attempt += 1
-        return ceiling * (1.0 - self.jitter * self.rng.random())
-
-    def reset(self) -> None:
-        """Back to the first, shortest delay (after a connection that held)."""
-        self.attempt = 0
-
-
 @dataclass(slots=True, frozen=True)
 class ConnectionEvent:
     """One connect, failed connect or disconnect, for the `connections` table."""
@@ -119,6 +101,7 @@ class ConnectionEvent:
     backoff_s: float | None = None
 
 
+_T = TypeVar("_T")
 FrameSink = Callable[[Frame], None]
 ConnectionSink = Callable[[ConnectionEvent], None]
 
@@ -132,7 +115,6 @@ async def listen(
     session_id: str | None = None,
     backoff: Backoff | None = None,
     connect_timeout_s: float = 10.0,
-    stable_after_s: float = 30.0,
     client_factory: Callable[[], ListenOnlyClient] = ListenOnlyClient,
 ) -> None:
     """Listen to the feed at `url` until `stop` is set, reconnecting forever.
@@ -143,8 +125,10 @@ async def listen(
             `Frame.recv_ts_us` / `recv_mono_ns` are taken on arrival, `seq` counts frames of
             this session from 1.
         on_connection: called for every connect, failed connect and disconnect.
-        stop: set it to end listening; the client closes without sending a DISCONNECT packet.
-        backoff: delays between attempts; reset after a connection that held `stable_after_s`.
+        stop: set it to end listening, connected, connecting or waiting to reconnect: it
+            returns within moments; the client closes without sending a DISCONNECT packet.
+        backoff: delays between attempts (default: `Backoff()`, the reconnect constants);
+            reset after a healthy connection (`is_healthy_connection`).
         client_factory: builds the client (tests pass instrumented ones).
 
     Transports: websocket first; if that fails, long-polling in the same attempt.
@@ -158,7 +142,11 @@ async def listen(
     while not stop.is_set():
         conn_no += 1
         link = _Link(client_factory(), sid, on_frame, counter)
-        transport, error = await link.open(target, connect_timeout_s)
+        opened = await _until_stop(stop, link.open(target, connect_timeout_s))
+        if opened is None:  # stopped while connecting
+            await _abort(link.client)
+            break
+        transport, error = opened
         if transport is None:
             delay = backoff.next_delay()
             on_connection(
@@ -169,19 +157,16 @@ async def listen(
 
         t_up = time.monotonic()
         on_connection(ConnectionEvent(sid, conn_no, "connected", _now_us(), None, transport))
-        stop_task = asyncio.ensure_future(stop.wait())
-        closed_task = asyncio.ensure_future(link.closed.wait())
-        await asyncio.wait({stop_task, closed_task}, return_when=asyncio.FIRST_COMPLETED)
-        stop_task.cancel()
-        closed_task.cancel()
+        await _until_stop(stop, link.closed.wait())
         held = time.monotonic() - t_up
+        closed_by_peer = link.closed.is_set()  # before `_abort`, whose close sets it too
         await _abort(link.client)
-        if stop.is_set() and not link.closed.is_set():
+        if not closed_by_peer:
             on_connection(
                 ConnectionEvent(sid, conn_no, "disconnected", _now_us(), "stopped", transport, held)
             )
             break
-        if held >= stable_after_s:
+        if is_healthy_connection(link.frames, held):
             backoff.reset()
         delay = backoff.next_delay()
         on_connection(
@@ -190,6 +175,23 @@ async def listen(
             )
         )
         await _sleep_or_stop(stop, delay)
+
+
+async def _until_stop(stop: asyncio.Event, aw: Awaitable[_T]) -> _T | None:
+    """`aw`'s result, or None when `stop` is set first (then `aw` is cancelled and awaited)."""
+    task = asyncio.ensure_future(aw)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    # a connect cut short may end in its own error after the cancel: it is moot now
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    return None
 
 
 @dataclass(slots=True)
@@ -206,6 +208,7 @@ class _Link:
         self.client = client
         self.closed = asyncio.Event()
         self.reason = "unknown"
+        self.frames = 0  # received on this connection (a healthy one resets the backoff)
         self._sid = sid
         self._on_frame = on_frame
         self._counter = counter
@@ -220,6 +223,7 @@ class _Link:
         wall_us = time.time_ns() // 1000
         mono_ns = time.monotonic_ns()
         self._counter.value += 1
+        self.frames += 1
         self._on_frame(
             Frame(
                 event=event,

@@ -11,7 +11,8 @@ import sys
 from dataclasses import dataclass
 from typing import TextIO
 
-from rugslab.collector.run import CollectOptions, CollectSummary, collect
+from rugslab.collector.run import CollectOptions, collect
+from rugslab.collector.summary import CollectSummary
 from rugslab.fair.verify import VerifySummary, verify_lake
 from rugslab.lake.compact import CompactReport, compact_lake
 from rugslab.lake.status import LakeStatus, lake_status

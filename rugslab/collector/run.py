@@ -4,8 +4,13 @@ For every frame, in this order: append to the journal (durable within half a sec
 game assembler, update the status. The assembler is drained into the lake (`write_batch`, in a
 worker thread so the socket keeps being read) when a game rugs, when a seed is revealed, and on
 a timer. Connects and disconnects go to the `connections` table. The run ends at `duration_s`,
-after `max_games` complete games, or on SIGINT/SIGTERM; it then writes what is left, closes the
-journal and marks it ingested.
+after `max_games` complete games, or on SIGINT/SIGTERM (connected, connecting or waiting to
+reconnect alike); it then writes what is left, closes the journal and marks it ingested.
+
+A disk that refuses writes (full, read-only) never ends the run: lake writes and journal
+writes are retried with backoff (`rugslab.collector.backoff`), each failure streak is said once
+on the status output and its end once more, and on stop the journal is kept for the next start
+whenever the lake did not take everything.
 
 A game counts as complete when this session saw it live and has seen its server seed revealed
 (in a later `gameHistory`), so every counted game can be verified.
@@ -19,18 +24,27 @@ import signal
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from rugslab.assemble import GameAssembler
-from rugslab.collector.client import Backoff, ConnectionEvent, listen
+from rugslab.collector.backoff import (
+    LAKE_RETRY_BASE_S,
+    LAKE_RETRY_CAP_S,
+    RECONNECT_BASE_S,
+    RECONNECT_CAP_S,
+    Backoff,
+)
+from rugslab.collector.client import ConnectionEvent, listen
 from rugslab.collector.journal import Journal, collector_lock, mark_ingested, pending_journals
 from rugslab.collector.status import FeedStatus
+from rugslab.collector.summary import CollectSummary
 from rugslab.columns import ColumnRows
+from rugslab.errors import LakeError
 from rugslab.events import Frame
 from rugslab.ingest import IngestSummary, ingest
-from rugslab.lake.writer import WriteReport, write_batch
+from rugslab.lake.writer import write_batch
 from rugslab.rows import RowBatch
 
 #: Rows held for a retry after failed lake writes before they are let go from memory (their
@@ -60,70 +74,8 @@ class CollectOptions:
     flush_every_s: float = 15.0
     fsync_every_s: float = 0.5
     status_every_s: float = 5.0
-    backoff_base_s: float = 1.0
-    backoff_cap_s: float = 60.0
-
-
-@dataclass(slots=True)
-class CollectSummary:
-    """What one collector run did.
-
-    `price_conflicts`: tick prices that disagreed with the price held or written for the same
-    (game, tick) within this run (the assembler's `ticks.price_conflict`); `lake_conflicts`:
-    ticks whose price disagreed with the lake's row, kept (`TableReport.conflicts`).
-    """
-
-    session_id: str
-    url: str
-    seconds: float = 0.0
-    frames: int = 0
-    games_complete: int = 0
-    connects: int = 0
-    failed_connects: int = 0
-    disconnects: int = 0
-    missed_ticks: int = 0
-    rows_new: dict[str, int] = field(default_factory=dict)
-    rejected: int = 0
-    write_failures: int = 0
-    price_conflicts: int = 0
-    lake_conflicts: int = 0
-    journal_files: list[Path] = field(default_factory=list)
-    recovered: IngestSummary | None = None
-    stop_reason: str = ""
-
-    def add(self, report: WriteReport, batch: RowBatch) -> None:
-        """Count a successful write of `batch` (its report and the assembler's counters)."""
-        for name, t in report.tables.items():
-            self.rows_new[name] = self.rows_new.get(name, 0) + t.new
-            self.rejected += t.rejected
-            self.lake_conflicts += t.conflicts
-        self.price_conflicts += batch.counters.get("ticks.price_conflict", 0)
-
-    def __str__(self) -> str:
-        lines = [
-            f"collected {self.frames:,} frames in {self.seconds:,.1f} s from {self.url} "
-            f"(session {self.session_id}; stopped: {self.stop_reason})",
-            f"games complete (seen live, seed revealed): {self.games_complete}",
-            f"connections: {self.connects} connected, {self.failed_connects} failed, "
-            f"{self.disconnects} disconnected; ticks missed live: {self.missed_ticks}",
-        ]
-        if self.recovered is not None:
-            lines.append(
-                f"recovered from earlier journals: {self.recovered.frames:,} frames "
-                f"({self.recovered.files_read} files)"
-            )
-        new = ", ".join(f"{t} {n:,}" for t, n in sorted(self.rows_new.items()) if n)
-        lines.append(f"new lake rows: {new or 'none'}; rejected rows: {self.rejected}")
-        if self.price_conflicts or self.lake_conflicts:
-            lines.append(f"tick prices that disagreed: {self.price_conflicts} in the feed, "
-                         f"{self.lake_conflicts} with the lake (the first written is kept)")
-        if self.write_failures:
-            lines.append(
-                f"LAKE WRITES FAILED {self.write_failures} times; what could not be written stays "
-                "in the journal and is recovered at the next start"
-            )
-        lines.append(f"journal: {', '.join(str(p) for p in self.journal_files) or 'none'}")
-        return "\n".join(lines)
+    backoff_base_s: float = RECONNECT_BASE_S
+    backoff_cap_s: float = RECONNECT_CAP_S
 
 
 def recover_journals(lake: Path) -> IngestSummary | None:
@@ -147,19 +99,23 @@ class _Collector:
         self.out = out
         self.session_id = uuid.uuid4().hex
         self.summary = CollectSummary(self.session_id, opts.url)
-        self.journal = Journal(opts.lake, self.session_id, fsync_every_s=opts.fsync_every_s)
+        self.journal = Journal(opts.lake, self.session_id, fsync_every_s=opts.fsync_every_s,
+                               max_held_bytes=MAX_PENDING_RAW_BYTES)
         self.assembler = GameAssembler()
         self.status = FeedStatus()
         self.pending = RowBatch()
         self.flush_due = False
         self.write_lock = asyncio.Lock()
         self.last_write_mono: float | None = None
+        self.write_backoff = Backoff(LAKE_RETRY_BASE_S, LAKE_RETRY_CAP_S)
         self.retry_after_mono = 0.0
         self.failed_in_row = 0
         self.journal_needs_recovery = False
+        self.journal_failing = False
+        self.lake_through_seq = 0  # every frame up to this seq is in the lake
 
     def on_frame(self, frame: Frame) -> None:
-        self.journal.append(frame)
+        self.journal.append(frame)  # never raises: a refusing disk makes it hold the frame
         self.assembler.feed(frame)  # an undecodable packet's frame: a raw row and a reject
         self.summary.frames += 1
         if self.status.observe(frame):
@@ -196,13 +152,15 @@ class _Collector:
         """Drain the assembler and write the lake in a worker thread (one write at a time).
 
         A failed write (disk full, permissions, ...) never ends the run: the rows are kept for
-        the next attempt, retried with capped backoff, and announced on the status output.
-        Past `MAX_PENDING_ROWS` rows or `MAX_PENDING_RAW_BYTES` of frame text they are let go
-        from memory; the journal still holds their frames and is then left for recovery at the
-        next start. Returns True on success.
+        the next attempt, retried with backoff (`LAKE_RETRY_*`), and the first failure of a
+        streak and its end are announced on the status output. Past `MAX_PENDING_ROWS` rows or
+        `MAX_PENDING_RAW_BYTES` of frame text they are let go from memory; the journal still
+        holds their frames (on disk, or in memory while the disk refuses it too) and is then
+        left for recovery at the next start. Returns True on success.
         """
         async with self.write_lock:
             batch = self.pending
+            through_seq = self.summary.frames  # a frame's seq is its number in the session
             batch.merge(self.assembler.drain())
             self.pending = RowBatch()
             self.flush_due = False
@@ -212,31 +170,55 @@ class _Collector:
                 report = await asyncio.to_thread(write_batch, self.opts.lake, batch)
             except Exception as e:  # any failure of the write; the journal keeps the frames
                 self.summary.write_failures += 1
-                self.retry_after_mono = time.monotonic() + min(60.0, 2.0**self.failed_in_row)
                 self.failed_in_row += 1
+                self.retry_after_mono = time.monotonic() + self.write_backoff.next_delay()
                 if len(batch) > MAX_PENDING_ROWS or _raw_bytes(batch) > MAX_PENDING_RAW_BYTES:
                     self.journal_needs_recovery = True
                     # the journal holds frames, not connection events: their rows stay
                     self.pending = RowBatch()
                     self.pending.extend("connections", batch.rows.get("connections", []))
-                    note = ("rows of frames let go from memory; the journal keeps the frames "
-                            "for the next start")
+                    self._say("[collect] rows of frames let go from memory after "
+                              f"{self.failed_in_row} failed lake writes; the journal keeps the "
+                              "frames for the next start")
                 else:
                     self.pending = batch
-                    note = "will retry"
-                self._say(f"[collect] LAKE WRITE FAILED ({type(e).__name__}: {e}); {note}")
+                if self.failed_in_row == 1:
+                    self._say(f"[collect] LAKE WRITE FAILED ({type(e).__name__}: {e}); rows are "
+                              f"held and the write is retried (at least every "
+                              f"{LAKE_RETRY_CAP_S:.0f} s); the journal keeps the frames")
                 return False
+            if self.failed_in_row:
+                self._say(f"[collect] lake writes work again (after {self.failed_in_row} "
+                          "failed tries)")
             self.failed_in_row = 0
+            self.write_backoff.reset()
             self.retry_after_mono = 0.0
             self.summary.add(report, batch)
+            if not self.journal_needs_recovery:  # no rows were let go before this write
+                self.lake_through_seq = through_seq
             self.last_write_mono = time.monotonic()
             return True
+
+    def check_journal(self) -> None:
+        """Retry held journal frames when due; say when a failure streak starts and ends."""
+        j = self.journal
+        if j.error is not None:
+            j.retry()
+        if j.error is not None and not self.journal_failing:
+            self.journal_failing = True
+            self._say(f"[collect] JOURNAL WRITE FAILED ({j.error}); frames are held in memory "
+                      f"({j.held:,} now) and written as soon as the disk takes them (retried at "
+                      f"least every {j.backoff.cap_s:.0f} s)")
+        elif j.error is None and self.journal_failing:
+            self.journal_failing = False
+            self._say("[collect] journal writes work again: the held frames are on disk")
 
     async def timers(self) -> None:
         last_flush = last_status = time.monotonic()
         while not self.stop.is_set():
             await asyncio.sleep(0.25)
             self.journal.sync_if_due()
+            self.check_journal()
             now = time.monotonic()
             due = self.flush_due or now - last_flush >= self.opts.flush_every_s
             if due and now >= self.retry_after_mono:
@@ -246,6 +228,27 @@ class _Collector:
                 last_status = now
                 since = None if self.last_write_mono is None else now - self.last_write_mono
                 self._say(self.status.line(self.journal.seconds_since_durable(), since))
+
+    async def finish(self) -> None:
+        """The final write, journal close and INGESTED mark; fills the summary's journal part."""
+        written = await self.flush()
+        journal_ok = self.journal.close()
+        j, s = self.journal, self.summary
+        s.journal_failures, s.journal_error = j.failures, j.last_error
+        s.frames_not_journaled = j.held + j.frames_let_go
+        s.journal_kept = not written or self.journal_needs_recovery
+        if s.journal_kept:
+            # in neither the journal nor the lake (let-go frames: counted whatever their seq)
+            s.frames_lost = j.held_after(self.lake_through_seq) + j.frames_let_go
+        if not journal_ok:
+            self._say(f"[collect] the journal could not be written at the end ({j.error}): "
+                      f"{j.held:,} frames held in memory are not in it")
+        if not s.journal_kept:
+            try:
+                mark_ingested(self.opts.lake, j.paths)
+            except LakeError as e:  # the next start re-reads the journal: no duplicate rows
+                self._say(f"[collect] {e}; the next start recovers the journal again "
+                          "(no duplicate rows)")
 
     def _say(self, text: str) -> None:
         if self.out is not None:
@@ -266,14 +269,18 @@ async def collect_async(
         A `CollectSummary` (its `str` is the summary the CLI prints).
 
     Raises:
-        LakeError: another collector holds this lake, or the lake cannot be written.
+        LakeError: another collector holds this lake, or its journal folder cannot be made.
     """
     stop = stop or asyncio.Event()
     opts.lake.mkdir(parents=True, exist_ok=True)
     with collector_lock(opts.lake):
-        recovered = recover_journals(opts.lake)
         c = _Collector(opts, stop, out)
-        c.summary.recovered = recovered
+        try:
+            c.summary.recovered = recover_journals(opts.lake)
+        except LakeError as e:  # e.g. a full disk: collect anyway, recover at the next start
+            c.summary.recovery_error = str(e)
+            c._say(f"[collect] could not recover earlier journals ({e}); they stay for the "
+                   "next start")
         t0 = time.monotonic()
         timers = asyncio.ensure_future(c.timers())
         # the timers drive journal syncs and lake writes: without them, stop collecting
@@ -302,10 +309,7 @@ async def collect_async(
                 await timers  # ends within 0.25 s of `stop`; never cancelled mid-write
             except Exception as e:  # reported, then the final write below still runs
                 c._say(f"[collect] timer task failed: {type(e).__name__}: {e}")
-            written = await c.flush()
-            c.journal.close()
-            if written and not c.journal_needs_recovery:
-                mark_ingested(opts.lake, c.journal.paths)
+            await c.finish()
         c.summary.seconds = time.monotonic() - t0
         c.summary.games_complete = c.status.games_complete
         c.summary.missed_ticks = c.status.missed_ticks
@@ -320,18 +324,36 @@ def _expire(c: _Collector) -> None:
 
 
 def collect(opts: CollectOptions, *, out: TextIO | None = sys.stderr) -> CollectSummary:
-    """Blocking `collect_async` that stops cleanly on SIGINT and SIGTERM (exit code 0)."""
+    """Blocking `collect_async` that stops cleanly on SIGINT and SIGTERM.
+
+    Either signal, whenever it comes (connected, connecting, waiting to reconnect), sets the
+    stop: the run writes what it holds (lake rows, `connections` rows), closes the journal and
+    returns its summary, so `rugslab collect` exits 0. A second signal while stopping is only
+    acknowledged: what is held is still written. (python-socketio's own SIGINT handler, which
+    would cancel every task instead, is never installed: `ListenOnlyClient`.)
+    """
 
     async def main() -> CollectSummary:
         stop = asyncio.Event()
+        box: dict[str, str] = {}
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, _on_signal, stop, sig)
-        return await collect_async(opts, stop, out=out)
+                loop.add_signal_handler(sig, _on_signal, stop, sig, box, out)
+        summary = await collect_async(opts, stop, out=out)
+        if "signal" in box and summary.stop_reason == "stopped":
+            summary.stop_reason = f"{box['signal']} received"
+        return summary
 
     return asyncio.run(main())
 
 
-def _on_signal(stop: asyncio.Event, sig: Any) -> None:
+def _on_signal(stop: asyncio.Event, sig: signal.Signals, box: dict[str, str],
+               out: TextIO | None) -> None:
+    name = signal.Signals(sig).name
+    if out is not None:
+        note = ("already stopping; what is held is still written" if stop.is_set()
+                else "stopping: writing what is held")
+        print(f"[collect] {name} received: {note}", file=out, flush=True)
+    box.setdefault("signal", name)
     stop.set()

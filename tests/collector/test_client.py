@@ -7,8 +7,8 @@ import random
 
 import pytest
 
+from rugslab.collector.backoff import Backoff
 from rugslab.collector.client import (
-    Backoff,
     ConnectionEvent,
     ListenOnlyClient,
     ListenOnlyViolation,
