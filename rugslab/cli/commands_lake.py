@@ -122,8 +122,12 @@ def sql_command(
         OutputFormat.table, "--format", help="Output format: table, csv or json."
     ),
 ) -> None:
-    """Run a read-only SQL query on the lake (views: every table and every queries/*.sql)."""
-    from rugslab.lake.catalog import connect
+    """Run a read-only SQL query on the lake (views: every table and every queries/*.sql).
+
+    Exactly one reading statement (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE,
+    EXPLAIN without ANALYZE); anything else exits 2 with the statement kind refused.
+    """
+    from rugslab.lake.catalog import connect, query_failed
 
     if (sql is None) == (file is None):
         raise ConfigError(
@@ -149,7 +153,5 @@ def sql_command(
         except RugslabError:
             raise
         except Exception as e:  # duckdb errors of every kind: binder, parser, IO
-            from rugslab.errors import QueryError
-
-            raise QueryError(f"query failed: {e}", sql=sql) from e
+            raise query_failed(e, sql) from e
     sys.stdout.write(format_rows(columns, rows, fmt) + "\n")

@@ -10,10 +10,34 @@ name). A table with no files yet gets an empty view with the same columns, so qu
 on a fresh lake. Named queries are the `queries/*.sql` files (one SELECT each, with a
 leading `--` comment saying what it gives); view name = file stem.
 
-Read-only connections (the default) refuse statements other than SELECT / WITH / FROM /
-VALUES / DESCRIBE / SHOW / SUMMARIZE / EXPLAIN and a few catalog PRAGMAs (`QueryError`), and
-DuckDB's file access is limited to the lake folder with the configuration locked, so a query
-can neither write nor read files outside the lake.
+What holds for a read-only connection (the default), and at which level:
+
+- Statement check (`rugslab.lake.readonly.check_read_only`), before DuckDB sees the text:
+  `sql`/`execute` and every named query file run only when they are exactly one plain read
+  (SELECT / WITH / FROM / VALUES / DESCRIBE / SHOW / SUMMARIZE, EXPLAIN without ANALYZE of
+  one, a listing PRAGMA); COPY, EXPORT, ATTACH, CREATE ... AS, INSTALL / LOAD, SET / RESET,
+  CALL, EXPLAIN ANALYZE of anything, file-reading and state-changing table functions, ... are
+  refused with a `QueryError`.
+- Engine, set right after `duckdb.connect` and before any SQL from the lake, the user or a
+  named query runs: `allowed_paths` = exactly the visible lake files listed for the views,
+  `enable_external_access = false`, extension auto-install/auto-load off, then
+  `lock_configuration = true` (no SET / RESET / PRAGMA can undo it). So even a statement past
+  the check (tested by calling the DuckDB connection directly) cannot read any other file,
+  create a file anywhere (COPY, EXPORT DATABASE, ATTACH, INSTALL, persistent secrets), or
+  write over a lake file through COPY's default temporary-file-and-rename. One write remains
+  open at this level: `COPY ... TO '<a listed lake file>' (USE_TMP_FILE false)` (DuckDB's
+  allowed paths do not tell reads from writes); only the statement check stops it.
+- Not possible: DuckDB's `access_mode = READ_ONLY` (an in-memory database cannot be opened
+  read-only). The in-memory catalog itself could be changed by a statement past the check,
+  but it belongs to this one connection and holds no lake data.
+
+Views over registered `pyarrow.dataset`s would need no file access at all (closing the
+USE_TMP_FILE gap), but measured 1.1-1.7x slower on `tick_intervals` and 1.4-9x slower on
+string-column scans of a 9.6M-tick lake, so the views read Parquet directly.
+The guarantees are about SQL text (`rugslab sql`, `--file`, named query files, `Lab.sql`).
+Python code is trusted as any Python code is: a `ReadOnlyConnection` hands out only checked
+entry points and reading methods, but a relation it returns is DuckDB's own
+(`rel.to_parquet(path)` writes wherever the engine settings above allow).
 """
 
 from __future__ import annotations
@@ -27,7 +51,11 @@ import polars as pl
 
 from rugslab.errors import ConfigError, LakeError, QueryError
 from rugslab.lake import layout
+from rugslab.lake.readonly import check_read_only
 from rugslab.schemas import TABLES
+
+__all__ = ["QUERIES_DIR", "QUERIES_ENV", "ReadOnlyConnection", "check_read_only", "connect",
+           "describe_query", "named_queries", "queries_folder", "query_failed", "read_table"]
 
 #: `queries/` of the repository (the package's parent folder: an editable install).
 QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
@@ -63,12 +91,23 @@ _DUCK_TYPES: dict[type[pl.DataType], str] = {
     pl.Boolean: "BOOLEAN",
     pl.Datetime: "TIMESTAMPTZ",
 }
-_READ_PRAGMAS = frozenset(
-    {"table_info", "show", "show_tables", "show_tables_expanded", "version", "database_list",
-     "functions", "platform", "storage_info", "database_size"}
+#: A named query's view name: its file stem, a plain SQL identifier.
+_VIEW_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: Settings applied before anything else runs on a read-only connection; `allowed_paths` is
+#: set first (DuckDB refuses to change it once external access is off).
+_LOCKDOWN = (
+    "SET enable_external_access = false",
+    "SET autoinstall_known_extensions = false",
+    "SET autoload_known_extensions = false",
+    "SET lock_configuration = true",
 )
-_READ_TYPES = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
-_PRAGMA_NAME = re.compile(r"^\s*pragma\s+([a-z_]+)", re.IGNORECASE)
+#: What a `ReadOnlyConnection` passes through to DuckDB besides `sql`/`execute`: reading and
+#: closing (not `cursor`, `executemany`, `register`, `install_extension`, ...: they skip the
+#: statement check).
+_PASS_THROUGH = frozenset(
+    {"close", "table", "view", "description", "rowcount", "fetchall", "fetchone", "fetchmany",
+     "fetchdf", "fetch_df", "df", "pl", "arrow", "fetch_arrow_table", "fetchnumpy", "interrupt"}
+)
 
 
 def _duck_type(dtype: pl.DataType) -> str:
@@ -79,12 +118,11 @@ def _sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _table_view_sql(lake: Path, table: str) -> str:
+def _table_view_sql(table: str, files: list[str]) -> str:
     schema = TABLES[table].polars_schema
-    files = layout.data_files(lake, table)
     if files:
         # an explicit list, not a glob: files superseded by compaction stay invisible
-        listed = ", ".join(_sql_str(str(f.resolve())) for f in files)
+        listed = ", ".join(_sql_str(f) for f in files)
         return (
             f"SELECT * FROM read_parquet([{listed}], hive_partitioning = true, "
             "union_by_name = true, hive_types = {'date': DATE})"
@@ -95,11 +133,28 @@ def _table_view_sql(lake: Path, table: str) -> str:
 
 def named_queries(queries_dir: Path | None = None) -> dict[str, str]:
     """Named queries: view name (file stem) → SQL text, from `queries_dir` (default:
-    `queries_folder()`); empty when there is no such folder."""
+    `queries_folder()`); empty when there is no such folder.
+
+    Raises:
+        ConfigError: `$RUGSLAB_QUERIES` is set but is not a folder.
+        QueryError: a query file cannot be read as UTF-8 text (the message names it).
+    """
+    return {p.stem: text for p, text in _query_files(queries_dir).items()}
+
+
+def _query_files(queries_dir: Path | None) -> dict[Path, str]:
     folder = queries_folder() if queries_dir is None else Path(queries_dir)
     if folder is None or not folder.is_dir():
         return {}
-    return {p.stem: p.read_text() for p in sorted(folder.glob("*.sql"))}
+    out = {}
+    for p in sorted(folder.glob("*.sql")):
+        try:
+            out[p] = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise QueryError(
+                f"named query file {p} cannot be read ({e}); fix or remove it.", sql=None
+            ) from e
+    return out
 
 
 def describe_query(sql: str) -> str:
@@ -113,39 +168,25 @@ def describe_query(sql: str) -> str:
     return " ".join(x for x in lines if x)
 
 
-def check_read_only(sql: str) -> None:
-    """Raise `QueryError` unless every statement in `sql` only reads.
-
-    Raises:
-        QueryError: `sql` does not parse, is empty, or holds a statement that could change
-            state (CREATE, INSERT, COPY, ATTACH, SET, INSTALL, ...); the message names it.
-    """
-    try:
-        statements = duckdb.extract_statements(sql)
-    except duckdb.Error as e:
-        raise QueryError(f"SQL does not parse: {e}", sql=sql) from e
-    if not statements:
-        raise QueryError("SQL is empty: give one SELECT statement.", sql=sql)
-    for st in statements:
-        if st.type in _READ_TYPES:
-            continue
-        if st.type == duckdb.StatementType.PRAGMA:
-            m = _PRAGMA_NAME.match(st.query)
-            if m and m.group(1).lower() in _READ_PRAGMAS:
-                continue
-        kind = str(st.type).rsplit(".", 1)[-1]
-        raise QueryError(
-            f"refused {kind} statement: the lake catalog is read-only; use SELECT, WITH, "
-            "DESCRIBE, SHOW, SUMMARIZE or EXPLAIN (the lake is written only by `rugslab ingest`).",
-            sql=sql,
+def query_failed(e: Exception, sql: str) -> QueryError:
+    """The `QueryError` for DuckDB's error `e` running `sql`: DuckDB's message, plus what the
+    catalog allows when DuckDB refused a file (its engine-level lockdown)."""
+    message = f"query failed: {e}"
+    if isinstance(e, duckdb.PermissionException) or "Permission Error" in str(e):
+        message += (
+            " (the lake catalog reads only the lake's views, tables and named queries; it "
+            "reads and writes no other file)"
         )
+    return QueryError(message, sql=sql)
 
 
 class ReadOnlyConnection:
     """A DuckDB connection that runs only reading statements (`check_read_only`).
 
-    `sql`/`execute`/`query` check the statement first; everything else (`.close`, `.pl`
-    of results, ...) is the underlying `duckdb.DuckDBPyConnection`'s.
+    `sql`/`execute`/`query` check the statement first; reading and closing (`.close`, `.pl`,
+    `.fetchall`, `.table`, ... of `_PASS_THROUGH`) are the underlying
+    `duckdb.DuckDBPyConnection`'s; other attributes (`cursor`, `executemany`, `register`, ...)
+    raise AttributeError, as they would skip the check.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -161,7 +202,7 @@ class ReadOnlyConnection:
         try:
             return self._con.sql(query, params=params)
         except duckdb.Error as e:
-            raise QueryError(f"query failed: {e}", sql=query) from e
+            raise query_failed(e, query) from e
 
     query = sql
 
@@ -171,9 +212,15 @@ class ReadOnlyConnection:
         try:
             return self._con.execute(query, parameters)
         except duckdb.Error as e:
-            raise QueryError(f"query failed: {e}", sql=query) from e
+            raise query_failed(e, query) from e
 
     def __getattr__(self, name: str) -> object:
+        if name not in _PASS_THROUGH:
+            raise AttributeError(
+                f"ReadOnlyConnection has no {name!r}: it runs reading statements through "
+                "`sql`/`execute` only; use connect(lake, read_only=False) for a plain DuckDB "
+                "connection."
+            )
         return getattr(self._con, name)
 
     def __enter__(self) -> ReadOnlyConnection:
@@ -190,8 +237,10 @@ def connect(
 
     Args:
         lake: lake root folder; must exist (an empty lake is fine).
-        read_only: refuse writing statements and limit file access to the lake (default).
-            With False, a plain writable connection (e.g. for temporary tables).
+        read_only: refuse every statement but one plain read, and lock DuckDB's file access
+            to the lake files the views read (default; see the module docstring). With False,
+            a plain writable connection (e.g. for temporary tables); its named queries are
+            checked all the same.
         queries_dir: folder of named queries (default: `queries_folder()`).
 
     Returns:
@@ -199,7 +248,9 @@ def connect(
 
     Raises:
         LakeError: `lake` is not a folder (the message suggests `rugslab ingest`).
-        QueryError: a named query fails to bind against the lake's views.
+        QueryError: a named query file is not one reading statement, or fails to bind
+            against the lake's views (the message names the file).
+        ConfigError: `$RUGSLAB_QUERIES` is set but is not a folder.
     """
     lake = Path(lake)
     if not lake.is_dir():
@@ -208,45 +259,73 @@ def connect(
             "--lake / RUGSLAB_LAKE at an existing lake.",
             path=lake,
         )
+    files = {t: [str(f.resolve()) for f in layout.data_files(lake, t)] for t in TABLES}
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
-        for t in TABLES:
-            con.execute(f"CREATE VIEW {t} AS {_table_view_sql(lake, t)}")
-        _create_query_views(con, named_queries(queries_dir))
         if read_only:
-            root = str(lake.resolve()) + "/"
-            con.execute(f"SET allowed_directories = [{_sql_str(root)}]")
-            con.execute("SET enable_external_access = false")
-            con.execute("SET lock_configuration = true")
+            # the engine lockdown comes first: nothing below, the named queries included,
+            # runs on a connection that could reach a file other than these
+            listed = ", ".join(_sql_str(f) for fs in files.values() for f in fs)
+            con.execute(f"SET allowed_paths = [{listed}]")
+            for setting in _LOCKDOWN:
+                con.execute(setting)
+        for t in TABLES:
+            con.execute(f"CREATE VIEW {t} AS {_table_view_sql(t, files[t])}")
     except duckdb.Error as e:
         con.close()
         raise LakeError(f"cannot open the lake catalog at {lake}: {e}", path=lake) from e
+    try:
+        _create_query_views(con, _query_files(queries_dir))
     except BaseException:
         con.close()
         raise
     return ReadOnlyConnection(con) if read_only else con
 
 
-def _create_query_views(con: duckdb.DuckDBPyConnection, queries: dict[str, str]) -> None:
+def _create_query_views(con: duckdb.DuckDBPyConnection, files: dict[Path, str]) -> None:
+    """One view per named query file, each checked to be one plain read first.
+
+    Raises:
+        QueryError: a file's name is not an SQL identifier, its text is not exactly one
+            reading statement, or it does not run against the views; the message names the
+            file and the fix.
+    """
+    pending: dict[str, tuple[Path, str]] = {}
+    for path, sql in files.items():
+        if not _VIEW_NAME.match(path.stem):
+            raise QueryError(
+                f"named query file {path}: {path.stem!r} is not a view name; rename the file "
+                "to letters, digits and underscores (e.g. games_per_day.sql).",
+                sql=sql,
+            )
+        try:
+            check_read_only(sql)
+        except QueryError as e:
+            raise QueryError(
+                f"named query file {path}: {e} Fix the file (one SELECT statement) or move it "
+                "out of the queries folder.",
+                sql=sql,
+            ) from e
+        pending[path.stem] = (path, duckdb.extract_statements(sql)[0].query)
     # a named query may read another: create in rounds until no view can be added
-    pending = dict(queries)
     errors: dict[str, str] = {}
     while pending:
         progressed = False
-        for name, sql in list(pending.items()):
-            body = sql.strip().rstrip(";")
+        for name, (_, body) in list(pending.items()):
             try:
-                con.execute(f"CREATE VIEW {name} AS {body}")
+                con.execute(f'CREATE VIEW "{name}" AS {body}')
             except duckdb.Error as e:
                 errors[name] = str(e)
                 continue
             del pending[name]
             progressed = True
         if not progressed:
-            name = next(iter(pending))
+            name, (path, body) = next(iter(pending.items()))
             raise QueryError(
-                f"named query {name!r} does not run: {errors[name]}", sql=pending[name]
+                f"named query {name!r} ({path}) does not run: {errors[name]} Fix the file or "
+                "move it out of the queries folder.",
+                sql=body,
             )
 
 
