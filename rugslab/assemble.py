@@ -44,7 +44,7 @@ from rugslab.events import UNDECODABLE_EVENT, Frame
 from rugslab.games import GameFacts, GameMemory, game_row, seed_row
 from rugslab.history import fold_arrays, fold_entry, fold_seed_facts, parse_history_entry
 from rugslab.lifecycle import GamePhase, no_phase_reason, phase_of, rug_tick_of
-from rugslab.payloads import game_id, req_int, req_num, shown
+from rugslab.payloads import game_id, req_int, req_price, shown
 from rugslab.raw import RawEvents
 from rugslab.records import BetKey, RecordBuffer, bet_row, placed_bet, trade_row
 from rugslab.rejects import EarliestRejects, raw_text, reject_id, reject_row
@@ -198,7 +198,7 @@ class GameAssembler:
             return  # cooldown / presale: no ticks (presale shows tickCount 0 before the start)
         try:
             tc = req_int(p, "tickCount", ctx)
-            price = req_num(p, "price", ctx)
+            price = req_price(p, "price", ctx)
         except FrameError as e:
             self._reject("ticks", e.reason, self._raw)
             return

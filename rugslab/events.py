@@ -78,14 +78,17 @@ class Frame:
         recv_mono_ns: receive monotonic clock, ns (collector archive only).
         seq: position in the source (1-based line or sequence number).
         session_id: collector session that received it (archive only).
+        local_ts_us: the recorder's own stamp as written, µs, read as if UTC (its zone is not
+            in the file): set by the readers of local-clock captures, whose `recv_ts_us` is
+            this stamp shifted by the zone decision (`rugslab.readers.clock`); None otherwise.
         state_fields: for a frame built by `Frame.lazy`: the `STATE_FIELDS` of its payload
             (an object), decoded; None otherwise.
 
     Frames compare equal when event, args, source, times, seq and session are equal.
     """
 
-    __slots__ = ("_args", "_args_json", "event", "recv_mono_ns", "recv_ts_us", "seq",
-                 "session_id", "source", "state_fields")
+    __slots__ = ("_args", "_args_json", "event", "local_ts_us", "recv_mono_ns", "recv_ts_us",
+                 "seq", "session_id", "source", "state_fields")
 
     def __init__(
         self,
@@ -97,6 +100,8 @@ class Frame:
         seq: int | None = None,
         session_id: str | None = None,
         _args_json: bytes | None = None,
+        *,
+        local_ts_us: int | None = None,
     ) -> None:
         self.event = event
         self._args = args
@@ -106,6 +111,7 @@ class Frame:
         self.seq = seq
         self.session_id = session_id
         self._args_json = _args_json
+        self.local_ts_us = local_ts_us
         self.state_fields: dict[str, Any] | None = None
 
     @classmethod
@@ -141,7 +147,7 @@ class Frame:
 
     def _key(self) -> tuple[Any, ...]:
         return (self.event, self.args, self.source, self.recv_ts_us, self.recv_mono_ns,
-                self.seq, self.session_id)
+                self.seq, self.session_id, self.local_ts_us)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -153,7 +159,8 @@ class Frame:
     def __repr__(self) -> str:
         return (f"Frame(event={self.event!r}, args={self.args!r}, source={self.source!r}, "
                 f"recv_ts_us={self.recv_ts_us!r}, recv_mono_ns={self.recv_mono_ns!r}, "
-                f"seq={self.seq!r}, session_id={self.session_id!r})")
+                f"seq={self.seq!r}, session_id={self.session_id!r}"
+                + (f", local_ts_us={self.local_ts_us!r})" if self.local_ts_us is not None else ")"))
 
     @property
     def payload(self) -> Any:
@@ -184,8 +191,14 @@ class Frame:
         the raw archive it journals carry the same pair) is identified by `(session_id, seq)`:
         the frame received live and the same frame read back from the journal after a crash
         get the same id, and the arguments need not be re-encoded to hash them. Any other
-        frame (captures, browser logs) gets a content id over event, receive time and
-        `args_json`.
+        frame (captures, browser logs) gets a content id over event, position and
+        `args_json`; its position is the stamp its source wrote: `local_ts_us` when the
+        reader set it (a local-clock capture), else `recv_ts_us`. So a capture frame keeps
+        its id whatever zone its reader decided (`rugslab.readers.clock`): a slice of a
+        recording read without enough chat messages to infer the zone, and the whole
+        recording read with them, give their common frames the same ids. Where the zone
+        decision is UTC (`recv_ts_us == local_ts_us`) the id is the one it had before
+        `local_ts_us` existed.
 
         Either way the same frame read twice (a duplicated line, the same file ingested
         again) gets the same id; two receipts (different times, or different seqs) do not.
@@ -196,13 +209,8 @@ class Frame:
         if type(sid) is str and type(seq) is int:
             key = b"session\x00%s\x00%d" % (sid.encode(), seq)
             return hashlib.blake2b(key, digest_size=16).hexdigest()
-        h = hashlib.blake2b(digest_size=16)
-        h.update(self.event.encode())
-        h.update(b"\x00")
-        h.update(str(self.recv_ts_us).encode())
-        h.update(b"\x00")
-        h.update(self.args_json)
-        return h.hexdigest()
+        at = self.local_ts_us if self.local_ts_us is not None else self.recv_ts_us
+        return content_frame_id(self.event, at, self.args_json)
 
     @property
     def game_id(self) -> str | None:
@@ -213,6 +221,19 @@ class Frame:
             if isinstance(gid, str):
                 return gid
         return None
+
+
+def content_frame_id(event: str, at_us: int | None, args_json: bytes) -> str:
+    """The id of a frame without (session_id, seq) (`Frame.frame_id`): 16-byte BLAKE2b (hex)
+    of event, position `at_us` (µs as the source stamped it; None: unknown) and the argument
+    list as JSON text."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(event.encode())
+    h.update(b"\x00")
+    h.update(str(at_us).encode())
+    h.update(b"\x00")
+    h.update(args_json)
+    return h.hexdigest()
 
 
 @dataclass(slots=True, frozen=True)

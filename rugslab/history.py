@@ -21,10 +21,10 @@ from rugslab.payloads import (
     as_dict,
     as_list,
     game_id,
-    num,
     opt_bool,
-    opt_num,
+    opt_price,
     opt_str,
+    price,
     seed_hash,
     shown,
 )
@@ -101,7 +101,7 @@ def parse_history_entry(entry: Any, ctx: str = "gameHistory[]") -> HistoryEntry:
 
     out.version = keep("games", lambda: version_of(e.get("gameVersion"), ctx, "gameVersion"), e)
     out.rugged = keep("games", lambda: opt_bool(e, "rugged", ctx), e)
-    out.peak_x = keep("games", lambda: opt_num(e, "peakMultiplier", ctx, nonneg=True), e)
+    out.peak_x = keep("games", lambda: opt_price(e, "peakMultiplier", ctx), e)
     pf = e.get("provablyFair")
     if pf is not None:
         if type(pf) is dict:
@@ -167,9 +167,10 @@ _PLACED_OR_PAYOUT: dict[str, Any] = {
 
 
 def _prices(value: Any, ctx: str) -> list[float]:
-    """A list of finite non-negative prices. Raises FrameError naming the first bad element."""
+    """A list of prices (`payloads.price`: finite, in [0, PRICE_MAX_X]). Raises FrameError
+    naming the first bad element."""
     vals = as_list(value, ctx)
-    return [num(v, ctx, str(i)) for i, v in enumerate(vals)]
+    return [price(v, ctx, str(i)) for i, v in enumerate(vals)]
 
 
 def fold_seed_facts(p: dict[str, Any], facts: GameFacts, ctx: str) -> None:
@@ -273,7 +274,7 @@ def fold_arrays(
             counters["ticks.beyond_frame_tick"] += len(prices) - (last + 1)
         top = min(last - 1 if rugged else last, TICK_MAX)
         for t, v in enumerate(prices[: top + 1]):
-            ticks.offer(gid, t, HISTORY, None, num(v, f"{ctx}.prices", str(t)))
+            ticks.offer(gid, t, HISTORY, None, price(v, f"{ctx}.prices", str(t)))
     except FrameError as e:
         out.append(("ticks", e.reason))
     trades = p.get("trades")

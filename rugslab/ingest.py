@@ -45,6 +45,7 @@ from rugslab.lake import layout
 from rugslab.lake.files import read_files
 from rugslab.lake.validate import reject_row
 from rugslab.lake.writer import WriteReport, write_batch
+from rugslab.lake.zones import recording_zones
 from rugslab.readers import detect as fmt
 from rugslab.readers import detect_format, iter_inputs, read_frames
 from rugslab.readers.files import ReadMeter, metered
@@ -255,6 +256,7 @@ def ingest(
     revealed_before = _revealed_seeds(lake)
     run = _Run(lake, summary)
     assembler = GameAssembler()
+    zones = recording_zones(lake)  # one zone per recording, across files and runs
     # one importer for the run: a game recorded in several files keeps each tick's earliest
     # receipt, and the duplicates are counted (legacy ticks are held until the end of the run)
     legacy = LegacyImporter()
@@ -308,7 +310,8 @@ def ingest(
                 summary.files_read += 1
                 counters: Counter[str] = Counter()
                 try:
-                    for item in read_frames(path, format=kind, counters=counters):
+                    for item in read_frames(path, format=kind, counters=counters,
+                                            zones=zones):
                         if isinstance(item, BadRecord):
                             pending.add("rejects", _bad_row(item))
                             summary.bad_records += 1

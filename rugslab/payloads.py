@@ -5,15 +5,20 @@ the expected type and raise `FrameError` otherwise, with a reason that names the
 value and what was expected, e.g. `gameStateUpdate.tickCount '12' (str): expected int`.
 The assembler turns each `FrameError` into a `rejects` row; nothing here is silently coerced
 (a string tick is an error, not a tick), except that an integral JSON number is accepted where
-a float is expected (`1` for a price of 1.0).
+a float is expected (`1` for a price of 1.0). Prices are bounded by what the game allows
+(`price`: `config.PRICE_MAX_X`), here rather than in the lake schema only, because a price
+feeds its game's `peak_x` before any row is validated.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import sys
+from decimal import Decimal
 from typing import Any
 
+from rugslab.config import PRICE_MAX_X
 from rugslab.errors import FrameError
 from rugslab.schemas import GAME_ID_PATTERN
 
@@ -22,7 +27,7 @@ _HASH = re.compile(r"^[0-9a-f]{64}$")
 _MAX_SHOWN = 60
 #: Largest int a lake column holds (Int32); larger values are refused here, not in the writer.
 INT_MAX = 2**31 - 1
-_INF = float("inf")
+_FLOAT_MAX = sys.float_info.max
 
 
 def shown(value: Any) -> str:
@@ -31,6 +36,15 @@ def shown(value: Any) -> str:
     if len(r) > _MAX_SHOWN:
         r = r[: _MAX_SHOWN - 3] + "..."
     return f"{r} ({type(value).__name__})"
+
+
+def short_number(x: float) -> str:
+    """A finite bound or value as short, exact text: `1e9` for 1e9, `5001` for 5001.0,
+    `1.23e29`, `-0.5`, `1234567.5`."""
+    if x.is_integer() and abs(x) < 1e6:
+        return str(int(x))
+    # repr is the shortest text that reads back as x; Decimal drops its trailing zeros
+    return str(Decimal(repr(x)).normalize()).replace("E+", "e").replace("E", "e")
 
 
 def _fail(ctx: str, key: str, value: Any, expected: str) -> FrameError:
@@ -61,36 +75,74 @@ def opt_int(d: dict[str, Any], key: str, ctx: str, *, lo: int = 0, hi: int = INT
     raise _fail(ctx, key, v, f"an int in [{lo}, {hi}] or null")
 
 
-def num(value: Any, ctx: str, key: str, *, nonneg: bool = True) -> float:
-    """`value` as a finite float (int accepted; bool refused); ≥ 0 when `nonneg`.
+def num(
+    value: Any, ctx: str, key: str, *, nonneg: bool = True, hi: float = _FLOAT_MAX,
+    what: str = "value",
+) -> float:
+    """`value` as a finite float (int accepted; bool refused); ≥ 0 when `nonneg`; ≤ `hi`.
 
     Raises:
-        FrameError: not a number, not finite, or negative when `nonneg`.
+        FrameError: not a number, not finite, negative when `nonneg`, or above `hi` (reason
+            `<ctx>.<key> 1.23e+29 (float): <what> <= 1e9 failed, beyond what the game
+            allows`).
     """
     t = type(value)
-    if t is float and 0.0 <= value < _INF:  # the usual value, fit either way (NaN fails)
+    if t is float and 0.0 <= value <= hi:  # the usual value, fit either way (NaN, inf fail)
         return value
     if t is float:
-        if math.isfinite(value) and (value >= 0.0 or not nonneg):
+        if math.isfinite(value) and (value >= 0.0 or not nonneg) and value <= hi:
             return value
-    elif t is int and (value >= 0 or not nonneg):
+    elif t is int and (value >= 0 or not nonneg) and value <= hi:
         return float(value)
+    if (t is float or t is int) and hi < value < math.inf:
+        raise FrameError(f"{ctx}.{key} {shown(value)}: {what} <= {short_number(hi)} failed, "
+                         "beyond what the game allows")
     raise _fail(ctx, key, value, "a finite number >= 0" if nonneg else "a finite number")
 
 
-def req_num(d: dict[str, Any], key: str, ctx: str, *, nonneg: bool = True) -> float:
+def req_num(
+    d: dict[str, Any], key: str, ctx: str, *, nonneg: bool = True, hi: float = _FLOAT_MAX,
+    what: str = "value",
+) -> float:
     """`d[key]` as a finite float; see `num`. Raises FrameError when missing or bad."""
     if key not in d:
         raise FrameError(f"{ctx}.{key} missing: expected a number")
-    return num(d[key], ctx, key, nonneg=nonneg)
+    return num(d[key], ctx, key, nonneg=nonneg, hi=hi, what=what)
 
 
-def opt_num(d: dict[str, Any], key: str, ctx: str, *, nonneg: bool = False) -> float | None:
+def opt_num(
+    d: dict[str, Any], key: str, ctx: str, *, nonneg: bool = False, hi: float = _FLOAT_MAX,
+    what: str = "value",
+) -> float | None:
     """`d[key]` as a finite float, or None when absent/null."""
     v = d.get(key)
     if v is None:
         return None
-    return num(v, ctx, key, nonneg=nonneg)
+    return num(v, ctx, key, nonneg=nonneg, hi=hi, what=what)
+
+
+def price(value: Any, ctx: str, key: str) -> float:
+    """`value` as a price multiple: a finite number in [0, `config.PRICE_MAX_X`].
+
+    Raises:
+        FrameError: not such a number; above the bound the reason reads
+            `<ctx>.<key> 1.23e+29 (float): price_x <= 1e9 failed, beyond what the game
+            allows`.
+    """
+    return num(value, ctx, key, hi=PRICE_MAX_X, what="price_x")
+
+
+def req_price(d: dict[str, Any], key: str, ctx: str) -> float:
+    """`d[key]` as a price multiple (`price`). Raises FrameError when missing or bad."""
+    if key not in d:
+        raise FrameError(f"{ctx}.{key} missing: expected a price multiple")
+    return price(d[key], ctx, key)
+
+
+def opt_price(d: dict[str, Any], key: str, ctx: str) -> float | None:
+    """`d[key]` as a price multiple (`price`), or None when absent/null."""
+    v = d.get(key)
+    return None if v is None else price(v, ctx, key)
 
 
 def opt_str(d: dict[str, Any], key: str, ctx: str) -> str | None:

@@ -6,6 +6,10 @@ with the failed checks (see `rugslab.lake.writer`). Column names carry units:
 `*_sol` are amounts in the bet's coin (SOL, or practice tokens when `practice`), `*_ms` and
 `*_ns` are durations/clocks.
 
+Values are bounded by what the game allows (prices, ticks, amounts, counts: the constants of
+`rugslab.config`, each with its source); a row beyond a bound is rejected, its reason naming
+the check and the value (`ticks: price_x <= 1e9 failed: 1.23e29`, `lake.validate`).
+
 Each table is hive-partitioned by `date` (YYYY-MM-DD, UTC): the game's date for rows with a
 `game_id` (the id's `YYYYMMDD` prefix, as the server assigns it), else the receive date, else
 `1970-01-01` ("undated"). The `date` column lives in the folder name, not in the files.
@@ -30,7 +34,16 @@ from typing import Literal
 import pandera.polars as pa
 import polars as pl
 
-from rugslab.config import TICK_MAX
+from rugslab.config import (
+    AMOUNT_MAX_SOL,
+    PAYOUT_MAX_SOL,
+    PAYOUT_X_MAX,
+    PRICE_MAX_X,
+    QTY_MAX,
+    SIDEBET_END_TICK_MAX,
+    TICK_MAX,
+    TICKS_PER_GAME_MAX,
+)
 from rugslab.errors import SchemaViolation
 
 GAME_ID_PATTERN = r"^\d{8}-[0-9a-f]{16}$"
@@ -48,6 +61,11 @@ VERIFICATION_STATUSES = ("failed", "verified")  # sorted: merge rule "min" keeps
 class _Strict:
     strict = True
     coerce = True
+
+
+def _within(limit: float) -> dict[str, float]:
+    """`in_range` arguments of a magnitude bound: [-limit, limit]."""
+    return {"min_value": -limit, "max_value": limit}
 
 
 class RawEvent(pa.DataFrameModel):
@@ -72,7 +90,7 @@ class TickRow(pa.DataFrameModel):
 
     game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
     tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX)
-    price_x: pl.Float64 = pa.Field(ge=0)
+    price_x: pl.Float64 = pa.Field(ge=0, le=PRICE_MAX_X)
     recv_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
     source: str = pa.Field(isin=TICK_SOURCES)
     is_rug: bool
@@ -96,14 +114,14 @@ class GameRow(pa.DataFrameModel):
     first_seen_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
     start_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
     end_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
-    first_live_tick: pl.Int32 = pa.Field(ge=0, nullable=True)
-    last_live_tick: pl.Int32 = pa.Field(ge=0, nullable=True)
+    first_live_tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX, nullable=True)
+    last_live_tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX, nullable=True)
     rug_tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX, nullable=True)
     rugged: bool = pa.Field(nullable=True)
-    peak_x: pl.Float64 = pa.Field(ge=0, nullable=True)
-    crash_price_x: pl.Float64 = pa.Field(ge=0, nullable=True)
-    ticks_recorded: pl.Int32 = pa.Field(ge=0, nullable=True)
-    ticks_missing: pl.Int32 = pa.Field(ge=0, nullable=True)
+    peak_x: pl.Float64 = pa.Field(ge=0, le=PRICE_MAX_X, nullable=True)
+    crash_price_x: pl.Float64 = pa.Field(ge=0, le=PRICE_MAX_X, nullable=True)
+    ticks_recorded: pl.Int32 = pa.Field(ge=0, le=TICKS_PER_GAME_MAX, nullable=True)
+    ticks_missing: pl.Int32 = pa.Field(ge=0, le=TICKS_PER_GAME_MAX, nullable=True)
     completeness: str = pa.Field(isin=COMPLETENESS, nullable=True)
     seen_live: bool
     revealed: bool
@@ -134,12 +152,12 @@ class TradeRow(pa.DataFrameModel):
     username: str = pa.Field(nullable=True)
     level: pl.Int32 = pa.Field(nullable=True)
     trade_type: str = pa.Field(isin=TRADE_TYPES)
-    tick: pl.Int32 = pa.Field(ge=0, nullable=True)
-    price_x: pl.Float64 = pa.Field(ge=0, nullable=True)
-    qty: pl.Float64 = pa.Field(nullable=True)
-    amount_sol: pl.Float64 = pa.Field(nullable=True)
-    bonus_portion_sol: pl.Float64 = pa.Field(nullable=True)
-    real_portion_sol: pl.Float64 = pa.Field(nullable=True)
+    tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX, nullable=True)
+    price_x: pl.Float64 = pa.Field(ge=0, le=PRICE_MAX_X, nullable=True)
+    qty: pl.Float64 = pa.Field(in_range=_within(QTY_MAX), nullable=True)
+    amount_sol: pl.Float64 = pa.Field(in_range=_within(AMOUNT_MAX_SOL), nullable=True)
+    bonus_portion_sol: pl.Float64 = pa.Field(in_range=_within(AMOUNT_MAX_SOL), nullable=True)
+    real_portion_sol: pl.Float64 = pa.Field(in_range=_within(AMOUNT_MAX_SOL), nullable=True)
     leverage: pl.Float64 = pa.Field(nullable=True)
     coin: str = pa.Field(nullable=True)
     recv_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
@@ -157,23 +175,25 @@ class SideBetRow(pa.DataFrameModel):
 
     game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
     player_id: str
-    start_tick: pl.Int32 = pa.Field(ge=0)
-    end_tick: pl.Int32 = pa.Field(ge=0)
+    start_tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX)
+    end_tick: pl.Int32 = pa.Field(ge=0, le=SIDEBET_END_TICK_MAX)
     username: str = pa.Field(nullable=True)
-    bet_amount_sol: pl.Float64 = pa.Field(ge=0)
-    payout_x: pl.Float64 = pa.Field(gt=0, nullable=True)
+    bet_amount_sol: pl.Float64 = pa.Field(ge=0, le=AMOUNT_MAX_SOL)
+    payout_x: pl.Float64 = pa.Field(gt=0, le=PAYOUT_X_MAX, nullable=True)
     coin_address: str = pa.Field(nullable=True)
     practice: bool
-    bonus_portion_sol: pl.Float64 = pa.Field(nullable=True)
-    real_portion_sol: pl.Float64 = pa.Field(nullable=True)
+    bonus_portion_sol: pl.Float64 = pa.Field(in_range=_within(AMOUNT_MAX_SOL), nullable=True)
+    real_portion_sol: pl.Float64 = pa.Field(in_range=_within(AMOUNT_MAX_SOL), nullable=True)
     placed_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
     placed_id: str = pa.Field(nullable=True)
     payout_id: str = pa.Field(nullable=True)
     resolved: bool
     won: bool = pa.Field(nullable=True)
-    resolved_tick: pl.Int32 = pa.Field(ge=0, nullable=True)
-    payout_sol: pl.Float64 = pa.Field(ge=0, nullable=True)
-    profit_sol: pl.Float64 = pa.Field(nullable=True)
+    resolved_tick: pl.Int32 = pa.Field(ge=0, le=SIDEBET_END_TICK_MAX, nullable=True)
+    payout_sol: pl.Float64 = pa.Field(ge=0, le=PAYOUT_MAX_SOL, nullable=True)
+    profit_sol: pl.Float64 = pa.Field(
+        in_range={"min_value": -AMOUNT_MAX_SOL, "max_value": PAYOUT_MAX_SOL}, nullable=True
+    )
 
     class Config(_Strict):
         name = "side_bets"
@@ -183,9 +203,9 @@ class GapRow(pa.DataFrameModel):
     """A run of ticks of a game that no source filled (inclusive range)."""
 
     game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
-    tick_from: pl.Int32 = pa.Field(ge=0)
-    tick_to: pl.Int32 = pa.Field(ge=0)
-    n_ticks: pl.Int32 = pa.Field(ge=1)
+    tick_from: pl.Int32 = pa.Field(ge=0, le=TICK_MAX)
+    tick_to: pl.Int32 = pa.Field(ge=0, le=TICK_MAX)
+    n_ticks: pl.Int32 = pa.Field(ge=1, le=TICKS_PER_GAME_MAX)
     reason: str = pa.Field(isin=GAP_REASONS)
 
     class Config(_Strict):
@@ -219,7 +239,7 @@ class VerificationRow(pa.DataFrameModel):
     status: str = pa.Field(isin=VERIFICATION_STATUSES)
     hash_ok: bool = pa.Field(nullable=True)
     path_ok: bool = pa.Field(nullable=True)
-    first_mismatch_tick: pl.Int32 = pa.Field(ge=0, nullable=True)
+    first_mismatch_tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX, nullable=True)
     peak_ok: bool = pa.Field(nullable=True)
     rug_tick_ok: bool = pa.Field(nullable=True)
     version: str = pa.Field(isin=GAME_VERSIONS, nullable=True)

@@ -24,7 +24,8 @@ from rugslab.config import NO_RECV_TS_US as _NO_TS
 from rugslab.config import TICK_MAX
 from rugslab.errors import FrameError
 from rugslab.games import GameFacts, GameMemory
-from rugslab.payloads import as_dict, num, opt_int, shown
+from rugslab.payloads import as_dict, opt_int, shown
+from rugslab.payloads import price as parse_price
 from rugslab.rows import RowBatch
 
 LIVE, PARTIAL, HISTORY = 0, 1, 2
@@ -158,7 +159,8 @@ def parse_window(pp: Any, ctx: str) -> tuple[int | None, list[tuple[int, float]]
     """`partialPrices` → (endTick or None, [(tick, price), ...], [reason, ...]).
 
     A value whose key is not a decimal tick ≤ TICK_MAX, or whose price is not a finite
-    number ≥ 0, is left out and its reason listed; the window's other values are kept.
+    number in [0, PRICE_MAX_X] (`payloads.price`), is left out and its reason listed; the
+    window's other values are kept.
 
     Args:
         pp: `{"startTick": t-4, "endTick": t, "values": {"<tick>": price, ...}}`.
@@ -179,7 +181,7 @@ def parse_window(pp: Any, ctx: str) -> tuple[int | None, list[tuple[int, float]]
             bad.append(f"{ctx}.values key {shown(k)}: expected a decimal tick 0..{TICK_MAX}")
             continue
         try:
-            v = num(v, f"{ctx}.values", k)
+            v = parse_price(v, f"{ctx}.values", k)
         except FrameError as e:
             bad.append(e.reason)
             continue

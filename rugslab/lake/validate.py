@@ -4,11 +4,16 @@ Nothing is dropped silently: a row that cannot be typed (a string tick) or fails
 pandera model becomes a `rejects` row naming the table, the failed checks and columns, and the
 row itself as JSON (`raw`). `reject_id` is a hash of table and raw text, so the same bad row
 ingested twice is stored once.
+
+A failed bound reads as the check and the value, `ticks: price_x <= 1e9 failed: 1.23e29`
+(`tick >= 0`, `qty in [-1e12, 1e12]`, ...); other checks as `<column>: <check> (got <value>)`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +22,7 @@ import polars as pl
 from pandera.errors import SchemaError, SchemaErrors
 
 from rugslab.errors import SchemaViolation
+from rugslab.payloads import short_number
 from rugslab.rows import RowBatch
 from rugslab.schemas import TABLES
 
@@ -102,6 +108,35 @@ def batch_frame(batch: RowBatch, table: str) -> tuple[pl.DataFrame, list[dict[st
     return pl.concat(good, how="vertical"), rejects
 
 
+#: pandera's names of the comparison checks (`pa.Field(ge=...)` etc.) → operator
+_COMPARISONS = {"greater_than_or_equal_to": ">=", "less_than_or_equal_to": "<=",
+                "greater_than": ">", "less_than": "<", "equal_to": "==", "not_equal_to": "!="}
+_CHECK_CALL = re.compile(r"^(\w+)\((.*)\)$")
+
+
+def _number(text: str) -> str:
+    """Number text made short (`payloads.short_number`: `1e9` for 1000000000.0); other text
+    unchanged."""
+    try:
+        x = float(text)
+    except ValueError:
+        return text
+    return short_number(x) if math.isfinite(x) else text
+
+
+def _failed(column: str, check: str, value: str) -> str:
+    """`price_x <= 1e9 failed: 1.23e29` for a bound, else `column: check (got value)`."""
+    m = _CHECK_CALL.match(check)
+    if m is not None:
+        name, args = m.groups()
+        if name in _COMPARISONS:
+            return f"{column} {_COMPARISONS[name]} {_number(args)} failed: {_number(value)}"
+        if name == "in_range" and args.count(",") == 1:
+            lo, hi = (_number(a.strip()) for a in args.split(","))
+            return f"{column} in [{lo}, {hi}] failed: {_number(value)}"
+    return f"{column}: {check} (got {value})"
+
+
 def _describe(cases: pl.DataFrame, table: str) -> str:
     parts = []
     for c in cases.iter_rows(named=True):
@@ -109,7 +144,7 @@ def _describe(cases: pl.DataFrame, table: str) -> str:
         if len(value) > _MAX_VALUE_CHARS:
             value = value[:_MAX_VALUE_CHARS] + "…"
         col = c["column"] or c["schema_context"]
-        parts.append(f"{col}: {c['check']} (got {value})")
+        parts.append(_failed(str(col), str(c["check"]), value))
     return f"{table}: " + "; ".join(parts)
 
 

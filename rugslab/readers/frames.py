@@ -19,6 +19,7 @@ from rugslab.readers import detect as fmt
 from rugslab.readers.archive import read_archive
 from rugslab.readers.browser import read_browser
 from rugslab.readers.captures import read_curated_json, read_event_type_lines, read_seq_lines
+from rugslab.readers.clock import RecordingZones
 
 
 def read_frames(
@@ -26,6 +27,8 @@ def read_frames(
     *,
     format: str | None = None,
     counters: Counter[str] | None = None,
+    utc_offset_us: int | None = None,
+    zones: RecordingZones | None = None,
 ) -> Iterator[Frame | BadRecord]:
     """Stream the frames of one input file, whatever its (detected) format.
 
@@ -34,14 +37,17 @@ def read_frames(
         format: skip detection and read as this format (one of `detect.FRAME_FORMATS`).
         counters: receives `frames`, `bad_records` and the reader's own counts
             (`browser.pings`, `browser.non_event_packets`, `browser.sent_frames`).
+        utc_offset_us, zones: for the two local-clock line captures, the recorder's zone
+            when stated and the run's zone decisions (`captures.read_event_type_lines`);
+            other formats carry UTC times and ignore them.
 
     Yields:
         `Frame`s in file order (curated JSON: by timestamp then name), and a `BadRecord` for
         every line/record that cannot be read, with its reason and raw text (≤ 64 KiB).
         `recv_ts_us` is µs since the epoch, UTC: naive capture stamps are corrected by the
-        recorder's zone when chat messages reveal it (`rugslab.readers.clock`), else taken as
-        UTC; a correction and an unknown zone are counted (`clock.*`), a recorder found to
-        run on UTC is not.
+        recording's zone (`rugslab.readers.clock`: the one it already has in `zones`, else
+        the one stated, else the one its chat messages reveal, else UTC); a correction and
+        an unknown zone are counted (`clock.*`), a recorder found to run on UTC is not.
         Detection runs at call time, so format errors raise before iteration starts.
 
     Raises:
@@ -66,9 +72,10 @@ def read_frames(
             path=path,
         )
     if kind == fmt.JSONL_EVENT_TYPE:
-        it: Iterator[Frame | BadRecord] = read_event_type_lines(path, counters)
+        it: Iterator[Frame | BadRecord] = read_event_type_lines(
+            path, counters, utc_offset_us=utc_offset_us, zones=zones)
     elif kind == fmt.JSONL_SEQ:
-        it = read_seq_lines(path, counters)
+        it = read_seq_lines(path, counters, utc_offset_us=utc_offset_us, zones=zones)
     elif kind == fmt.CURATED_JSON:
         it = read_curated_json(path)
     elif kind == fmt.BROWSER_INTERCEPT:

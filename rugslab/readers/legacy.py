@@ -56,7 +56,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rugslab.config import TICK_MAX
+from rugslab.config import PRICE_MAX_X, TICK_MAX
+from rugslab.payloads import short_number
 from rugslab.readers.files import iter_lines, raw_text
 from rugslab.readers.salvage import RECORD_START, split_records
 from rugslab.readers.timestamps import iso_to_us
@@ -117,6 +118,9 @@ def _bad_field(rec: dict[str, Any]) -> str | None:
         return f"'price' {price!r} is not a number"
     if not math.isfinite(price) or price < 0:
         return f"'price' {price!r} is not a finite number >= 0"
+    if price > PRICE_MAX_X:  # it would become the game's peak_x
+        bound = short_number(PRICE_MAX_X)
+        return f"'price' {price!r}: price_x <= {bound} failed, beyond what the game allows"
     for key in ("active", "rugged"):
         if not isinstance(rec.get(key), bool):
             return f"missing or non-boolean {key!r}"

@@ -23,8 +23,8 @@ def test_failing_rows_become_rejects_naming_checks_and_columns() -> None:
     good, rejects = validate_frame(b.frame("ticks"), "ticks")
     assert good["tick"].to_list() == [1]
     assert [r["reason"] for r in rejects] == [
-        "ticks: tick: greater_than_or_equal_to(0) (got -1)",
-        "ticks: price_x: greater_than_or_equal_to(0) (got -0.5); "
+        "ticks: tick >= 0 failed: -1",
+        "ticks: price_x >= 0 failed: -0.5; "
         "source: isin(('live', 'partial', 'history', 'import')) (got radio)",
     ]
     assert [r["table"] for r in rejects] == ["ticks", "ticks"]

@@ -58,4 +58,9 @@ def test_a_capture_recorded_in_utc_is_left_alone_and_one_without_chat_is_counted
                              "data": {}}) + "\n")
     c = Counter()
     list(read_frames(g, counters=c))
-    assert c["clock.zone_unknown_taken_as_utc"] == 1
+    assert c == Counter({
+        "frames": 1,
+        "clock.zone_unknown_taken_as_utc (nochat.jsonl: no chat messages to infer its zone "
+        "from; state the recorder's zone with --utc-offset, e.g. -05:00, or ingest the whole "
+        "recording first)": 1,
+    })
