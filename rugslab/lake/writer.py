@@ -165,13 +165,14 @@ def _tidy(lake: Path, table: str, day: str, files: list[Path]) -> None:
     tidy_partition(lake, table, day, files=files)
 
 
-def _rewrite_partition(lake: Path, table: str, day: str, frame: pl.DataFrame) -> Path | None:
-    """Replace the whole partition by `frame` (one `data.parquet`; none when empty)."""
+def _rewrite_partition(lake: Path, table: str, day: str, frame: pl.DataFrame) -> Path:
+    """Replace the whole partition by `frame` (one `data.parquet`).
+
+    An emptied partition keeps a valid `data.parquet` with no rows: a reader (a catalog
+    connection) that listed the file before this write must still be able to open it.
+    """
     old = layout.data_files(lake, table, day)
     target = layout.partition_dir(lake, table, day) / layout.MERGED_FILE
-    if frame.height == 0:
-        remove_files(old)
-        return None
     write_parquet_atomic(frame, target)
     remove_files([p for p in old if p != target])
     return target
@@ -200,8 +201,7 @@ def _write_merge(
         if merged.equals(existing.sort(key)):
             continue
         rep.new += merged.join(existing.select(key), on=key, how="anti").height
-        if (path := _rewrite_partition(lake, table, day, merged)) is not None:
-            rep.files.append(path)
+        rep.files.append(_rewrite_partition(lake, table, day, merged))
 
 
 def _game_days(game_ids: Iterable[str]) -> dict[str, list[str]]:
@@ -277,8 +277,7 @@ def _write_gaps(
         if new.equals(existing.sort(key)):
             continue
         rep.new += computed.join(existing, on=list(computed.columns), how="anti").height
-        if (path := _rewrite_partition(lake, "gaps", day, new)) is not None:
-            rep.files.append(path)
+        rep.files.append(_rewrite_partition(lake, "gaps", day, new))
     return rejects
 
 
