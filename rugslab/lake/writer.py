@@ -15,14 +15,17 @@ For each table (see `rugslab.schemas` for the kinds):
              the games the batch touched and replace those games' rows.
 
 Rows that fail typing or their pandera model go to `rejects` (`lake.validate`). Writes hold an
-exclusive lock on `<lake>/.write.lock`, so two writers never interleave. Order of tables: facts
-first (raw_events, ticks, trades), then merged state (seeds, side_bets, games), then derived
-(gaps), then rejects: derived rows always see the ticks of the same batch.
+exclusive lock on `<lake>/.write.lock`, so two writers never interleave. Under the lock, a
+process's first write (then one every `TEMP_SWEEP_EVERY_S`) removes the temporary files of
+killed writers (`files.remove_stale_temp_files`). Order of tables: facts first (raw_events,
+ticks, trades), then merged state (seeds, side_bets, games), then derived (gaps), then
+rejects: derived rows always see the ticks of the same batch.
 """
 
 from __future__ import annotations
 
 import fcntl
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,7 +37,12 @@ import polars as pl
 from rugslab.errors import LakeError, SchemaViolation
 from rugslab.games import hash_matches
 from rugslab.lake import layout
-from rugslab.lake.files import read_files, remove_files, write_parquet_atomic
+from rugslab.lake.files import (
+    read_files,
+    remove_files,
+    remove_stale_temp_files,
+    write_parquet_atomic,
+)
 from rugslab.lake.keys import (
     COMPARED,
     count_conflicts,
@@ -60,6 +68,10 @@ COVERAGE_COLUMNS = ("ticks_recorded", "ticks_missing", "completeness")
 #: The tick columns coverage and gaps are computed from (`ticks.tick_coverage`, `find_gaps`).
 TICK_COLUMNS = ("game_id", "tick")
 LOCK_FILE = ".write.lock"
+#: Seconds between two sweeps of stale temporary files by one process (its first write always
+#: sweeps): a sweep walks the whole lake, ~0.1 s at 30,000 files.
+TEMP_SWEEP_EVERY_S = 600.0
+_last_sweep: dict[Path, float] = {}  # resolved lake root → time.monotonic() of its last sweep
 
 
 @dataclass(slots=True)
@@ -85,9 +97,11 @@ class TableReport:
 
 @dataclass(slots=True)
 class WriteReport:
-    """Per-table `TableReport`s of one `write_batch` call (untouched tables are absent)."""
+    """Per-table `TableReport`s of one `write_batch` call (untouched tables are absent), and
+    the stale temporary files the write removed (`files.remove_stale_temp_files`)."""
 
     tables: dict[str, TableReport] = field(default_factory=dict)
+    temp_removed: list[Path] = field(default_factory=list)
 
     def table(self, name: str) -> TableReport:
         """The report of table `name` (created empty on first use)."""
@@ -281,6 +295,17 @@ def _write_gaps(
     return rejects
 
 
+def _sweep_temp_files(lake: Path) -> list[Path]:
+    """`remove_stale_temp_files` at the first write of this process, then at most once every
+    `TEMP_SWEEP_EVERY_S`. Call with the write lock held."""
+    root, now = lake.resolve(), time.monotonic()
+    last = _last_sweep.get(root)
+    if last is not None and now - last < TEMP_SWEEP_EVERY_S:
+        return []
+    _last_sweep[root] = now
+    return remove_stale_temp_files(lake)
+
+
 def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
     """Validate `batch` and write it into the lake at `lake`; rows that fail go to `rejects`.
 
@@ -290,7 +315,8 @@ def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
 
     Returns:
         A `WriteReport`: per table, rows offered, rows new to the lake, rows rejected, rows
-        that disagree with the lake's row of the same key (ticks), files.
+        that disagree with the lake's row of the same key (ticks), files; and
+        the stale temporary files removed.
 
     Raises:
         LakeError: a lake file cannot be read or written.
@@ -315,6 +341,7 @@ def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
     if "ticks" in frames:
         tick_days = set(layout.partition_dates(frames["ticks"]).unique().to_list())
     with lake_lock(lake):
+        report.temp_removed = _sweep_temp_files(lake)
         for t in WRITE_ORDER:
             if t in frames and t not in _SPECIAL:
                 if TABLES[t].kind == "append":
