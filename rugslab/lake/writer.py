@@ -15,11 +15,13 @@ For each table (see `rugslab.schemas` for the kinds):
              the games the batch touched and replace those games' rows.
 
 Rows that fail typing or their pandera model go to `rejects` (`lake.validate`). Writes hold an
-exclusive lock on `<lake>/.write.lock`, so two writers never interleave. Under the lock, a
-process's first write (then one every `TEMP_SWEEP_EVERY_S`) removes the temporary files of
-killed writers (`files.remove_stale_temp_files`). Order of tables: facts first (raw_events,
-ticks, trades), then merged state (seeds, side_bets, games), then derived (gaps), then
-rejects: derived rows always see the ticks of the same batch.
+exclusive lock on `<lake>/.write.lock`, so two writers never interleave; what a write reports
+as new (`TableReport.new`, `.revealed`) is counted under that lock, so concurrent writers never
+both claim the same rows. Under the lock, a process's first write (then one every
+`TEMP_SWEEP_EVERY_S`) removes the temporary files of killed writers
+(`files.remove_stale_temp_files`). Order of tables: facts first (raw_events, ticks, trades),
+then merged state (seeds, side_bets, games), then derived (gaps), then rejects: derived rows
+always see the ticks of the same batch.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ LOCK_FILE = ".write.lock"
 #: sweeps): a sweep walks the whole lake, ~0.1 s at 30,000 files.
 TEMP_SWEEP_EVERY_S = 600.0
 _last_sweep: dict[Path, float] = {}  # resolved lake root → time.monotonic() of its last sweep
+#: Merge tables whose rows count as revealed once this column is known (`TableReport.revealed`).
+_REVEALED_BY = {"seeds": "server_seed"}
 
 
 @dataclass(slots=True)
@@ -85,6 +89,8 @@ class TableReport:
         rejected: rows of the batch sent to `rejects` (wrong type or failed checks).
         conflicts: rows whose key was already in the lake with other values in the table's
             `COMPARED` columns (ticks: `price_x`); the lake's row is kept.
+        revealed: `seeds`: rows whose `server_seed` this write made known (the lake held no
+            row or a row without it); 0 for other tables.
         files: files written or rewritten.
     """
 
@@ -92,6 +98,7 @@ class TableReport:
     new: int = 0
     rejected: int = 0
     conflicts: int = 0
+    revealed: int = 0
     files: list[Path] = field(default_factory=list)
 
 
@@ -114,6 +121,10 @@ class WriteReport:
     def new(self, name: str) -> int:
         """Rows of `name` new to the lake (0 when the write did not touch it)."""
         return self.tables[name].new if name in self.tables else 0
+
+    def revealed(self, name: str) -> int:
+        """Rows of `name` this write revealed (`TableReport.revealed`; 0 when untouched)."""
+        return self.tables[name].revealed if name in self.tables else 0
 
     @property
     def rejected(self) -> int:
@@ -215,6 +226,10 @@ def _write_merge(
         if merged.equals(existing.sort(key)):
             continue
         rep.new += merged.join(existing.select(key), on=key, how="anti").height
+        if (col := _REVEALED_BY.get(table)) is not None:
+            known = existing.filter(pl.col(col).is_not_null()).select(key)
+            rep.revealed += (merged.filter(pl.col(col).is_not_null())
+                             .join(known, on=key, how="anti").height)
         rep.files.append(_rewrite_partition(lake, table, day, merged))
 
 
@@ -315,7 +330,7 @@ def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
 
     Returns:
         A `WriteReport`: per table, rows offered, rows new to the lake, rows rejected, rows
-        that disagree with the lake's row of the same key (ticks), files; and
+        that disagree with the lake's row of the same key (ticks), seeds revealed, files; and
         the stale temporary files removed.
 
     Raises:
