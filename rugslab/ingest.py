@@ -35,14 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 from tqdm import tqdm
 
 from rugslab.config import DEFAULT_BATCH_FRAMES, DERIVED_EVERY_BATCHES, RAW_BATCH_BYTES
 from rugslab.errors import ConfigError, InputFormatError
 from rugslab.events import BadRecord
-from rugslab.lake import layout
-from rugslab.lake.files import read_files
 from rugslab.lake.validate import reject_row
 from rugslab.lake.writer import WriteReport, write_batch
 from rugslab.lake.zones import recording_zones
@@ -144,6 +141,8 @@ class _Run:
             s.rejected[t] += rep.rejected
             if rep.conflicts:
                 s.counters[f"{t}.lake_conflict"] += rep.conflicts
+        # counted by the write under the lake's lock: concurrent runs never both claim a seed
+        s.seeds_revealed_new += report.revealed("seeds")
 
     def finish(self) -> None:
         for t, keys in self.keys.items():
@@ -186,11 +185,6 @@ def _bad_row(bad: BadRecord) -> dict[str, Any]:
         recv_ts=bad.recv_ts_us,
         locator=where,
     )
-
-
-def _revealed_seeds(lake: Path) -> int:
-    seeds = read_files(layout.data_files(lake, "seeds"), "seeds", columns=["server_seed"])
-    return seeds.filter(pl.col("server_seed").is_not_null()).height
 
 
 @contextmanager
@@ -253,7 +247,6 @@ def ingest(
     lake = Path(lake)
     files = list(iter_inputs(paths))
     summary = IngestSummary()
-    revealed_before = _revealed_seeds(lake)
     run = _Run(lake, summary)
     assembler = GameAssembler()
     zones = recording_zones(lake)  # one zone per recording, across files and runs
@@ -342,5 +335,4 @@ def ingest(
         pending.merge(legacy.finish())
         flush(collect=False)  # the run ends: the collector is restored as the block exits
     run.finish()
-    summary.seeds_revealed_new = _revealed_seeds(lake) - revealed_before
     return summary

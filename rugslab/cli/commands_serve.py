@@ -3,7 +3,9 @@
 Thin: parse flags, build `Faults`, call `rugslab.sim.server.serve_replay` / `serve_sim`.
 Both print the URL (clients add `?frontend-version=1.0`) and the stats URL, serve until the
 feed has been sent, then exit 0 (`serve replay --loop` and `serve sim` without `--games` go on
-until SIGINT/SIGTERM). Counters of client packets are at `GET <url>/stats`.
+until SIGINT/SIGTERM). Counters of client packets are at `GET <url>/stats` (counts per
+connection number; no client addresses). Browser pages of another origin are refused unless
+allowed with `--cors-origin` (repeatable; `*` allows any).
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ _DISC_KIND = typer.Option(
 _BAD = typer.Option(0.0, "--malformed", help="Probability of replacing a payload by garbage.")
 _SEED = typer.Option(0, "--seed", help="Seed of the fault RNG (and of the simulated games).")
 _WAIT = typer.Option(0, "--wait-for-clients", help="Hold the feed until N clients connect.")
+_CORS = typer.Option(
+    None, "--cors-origin",
+    help="Also accept browser pages of this origin (scheme://host[:port]); repeatable; "
+    "'*' accepts any. Default: same origin only.",
+)
 
 
 def _run(coro: Coroutine[Any, Any, Any]) -> Any:
@@ -78,13 +85,15 @@ def replay_command(
     disconnect_kind: str = _DISC_KIND, malformed: float = _BAD, seed: int = _SEED,
     wait_for_clients: int = _WAIT,
     loop: bool = typer.Option(False, "--loop", help="Start over at the end, until SIGINT."),
+    cors_origin: list[str] | None = _CORS,
 ) -> None:
     """Replay captures as the live feed, with the captured timing scaled by --speed."""
     faults = Faults(drop=drop, duplicate=duplicate, reorder=reorder, malformed=malformed,
                     disconnect_every_s=disconnect_every, disconnect_kind=disconnect_kind,
                     seed=seed)
     stats = _run(serve_replay(files, host=host, port=port, speed=speed, faults=faults,
-                              loop=loop, wait_for_clients=wait_for_clients, announce=_announce))
+                              loop=loop, wait_for_clients=wait_for_clients, announce=_announce,
+                              cors_origins=cors_origin))
     if stats is not None:
         typer.echo(f"replayed {stats.frames} frames; skipped {stats.markers_skipped} markers, "
                    f"{stats.bad_records} unreadable records")
@@ -98,10 +107,12 @@ def sim_command(
     drop: float = _DROP, duplicate: float = _DUP, reorder: float = _REORDER,
     disconnect_every: float | None = _DISC, disconnect_kind: str = _DISC_KIND,
     malformed: float = _BAD, seed: int = _SEED, wait_for_clients: int = _WAIT,
+    cors_origin: list[str] | None = _CORS,
 ) -> None:
     """Serve a simulated feed: provably-fair games, trades and side bets, ~250 ms/tick ÷ speed."""
     faults = Faults(drop=drop, duplicate=duplicate, reorder=reorder, malformed=malformed,
                     disconnect_every_s=disconnect_every, disconnect_kind=disconnect_kind,
                     seed=seed)
     _run(serve_sim(host=host, port=port, speed=speed, games=games, seed=seed, players=players,
-                   faults=faults, wait_for_clients=wait_for_clients, announce=_announce))
+                   faults=faults, wait_for_clients=wait_for_clients, announce=_announce,
+                   cors_origins=cors_origin))

@@ -9,7 +9,8 @@ files or the compacted one (see `rugslab.lake.layout`). Superseded files are del
 compacted file is older than `grace_s`, so a reader that listed the old files just before can
 still open them; a later compaction purges what an earlier one left.
 
-Compaction holds the lake's write lock, so it never interleaves with a writer. Merge and
+Compaction holds the lake's write lock, so it never interleaves with a writer; `compact_lake`
+also removes the temporary files of killed writers (`files.remove_stale_temp_files`). Merge and
 replace tables already hold one file per partition and are never compacted.
 """
 
@@ -24,7 +25,13 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from rugslab.lake import layout
-from rugslab.lake.files import atomic_target, parquet_options, read_files, remove_files
+from rugslab.lake.files import (
+    atomic_target,
+    parquet_options,
+    read_files,
+    remove_files,
+    remove_stale_temp_files,
+)
 from rugslab.lake.writer import lake_lock
 from rugslab.schemas import TABLES
 
@@ -43,12 +50,14 @@ class CompactReport:
     files_after: int = 0
     rows: int = 0
     purged: int = 0
+    temp_removed: int = 0
     compacted: list[tuple[str, str, int, int]] = field(default_factory=list)
 
     def __str__(self) -> str:
         lines = [
             f"compaction: {self.partitions} partitions, {self.files_before} files → "
             f"{self.files_after}, {self.rows:,} rows; {self.purged} superseded files purged"
+            + (f"; {self.temp_removed} stale temporary files removed" if self.temp_removed else "")
         ]
         for table, day, before, rows in self.compacted:
             lines.append(f"  {table:<12} {day}  {before:>4} files → 1  ({rows:,} rows)")
@@ -185,10 +194,12 @@ def compact_lake(
         grace_s: keep superseded files this long after their replacement appeared.
 
     Returns:
-        A `CompactReport` (its `str` is the summary the CLI prints).
+        A `CompactReport` (its `str` is the summary the CLI prints), counting the stale
+        temporary files removed (`files.TEMP_GRACE_S`).
     """
     report = CompactReport()
     with lake_lock(Path(lake)):
+        report.temp_removed = len(remove_stale_temp_files(Path(lake)))
         for table in tables or append_tables():
             for day in days if days is not None else layout.partitions(lake, table):
                 report.purged += purge_superseded(lake, table, day, grace_s=grace_s)

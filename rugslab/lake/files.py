@@ -4,14 +4,17 @@ Every write goes to `<final name>.tmp-<token>` in the target folder, is fsynced,
 the final name with `os.replace` (atomic on POSIX), and the folder is fsynced so the rename
 survives a power cut. The temporary file is removed in `finally` when anything fails, so a
 reader globbing `*.parquet` sees either the old file or the new one, never a partial file.
+A writer killed with `kill -9` cannot run its `finally`: its temporary file stays until a later
+writer removes it (`remove_stale_temp_files`, after `TEMP_GRACE_S`); `rugslab status` counts them.
 """
 
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,7 +22,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from rugslab.errors import LakeError
-from rugslab.lake.layout import TEMP_MARKER
+from rugslab.lake.layout import TEMP_MARKER, temp_files
 from rugslab.schemas import TABLES
 
 COMPRESSION: Final = "zstd"
@@ -29,6 +32,12 @@ ZSTD_LEVEL: Final = 3
 #: Long free-text columns (a frame's arguments, a rejected row): no dictionary (each value is
 #: distinct) and no min/max statistics (no query prunes on them; computing them costs).
 PLAIN_COLUMNS: Final = frozenset({"args_json", "raw"})
+#: Seconds a temporary file must have gone unmodified before a writer removes it as the
+#: leftover of a killed writer: one hour, far above the longest write (the longest seen is a
+#: day's compaction, tens of seconds, and a writer modifies its file all along). Every lake
+#: write and compaction also holds the lake's write lock while its temporary file exists,
+#: and the sweep runs under that lock, so the grace only guards a writer that does not lock.
+TEMP_GRACE_S: Final = 3600.0
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -108,6 +117,39 @@ def remove_files(paths: Sequence[Path]) -> None:
         folders.add(p.parent)
     for d in folders:
         _fsync_dir(d)
+
+
+def remove_stale_temp_files(
+    lake: Path, *, grace_s: float = TEMP_GRACE_S, now: float | None = None
+) -> list[Path]:
+    """Remove the lake's temporary files (`layout.temp_files`) unmodified for `grace_s` seconds.
+
+    Call with the lake's write lock held (the writer and compaction do). Their rows were
+    never visible (a temporary file never matches `*.parquet`), so nothing readable is lost;
+    a file that cannot be removed (vanished, permissions) is left for `rugslab status` to count.
+
+    Args:
+        lake: lake root.
+        grace_s: minimum age (seconds since the file's last modification).
+        now: the current time (seconds since the epoch); default `time.time()`.
+
+    Returns:
+        The files removed.
+    """
+    now = time.time() if now is None else now
+    removed = []
+    for p in temp_files(lake):
+        try:
+            if now - p.stat().st_mtime < grace_s:
+                continue
+            p.unlink()
+        except OSError:
+            continue
+        removed.append(p)
+    for d in {p.parent for p in removed}:
+        with suppress(OSError):  # the removal need not survive a power cut
+            _fsync_dir(d)
+    return removed
 
 
 def read_files(

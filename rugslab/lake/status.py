@@ -1,7 +1,8 @@
 """`rugslab status`: what the lake holds and how healthy it is, in one screen.
 
 Games per day with coverage, the last durable write, gaps, rejects, verification state,
-journal files still waiting to be ingested, and connection history.
+journal files still waiting to be ingested, connection history, and temporary files left by
+writers that were killed mid-write.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import polars as pl
 from rugslab.errors import LakeError
 from rugslab.lake import layout
 from rugslab.lake.catalog import connect
+from rugslab.lake.files import TEMP_GRACE_S
 from rugslab.schemas import TABLES
 
 _PER_DAY = """
@@ -37,7 +39,11 @@ GROUP BY g.date ORDER BY g.date
 
 @dataclass(slots=True)
 class LakeStatus:
-    """A snapshot of the lake (see module docstring)."""
+    """A snapshot of the lake (see module docstring).
+
+    `temp_files` counts the temporary files (`*.tmp-*`) of interrupted writes and
+    `oldest_temp_s` is the age of the oldest in seconds since its last change (None: none).
+    """
 
     lake: Path
     per_day: pl.DataFrame
@@ -48,6 +54,8 @@ class LakeStatus:
     pending_journals: int = 0
     connections: dict[str, int] = field(default_factory=dict)
     files: int = 0
+    temp_files: int = 0
+    oldest_temp_s: float | None = None
 
     @property
     def games(self) -> int:
@@ -77,6 +85,11 @@ class LakeStatus:
         conn = ", ".join(f"{k} {n:,}" for k, n in sorted(self.connections.items())) or "none"
         lines.append(f"collector connections: {conn}")
         lines.append(f"journal files waiting to be ingested: {self.pending_journals}")
+        temp = f"temporary files of interrupted writes: {self.temp_files}"
+        if self.oldest_temp_s is not None:
+            temp += (f" (oldest {self.oldest_temp_s:,.0f} s; writes remove those unchanged "
+                     f"for {TEMP_GRACE_S:,.0f} s)")
+        lines.append(temp)
         return "\n".join(lines)
 
 
@@ -97,6 +110,7 @@ def lake_status(lake: Path) -> LakeStatus:
         )
     files = [f for t in TABLES for f in layout.data_files(lake, t)]
     last = max((f.stat().st_mtime for f in files), default=None)
+    temp_ages = _temp_ages(lake)
     with connect(lake) as con:
         per_day = con.sql(_PER_DAY).pl()
         gap_sql = "SELECT count(*), coalesce(sum(n_ticks), 0) FROM gaps"
@@ -113,4 +127,19 @@ def lake_status(lake: Path) -> LakeStatus:
         pending_journals=len(pending_journals(lake)),
         connections={str(k): int(v) for k, v in conns.items()},
         files=len(files),
+        temp_files=len(temp_ages),
+        oldest_temp_s=max(temp_ages, default=None),
     )
+
+
+def _temp_ages(lake: Path) -> list[float]:
+    """Seconds since the last change of each temporary file in the lake (one removed while
+    listed is left out)."""
+    now = time.time()
+    ages = []
+    for p in layout.temp_files(lake):
+        try:
+            ages.append(max(now - p.stat().st_mtime, 0.0))
+        except FileNotFoundError:
+            continue
+    return ages

@@ -15,14 +15,19 @@ For each table (see `rugslab.schemas` for the kinds):
              the games the batch touched and replace those games' rows.
 
 Rows that fail typing or their pandera model go to `rejects` (`lake.validate`). Writes hold an
-exclusive lock on `<lake>/.write.lock`, so two writers never interleave. Order of tables: facts
-first (raw_events, ticks, trades), then merged state (seeds, side_bets, games), then derived
-(gaps), then rejects: derived rows always see the ticks of the same batch.
+exclusive lock on `<lake>/.write.lock`, so two writers never interleave; what a write reports
+as new (`TableReport.new`, `.revealed`) is counted under that lock, so concurrent writers never
+both claim the same rows. Under the lock, a process's first write (then one every
+`TEMP_SWEEP_EVERY_S`) removes the temporary files of killed writers
+(`files.remove_stale_temp_files`). Order of tables: facts first (raw_events, ticks, trades),
+then merged state (seeds, side_bets, games), then derived (gaps), then rejects: derived rows
+always see the ticks of the same batch.
 """
 
 from __future__ import annotations
 
 import fcntl
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,7 +39,12 @@ import polars as pl
 from rugslab.errors import LakeError, SchemaViolation
 from rugslab.games import hash_matches
 from rugslab.lake import layout
-from rugslab.lake.files import read_files, remove_files, write_parquet_atomic
+from rugslab.lake.files import (
+    read_files,
+    remove_files,
+    remove_stale_temp_files,
+    write_parquet_atomic,
+)
 from rugslab.lake.keys import (
     COMPARED,
     count_conflicts,
@@ -60,6 +70,12 @@ COVERAGE_COLUMNS = ("ticks_recorded", "ticks_missing", "completeness")
 #: The tick columns coverage and gaps are computed from (`ticks.tick_coverage`, `find_gaps`).
 TICK_COLUMNS = ("game_id", "tick")
 LOCK_FILE = ".write.lock"
+#: Seconds between two sweeps of stale temporary files by one process (its first write always
+#: sweeps): a sweep walks the whole lake, ~0.1 s at 30,000 files.
+TEMP_SWEEP_EVERY_S = 600.0
+_last_sweep: dict[Path, float] = {}  # resolved lake root → time.monotonic() of its last sweep
+#: Merge tables whose rows count as revealed once this column is known (`TableReport.revealed`).
+_REVEALED_BY = {"seeds": "server_seed"}
 
 
 @dataclass(slots=True)
@@ -73,6 +89,8 @@ class TableReport:
         rejected: rows of the batch sent to `rejects` (wrong type or failed checks).
         conflicts: rows whose key was already in the lake with other values in the table's
             `COMPARED` columns (ticks: `price_x`); the lake's row is kept.
+        revealed: `seeds`: rows whose `server_seed` this write made known (the lake held no
+            row or a row without it); 0 for other tables.
         files: files written or rewritten.
     """
 
@@ -80,14 +98,17 @@ class TableReport:
     new: int = 0
     rejected: int = 0
     conflicts: int = 0
+    revealed: int = 0
     files: list[Path] = field(default_factory=list)
 
 
 @dataclass(slots=True)
 class WriteReport:
-    """Per-table `TableReport`s of one `write_batch` call (untouched tables are absent)."""
+    """Per-table `TableReport`s of one `write_batch` call (untouched tables are absent), and
+    the stale temporary files the write removed (`files.remove_stale_temp_files`)."""
 
     tables: dict[str, TableReport] = field(default_factory=dict)
+    temp_removed: list[Path] = field(default_factory=list)
 
     def table(self, name: str) -> TableReport:
         """The report of table `name` (created empty on first use)."""
@@ -100,6 +121,10 @@ class WriteReport:
     def new(self, name: str) -> int:
         """Rows of `name` new to the lake (0 when the write did not touch it)."""
         return self.tables[name].new if name in self.tables else 0
+
+    def revealed(self, name: str) -> int:
+        """Rows of `name` this write revealed (`TableReport.revealed`; 0 when untouched)."""
+        return self.tables[name].revealed if name in self.tables else 0
 
     @property
     def rejected(self) -> int:
@@ -165,13 +190,14 @@ def _tidy(lake: Path, table: str, day: str, files: list[Path]) -> None:
     tidy_partition(lake, table, day, files=files)
 
 
-def _rewrite_partition(lake: Path, table: str, day: str, frame: pl.DataFrame) -> Path | None:
-    """Replace the whole partition by `frame` (one `data.parquet`; none when empty)."""
+def _rewrite_partition(lake: Path, table: str, day: str, frame: pl.DataFrame) -> Path:
+    """Replace the whole partition by `frame` (one `data.parquet`).
+
+    An emptied partition keeps a valid `data.parquet` with no rows: a reader (a catalog
+    connection) that listed the file before this write must still be able to open it.
+    """
     old = layout.data_files(lake, table, day)
     target = layout.partition_dir(lake, table, day) / layout.MERGED_FILE
-    if frame.height == 0:
-        remove_files(old)
-        return None
     write_parquet_atomic(frame, target)
     remove_files([p for p in old if p != target])
     return target
@@ -200,8 +226,11 @@ def _write_merge(
         if merged.equals(existing.sort(key)):
             continue
         rep.new += merged.join(existing.select(key), on=key, how="anti").height
-        if (path := _rewrite_partition(lake, table, day, merged)) is not None:
-            rep.files.append(path)
+        if (col := _REVEALED_BY.get(table)) is not None:
+            known = existing.filter(pl.col(col).is_not_null()).select(key)
+            rep.revealed += (merged.filter(pl.col(col).is_not_null())
+                             .join(known, on=key, how="anti").height)
+        rep.files.append(_rewrite_partition(lake, table, day, merged))
 
 
 def _game_days(game_ids: Iterable[str]) -> dict[str, list[str]]:
@@ -277,9 +306,19 @@ def _write_gaps(
         if new.equals(existing.sort(key)):
             continue
         rep.new += computed.join(existing, on=list(computed.columns), how="anti").height
-        if (path := _rewrite_partition(lake, "gaps", day, new)) is not None:
-            rep.files.append(path)
+        rep.files.append(_rewrite_partition(lake, "gaps", day, new))
     return rejects
+
+
+def _sweep_temp_files(lake: Path) -> list[Path]:
+    """`remove_stale_temp_files` at the first write of this process, then at most once every
+    `TEMP_SWEEP_EVERY_S`. Call with the write lock held."""
+    root, now = lake.resolve(), time.monotonic()
+    last = _last_sweep.get(root)
+    if last is not None and now - last < TEMP_SWEEP_EVERY_S:
+        return []
+    _last_sweep[root] = now
+    return remove_stale_temp_files(lake)
 
 
 def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
@@ -291,7 +330,8 @@ def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
 
     Returns:
         A `WriteReport`: per table, rows offered, rows new to the lake, rows rejected, rows
-        that disagree with the lake's row of the same key (ticks), files.
+        that disagree with the lake's row of the same key (ticks), seeds revealed, files; and
+        the stale temporary files removed.
 
     Raises:
         LakeError: a lake file cannot be read or written.
@@ -316,6 +356,7 @@ def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
     if "ticks" in frames:
         tick_days = set(layout.partition_dates(frames["ticks"]).unique().to_list())
     with lake_lock(lake):
+        report.temp_removed = _sweep_temp_files(lake)
         for t in WRITE_ORDER:
             if t in frames and t not in _SPECIAL:
                 if TABLES[t].kind == "append":

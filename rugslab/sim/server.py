@@ -11,7 +11,14 @@ anything from a client, and it COUNTS every packet each client sends beyond the 
 CONNECT (Engine.IO pings/pongs never reach this layer): `GET /stats` on the same port returns
 them as JSON, and `FeedServer.stats()` in process. A listen-only client has
 `packets == 0` while connected; a client closing politely may send one DISCONNECT packet,
-counted under `by_type.disconnect` (so "never emits" means `events == acks == 0`).
+counted under `by_type.disconnect` (so "never emits" means `events == acks == 0`). Clients are
+listed by connection number ("1", "2", ... in connection order) with their counts only: never
+their addresses, query strings or session ids (a session id would let a reader of /stats act
+as that client).
+
+Cross-origin requests (a browser page of another origin: its `Origin` header differs from
+`http://<Host>`) are refused by default; `cors_origins` lists the origins to allow (`"*"`: any).
+Clients that send no `Origin` header (Python clients, the collector) are not concerned.
 
 Fault injection: per-frame faults come from `rugslab.sim.faults.apply_faults`; with
 `disconnect_every_s` the server disconnects every client every S wall seconds, either with a
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -35,6 +43,7 @@ import socketio
 from aiohttp import web
 
 from rugslab.config import DEFAULT_FRONTEND_VERSION
+from rugslab.errors import ConfigError
 from rugslab.sim.faults import Faults, FaultStats, apply_faults
 from rugslab.sim.feed import ScheduledFrame, simulate_feed
 from rugslab.sim.replay import ReplayStats, read_files, replay_schedule
@@ -42,6 +51,29 @@ from rugslab.sim.replay import ReplayStats, read_files, replay_schedule
 DEFAULT_PORT = 8765
 _PACKET_TYPES = {"0": "connect", "1": "disconnect", "2": "event", "3": "ack",
                  "4": "connect_error", "5": "binary_event", "6": "binary_ack"}
+#: What a browser sends as `Origin`: scheme://host[:port], nothing after.
+_ORIGIN = re.compile(r"^https?://[^/?#\s]+$")
+
+
+def cors_allowed_origins(origins: Sequence[str] | None) -> list[str] | None:
+    """The python-socketio `cors_allowed_origins` for `origins` (each `scheme://host[:port]`,
+    or `*` for any origin): None (same origin only) when there are none.
+
+    (python-engineio: None = same origin; `[]` would turn the Origin check off altogether.)
+
+    Raises:
+        ConfigError: an origin is not of that form; the message names it and the fix.
+    """
+    if not origins:
+        return None
+    for o in origins:
+        if o != "*" and not _ORIGIN.match(o):
+            raise ConfigError(
+                f"Invalid --cors-origin {o!r}: expected an origin as a browser sends it, "
+                "scheme://host[:port] with no path (e.g. http://localhost:3000), or '*' to "
+                "allow any origin."
+            )
+    return list(origins)
 
 
 class _CountingServer(socketio.AsyncServer):  # type: ignore[misc]
@@ -73,6 +105,8 @@ class FeedServer:
         wait_for_clients: start the feed only once this many clients are connected
             (0: at once), so tests see the feed from its first frame.
         frontend_version: the `frontend-version` query value clients must send.
+        cors_origins: origins (`scheme://host[:port]`) allowed besides the server's own; `*`
+            allows any. None or empty: same origin only (a cross-origin handshake gets 400).
         on_sent: called with each frame right after it was handed to the sockets (tests use
             it as the ground truth of what a client could have received, and when).
     """
@@ -80,6 +114,7 @@ class FeedServer:
     def __init__(self, frames: Iterable[ScheduledFrame], *, faults: Faults | None = None,
                  host: str = "127.0.0.1", port: int = DEFAULT_PORT, wait_for_clients: int = 0,
                  frontend_version: str = DEFAULT_FRONTEND_VERSION,
+                 cors_origins: Sequence[str] | None = None,
                  on_sent: Callable[[ScheduledFrame], None] | None = None) -> None:
         self.on_sent = on_sent
         self.faults = faults or Faults()
@@ -89,7 +124,8 @@ class FeedServer:
         self.host, self.port = host, port
         self.wait_for_clients = wait_for_clients
         self.frontend_version = frontend_version
-        self.sio = _CountingServer(self._count, async_mode="aiohttp", cors_allowed_origins="*")
+        self.sio = _CountingServer(self._count, async_mode="aiohttp",
+                                   cors_allowed_origins=cors_allowed_origins(cors_origins))
         self.app = web.Application()
         self.sio.attach(self.app)
         self.app.router.add_get("/stats", self._stats_handler)
@@ -115,8 +151,8 @@ class FeedServer:
     def _client(self, eio_sid: str) -> dict[str, Any]:
         c = self.clients.get(eio_sid)
         if c is None:
-            c = self.clients[eio_sid] = {"remote": None, "query": None, "connected": False,
-                                         "packets": 0, "events": 0, "acks": 0, "by_type": {}}
+            c = self.clients[eio_sid] = {"connected": False, "packets": 0, "events": 0,
+                                         "acks": 0, "by_type": {}}
         return c
 
     def _count(self, eio_sid: str, kind: str) -> None:
@@ -134,8 +170,6 @@ class FeedServer:
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
         query = parse_qs(environ.get("QUERY_STRING", ""))
         c = self._client(eio_sid)
-        c["remote"] = environ.get("REMOTE_ADDR")
-        c["query"] = environ.get("QUERY_STRING", "")
         if query.get("frontend-version") != [self.frontend_version]:
             self.rejected += 1
             raise socketio.exceptions.ConnectionRefusedError(
@@ -153,7 +187,11 @@ class FeedServer:
             self.clients[eio_sid]["connected"] = False
 
     def stats(self) -> dict[str, Any]:
-        """Counters as plain JSON-able data (also served at `GET /stats`)."""
+        """Counters as plain JSON-able data (also served at `GET /stats`).
+
+        `clients` maps each client's connection number ("1", "2", ...) to its counts
+        (`connected`, `packets`, `events`, `acks`, `by_type`); no address or session id.
+        """
         totals = {k: sum(c[k] for c in self.clients.values())
                   for k in ("packets", "events", "acks")}
         return {"url": self.url, "frames_sent": self.frames_sent, "raw_sent": self.raw_sent,
@@ -161,8 +199,8 @@ class FeedServer:
                 "connected": len(self.connected), "connects": self.connects,
                 "rejected": self.rejected, "disconnects": self.disconnects,
                 "server_disconnects": self.server_disconnects, "totals": totals,
-                "clients": {k: {**v, "by_type": dict(v["by_type"])}
-                            for k, v in self.clients.items()},
+                "clients": {str(n): {**v, "by_type": dict(v["by_type"])}
+                            for n, v in enumerate(self.clients.values(), start=1)},
                 "faults": self.fault_stats.as_dict()}
 
     async def _stats_handler(self, request: web.Request) -> web.Response:
@@ -191,9 +229,17 @@ class FeedServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
         self._tasks.clear()
-        for eio_sid in list(self.sio.eio.sockets):
-            with contextlib.suppress(Exception):
-                await self.sio.eio.disconnect(eio_sid)
+        closing = [asyncio.create_task(self.sio.eio.disconnect(eio_sid))
+                   for eio_sid in list(self.sio.eio.sockets)]
+        if closing:
+            # a polling client that stopped polling never fetches its CLOSE packet, and
+            # engine.io waits for it: give them all 1 s, then stop regardless
+            _, late = await asyncio.wait(closing, timeout=1.0)
+            for t in late:
+                t.cancel()
+            for t in closing:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await t
         with contextlib.suppress(Exception):
             await self.sio.shutdown()  # ends engine.io's service task
         if self._runner is not None:
@@ -266,7 +312,8 @@ async def serve(server: FeedServer, *, announce: Any = None, linger_s: float = 0
 async def serve_replay(files: Sequence[Path | str], *, host: str = "127.0.0.1",
                        port: int = DEFAULT_PORT, speed: float = 1.0,
                        faults: Faults | None = None, loop: bool = False,
-                       wait_for_clients: int = 0, announce: Any = None) -> ReplayStats:
+                       wait_for_clients: int = 0, announce: Any = None,
+                       cors_origins: Sequence[str] | None = None) -> ReplayStats:
     """Replay capture files as a live feed; returns what was read (markers, bad records).
 
     Args:
@@ -274,10 +321,11 @@ async def serve_replay(files: Sequence[Path | str], *, host: str = "127.0.0.1",
         speed: captured timing ÷ speed.
         loop: start over at the end, forever (until cancelled).
         announce: called with the URL once listening (e.g. `print`).
+        cors_origins: cross-origin clients to allow (`FeedServer`); default same origin only.
 
     Raises:
         InputFormatError: a file cannot be read (before the server starts).
-        ConfigError: bad speed or fault settings.
+        ConfigError: bad speed, fault settings or origin.
     """
     from rugslab.readers import detect_format
 
@@ -285,6 +333,7 @@ async def serve_replay(files: Sequence[Path | str], *, host: str = "127.0.0.1",
         detect_format(p)
     stats = ReplayStats()
     list(replay_schedule([], speed))  # validates speed before listening
+    cors_allowed_origins(cors_origins)  # and the origins
 
     def frames() -> Iterable[ScheduledFrame]:
         offset = 0.0
@@ -298,7 +347,7 @@ async def serve_replay(files: Sequence[Path | str], *, host: str = "127.0.0.1",
             offset += last + 1.0 / speed
 
     server = FeedServer(frames(), faults=faults, host=host, port=port,
-                        wait_for_clients=wait_for_clients)
+                        wait_for_clients=wait_for_clients, cors_origins=cors_origins)
     await serve(server, announce=announce)
     return stats
 
@@ -306,13 +355,14 @@ async def serve_replay(files: Sequence[Path | str], *, host: str = "127.0.0.1",
 async def serve_sim(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT, speed: float = 1.0,
                     games: int | None = None, seed: int = 0, players: int = 20,
                     faults: Faults | None = None, wait_for_clients: int = 0,
-                    announce: Any = None) -> None:
-    """Serve the simulated feed of `games` games (None: endless) generated from `seed`.
+                    announce: Any = None, cors_origins: Sequence[str] | None = None) -> None:
+    """Serve the simulated feed of `games` games (None: endless) generated from `seed`;
+    `cors_origins`: cross-origin clients to allow (`FeedServer`), default same origin only.
 
     Raises:
-        ConfigError: bad speed, games, players or fault settings.
+        ConfigError: bad speed, games, players, fault settings or origin.
     """
     feed = simulate_feed(games, seed, speed, players)
     server = FeedServer(feed, faults=faults, host=host, port=port,
-                        wait_for_clients=wait_for_clients)
+                        wait_for_clients=wait_for_clients, cors_origins=cors_origins)
     await serve(server, announce=announce)
