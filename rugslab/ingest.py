@@ -3,7 +3,8 @@
     summary = ingest([Path("captures/")], lake=Path("lake"))
     print(summary)
 
-Per file (`readers.iter_inputs` expands folders), the format is sniffed (`readers.detect_format`):
+Per file (`readers.iter_inputs` expands folders, each real folder and file once), the format
+is sniffed from the first lines that are records (`readers.detect.detect`):
 
     frame formats      `readers.read_frames` → `assemble.GameAssembler.feed`; every
                        `batch_frames` frames (or `RAW_BATCH_BYTES` of arguments) the
@@ -16,12 +17,13 @@ Per file (`readers.iter_inputs` expands folders), the format is sniffed (`reader
     empty              read, nothing to write
     anything else      skipped, with its reason, in `IngestSummary.files_skipped`
 
-Unreadable records (`BadRecord`) become `rejects` rows; a file that cannot be read at all never
-stops the run. One assembler serves the whole run, so a game that spans two files (a journal
-rotated mid-game) is still one game. Memory stays bounded by `batch_frames` raw frames (at
-most `RAW_BATCH_BYTES` of arguments) and the other rows of `batch_frames *
-DERIVED_EVERY_BATCHES` frames (~1% of their bytes); the legacy recordings' ticks are held
-until the end of the run (above).
+Unreadable records (`BadRecord`) become `rejects` rows; a file or folder that cannot be read at
+all never stops the run, nor does a file that breaks mid-way (a truncated gzip: the lines before
+the break are kept, the break is in `IngestSummary.files_cut_short`). One assembler serves the
+whole run, so a game that spans two files (a journal rotated mid-game) is still one game.
+Memory stays bounded by `batch_frames` raw frames (at most `RAW_BATCH_BYTES` of arguments)
+and the other rows of `batch_frames * DERIVED_EVERY_BATCHES` frames (~1% of their bytes);
+the legacy recordings' ticks are held until the end of the run (above).
 """
 
 from __future__ import annotations
@@ -39,15 +41,16 @@ import polars as pl
 from tqdm import tqdm
 
 from rugslab.config import DEFAULT_BATCH_FRAMES, DERIVED_EVERY_BATCHES, RAW_BATCH_BYTES
-from rugslab.errors import ConfigError, InputFormatError
-from rugslab.events import BadRecord
+from rugslab.errors import ConfigError, InputFormatError, LakeError
+from rugslab.events import BadRecord, Frame
 from rugslab.lake import layout
 from rugslab.lake.files import read_files
 from rugslab.lake.validate import reject_row
 from rugslab.lake.writer import WriteReport, write_batch
 from rugslab.readers import detect as fmt
-from rugslab.readers import detect_format, iter_inputs, read_frames
-from rugslab.readers.files import ReadMeter, metered
+from rugslab.readers import iter_inputs, read_frames
+from rugslab.readers.detect import detect
+from rugslab.readers.files import ReadMeter, cuts_recorded, metered
 from rugslab.rows import RowBatch
 from rugslab.schemas import TABLES
 
@@ -61,9 +64,11 @@ class IngestSummary:
 
     Attributes:
         files_read: files whose records were read (fully or, after a mid-file error, in part).
-        files_skipped: (path, reason) of files that could not be read at all.
-        files_cut_short: (path, reason) of files read only up to an error (e.g. truncated gzip);
-            they count in `files_read`, and the frames before the error are kept.
+        files_skipped: (path, reason) of files (or folders) that could not be read at all;
+            the reason says why, where (e.g. the line) and what to do.
+        files_cut_short: (path, reason) of files read only up to a break (a truncated or
+            corrupt gzip stream, a read error); they count in `files_read`, every line before
+            the break is kept, and the line the break cut is a `rejects` row.
         frames: frames read from frame formats (legacy records are not frames).
         bad_records: records no reader could turn into a frame (each is a `rejects` row).
         rows_in: per table, rows offered to the lake, the summary's `offered` column: for
@@ -93,9 +98,19 @@ class IngestSummary:
     seeds_revealed_new: int = 0
     counters: Counter[str] = field(default_factory=Counter)
 
+    @property
+    def files_incomplete(self) -> int:
+        """Inputs skipped or cut short: the CLI exits 1 when there is any."""
+        return len(self.files_skipped) + len(self.files_cut_short)
+
+    def skip(self, path: Path | str, reason: str) -> None:
+        """Note an input that could not be read at all, with the reason."""
+        self.files_skipped.append((str(path), reason))
+
     def __str__(self) -> str:
+        cut = f", cut short: {len(self.files_cut_short)}" if self.files_cut_short else ""
         lines = [
-            f"files read: {self.files_read}, skipped: {len(self.files_skipped)}",
+            f"files read: {self.files_read}, skipped: {len(self.files_skipped)}{cut}",
             *(f"  skipped {p}: {why}" for p, why in self.files_skipped),
             *(f"  cut short {p}: {why}" for p, why in self.files_cut_short),
             f"frames: {self.frames:,}  bad records: {self.bad_records:,}",
@@ -242,7 +257,9 @@ def ingest(
     Raises:
         ConfigError: `batch_frames` is not positive.
         InputFormatError: a path given does not exist.
-        LakeError: the lake cannot be written.
+        LakeError: the lake cannot be written (read-only, disk full): the message names the
+            file, how far the run got and the fix; what was written stays (whole files only)
+            and the same ingest run again adds the rest once.
     """
     from rugslab.assemble import GameAssembler
     from rugslab.readers.legacy import LegacyImporter
@@ -250,8 +267,8 @@ def ingest(
     if batch_frames <= 0:
         raise ConfigError(f"Invalid batch_frames {batch_frames}: expected a positive whole number.")
     lake = Path(lake)
-    files = list(iter_inputs(paths))
     summary = IngestSummary()
+    files = list(iter_inputs(paths, on_skip=summary.skip, counters=summary.counters))
     revealed_before = _revealed_seeds(lake)
     run = _Run(lake, summary)
     assembler = GameAssembler()
@@ -276,68 +293,103 @@ def ingest(
         if collect:
             gc.collect()
 
-    sizes = {p: p.stat().st_size for p in files}
+    sizes = {p: _size(p) for p in files}
     enabled = progress and sys.stderr.isatty()
+    done = 0
     # on the way out: the collector as it was, the bar closed, then the reader meter reset
     with ExitStack() as stack:
-        show = _Progress(sum(sizes[p] for p in files), stack.enter_context(metered()),
-                         enabled=enabled)
+        show = _Progress(sum(sizes.values()), stack.enter_context(metered()), enabled=enabled)
         stack.callback(show.bar.close)
+        # a file that breaks mid-way (a cut gzip) ends there: its lines before are read
+        cuts = stack.enter_context(cuts_recorded())
         stack.enter_context(_collection_per_batch())
-        for path in files:
-            try:
-                kind = detect_format(path)
-            except InputFormatError as e:
-                summary.files_skipped.append((str(path), str(e)))
-                show.file_done(summary.frames, sizes[path])
-                continue
-            if kind == fmt.LEGACY_RECORDING:
+        try:
+            for done, path in enumerate(files):  # noqa: B007 - `done` names the files finished
                 try:
-                    batch = legacy.add_file(path)  # its rejects and counters; ticks come last
+                    found = detect(path)
                 except InputFormatError as e:
-                    summary.files_skipped.append((str(path), str(e)))
-                else:
-                    summary.files_read += 1
-                    pending.merge(batch)
-                    n_pending += len(batch)
-                    if n_pending >= batch_frames:
-                        flush()
-            elif kind == fmt.EMPTY:
-                summary.files_read += 1
-            elif kind in fmt.FRAME_FORMATS:
-                summary.files_read += 1
-                counters: Counter[str] = Counter()
-                try:
-                    for item in read_frames(path, format=kind, counters=counters):
-                        if isinstance(item, BadRecord):
-                            pending.add("rejects", _bad_row(item))
-                            summary.bad_records += 1
-                            continue
-                        assembler.feed(item)
-                        summary.frames += 1
-                        n_pending += 1
-                        n_raw += 1
-                        if n_pending >= drain_at:
+                    summary.skip(path, str(e))
+                    show.file_done(summary.frames, sizes[path])
+                    continue
+                kind = found.format
+                if kind == fmt.LEGACY_RECORDING:
+                    try:
+                        batch = legacy.add_file(path)  # its rejects and counters; ticks come last
+                    except InputFormatError as e:
+                        summary.skip(path, str(e))
+                    else:
+                        summary.files_read += 1
+                        pending.merge(batch)
+                        n_pending += len(batch)
+                        if n_pending >= batch_frames:
                             flush()
-                        elif n_raw >= batch_frames or (
-                            not n_raw % 64 and assembler.raw_bytes >= RAW_BATCH_BYTES
-                        ):
-                            run.write(assembler.drain_raw())
-                            n_raw = 0
-                        elif n_raw % 1024:
-                            continue
-                        show.tick(summary.frames, sizes[path])
-                except InputFormatError as e:
-                    # cut short mid-file (e.g. a truncated gzip): keep what was read, say so
-                    summary.files_cut_short.append((str(path), str(e)))
-                for k, v in counters.items():
-                    if k not in ("frames", "bad_records"):
-                        summary.counters[k] += v
-            else:
-                summary.files_skipped.append((str(path), f"format not readable ({kind})"))
-            show.file_done(summary.frames, sizes[path])
-        pending.merge(legacy.finish())
-        flush(collect=False)  # the run ends: the collector is restored as the block exits
+                elif kind == fmt.EMPTY:
+                    summary.files_read += 1
+                elif kind in fmt.FRAME_FORMATS:
+                    summary.files_read += 1
+                    counters: Counter[str] = Counter()
+                    try:
+                        for item in _read_guarded(path, kind, counters):
+                            if isinstance(item, BadRecord):
+                                pending.add("rejects", _bad_row(item))
+                                summary.bad_records += 1
+                                continue
+                            assembler.feed(item)
+                            summary.frames += 1
+                            n_pending += 1
+                            n_raw += 1
+                            if n_pending >= drain_at:
+                                flush()
+                            elif n_raw >= batch_frames or (
+                                not n_raw % 64 and assembler.raw_bytes >= RAW_BATCH_BYTES
+                            ):
+                                run.write(assembler.drain_raw())
+                                n_raw = 0
+                            elif n_raw % 1024:
+                                continue
+                            show.tick(summary.frames, sizes[path])
+                    except InputFormatError as e:
+                        # cut short mid-file (a read error): keep what was read, say so
+                        cuts.record(path, str(e))
+                    for k, v in counters.items():
+                        if k not in ("frames", "bad_records"):
+                            summary.counters[k] += v
+                else:
+                    summary.skip(path, found.skip_reason())
+                why = cuts.pop(path)
+                if why is not None:
+                    summary.files_cut_short.append((str(path), why))
+                show.file_done(summary.frames, sizes[path])
+            done = len(files)
+            pending.merge(legacy.finish())
+            flush(collect=False)  # the run ends: the collector is restored as the block exits
+        except LakeError as e:
+            raise LakeError(
+                f"{e}. Ingest stopped after {done} of {len(files)} input files; free space on "
+                f"the lake's disk or make {str(lake)!r} writable, then run the same ingest "
+                "again: rows already written are kept once and the rest is added.",
+                path=e.path,
+            ) from e
     run.finish()
     summary.seeds_revealed_new = _revealed_seeds(lake) - revealed_before
     return summary
+
+
+def _size(path: Path) -> int:
+    """The file's size in bytes for the progress total (0 if it vanished: reading says so)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _read_guarded(path: Path, kind: str, counters: Counter[str]) -> Iterator[Frame | BadRecord]:
+    """`read_frames`, with a read error of the input (not of the lake) as `InputFormatError`."""
+    try:
+        yield from read_frames(path, format=kind, counters=counters)
+    except OSError as e:
+        raise InputFormatError(
+            f"Input file {str(path)!r} cannot be read to its end ({e.strerror or e}); the "
+            "frames before were read. Re-copy the file or check the disk to read the rest.",
+            path=path,
+        ) from e

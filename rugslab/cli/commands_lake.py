@@ -18,7 +18,7 @@ import typer
 
 from rugslab.cli import app
 from rugslab.config import Settings
-from rugslab.errors import ConfigError, RugslabError
+from rugslab.errors import ConfigError, LakeError, RugslabError
 
 _LAKE_HELP = "Lake folder (default: $RUGSLAB_LAKE or ./lake)."
 
@@ -44,7 +44,14 @@ def ingest_command(
     ),
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
 ) -> None:
-    """Read capture files and legacy recordings into the Parquet lake (re-ingest adds nothing)."""
+    """Read capture files and legacy recordings into the Parquet lake (re-ingest adds nothing).
+
+    Exit status: 0 when every file was read (bad lines are `rejects` rows, counted in the
+    summary); 1 when any file or folder could not be read or was cut short (e.g. a truncated
+    gzip: the lines before the cut are kept), the rest still ingested, or when the lake cannot
+    be written (read-only, disk full: run it again once fixed); 2 for usage errors (a bad
+    option, an input path that does not exist).
+    """
     from rugslab.ingest import ingest
 
     settings = Settings.from_env().with_overrides(lake=lake, batch_frames=batch_frames)
@@ -52,13 +59,24 @@ def ingest_command(
         raise ConfigError(
             f"Invalid --batch-frames {settings.batch_frames}: expected a positive whole number."
         )
-    summary = ingest(
-        paths,
-        lake=settings.lake,
-        batch_frames=settings.batch_frames,
-        progress=not no_progress,
-    )
+    try:
+        summary = ingest(
+            paths,
+            lake=settings.lake,
+            batch_frames=settings.batch_frames,
+            progress=not no_progress,
+        )
+    except LakeError as e:
+        typer.echo(f"rugslab: error: {e}", err=True)
+        raise typer.Exit(1) from e
     typer.echo(str(summary))
+    if summary.files_incomplete:
+        typer.echo(
+            f"rugslab: {summary.files_incomplete} input(s) skipped or cut short (listed above "
+            "with the reason); everything else was ingested. Exit status 1.",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 def _cell(v: Any) -> str:
