@@ -365,9 +365,9 @@ def ingest(
             flush(collect=False)  # the run ends: the collector is restored as the block exits
         except LakeError as e:
             raise LakeError(
-                f"{e}. Ingest stopped after {done} of {len(files)} input files; free space on "
-                f"the lake's disk or make {str(lake)!r} writable, then run the same ingest "
-                "again: rows already written are kept once and the rest is added.",
+                f"{e}. Ingest stopped with {done} of {len(files)} input files read; free "
+                f"space on the lake's disk or make {str(lake)!r} writable, then run the same "
+                "ingest again: rows already written are kept once and the rest is added.",
                 path=e.path,
             ) from e
     run.finish()

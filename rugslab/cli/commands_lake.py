@@ -46,11 +46,13 @@ def ingest_command(
 ) -> None:
     """Read capture files and legacy recordings into the Parquet lake (re-ingest adds nothing).
 
-    Exit status: 0 when every file was read (bad lines are `rejects` rows, counted in the
-    summary); 1 when any file or folder could not be read or was cut short (e.g. a truncated
-    gzip: the lines before the cut are kept), the rest still ingested, or when the lake cannot
-    be written (read-only, disk full: run it again once fixed); 2 for usage errors (a bad
-    option, an input path that does not exist).
+    Exit status 0: every file was read (bad lines are `rejects` rows, counted in the summary).
+
+    Exit status 1: a file or folder could not be read or was cut short (the rest was ingested).
+
+    Exit status 1 also: the lake cannot be written (read-only, disk full); re-run once fixed.
+
+    Exit status 2: a usage error (a bad option, an input path that does not exist).
     """
     from rugslab.ingest import ingest
 

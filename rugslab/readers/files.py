@@ -164,9 +164,9 @@ class _GzipStream(io.RawIOBase):
             self._raw.close()
         super().close()
 
-    def _fail(self, why: str) -> None:
+    def _fail(self, why: str, pending: int = 0) -> None:
         self._ended = True
-        self.error = f"{why}, {self.text_bytes:,} bytes of text in"
+        self.error = f"{why}, {self.text_bytes + pending:,} bytes of text in"
         log = _CUTS.get()
         if log is not None:
             log.record(self._path, f"its gzip stream {self.error}; the text before was read. "
@@ -193,7 +193,7 @@ class _GzipStream(io.RawIOBase):
                 data = d.decompress(src, want)
             except zlib.error as e:
                 data = self._salvage(saved, src)
-                self._fail(f"is corrupt ({e})")
+                self._fail(f"is corrupt ({e})", len(data))
                 return data
             if data:
                 return bytes(data)
@@ -201,13 +201,20 @@ class _GzipStream(io.RawIOBase):
 
     @staticmethod
     def _salvage(d: Any, src: bytes) -> bytes:
-        """The text `src` decompresses to before the byte zlib rejects (decoded in pieces)."""
+        """The text `src` decompresses to before the byte zlib rejects: decoded in pieces,
+        the piece that fails again byte by byte (a failing call gives none of its text)."""
         out = bytearray()
-        try:
-            for i in range(0, len(src), 256):
+        for i in range(0, len(src), 256):
+            before = d.copy()
+            try:
                 out += d.decompress(src[i : i + 256])
-        except zlib.error:
-            pass
+            except zlib.error:
+                try:
+                    for j in range(i, min(i + 256, len(src))):
+                        out += before.decompress(src[j : j + 1])
+                except zlib.error:
+                    break
+                break
         return bytes(out)
 
 
