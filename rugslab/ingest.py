@@ -31,7 +31,7 @@ from __future__ import annotations
 import gc
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -295,84 +295,93 @@ def ingest(
 
     sizes = {p: _size(p) for p in files}
     enabled = progress and sys.stderr.isatty()
-    done = 0
+    done = 0  # input files finished, for the message of a lake write that fails
     # on the way out: the collector as it was, the bar closed, then the reader meter reset
     with ExitStack() as stack:
+        stack.enter_context(_lake_error_explained(lake, lambda: (done, len(files))))
         show = _Progress(sum(sizes.values()), stack.enter_context(metered()), enabled=enabled)
         stack.callback(show.bar.close)
         # a file that breaks mid-way (a cut gzip) ends there: its lines before are read
         cuts = stack.enter_context(cuts_recorded())
         stack.enter_context(_collection_per_batch())
-        try:
-            for done, path in enumerate(files):  # noqa: B007 - `done` names the files finished
+        for done, path in enumerate(files):  # noqa: B007 - `done` is read by the lake errors
+            try:
+                found = detect(path)
+            except InputFormatError as e:
+                summary.skip(path, str(e))
+                show.file_done(summary.frames, sizes[path])
+                continue
+            kind = found.format
+            if kind == fmt.LEGACY_RECORDING:
                 try:
-                    found = detect(path)
+                    batch = legacy.add_file(path)  # its rejects and counters; ticks come last
                 except InputFormatError as e:
                     summary.skip(path, str(e))
-                    show.file_done(summary.frames, sizes[path])
-                    continue
-                kind = found.format
-                if kind == fmt.LEGACY_RECORDING:
-                    try:
-                        batch = legacy.add_file(path)  # its rejects and counters; ticks come last
-                    except InputFormatError as e:
-                        summary.skip(path, str(e))
-                    else:
-                        summary.files_read += 1
-                        pending.merge(batch)
-                        n_pending += len(batch)
-                        if n_pending >= batch_frames:
-                            flush()
-                elif kind == fmt.EMPTY:
-                    summary.files_read += 1
-                elif kind in fmt.FRAME_FORMATS:
-                    summary.files_read += 1
-                    counters: Counter[str] = Counter()
-                    try:
-                        for item in _read_guarded(path, kind, counters):
-                            if isinstance(item, BadRecord):
-                                pending.add("rejects", _bad_row(item))
-                                summary.bad_records += 1
-                                continue
-                            assembler.feed(item)
-                            summary.frames += 1
-                            n_pending += 1
-                            n_raw += 1
-                            if n_pending >= drain_at:
-                                flush()
-                            elif n_raw >= batch_frames or (
-                                not n_raw % 64 and assembler.raw_bytes >= RAW_BATCH_BYTES
-                            ):
-                                run.write(assembler.drain_raw())
-                                n_raw = 0
-                            elif n_raw % 1024:
-                                continue
-                            show.tick(summary.frames, sizes[path])
-                    except InputFormatError as e:
-                        # cut short mid-file (a read error): keep what was read, say so
-                        cuts.record(path, str(e))
-                    for k, v in counters.items():
-                        if k not in ("frames", "bad_records"):
-                            summary.counters[k] += v
                 else:
-                    summary.skip(path, found.skip_reason())
-                why = cuts.pop(path)
-                if why is not None:
-                    summary.files_cut_short.append((str(path), why))
-                show.file_done(summary.frames, sizes[path])
-            done = len(files)
-            pending.merge(legacy.finish())
-            flush(collect=False)  # the run ends: the collector is restored as the block exits
-        except LakeError as e:
-            raise LakeError(
-                f"{e}. Ingest stopped with {done} of {len(files)} input files read; free "
-                f"space on the lake's disk or make {str(lake)!r} writable, then run the same "
-                "ingest again: rows already written are kept once and the rest is added.",
-                path=e.path,
-            ) from e
+                    summary.files_read += 1
+                    pending.merge(batch)
+                    n_pending += len(batch)
+                    if n_pending >= batch_frames:
+                        flush()
+            elif kind == fmt.EMPTY:
+                summary.files_read += 1
+            elif kind in fmt.FRAME_FORMATS:
+                summary.files_read += 1
+                counters: Counter[str] = Counter()
+                try:
+                    for item in _read_guarded(path, kind, counters):
+                        if isinstance(item, BadRecord):
+                            pending.add("rejects", _bad_row(item))
+                            summary.bad_records += 1
+                            continue
+                        assembler.feed(item)
+                        summary.frames += 1
+                        n_pending += 1
+                        n_raw += 1
+                        if n_pending >= drain_at:
+                            flush()
+                        elif n_raw >= batch_frames or (
+                            not n_raw % 64 and assembler.raw_bytes >= RAW_BATCH_BYTES
+                        ):
+                            run.write(assembler.drain_raw())
+                            n_raw = 0
+                        elif n_raw % 1024:
+                            continue
+                        show.tick(summary.frames, sizes[path])
+                except InputFormatError as e:
+                    # cut short mid-file (a read error): keep what was read, say so
+                    cuts.record(path, str(e))
+                for k, v in counters.items():
+                    if k not in ("frames", "bad_records"):
+                        summary.counters[k] += v
+            else:
+                summary.skip(path, found.skip_reason())
+            why = cuts.pop(path)
+            if why is not None:
+                summary.files_cut_short.append((str(path), why))
+            show.file_done(summary.frames, sizes[path])
+        done = len(files)
+        pending.merge(legacy.finish())
+        flush(collect=False)  # the run ends: the collector is restored as the block exits
     run.finish()
     summary.seeds_revealed_new = _revealed_seeds(lake) - revealed_before
     return summary
+
+
+@contextmanager
+def _lake_error_explained(lake: Path, progress: Callable[[], tuple[int, int]]) -> Iterator[None]:
+    """A `LakeError` of the block again, with how far the run got (`progress()`: input files
+    finished, of all) and the fix."""
+    try:
+        yield
+    except LakeError as e:
+        done, total = progress()
+        raise LakeError(
+            f"{e}. Ingest stopped with {done} of {total} input files read; free space on the "
+            f"lake's disk or make {str(lake)!r} writable, then run the same ingest again: rows "
+            "already written are kept once and the rest is added.",
+            path=e.path,
+        ) from e
 
 
 def _size(path: Path) -> int:

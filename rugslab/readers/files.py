@@ -233,6 +233,7 @@ def open_binary(path: Path | str) -> BinaryIO:
     """
     gz = is_gzip(path)
     f: Any
+    raw: Any
     try:
         raw = open(path, "rb", buffering=0 if gz else READ_BUFFER)  # noqa: SIM115 - the caller closes it
     except OSError as e:
