@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import rugslab.readers.files as files_module
 import rugslab.readers.inputs as inputs_module
 from rugslab.cli import main
 from rugslab.lake import layout
@@ -135,6 +136,27 @@ def test_an_unreadable_subfolder_is_skipped_and_the_rest_ingested(
         f"files read: 1, skipped: 1\n  skipped {locked}: folder cannot be listed (Permission "
         "denied), so none of its files were read; make it readable (chmod a+rx) or leave it "
         "out\nframes: 11  bad records: 0\n")
+
+
+def test_an_unreadable_file_is_skipped_naming_it_and_the_fix(
+    folder: Path, captures_dir: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locked = folder / LINES
+    shutil.copy(captures_dir / LINES, locked)
+
+    def refuse(p: str | Path, *args: object, **kwargs: object) -> object:
+        if Path(p) == locked:
+            raise PermissionError(13, "Permission denied", str(p))
+        return open(p, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(files_module, "open", refuse, raising=False)  # the module's builtin
+    code, out, _ = _ingest(folder.parent / "lake", folder, capsys=capsys)
+    assert code == 1
+    assert out.startswith(
+        f"files read: 1, skipped: 1\n  skipped {locked}: Cannot open input file '{locked}': "
+        "Permission denied; check that it exists and is readable (permissions), or leave it "
+        "out.\nframes: 11  bad records: 0\n")
 
 
 @pytest.fixture
