@@ -123,7 +123,8 @@ class GameAssembler:
             args_json = fr.args_json
             fid = fr.frame_id
         except Exception as e:  # args that are not JSON (e.g. non-str keys, huge ints)
-            self._fid = reject_id(repr((event, recv, fr.args)))
+            # not JSON (just failed): its repr, safe at any depth (`raw_text`)
+            self._fid = reject_id(raw_text((event, recv, fr.args)))
             self._reject(
                 "raw_events",
                 f"frame args not JSON-serialisable: {type(e).__name__}: {e}",

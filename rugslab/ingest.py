@@ -3,7 +3,8 @@
     summary = ingest([Path("captures/")], lake=Path("lake"))
     print(summary)
 
-Per file (`readers.iter_inputs` expands folders), the format is sniffed (`readers.detect_format`):
+Per file (`readers.iter_inputs` expands folders, each real folder and file once), the format
+is sniffed from the first lines that are records (`readers.detect.detect`):
 
     frame formats      `readers.read_frames` → `assemble.GameAssembler.feed`; every
                        `batch_frames` frames (or `RAW_BATCH_BYTES` of arguments) the
@@ -16,12 +17,13 @@ Per file (`readers.iter_inputs` expands folders), the format is sniffed (`reader
     empty              read, nothing to write
     anything else      skipped, with its reason, in `IngestSummary.files_skipped`
 
-Unreadable records (`BadRecord`) become `rejects` rows; a file that cannot be read at all never
-stops the run. One assembler serves the whole run, so a game that spans two files (a journal
-rotated mid-game) is still one game. Memory stays bounded by `batch_frames` raw frames (at
-most `RAW_BATCH_BYTES` of arguments) and the other rows of `batch_frames *
-DERIVED_EVERY_BATCHES` frames (~1% of their bytes); the legacy recordings' ticks are held
-until the end of the run (above).
+Unreadable records (`BadRecord`) become `rejects` rows; a file or folder that cannot be read at
+all never stops the run, nor does a file that breaks mid-way (a truncated gzip: the lines before
+the break are kept, the break is in `IngestSummary.files_cut_short`). One assembler serves the
+whole run, so a game that spans two files (a journal rotated mid-game) is still one game.
+Memory stays bounded by `batch_frames` raw frames (at most `RAW_BATCH_BYTES` of arguments)
+and the other rows of `batch_frames * DERIVED_EVERY_BATCHES` frames (~1% of their bytes);
+the legacy recordings' ticks are held until the end of the run (above).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 import gc
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,14 +40,16 @@ from typing import Any
 from tqdm import tqdm
 
 from rugslab.config import DEFAULT_BATCH_FRAMES, DERIVED_EVERY_BATCHES, RAW_BATCH_BYTES
-from rugslab.errors import ConfigError, InputFormatError
-from rugslab.events import BadRecord
+from rugslab.errors import ConfigError, InputFormatError, LakeError
+from rugslab.events import BadRecord, Frame
 from rugslab.lake.validate import reject_row
 from rugslab.lake.writer import WriteReport, write_batch
 from rugslab.lake.zones import recording_zones
 from rugslab.readers import detect as fmt
-from rugslab.readers import detect_format, iter_inputs, read_frames
-from rugslab.readers.files import ReadMeter, metered
+from rugslab.readers import iter_inputs, read_frames
+from rugslab.readers.clock import RecordingZones
+from rugslab.readers.detect import detect
+from rugslab.readers.files import ReadMeter, cuts_recorded, metered
 from rugslab.rows import RowBatch
 from rugslab.schemas import TABLES
 
@@ -59,9 +63,11 @@ class IngestSummary:
 
     Attributes:
         files_read: files whose records were read (fully or, after a mid-file error, in part).
-        files_skipped: (path, reason) of files that could not be read at all.
-        files_cut_short: (path, reason) of files read only up to an error (e.g. truncated gzip);
-            they count in `files_read`, and the frames before the error are kept.
+        files_skipped: (path, reason) of files (or folders) that could not be read at all;
+            the reason says why, where (e.g. the line) and what to do.
+        files_cut_short: (path, reason) of files read only up to a break (a truncated or
+            corrupt gzip stream, a read error); they count in `files_read`, every line before
+            the break is kept, and the line the break cut is a `rejects` row.
         frames: frames read from frame formats (legacy records are not frames).
         bad_records: records no reader could turn into a frame (each is a `rejects` row).
         rows_in: per table, rows offered to the lake, the summary's `offered` column: for
@@ -91,9 +97,19 @@ class IngestSummary:
     seeds_revealed_new: int = 0
     counters: Counter[str] = field(default_factory=Counter)
 
+    @property
+    def files_incomplete(self) -> int:
+        """Inputs skipped or cut short: the CLI exits 1 when there is any."""
+        return len(self.files_skipped) + len(self.files_cut_short)
+
+    def skip(self, path: Path | str, reason: str) -> None:
+        """Note an input that could not be read at all, with the reason."""
+        self.files_skipped.append((str(path), reason))
+
     def __str__(self) -> str:
+        cut = f", cut short: {len(self.files_cut_short)}" if self.files_cut_short else ""
         lines = [
-            f"files read: {self.files_read}, skipped: {len(self.files_skipped)}",
+            f"files read: {self.files_read}, skipped: {len(self.files_skipped)}{cut}",
             *(f"  skipped {p}: {why}" for p, why in self.files_skipped),
             *(f"  cut short {p}: {why}" for p, why in self.files_cut_short),
             f"frames: {self.frames:,}  bad records: {self.bad_records:,}",
@@ -220,6 +236,7 @@ def ingest(
     lake: Path | str,
     batch_frames: int = DEFAULT_BATCH_FRAMES,
     progress: bool = True,
+    utc_offset_us: int | None = None,
 ) -> IngestSummary:
     """Read every input file into the lake; re-ingesting the same files adds no rows.
 
@@ -230,6 +247,9 @@ def ingest(
             many frames are held; the other tables are written every
             `DERIVED_EVERY_BATCHES` batches).
         progress: show a tqdm bar over input bytes on stderr (only when stderr is a TTY).
+        utc_offset_us: the recorder's UTC offset (local − UTC, µs) for local-clock captures
+            whose zone cannot be inferred (`readers.clock.parse_utc_offset("-05:00")`); a zone
+            the recording already has in the lake still wins (`readers.clock`).
 
     Returns:
         An `IngestSummary` (print it for a table of rows offered / new / rejected).
@@ -237,7 +257,9 @@ def ingest(
     Raises:
         ConfigError: `batch_frames` is not positive.
         InputFormatError: a path given does not exist.
-        LakeError: the lake cannot be written.
+        LakeError: the lake cannot be written (read-only, disk full): the message names the
+            file, how far the run got and the fix; what was written stays (whole files only)
+            and the same ingest run again adds the rest once.
     """
     from rugslab.assemble import GameAssembler
     from rugslab.readers.legacy import LegacyImporter
@@ -245,8 +267,8 @@ def ingest(
     if batch_frames <= 0:
         raise ConfigError(f"Invalid batch_frames {batch_frames}: expected a positive whole number.")
     lake = Path(lake)
-    files = list(iter_inputs(paths))
     summary = IngestSummary()
+    files = list(iter_inputs(paths, on_skip=summary.skip, counters=summary.counters))
     run = _Run(lake, summary)
     assembler = GameAssembler()
     zones = recording_zones(lake)  # one zone per recording, across files and runs
@@ -271,26 +293,30 @@ def ingest(
         if collect:
             gc.collect()
 
-    sizes = {p: p.stat().st_size for p in files}
+    sizes = {p: _size(p) for p in files}
     enabled = progress and sys.stderr.isatty()
+    done = 0  # input files finished, for the message of a lake write that fails
     # on the way out: the collector as it was, the bar closed, then the reader meter reset
     with ExitStack() as stack:
-        show = _Progress(sum(sizes[p] for p in files), stack.enter_context(metered()),
-                         enabled=enabled)
+        stack.enter_context(_lake_error_explained(lake, lambda: (done, len(files))))
+        show = _Progress(sum(sizes.values()), stack.enter_context(metered()), enabled=enabled)
         stack.callback(show.bar.close)
+        # a file that breaks mid-way (a cut gzip) ends there: its lines before are read
+        cuts = stack.enter_context(cuts_recorded())
         stack.enter_context(_collection_per_batch())
-        for path in files:
+        for done, path in enumerate(files):  # noqa: B007 - `done` is read by the lake errors
             try:
-                kind = detect_format(path)
+                found = detect(path)
             except InputFormatError as e:
-                summary.files_skipped.append((str(path), str(e)))
+                summary.skip(path, str(e))
                 show.file_done(summary.frames, sizes[path])
                 continue
+            kind = found.format
             if kind == fmt.LEGACY_RECORDING:
                 try:
                     batch = legacy.add_file(path)  # its rejects and counters; ticks come last
                 except InputFormatError as e:
-                    summary.files_skipped.append((str(path), str(e)))
+                    summary.skip(path, str(e))
                 else:
                     summary.files_read += 1
                     pending.merge(batch)
@@ -303,8 +329,7 @@ def ingest(
                 summary.files_read += 1
                 counters: Counter[str] = Counter()
                 try:
-                    for item in read_frames(path, format=kind, counters=counters,
-                                            zones=zones):
+                    for item in _read_guarded(path, kind, counters, zones, utc_offset_us):
                         if isinstance(item, BadRecord):
                             pending.add("rejects", _bad_row(item))
                             summary.bad_records += 1
@@ -324,15 +349,59 @@ def ingest(
                             continue
                         show.tick(summary.frames, sizes[path])
                 except InputFormatError as e:
-                    # cut short mid-file (e.g. a truncated gzip): keep what was read, say so
-                    summary.files_cut_short.append((str(path), str(e)))
+                    # cut short mid-file (a read error): keep what was read, say so
+                    cuts.record(path, str(e))
                 for k, v in counters.items():
                     if k not in ("frames", "bad_records"):
                         summary.counters[k] += v
             else:
-                summary.files_skipped.append((str(path), f"format not readable ({kind})"))
+                summary.skip(path, found.skip_reason())
+            why = cuts.pop(path)
+            if why is not None:
+                summary.files_cut_short.append((str(path), why))
             show.file_done(summary.frames, sizes[path])
+        done = len(files)
         pending.merge(legacy.finish())
         flush(collect=False)  # the run ends: the collector is restored as the block exits
     run.finish()
     return summary
+
+
+@contextmanager
+def _lake_error_explained(lake: Path, progress: Callable[[], tuple[int, int]]) -> Iterator[None]:
+    """A `LakeError` of the block again, with how far the run got (`progress()`: input files
+    finished, of all) and the fix."""
+    try:
+        yield
+    except LakeError as e:
+        done, total = progress()
+        raise LakeError(
+            f"{e}. Ingest stopped with {done} of {total} input files read; free space on the "
+            f"lake's disk or make {str(lake)!r} writable, then run the same ingest again: rows "
+            "already written are kept once and the rest is added.",
+            path=e.path,
+        ) from e
+
+
+def _size(path: Path) -> int:
+    """The file's size in bytes for the progress total (0 if it vanished: reading says so)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _read_guarded(
+    path: Path, kind: str, counters: Counter[str], zones: RecordingZones,
+    utc_offset_us: int | None,
+) -> Iterator[Frame | BadRecord]:
+    """`read_frames`, with a read error of the input (not of the lake) as `InputFormatError`."""
+    try:
+        yield from read_frames(path, format=kind, counters=counters, zones=zones,
+                               utc_offset_us=utc_offset_us)
+    except OSError as e:
+        raise InputFormatError(
+            f"Input file {str(path)!r} cannot be read to its end ({e.strerror or e}); the "
+            "frames before were read. Re-copy the file or check the disk to read the rest.",
+            path=path,
+        ) from e

@@ -8,6 +8,7 @@ or `frame`), reason (names the field and the value), source, recv_ts (µs, UTC),
 from __future__ import annotations
 
 import hashlib
+import reprlib
 from typing import Any
 
 import orjson
@@ -24,12 +25,23 @@ def reject_id(*parts: str | bytes) -> str:
     return h.hexdigest()
 
 
+#: The repr of values nested deeper than Python's recursion limit (e.g. 1,000 levels, which
+#: orjson still reads): cut at 200 levels, long containers and strings shortened.
+_DEEP_REPR = reprlib.Repr()
+_DEEP_REPR.maxlevel, _DEEP_REPR.maxstring, _DEEP_REPR.maxother = 200, 4096, 4096
+_DEEP_REPR.maxlist = _DEEP_REPR.maxtuple = _DEEP_REPR.maxdict = 1000
+
+
 def raw_text(value: Any) -> str:
-    """`value` as compact JSON text, or its repr when it is not JSON-serialisable."""
+    """`value` as compact JSON text, or its repr when it is not JSON-serialisable (a repr cut
+    at 200 levels when it is nested too deep for Python's own)."""
     try:
         return orjson.dumps(value).decode()
     except Exception:  # e.g. ints beyond 64 bits, non-str keys: keep something readable
-        return repr(value)
+        try:
+            return repr(value)
+        except RecursionError:
+            return _DEEP_REPR.repr(value)
 
 
 def reject_row(

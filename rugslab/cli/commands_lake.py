@@ -18,7 +18,8 @@ import typer
 
 from rugslab.cli import app
 from rugslab.config import Settings
-from rugslab.errors import ConfigError, RugslabError
+from rugslab.errors import ConfigError, LakeError, RugslabError
+from rugslab.readers.clock import parse_utc_offset
 
 _LAKE_HELP = "Lake folder (default: $RUGSLAB_LAKE or ./lake)."
 
@@ -43,8 +44,23 @@ def ingest_command(
         "bounds memory.",
     ),
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
+    utc_offset: str | None = typer.Option(
+        None, "--utc-offset",
+        help="The recorder's UTC offset (e.g. -05:00) for local-clock captures whose zone "
+        "cannot be inferred from chat messages; a zone the recording already has in the lake "
+        "wins.",
+    ),
 ) -> None:
-    """Read capture files and legacy recordings into the Parquet lake (re-ingest adds nothing)."""
+    """Read capture files and legacy recordings into the Parquet lake (re-ingest adds nothing).
+
+    Exit status 0: every file was read (bad lines are `rejects` rows, counted in the summary).
+
+    Exit status 1: a file or folder could not be read or was cut short (the rest was ingested).
+
+    Exit status 1 also: the lake cannot be written (read-only, disk full); re-run once fixed.
+
+    Exit status 2: a usage error (a bad option, an input path that does not exist).
+    """
     from rugslab.ingest import ingest
 
     settings = Settings.from_env().with_overrides(lake=lake, batch_frames=batch_frames)
@@ -52,13 +68,26 @@ def ingest_command(
         raise ConfigError(
             f"Invalid --batch-frames {settings.batch_frames}: expected a positive whole number."
         )
-    summary = ingest(
-        paths,
-        lake=settings.lake,
-        batch_frames=settings.batch_frames,
-        progress=not no_progress,
-    )
+    offset_us = parse_utc_offset(utc_offset) if utc_offset is not None else None
+    try:
+        summary = ingest(
+            paths,
+            lake=settings.lake,
+            batch_frames=settings.batch_frames,
+            progress=not no_progress,
+            utc_offset_us=offset_us,
+        )
+    except LakeError as e:
+        typer.echo(f"rugslab: error: {e}", err=True)
+        raise typer.Exit(1) from e
     typer.echo(str(summary))
+    if summary.files_incomplete:
+        typer.echo(
+            f"rugslab: {summary.files_incomplete} input(s) skipped or cut short (listed above "
+            "with the reason); everything else was ingested. Exit status 1.",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 def _cell(v: Any) -> str:

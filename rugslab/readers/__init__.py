@@ -8,12 +8,13 @@ recordings → lake rows.
     archive    the collector's raw journal: ArchiveWriter and read_archive
     legacy     import_recording(s): the Oct–Nov 2025 per-tick recordings → ticks/games rows
     salvage    split torn lines into whole records and fragments
-    files      gzip-transparent opening, iter_inputs(paths) for the CLI
+    files      gzip-transparent opening and line reading (a cut gzip keeps its lines)
+    inputs     iter_inputs(paths) for the CLI: folders walked, each real file once
 """
 
 from rugslab.readers.archive import ArchiveWriter, read_archive
 from rugslab.readers.detect import detect_format
-from rugslab.readers.files import iter_inputs
 from rugslab.readers.frames import read_frames
+from rugslab.readers.inputs import iter_inputs
 
 __all__ = ["ArchiveWriter", "detect_format", "iter_inputs", "read_archive", "read_frames"]

@@ -177,6 +177,9 @@ def _iter_array(path: Path | str) -> Iterator[tuple[int, Any, str | None]]:
                     return
                 eof = not fill()
                 continue
+            except RecursionError:  # deeper than Python's own limit: never valid here
+                yield n + 1, None, f"element {n + 1} is nested too deep to read"
+                return
             n += 1
             yield n, obj, None
             pos = end

@@ -1,4 +1,4 @@
-"""Detect: which capture/recording format a file holds, from its first bytes (never its name).
+"""Detect: which capture/recording format a file holds, from its first lines (never its name).
 
 Formats (the strings `detect_format` returns):
 
@@ -13,15 +13,23 @@ Formats (the strings `detect_format` returns):
     empty              no content (e.g. a journal the collector has just opened)
     unreadable         anything else, e.g. the 2025-08-10 console text copy
 
-Detection reads the first 64 KiB, plus the rest of the first line when that is longer (up to
-8 MiB), so it stays cheap on big files. Gzip is decompressed transparently.
+A line format is told from the first lines that are records of one (`VOTE_LINES` of them, the
+most common format winning): a first line cut, garbled, oversized, deeply nested or holding
+NaN is passed over, and the reader then rejects it with its file and line. Detection reads at
+most `SCAN_LINES` non-blank lines and `SCAN_BYTES` (a line longer than `LINE_LIMIT` is passed
+over unparsed), so it stays cheap on big files. The one-document formats (curated JSON, a
+browser array) are told from the first 64 KiB when no line is a record. Gzip is decompressed
+transparently; a cut gzip stream is read up to the cut.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 import orjson
 
@@ -42,31 +50,42 @@ FRAME_FORMATS = frozenset(
 )
 LEGACY_TYPES = frozenset({"game_start", "tick", "game_end", "session_start"})
 
+#: Bytes of the file the one-document checks look at.
 HEAD_BYTES = 64 * 1024
-FIRST_LINE_LIMIT = 8 * 1024 * 1024
+#: Longest line detection parses; a longer one is passed over (the reader still reads it).
+LINE_LIMIT = 8 * 1024 * 1024
+#: Detection reads at most this many non-blank lines and this many bytes of text.
+SCAN_LINES = 256
+SCAN_BYTES = 32 * 1024 * 1024
+#: Record lines whose formats are counted; the most common wins (ties: the earliest).
+VOTE_LINES = 5
 # a legacy record start, possibly after torn-write debris such as `{"` or `{`
 _LEGACY_START = re.compile(rb'^[{"\s]*\{"type":\s*"(game_start|tick|game_end|session_start)"')
 _ARCHIVE_KEYS = frozenset({"v", "session", "seq", "recv_wall_ns", "event", "args"})
+_BLANK = b"\xef\xbb\xbf \t\r\n"
 
 
-def read_head(path: Path | str) -> tuple[bytes, bytes]:
-    """The first `HEAD_BYTES` of the (decompressed) file, and its first non-blank line.
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """What `detect` found: the format, and for `unreadable` why (the first line's problem)."""
 
-    Raises:
-        InputFormatError: the file cannot be opened.
-    """
-    with open_binary(path) as f:
-        head = f.read(HEAD_BYTES)
-        stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-        nl = stripped.find(b"\n")
-        if nl >= 0:
-            return head, stripped[:nl]
-        rest = f.readline(FIRST_LINE_LIMIT)
-        return head, stripped + rest.rstrip(b"\r\n")
+    format: str
+    lines_scanned: int = 0
+    problem: str | None = None  # e.g. "line 1 is not valid JSON"
+
+    def skip_reason(self) -> str:
+        """The message for a file no reader can read: why, where, and what to do."""
+        where = f" ({self.problem})" if self.problem else ""
+        return (
+            f"format not readable ({self.format}): none of its first {self.lines_scanned} "
+            f"non-blank lines is a capture, recording or archive record{where}. A free-text "
+            "copy (e.g. a browser-console dump) cannot be ingested: leave it out of the inputs; "
+            "for the formats read, see README 'Input formats'."
+        )
 
 
 def classify_record(obj: Any) -> str | None:
-    """The line format one decoded first-line object belongs to, or None."""
+    """The line format one decoded record object belongs to, or None."""
     if not isinstance(obj, dict):
         return None
     keys = obj.keys()
@@ -85,8 +104,95 @@ def classify_record(obj: Any) -> str | None:
     return None
 
 
+def _lines(f: BinaryIO) -> Iterator[tuple[int, bytes, bool, int]]:
+    """(line_no, line (its first `LINE_LIMIT` bytes), longer than that?, bytes read so far)
+    of the non-blank lines."""
+    read = n = seen = 0
+    while read < SCAN_BYTES and seen < SCAN_LINES:
+        line = f.readline(LINE_LIMIT)
+        if not line:
+            return
+        n += 1
+        read += len(line)
+        long = len(line) == LINE_LIMIT and not line.endswith(b"\n")
+        while long and read < SCAN_BYTES:  # pass over the rest of the long line
+            rest = f.readline(LINE_LIMIT)
+            read += len(rest)
+            if not rest or rest.endswith(b"\n"):
+                break
+        if line.strip(_BLANK):
+            seen += 1
+            yield n, line, long, read
+
+
+def _judge(n: int, line: bytes, long: bool) -> tuple[str | None, str | None]:
+    """(format of the line, or None) and, when None, the line's problem."""
+    if long:
+        return None, f"line {n} is longer than {LINE_LIMIT // (1 << 20)} MiB"
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        if _LEGACY_START.match(line.lstrip(_BLANK)):
+            return LEGACY_RECORDING, None
+        return None, f"line {n} is not valid JSON"
+    kind = classify_record(obj)
+    if isinstance(obj, list) and obj:  # a browser log written as one JSON array on one line
+        kinds = {classify_record(o) for o in obj[:5]}
+        kind = BROWSER_INTERCEPT if kinds == {BROWSER_INTERCEPT} else None
+    if kind is None:
+        return None, f"line {n} is a JSON {type(obj).__name__} of no known record format"
+    return kind, None
+
+
+def detect(path: Path | str) -> Detection:
+    """Sniff the format of `path` from its content, saying why when no format fits.
+
+    Args:
+        path: a capture, recording or archive file (plain or gzip).
+
+    Returns:
+        A `Detection`: `format` is one of the strings listed in this module's docstring.
+
+    Raises:
+        InputFormatError: the file cannot be opened.
+    """
+    votes: Counter[str] = Counter()
+    first: dict[str, int] = {}
+    head = b""
+    problem: str | None = None
+    scanned = 0
+    with open_binary(path) as f:
+        for n, line, long, read in _lines(f):
+            scanned += 1
+            if len(head) < HEAD_BYTES:
+                head += line[: HEAD_BYTES - len(head)]
+            kind, why = _judge(n, line, long)
+            if kind is None:
+                problem = problem or why
+                continue
+            votes[kind] += 1
+            first.setdefault(kind, n)
+            if sum(votes.values()) >= VOTE_LINES or (read >= HEAD_BYTES and len(votes) == 1):
+                break
+    body = head.lstrip(_BLANK)
+    if votes:
+        best = max(votes.values())
+        return Detection(min((k for k, v in votes.items() if v == best), key=first.__getitem__),
+                         scanned)
+    if not scanned:
+        return Detection(EMPTY, scanned)
+    if body.startswith(b"{") and b'"event_type"' in head and b'"timestamp_ms"' in head:
+        return Detection(CURATED_JSON, scanned)
+    if body.startswith(b"[") and (
+        re.match(rb'\[\s*\{[^\n]*"direction"', body)
+        or (body.lstrip(b"[ \t\r\n").startswith(b"{") and b'"direction"' in head)
+    ):
+        return Detection(BROWSER_INTERCEPT, scanned)
+    return Detection(UNREADABLE, scanned, problem)
+
+
 def detect_format(path: Path | str) -> str:
-    """Sniff the format of `path` from its content.
+    """Sniff the format of `path` from its content (`detect(path).format`).
 
     Args:
         path: a capture, recording or archive file (plain or gzip).
@@ -98,28 +204,4 @@ def detect_format(path: Path | str) -> str:
     Raises:
         InputFormatError: the file cannot be opened.
     """
-    head, first = read_head(path)
-    body = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not body:
-        return EMPTY
-    try:
-        obj = orjson.loads(first)
-    except orjson.JSONDecodeError:
-        obj = None
-    if isinstance(obj, dict):
-        fmt = classify_record(obj)
-        if fmt is not None:
-            return fmt
-    if _LEGACY_START.match(first):
-        return LEGACY_RECORDING
-    if body.startswith(b"{") and b'"event_type"' in head and b'"timestamp_ms"' in head:
-        return CURATED_JSON
-    if body.startswith(b"["):
-        if isinstance(obj, list):
-            kinds = {classify_record(o) for o in obj[:5]}
-            return BROWSER_INTERCEPT if kinds == {BROWSER_INTERCEPT} else UNREADABLE
-        if re.match(rb'\[\s*\{[^\n]*"direction"', body) or (
-            body.lstrip(b"[ \t\r\n").startswith(b"{") and b'"direction"' in head
-        ):
-            return BROWSER_INTERCEPT
-    return UNREADABLE
+    return detect(path).format

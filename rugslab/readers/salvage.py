@@ -78,7 +78,7 @@ def split_records(line: str) -> list[Piece]:
         nxt = next((t for t in starts[i + 1 :] if t > start), len(s))
         try:
             obj, end = _DECODER.raw_decode(s, start)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # nested too deep: a fragment too
             fragment(start, nxt)
             pos = nxt
             continue

@@ -20,6 +20,7 @@ import polars as pl
 import pytest
 
 from rugslab.assemble import GameAssembler
+from rugslab.cli import main
 from rugslab.errors import ConfigError
 from rugslab.events import BadRecord, Frame
 from rugslab.ingest import ingest
@@ -269,3 +270,19 @@ def test_the_key_filter_reaches_a_day_of_zone_spread() -> None:
     # within 26 h (+14:00 .. -12:00) of the batch's receive times: kept; beyond: ruled out
     assert lake_rows.with_row_index().filter(where)["index"].to_list() == [0, 1]
 
+
+
+def test_the_ingest_command_takes_the_recorders_zone_for_a_short_slice(
+    captures_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    part = _slice(captures_dir / SEQ_FILE, tmp_path / "part.jsonl", 1, 120)
+    lake = tmp_path / "lake"
+    code = main(["ingest", "--no-progress", "--lake", str(lake), "--utc-offset", "-05:00",
+                 str(part)])
+    assert code == 0
+    assert "zone_unknown" not in capsys.readouterr().out
+    first = _raw(lake)["recv_ts"].min()
+    # 17:16:58.624285 local at UTC-05:00 is 22:16:58.624285 UTC
+    assert first.isoformat() == "2025-12-12T22:16:58.624285+00:00"
+    assert main(["ingest", "--lake", str(lake), "--utc-offset", "-25:00", str(part)]) == 2
+    assert "--utc-offset" in capsys.readouterr().err
