@@ -85,7 +85,8 @@ def nightly_command(
     """Collect for --duration, compact the lake, verify every seed and print a report.
 
     SIGINT or SIGTERM ends the collecting early (what is held is written); compaction and
-    verification still run. Exits 1 when any game fails verification.
+    verification still run. A signal during compaction or verification lets that step finish
+    and skips the rest (the report says so). Exits 0, or 1 when any game fails verification.
     """
     from rugslab.collector.nightly import run_nightly
 

@@ -3,13 +3,23 @@
 Meant for cron or a systemd timer (README): one run collects for `duration_s`, then compacts
 the append partitions into few large files (readers keep seeing exactly the same rows while
 it runs; see `rugslab.lake.compact`), verifies every revealed seed, and prints one report.
+
+Signals: SIGINT or SIGTERM while collecting ends the collecting (what is held is written:
+`rugslab.collector.run`); one that arrives during compaction or verification lets the running
+step finish (each leaves the lake whole either way) and skips the steps after it, so a
+systemd stop (`KillSignal=SIGINT`) ends with the report and exit status 0, not a traceback.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
-from dataclasses import dataclass
-from typing import TextIO
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import TextIO, TypeVar
 
 from rugslab.collector.run import CollectOptions, collect
 from rugslab.collector.summary import CollectSummary
@@ -23,24 +33,55 @@ class NightlyReport:
     """The three steps' results and the lake afterwards."""
 
     collected: CollectSummary
-    compacted: CompactReport
-    verified: VerifySummary
+    compacted: CompactReport | None
+    verified: VerifySummary | None
     status: LakeStatus
+    #: the signal that skipped the steps after the running one (e.g. "SIGTERM"), or None
+    stopped_by: str | None = field(default=None)
 
     @property
     def ok(self) -> bool:
-        """False when any game failed verification."""
-        return self.verified.failures.height == 0
+        """False when any game failed verification (a skipped verification is not a failure)."""
+        return self.verified is None or self.verified.failures.height == 0
+
+    def _step(self, result: object) -> str:
+        if result is not None:
+            return str(result)
+        return (f"skipped: {self.stopped_by} received during an earlier step; the next "
+                "`rugslab nightly` runs it")
 
     def __str__(self) -> str:
         return "\n\n".join(
             [
                 "== collect ==\n" + str(self.collected),
-                "== compact ==\n" + str(self.compacted),
-                "== verify ==\n" + str(self.verified),
+                "== compact ==\n" + self._step(self.compacted),
+                "== verify ==\n" + self._step(self.verified),
                 "== lake ==\n" + str(self.status),
             ]
         )
+
+
+_T = TypeVar("_T")
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[list[str]]:
+    """SIGINT/SIGTERM noted instead of acted on while the block runs (main thread only;
+    elsewhere signals keep their handlers). Yields the list the signals' names go to."""
+    seen: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+
+    def note(signum: int, _frame: FrameType | None) -> None:
+        seen.append(signal.Signals(signum).name)
+
+    old = {s: signal.signal(s, note) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield seen
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
 
 
 def run_nightly(
@@ -52,6 +93,12 @@ def run_nightly(
         LakeError: the lake cannot be read or written, or another collector holds it.
     """
     collected = collect(opts, out=out)
-    compacted = compact_lake(opts.lake, grace_s=grace_s)
-    verified = verify_lake(opts.lake)
-    return NightlyReport(collected, compacted, verified, lake_status(opts.lake))
+    with _signals_deferred() as seen:
+
+        def step(run: Callable[[], _T]) -> _T | None:
+            return None if seen else run()
+
+        compacted = step(lambda: compact_lake(opts.lake, grace_s=grace_s))
+        verified = step(lambda: verify_lake(opts.lake))
+        status = lake_status(opts.lake)
+    return NightlyReport(collected, compacted, verified, status, seen[0] if seen else None)

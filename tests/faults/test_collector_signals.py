@@ -17,6 +17,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from rugslab.cli import main
+from rugslab.collector import nightly
 from rugslab.collector.journal import journal_root, pending_journals
 from rugslab.lake.catalog import read_table
 from rugslab.testing import running_server, sim_frames
@@ -159,3 +161,32 @@ def test_sigint_mid_collect_in_nightly_still_compacts_and_verifies(tmp_path: Pat
     for section in ("== collect ==", "== compact ==", "== verify ==", "== lake =="):
         assert section in out, out
     _assert_everything_written(lake, out, signal.SIGINT)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_a_signal_during_compaction_finishes_it_skips_verification_and_exits_0(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    sig: signal.Signals,
+) -> None:
+    real_compact = nightly.compact_lake
+    calls: list[str] = []
+
+    def compact_then_signalled(lake: Path, **kw: object) -> object:
+        os.kill(os.getpid(), sig)  # a real signal, delivered while compaction runs
+        calls.append("compact")
+        return real_compact(lake, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(nightly, "compact_lake", compact_then_signalled)
+    monkeypatch.setattr(nightly, "verify_lake", lambda lake: calls.append("verify"))
+    lake = tmp_path / "lake"
+    with running_server(sim_frames(3, seed=8, speed=100), wait_for_clients=1) as srv:
+        code = main(["nightly", "--url", srv.url, "--lake", str(lake), "--max-games", "2",
+                     "--duration", "60s", "--grace", "1s"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert calls == ["compact"]  # compaction ran to its end, verification was skipped
+    assert "compaction:" in out
+    assert f"skipped: {sig.name} received during an earlier step" in out
+    assert "== lake ==" in out
+    # the handlers are back: the process's own SIGINT handling is Python's again
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
