@@ -50,10 +50,10 @@ LOG_DIR: Final = "_delta_log"
 TABLE_PROPERTIES: Final[dict[str, str]] = {
     # a checkpoint every 100 commits (post-commit hook): a load reads it plus <= 99 commits
     "delta.checkpointInterval": "100",
-    # removed data files stay 7 days (vacuum) so time travel within a week can read them
-    "delta.deletedFileRetentionDuration": "interval 7 days",
-    # commits older than this are deleted after a checkpoint (keeps the log folder short)
-    "delta.logRetentionDuration": "interval 2 days",
+    # removed data files stay 7 days (vacuum): time travel within a week can read them
+    "delta.deletedFileRetentionDuration": "interval 604800 seconds",
+    # commits older than 2 days are deleted after a checkpoint (keeps the log folder short)
+    "delta.logRetentionDuration": "interval 172800 seconds",
     "delta.enableExpiredLogCleanup": "true",
 }
 _MIGRATE_FIX: Final = "run `rugslab lake migrate --lake DIR` to convert it to Delta tables"

@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final, NamedTuple, TypeVar
 
@@ -48,6 +48,8 @@ from rugslab.schemas import TABLES
 
 #: Attempts of one write before it gives up (each after a conflicting concurrent commit).
 MAX_ATTEMPTS: Final = 12
+#: A key column with at most this many distinct values is pruned by IN (...), else BETWEEN.
+MAX_IN_VALUES: Final = 64
 #: First retry sleep (s); doubles per attempt up to `MAX_SLEEP_S`, times a jitter in [0.5, 1.5).
 BASE_SLEEP_S: Final = 0.02
 MAX_SLEEP_S: Final = 1.0
@@ -84,6 +86,55 @@ def _partitions_sql(days: Iterable[date], alias: str = "t") -> str:
 
 def _key_sql(key: Iterable[str]) -> str:
     return " AND ".join(f"t.`{k}` = s.`{k}`" for k in key)
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, str):
+        return _sql_str(value)
+    if isinstance(value, datetime):
+        return _sql_str(value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    return repr(value)
+
+
+def _values_sql(column: str, values: pl.Series) -> str:
+    """`t.column` IN the values (few) or BETWEEN their min and max (many)."""
+    values = values.drop_nulls()
+    if values.len() == 0:
+        return "FALSE"
+    distinct = values.unique().sort()
+    if distinct.len() <= MAX_IN_VALUES:
+        return f"t.`{column}` IN ({', '.join(_literal(v) for v in distinct.to_list())})"
+    return f"t.`{column}` BETWEEN {_literal(distinct.min())} AND {_literal(distinct.max())}"
+
+
+def prune_sql(table: str, rows: pl.DataFrame) -> str:
+    """A condition on the target rows that every row sharing a key with `rows` meets, so the
+    MERGE opens only the files whose statistics allow such rows (files of a day hold other
+    games, other sessions, other minutes). It never excludes a matching row, so the merge
+    stays exact.
+
+    Each key column: its values (few) or their range. raw_events: `frame_id` is a hash of
+    (session_id, seq) when both are set, else of (event, recv_ts, args)
+    (`events.Frame.frame_id`; the same reasoning as `lake.keys.may_match`), so a row with an
+    equal id has an equal (session_id, seq), or an equal recv_ts (null included).
+    """
+    hashed = ("frame_id",) if table == "raw_events" else ()  # a hash's range prunes nothing
+    parts = [_values_sql(k, rows[k]) for k in TABLES[table].key if k not in hashed]
+    if table == "raw_events":
+        by_session = rows["session_id"].is_not_null() & rows["seq"].is_not_null()
+        mine = rows.filter(by_session)
+        other = rows.filter(~by_session)
+        alts = []
+        if mine.height:
+            alts.append(f"({_values_sql('session_id', mine['session_id'])} AND "
+                        f"{_values_sql('seq', mine['seq'])})")
+        if other["recv_ts"].is_not_null().any():
+            alts.append(f"(({_values_sql('recv_ts', other['recv_ts'])}) AND "
+                        "(t.session_id IS NULL OR t.seq IS NULL))")
+        if other["recv_ts"].is_null().any():
+            alts.append("(t.recv_ts IS NULL AND (t.session_id IS NULL OR t.seq IS NULL))")
+        parts.append("(" + " OR ".join(alts) + ")")
+    return " AND ".join(parts)
 
 
 def prepare_frame(table: str, frame: pl.DataFrame) -> pl.DataFrame:
@@ -181,7 +232,8 @@ def append_absent(lake: Path | str, table: str, frame: pl.DataFrame) -> int:
     rows = in_row_order(first_per_key(prepare_frame(table, frame), key), table)
     if rows.height == 0:
         return 0
-    predicate = f"{_partitions_sql(rows[PARTITION].unique())} AND {_key_sql(key)}"
+    predicate = (f"{_partitions_sql(rows[PARTITION].unique())} AND {prune_sql(table, rows)} "
+                 f"AND {_key_sql(key)}")
 
     def attempt(dt: DeltaTable) -> int:
         metrics = _merge(dt, table, rows, predicate).when_not_matched_insert_all().execute()
@@ -256,7 +308,8 @@ def upsert(
         if changed.height == 0:
             return Upserted(0, 0)
         all_days = sorted(set(days) | set(changed[PARTITION].to_list()))
-        predicate = f"{_partitions_sql(all_days)} AND {_key_sql(key)}"
+        predicate = (f"{_partitions_sql(all_days)} AND {prune_sql(table, changed)} AND "
+                     f"{_key_sql(key)}")
         metrics = (_merge(dt, table, changed, predicate)
                    .when_matched_update_all().when_not_matched_insert_all().execute())
         return Upserted(int(metrics["num_target_rows_inserted"]),
