@@ -50,10 +50,12 @@ LOG_DIR: Final = "_delta_log"
 TABLE_PROPERTIES: Final[dict[str, str]] = {
     # a checkpoint every 100 commits (post-commit hook): a load reads it plus <= 99 commits
     "delta.checkpointInterval": "100",
-    # removed data files stay 7 days (vacuum): time travel within a week can read them
-    "delta.deletedFileRetentionDuration": "interval 604800 seconds",
-    # commits older than 2 days are deleted after a checkpoint (keeps the log folder short)
+    # commits older than 2 days are deleted after a checkpoint (keeps the log folder short):
+    # time travel reaches 2 days back
     "delta.logRetentionDuration": "interval 172800 seconds",
+    # removed files are listed (tombstones) in checkpoints for as long as the log reaches
+    # back: longer would only grow every checkpoint (vacuum keeps files 7 days by their age)
+    "delta.deletedFileRetentionDuration": "interval 172800 seconds",
     "delta.enableExpiredLogCleanup": "true",
 }
 _MIGRATE_FIX: Final = "run `rugslab lake migrate --lake DIR` to convert it to Delta tables"
@@ -293,8 +295,9 @@ def snapshot_files(
     partition date of each, sorted by path; [] when the table does not exist.
 
     For readers (the DuckDB catalog: `read_parquet([paths], hive_partitioning = true)`).
-    A file listed here stays on disk at least `delta.deletedFileRetentionDuration` (7 days)
-    after a later version removes it, so a listed snapshot stays readable that long.
+    A file listed here stays on disk at least 2 days after a later version removes it
+    (`delta.deletedFileRetentionDuration`) and at least 7 days after it was written
+    (`delta_maintain.RETENTION`), so a listed snapshot stays readable that long.
 
     Args:
         days: only files of these partitions (`YYYY-MM-DD` or dates).

@@ -8,8 +8,16 @@ Policy (numbers measured by bench/delta_commits.py, see docs/delta-design.md):
                    (the post-commit hook usually made it already), then `cleanup_metadata`
                    (deletes commits older than the log retention that a checkpoint covers).
     nightly        `compact_table`: every partition with more than one file, a checkpoint,
-                   log cleanup, and `vacuum` (data files removed more than `RETENTION` ago,
-                   and files no commit references, e.g. of a writer killed before its commit).
+                   log cleanup, and `vacuum`: deletes data files no version within the log
+                   retention needs (removed more than `LOG_RETENTION` ago, or written by a
+                   writer killed before its commit) once they are older than `RETENTION`.
+
+Retentions: the log keeps `LOG_RETENTION` (2 days) of commits: `--as-of` reaches that far
+back. Removed files stay listed as tombstones in the checkpoints for as long
+(`delta.deletedFileRetentionDuration`); a longer tombstone retention only makes every checkpoint,
+and so every commit, bigger (bench: ~1,440 tombstones a day per table). `vacuum` (full mode)
+deletes a file that no version references once its tombstone is older than `RETENTION` (7
+days) or, when the tombstone has expired, once the file itself is older than `RETENTION`.
 
 Every step is a Delta commit or a deletion of files no version within the retention needs, so
 a kill at any moment leaves the table readable: a killed compaction leaves unreferenced files
@@ -44,9 +52,9 @@ from rugslab.schemas import TABLES
 COMPACT_AFTER_FILES: Final = 60
 #: A checkpoint at least every this many commits (also `delta.checkpointInterval`).
 CHECKPOINT_EVERY: Final = 100
-#: Removed data files stay this long before `vacuum` deletes them (time travel window).
+#: `vacuum` deletes unreferenced data files only once they are this old (or removed this long).
 RETENTION: Final = timedelta(days=7)
-#: Commits older than this are deleted once a checkpoint covers them.
+#: Commits (and tombstones) older than this are deleted once a checkpoint covers them.
 LOG_RETENTION: Final = timedelta(days=2)
 
 
@@ -67,17 +75,15 @@ def _interval(span: timedelta) -> str:
 
 
 def table_properties(
-    checkpoint_every: int = CHECKPOINT_EVERY,
-    retention: timedelta = RETENTION,
-    log_retention: timedelta = LOG_RETENTION,
+    checkpoint_every: int = CHECKPOINT_EVERY, log_retention: timedelta = LOG_RETENTION
 ) -> dict[str, str]:
     """The Delta table properties of a maintenance policy (`delta.TABLE_PROPERTIES` are the
-    defaults'): checkpoint interval, removed-file and log retention, expired-log cleanup."""
+    defaults'): checkpoint interval, log and tombstone retention, expired-log cleanup."""
     return {
         **TABLE_PROPERTIES,
         "delta.checkpointInterval": str(checkpoint_every),
-        "delta.deletedFileRetentionDuration": _interval(retention),
         "delta.logRetentionDuration": _interval(log_retention),
+        "delta.deletedFileRetentionDuration": _interval(log_retention),
     }
 
 
@@ -146,10 +152,10 @@ def maintain(
         commits_between_compactions: compact a partition holding at least this many files
             (each append commit adds one file per partition it touches).
         checkpoint_every: write a checkpoint when this many commits passed since the last one.
-        retention: how long removed data files are kept (`vacuum`, time travel window).
-        log_retention: how long commits are kept once a checkpoint covers them.
-        vacuum: also delete data files removed more than `retention` ago and files no commit
-            references that are older than `retention` (`compact_table` sets it).
+        retention: `vacuum` deletes an unreferenced data file only once its tombstone, or
+            (tombstone expired, or never committed) the file itself, is older than this.
+        log_retention: how long commits and tombstones are kept (the time travel window).
+        vacuum: also run `vacuum` (`compact_table` sets it).
 
     Returns:
         A `MaintenanceReport` (empty when the table does not exist).
@@ -164,7 +170,7 @@ def maintain(
     path = Path(lake) / table
     wanted = {date.fromisoformat(d) if isinstance(d, str) else d for d in days or []}
     try:
-        _set_properties(dt, table_properties(checkpoint_every, retention, log_retention))
+        _set_properties(dt, table_properties(checkpoint_every, log_retention))
         for day, n in sorted(_file_counts(dt).items()):
             if (days is None or day in wanted) and n >= max(2, commits_between_compactions):
                 _compact(dt, table, day, rep)

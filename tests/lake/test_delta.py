@@ -17,6 +17,7 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from rugslab.errors import LakeError, SchemaViolation
@@ -106,6 +107,24 @@ def test_rows_land_in_date_partition_folders_of_a_delta_table(tmp_path: Path) ->
     assert sorted({(p.parent.name, d) for p, d in files}) == [
         ("date=2025-12-07", date(2025, 12, 7)), ("date=2025-12-08", date(2025, 12, 8))]
     assert delta.open_table(tmp_path, "ticks").metadata().partition_columns == ["date"]
+
+
+def test_data_files_are_zstd_3_without_dictionary_or_statistics_on_free_text(
+    tmp_path: Path,
+) -> None:
+    raw = pl.DataFrame({
+        "frame_id": ["0" * 32], "recv_ts": [T0], "recv_mono_ns": [1], "session_id": ["s"],
+        "seq": [1], "event": ["e"], "game_id": [G1], "args_json": ['[{"a":1}]'],
+        "source": ["live"]})
+    delta_write.append_absent(tmp_path, "raw_events", raw)
+    [(path, _)] = delta.snapshot_files(tmp_path, "raw_events")
+    group = pq.read_metadata(path).row_group(0)
+    columns = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
+    assert {c.compression for c in columns.values()} == {"ZSTD"}
+    assert not columns["args_json"].is_stats_set
+    assert not columns["args_json"].has_dictionary_page
+    assert columns["frame_id"].is_stats_set
+    assert "ZSTD(3)" in str(delta.writer_properties("raw_events"))
 
 
 # ---- append tables ------------------------------------------------------------------------
