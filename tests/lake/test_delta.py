@@ -200,6 +200,22 @@ def test_upsert_applies_the_games_rules_min_rug_tick_and_any_rugged(tmp_path: Pa
         (G1, 10, True, 2.0), (G2, 3, None, None)]
 
 
+def test_upsert_of_side_bets_matches_on_the_three_column_key(tmp_path: Path) -> None:
+    row = {c: None for c in TABLES["side_bets"].columns}
+    row.update(game_id=G1, player_id="p1", start_tick=3, end_tick=43, bet_amount_sol=0.1,
+               practice=False, resolved=False)
+    bets = pl.DataFrame([row, {**row, "start_tick": 50, "end_tick": 90}],
+                        schema=TABLES["side_bets"].polars_schema)
+    combine = _merge("side_bets")
+    assert delta_write.upsert(tmp_path, "side_bets", bets, combine) == (2, 0)
+    resolved = bets.head(1).with_columns(resolved=pl.lit(True), won=pl.lit(True))
+    assert delta_write.upsert(tmp_path, "side_bets", resolved, combine) == (0, 1)
+    assert delta_write.upsert(tmp_path, "side_bets", bets, combine) == (0, 0)
+    got = delta.read_rows(tmp_path, "side_bets").sort("start_tick")
+    assert got.select("start_tick", "resolved", "won").rows() == [(3, True, True),
+                                                                  (50, False, None)]
+
+
 def test_replace_rows_replaces_only_the_scope_games(tmp_path: Path) -> None:
     delta_write.replace_rows(tmp_path, "gaps", _gaps([(G1, 1, 2), (G1, 5, 6), (G2, 0, 0)]),
                              [G1, G2])
@@ -269,6 +285,12 @@ def test_as_of_before_the_retained_log_names_the_earliest_time(tmp_path: Path) -
         delta.read_rows(tmp_path, "ticks", as_of=before)
     assert err.value.path == tmp_path / "ticks"
     assert delta.read_rows(tmp_path, "ticks").height == 3
+
+
+def test_a_missing_version_names_the_table_and_the_fix(tmp_path: Path) -> None:
+    delta_write.append_absent(tmp_path, "ticks", _ticks(G1, range(2)))
+    with pytest.raises(LakeError, match=r"has no version 99: .*; pass a version the table has"):
+        delta.read_rows(tmp_path, "ticks", version=99)
 
 
 def test_table_versions_lists_existing_tables_with_commit_times(tmp_path: Path) -> None:
