@@ -261,12 +261,6 @@ def ensure_table(lake: Path | str, table: str) -> DeltaTable:
     return dt
 
 
-def _days_filter(days: Sequence[str | date] | None) -> list[date] | None:
-    if days is None:
-        return None
-    return sorted({d if isinstance(d, date) else date.fromisoformat(d) for d in days})
-
-
 def table_files(
     dt: DeltaTable, days: Sequence[str | date] | None = None
 ) -> list[tuple[Path, date]]:
@@ -277,9 +271,9 @@ def table_files(
         return []
     root = Path(dt.table_uri.removeprefix("file://"))
     actions = actions.select(pl.col("path"), pl.col(f"partition.{PARTITION}").alias("day"))
-    wanted = _days_filter(days)
-    if wanted is not None:
-        actions = actions.filter(pl.col("day").is_in(wanted))
+    if days is not None:
+        wanted = {d if isinstance(d, date) else date.fromisoformat(d) for d in days}
+        actions = actions.filter(pl.col("day").is_in(sorted(wanted)))
     return sorted((root / unquote(p), d) for p, d in actions.iter_rows())
 
 
