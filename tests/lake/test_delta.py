@@ -479,6 +479,7 @@ def test_concurrent_upserts_apply_every_writers_values(tmp_path: Path) -> None:
     assert set(games.select("rug_tick", "peak_x", "seen_live").rows()) == {(75, 25.0, True)}
 
 
+@pytest.mark.slow
 def test_processes_racing_to_create_a_table_make_one_creation_commit(tmp_path: Path) -> None:
     code = """
     import sys, time
@@ -488,7 +489,7 @@ def test_processes_racing_to_create_a_table_make_one_creation_commit(tmp_path: P
         time.sleep(0.0005)
     print(delta.ensure_table(lake, "ticks").version())
     """
-    for round_ in range(3):
+    for round_ in range(6):  # plain DeltaTable.create made two creation commits in 4 of 11
         lake = tmp_path / str(round_)
         start = time.time() + 1.5
         procs = [_spawn(code, str(lake), str(start)) for _ in range(3)]
