@@ -12,7 +12,7 @@ one `--feed-s` of feed each, dates advancing with the simulated clock) through
     at each midnight     `delta_maintain.compact_table` (nightly) for both tables
 
 Time is compressed: the bench runs far faster than one commit per `--feed-s`, so the policy's
-durations (log retention 2 days, removed-file retention 7 days) are scaled by the measured
+durations (log retention 12 hours, vacuum retention 7 days) are scaled by the measured
 wall seconds per commit over `--feed-s` after a calibration of `--calibrate` commits, keeping
 each retention at the same number of commits as in production.
 
@@ -138,8 +138,8 @@ def main() -> None:
     print(f"{a.commits} commits of {a.raw_rows} raw_events rows (~{a.raw_bytes} B) + "
           f"{a.tick_rows} ticks rows, {a.feed_s:g} s of feed each; policy: compact a partition "
           f"at {delta_maintain.COMPACT_AFTER_FILES} files, checkpoint every "
-          f"{delta_maintain.CHECKPOINT_EVERY} commits, log retention {log_retention.days} days, "
-          f"removed-file retention {retention.days} days, nightly compact_table + vacuum")
+          f"{delta_maintain.CHECKPOINT_EVERY} commits, log retention {log_retention}, vacuum "
+          f"retention {retention}, nightly compact_table + vacuum")
     commit_s: list[float] = []
     commit_cpu: list[float] = []  # process CPU time (all threads): less sensitive to a busy box
     maint_s: list[float] = []

@@ -12,12 +12,14 @@ Policy (numbers measured by bench/delta_commits.py, see docs/delta-design.md):
                    retention needs (removed more than `LOG_RETENTION` ago, or written by a
                    writer killed before its commit) once they are older than `RETENTION`.
 
-Retentions: the log keeps `LOG_RETENTION` (2 days) of commits: `--as-of` reaches that far
-back. Removed files stay listed as tombstones in the checkpoints for as long
-(`delta.deletedFileRetentionDuration`); a longer tombstone retention only makes every checkpoint,
-and so every commit, bigger (bench: ~1,440 tombstones a day per table). `vacuum` (full mode)
-deletes a file that no version references once its tombstone is older than `RETENTION` (7
-days) or, when the tombstone has expired, once the file itself is older than `RETENTION`.
+Retentions: the log keeps `LOG_RETENTION` (12 hours) of commits: `--as-of` reaches that far
+back. Every commit lists the log folder, so each retained commit costs every later write
+(bench/delta_commits.py: with 2 days at one commit a minute the commit cost doubled, +27 us
+per log file per write). Removed files stay listed as tombstones in the checkpoints for as long
+(`delta.deletedFileRetentionDuration`): a tombstone older than the log serves no time travel
+but every checkpoint would carry it. `vacuum` (full mode) deletes a file that no version
+references once its tombstone is older than `RETENTION` (7 days) or, when the tombstone has
+expired, once the file itself is older than `RETENTION`.
 
 Every step is a Delta commit or a deletion of files no version within the retention needs, so
 a kill at any moment leaves the table readable: a killed compaction leaves unreferenced files
@@ -55,7 +57,7 @@ CHECKPOINT_EVERY: Final = 100
 #: `vacuum` deletes unreferenced data files only once they are this old (or removed this long).
 RETENTION: Final = timedelta(days=7)
 #: Commits (and tombstones) older than this are deleted once a checkpoint covers them.
-LOG_RETENTION: Final = timedelta(days=2)
+LOG_RETENTION: Final = timedelta(hours=12)
 
 
 @dataclass(slots=True)
