@@ -1,0 +1,397 @@
+"""Delta Lake tables of the lake: schema, opening (with time travel), creation, typed reads.
+
+    <lake>/<table>/_delta_log/          the table's transaction log (JSON commits, checkpoints)
+    <lake>/<table>/date=YYYY-MM-DD/     data files, partitioned by `date` as before
+
+Every lake table (`schemas.TABLES`) is a Delta table with the columns of its pandera model plus
+the partition column `date` (`date32`, the row's `layout.partition_dates`). Writes
+(`lake.delta_write`) commit through Delta's optimistic protocol; maintenance
+(`lake.delta_maintain`) compacts, checkpoints and vacuums. See docs/delta-design.md.
+
+Readers never go through deltalake's pyarrow dataset (`DeltaTable.to_pyarrow_table()` /
+`to_pyarrow_dataset()`): in deltalake 1.6.6 a process that used it aborts at interpreter exit
+in about half of the runs ("terminate called without an active exception", exit 134). They
+take the snapshot's file list (`snapshot_files`, from the log's add actions) and scan it with
+polars (`read_rows`) or DuckDB `read_parquet`.
+
+Time travel: `as_of` (an aware or UTC-naive datetime) selects the latest version whose commit
+time is at or before it. Before the table's first commit the table did not exist: it reads as
+empty (`open_table` gives None). When the log before `as_of` was removed by maintenance (log
+retention), `LakeError` names the earliest time that can still be read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Final
+from urllib.parse import unquote
+
+import polars as pl
+import pyarrow as pa
+from deltalake import ColumnProperties, DeltaTable, WriterProperties
+from deltalake.exceptions import DeltaError
+
+from rugslab.errors import LakeError
+from rugslab.lake.files import PLAIN_COLUMNS, ZSTD_LEVEL
+from rugslab.lake.layout import table_dir
+from rugslab.schemas import TABLES
+
+PARTITION: Final = "date"
+LOG_DIR: Final = "_delta_log"
+#: Table properties of every lake table (`ensure_table`); the maintenance policy behind the
+#: numbers is in docs/delta-design.md (bench/delta_commits.py measured it).
+TABLE_PROPERTIES: Final[dict[str, str]] = {
+    # a checkpoint every 100 commits (post-commit hook): a load reads it plus <= 99 commits
+    "delta.checkpointInterval": "100",
+    # commits older than 12 hours are deleted after a checkpoint: every commit lists the log
+    # folder (bench: +27 us per log file per write), so time travel reaches 12 hours back
+    "delta.logRetentionDuration": "interval 43200 seconds",
+    # removed files are listed (tombstones) in checkpoints for as long as the log reaches
+    # back: longer would only grow every checkpoint (vacuum keeps files 7 days by their age)
+    "delta.deletedFileRetentionDuration": "interval 43200 seconds",
+    "delta.enableExpiredLogCleanup": "true",
+}
+_MIGRATE_FIX: Final = "run `rugslab lake migrate --lake DIR` to convert it to Delta tables"
+_CORRUPT_FIX: Final = (
+    "restore the table's _delta_log folder from a backup, or move the table folder out of the "
+    "lake and re-ingest its sources"
+)
+
+
+def _arrow_type(dtype: pl.DataType) -> pa.DataType:
+    """The Arrow type of a polars dtype of a table column (strings: `large_string`)."""
+    return pl.Series([], dtype=dtype).to_arrow().type
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    """The Arrow schema of lake table `table` as a Delta table: its columns plus `date`.
+
+    Columns and order come from `TABLES[table].polars_schema`; strings are `large_string`,
+    timestamps `timestamp[us, tz=UTC]`, and a column is nullable exactly when the pandera
+    model says so (Delta then refuses nulls in the others, key columns included). The last
+    field is the partition column `date` (`date32`, not null).
+
+    Raises:
+        KeyError: `table` is not a lake table.
+    """
+    spec = TABLES[table]
+    columns = spec.model.to_schema().columns
+    fields = [
+        pa.field(name, _arrow_type(dtype), nullable=bool(columns[name].nullable))
+        for name, dtype in spec.polars_schema.items()
+    ]
+    return pa.schema([*fields, pa.field(PARTITION, pa.date32(), nullable=False)])
+
+
+def writer_properties(table: str) -> WriterProperties:
+    """Parquet options of the table's data files, as before: zstd level `files.ZSTD_LEVEL`;
+    no dictionary and no statistics on the long free-text `files.PLAIN_COLUMNS`."""
+    plain = {
+        c: ColumnProperties(dictionary_enabled=False, statistics_enabled="NONE")
+        for c in TABLES[table].columns
+        if c in PLAIN_COLUMNS
+    }
+    return WriterProperties(compression="ZSTD", compression_level=ZSTD_LEVEL,
+                            column_properties=plain or None)
+
+
+def delta_message(error: BaseException) -> str:
+    """A deltalake error's first line (its Rust backtrace, when present, follows)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _has_commits(log: Path) -> bool:
+    with os.scandir(log) as entries:
+        return any(e.name.endswith(".json") and e.name[:1].isdigit() for e in entries)
+
+
+def _check_folder(path: Path) -> bool:
+    """True when `path` holds a Delta table; False when there is none yet.
+
+    Raises:
+        LakeError: the folder holds old-layout Parquet files, is not a folder, or is
+            unreadable.
+    """
+    try:
+        if not path.exists():
+            return False
+        if not path.is_dir():
+            raise LakeError(f"lake table path {path} is a file, not a table folder; move it out "
+                            "of the lake", path=path)
+        log = path / LOG_DIR
+        if log.is_dir():
+            return _has_commits(log)
+        if next(path.glob("date=*/*.parquet"), None) is not None:
+            raise LakeError(f"{path} holds Parquet files of the old lake layout but no Delta log "
+                            f"({LOG_DIR}); {_MIGRATE_FIX}", path=path)
+        return False
+    except PermissionError as e:
+        raise LakeError(f"cannot read lake table folder {path}: {e.strerror}; give this user "
+                        "read access to the lake (chmod/chown) or use a readable copy",
+                        path=path) from e
+    except OSError as e:
+        raise LakeError(f"cannot read lake table folder {path}: {e}", path=path) from e
+
+
+def _commit_ms(log: Path, version: int) -> int | None:
+    """The commit time (ms since epoch) recorded in commit `version`; None if unreadable."""
+    try:
+        with open(log / f"{version:020d}.json", "rb") as f:
+            for line in f:
+                info = json.loads(line).get("commitInfo")
+                if info is not None and "timestamp" in info:
+                    return int(info["timestamp"])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _earliest_commit(log: Path) -> tuple[int, int | None]:
+    versions = [int(n[:20]) for n in os.listdir(log) if n.endswith(".json") and n[:20].isdigit()]
+    first = min(versions)
+    return first, _commit_ms(log, first)
+
+
+def _as_utc(when: datetime) -> datetime:
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def open_table(
+    lake: Path | str, table: str, *, version: int | None = None, as_of: datetime | None = None
+) -> DeltaTable | None:
+    """Open lake table `table` at its latest version, at `version`, or as of `as_of`.
+
+    Args:
+        lake: lake root folder.
+        table: lake table name (`schemas.TABLES`).
+        version: a table version (0 = the creation commit).
+        as_of: read the latest version committed at or before this instant (UTC when naive).
+
+    Returns:
+        The table, or None when it does not exist (yet, or at `as_of`).
+
+    Raises:
+        LakeError: the folder holds the old Parquet layout (fix: `rugslab lake migrate`), the
+            log is corrupt, the folder is unreadable, `version` does not exist, or the log
+            before `as_of` was removed (names the earliest readable time); `.path` names the
+            table folder.
+        KeyError: `table` is not a lake table.
+    """
+    path = table_dir(Path(lake), table)
+    if not _check_folder(path):
+        return None
+    try:
+        dt = DeltaTable(str(path))
+        if version is not None:
+            dt.load_as_version(int(version))
+        elif as_of is not None:
+            when = _as_utc(as_of)
+            first, first_ms = _earliest_commit(path / LOG_DIR)
+            if first_ms is not None and when.timestamp() * 1000 < first_ms:
+                if first == 0:
+                    return None  # the table was created after `as_of`
+                earliest = datetime.fromtimestamp(first_ms / 1000, UTC).isoformat()
+                raise LakeError(
+                    f"table {table} at {path} cannot be read as of {when.isoformat()}: its log "
+                    f"starts at version {first} ({earliest}); the earlier log was removed by "
+                    f"the log retention. Pass an --as-of at or after {earliest}.", path=path)
+            dt.load_as_version(when)
+    except DeltaError as e:
+        raise _open_error(path, table, e, version) from e
+    except OSError as e:
+        raise LakeError(f"cannot read lake table {table} at {path}: {e}", path=path) from e
+    return dt
+
+
+def _open_error(path: Path, table: str, e: DeltaError, version: int | None) -> LakeError:
+    msg = delta_message(e)
+    if "access" in msg.lower() or "permission" in msg.lower():
+        return LakeError(f"cannot read lake table {table} at {path}: {msg}; give this user read "
+                         "access to the lake (chmod/chown) or use a readable copy", path=path)
+    if version is not None and "version" in msg.lower():
+        return LakeError(f"table {table} at {path} has no version {version}: {msg}; pass a "
+                         "version the table has (see `rugslab status`)", path=path)
+    return LakeError(f"the Delta log of table {table} at {path / LOG_DIR} is corrupt or "
+                     f"unreadable: {msg}; {_CORRUPT_FIX}", path=path)
+
+
+def ensure_table(lake: Path | str, table: str) -> DeltaTable:
+    """Open lake table `table`, creating it (empty, with `arrow_schema`, partitioned by
+    `date`, with `TABLE_PROPERTIES`) when it does not exist.
+
+    Safe when processes race to create it: the creation commit is written in a private folder
+    and hard-linked to `_delta_log/00000000000000000000.json`, which fails when the file
+    exists, so exactly one creation wins and the others open the winner's table.
+
+    Raises:
+        LakeError: as `open_table`, or the lake folder cannot be written (read-only disk,
+            permissions; the message names the path).
+    """
+    path = table_dir(Path(lake), table)
+    if (dt := open_table(lake, table)) is not None:
+        return dt
+    staging = path / f"_create.tmp-{uuid.uuid4().hex[:12]}"
+    try:
+        (path / LOG_DIR).mkdir(parents=True, exist_ok=True)
+        DeltaTable.create(str(staging), arrow_schema(table), partition_by=[PARTITION],
+                          name=table, configuration=TABLE_PROPERTIES)
+        first = f"{0:020d}.json"
+        with contextlib.suppress(FileExistsError):  # another process won: open theirs
+            os.link(staging / LOG_DIR / first, path / LOG_DIR / first)
+    except OSError as e:
+        raise LakeError(f"cannot create lake table {table} at {path}: {e.strerror or e}; make the "
+                        "lake folder writable (or point --lake at a writable folder)",
+                        path=path) from e
+    except DeltaError as e:
+        raise LakeError(f"cannot create lake table {table} at {path}: {delta_message(e)}; make "
+                        "the lake folder writable", path=path) from e
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    dt = open_table(lake, table)
+    if dt is None:  # pragma: no cover - the link above or the winner's commit exists
+        raise LakeError(f"lake table {table} at {path} vanished while being created", path=path)
+    return dt
+
+
+def table_files(
+    dt: DeltaTable, days: Sequence[str | date] | None = None
+) -> list[tuple[Path, date]]:
+    """The data files of the loaded version of `dt` (of partitions `days` only, when given) with
+    their partition dates, sorted by path: the snapshot's add actions, not a folder listing."""
+    actions = pl.DataFrame(dt.get_add_actions(flatten=True))
+    if actions.height == 0:
+        return []
+    root = Path(dt.table_uri.removeprefix("file://"))
+    actions = actions.select(pl.col("path"), pl.col(f"partition.{PARTITION}").alias("day"))
+    if days is not None:
+        wanted = {d if isinstance(d, date) else date.fromisoformat(d) for d in days}
+        actions = actions.filter(pl.col("day").is_in(sorted(wanted)))
+    return sorted((root / unquote(p), d) for p, d in actions.iter_rows())
+
+
+def snapshot_files(
+    lake: Path | str,
+    table: str,
+    *,
+    as_of: datetime | None = None,
+    version: int | None = None,
+    days: Sequence[str | date] | None = None,
+) -> list[tuple[Path, date]]:
+    """The data files of one version of `table` (latest, `version` or `as_of`), with the
+    partition date of each, sorted by path; [] when the table does not exist.
+
+    For readers (the DuckDB catalog: `read_parquet([paths], hive_partitioning = true)`).
+    A file listed here stays on disk at least 12 hours after a later version removes it
+    (`delta.deletedFileRetentionDuration`) and at least 7 days after it was written
+    (`delta_maintain.RETENTION`), so a listed snapshot stays readable that long.
+
+    Args:
+        days: only files of these partitions (`YYYY-MM-DD` or dates).
+
+    Raises:
+        LakeError: as `open_table`.
+    """
+    dt = open_table(lake, table, version=version, as_of=as_of)
+    return [] if dt is None else table_files(dt, days)
+
+
+def empty_frame(table: str, columns: Sequence[str] | None = None) -> pl.DataFrame:
+    """An empty frame with the table's columns (or `columns`; `date` allowed) and dtypes."""
+    schema = {**TABLES[table].polars_schema, PARTITION: pl.Date()}
+    want = list(columns) if columns is not None else list(TABLES[table].polars_schema)
+    return pl.DataFrame(schema={c: schema[c] for c in want})
+
+
+def scan_files(
+    files: Sequence[tuple[Path, date]],
+    table: str,
+    *,
+    columns: Sequence[str] | None = None,
+    where: pl.Expr | None = None,
+) -> pl.DataFrame:
+    """Read Delta data files of `table` (as `snapshot_files` lists them) into one typed frame.
+
+    Args:
+        files: (path, partition date) pairs.
+        columns: these columns in this order (default: the table's columns); `date` (the
+            partition, `pl.Date`) may be among them.
+        where: a row filter, applied during the scan; may use any column and `date`.
+
+    Raises:
+        LakeError: a listed file is missing or unreadable (`.path` names the first file).
+    """
+    want = list(columns) if columns is not None else list(TABLES[table].polars_schema)
+    if not files:
+        return empty_frame(table, want)
+    schema = dict(TABLES[table].polars_schema)
+    try:
+        scan = pl.scan_parquet([str(p) for p, _ in files], schema=schema,
+                               missing_columns="insert", extra_columns="ignore",
+                               hive_partitioning=True, hive_schema={PARTITION: pl.Date()})
+        if where is not None:
+            scan = scan.filter(where)
+        return scan.select(want).collect()
+    except (OSError, pl.exceptions.PolarsError) as e:
+        first = files[0][0]
+        raise LakeError(f"cannot read the data files of lake table {table} (first: {first}): "
+                        f"{e}; a file of the table's snapshot is missing or damaged: restore it "
+                        "or re-ingest its partition", path=first) from e
+
+
+def read_rows(
+    lake: Path | str,
+    table: str,
+    *,
+    columns: Sequence[str] | None = None,
+    where: pl.Expr | None = None,
+    days: Sequence[str | date] | None = None,
+    as_of: datetime | None = None,
+    version: int | None = None,
+) -> pl.DataFrame:
+    """Rows of lake table `table` (latest version, `version`, or as of `as_of`), typed.
+
+    Args:
+        lake: lake root folder.
+        table: lake table name.
+        columns: these columns, in this order (default: the table's columns, schema order;
+            `date`, the partition as `pl.Date`, may be requested).
+        where: keep the rows this filter keeps (may use any column and `date`).
+        days: read only these partitions (`YYYY-MM-DD` or dates): the others are not opened.
+        as_of: time travel (see the module docstring); version: a table version.
+
+    Returns:
+        The rows with the table's dtypes (`schemas.TABLES[table].polars_schema`); an empty
+        frame with those columns when the table does not exist.
+
+    Raises:
+        LakeError: as `open_table`, or a data file is missing or unreadable.
+    """
+    files = snapshot_files(lake, table, as_of=as_of, version=version, days=days)
+    return scan_files(files, table, columns=columns, where=where)
+
+
+def table_versions(lake: Path | str) -> dict[str, tuple[int, datetime]]:
+    """The current version of every existing lake table and its commit time (UTC).
+
+    Returns:
+        table name → (version, commit time); tables not created yet are absent.
+
+    Raises:
+        LakeError: as `open_table` (old layout, corrupt log, unreadable folder).
+    """
+    out: dict[str, tuple[int, datetime]] = {}
+    for name in TABLES:
+        dt = open_table(lake, name)
+        if dt is None:
+            continue
+        info = dt.history(limit=1)[0]
+        out[name] = (dt.version(), datetime.fromtimestamp(info["timestamp"] / 1000, UTC))
+    return out
