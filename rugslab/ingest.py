@@ -41,15 +41,15 @@ from tqdm import tqdm
 
 from rugslab.config import DEFAULT_BATCH_FRAMES, DERIVED_EVERY_BATCHES, RAW_BATCH_BYTES
 from rugslab.errors import ConfigError, InputFormatError, LakeError
-from rugslab.events import BadRecord, Frame
+from rugslab.events import BadRecord
 from rugslab.lake.validate import reject_row
 from rugslab.lake.writer import WriteReport, write_batch
 from rugslab.lake.zones import recording_zones
 from rugslab.readers import detect as fmt
 from rugslab.readers import iter_inputs, read_frames
-from rugslab.readers.clock import RecordingZones
 from rugslab.readers.detect import detect
 from rugslab.readers.files import ReadMeter, cuts_recorded, metered
+from rugslab.readers.inputs import input_size
 from rugslab.rows import RowBatch
 from rugslab.schemas import TABLES
 
@@ -293,7 +293,7 @@ def ingest(
         if collect:
             gc.collect()
 
-    sizes = {p: _size(p) for p in files}
+    sizes = {p: input_size(p) for p in files}
     enabled = progress and sys.stderr.isatty()
     done = 0  # input files finished, for the message of a lake write that fails
     # on the way out: the collector as it was, the bar closed, then the reader meter reset
@@ -329,7 +329,8 @@ def ingest(
                 summary.files_read += 1
                 counters: Counter[str] = Counter()
                 try:
-                    for item in _read_guarded(path, kind, counters, zones, utc_offset_us):
+                    for item in read_frames(path, format=kind, counters=counters, zones=zones,
+                                            utc_offset_us=utc_offset_us):
                         if isinstance(item, BadRecord):
                             pending.add("rejects", _bad_row(item))
                             summary.bad_records += 1
@@ -382,26 +383,3 @@ def _lake_error_explained(lake: Path, progress: Callable[[], tuple[int, int]]) -
             path=e.path,
         ) from e
 
-
-def _size(path: Path) -> int:
-    """The file's size in bytes for the progress total (0 if it vanished: reading says so)."""
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def _read_guarded(
-    path: Path, kind: str, counters: Counter[str], zones: RecordingZones,
-    utc_offset_us: int | None,
-) -> Iterator[Frame | BadRecord]:
-    """`read_frames`, with a read error of the input (not of the lake) as `InputFormatError`."""
-    try:
-        yield from read_frames(path, format=kind, counters=counters, zones=zones,
-                               utc_offset_us=utc_offset_us)
-    except OSError as e:
-        raise InputFormatError(
-            f"Input file {str(path)!r} cannot be read to its end ({e.strerror or e}); the "
-            "frames before were read. Re-copy the file or check the disk to read the rest.",
-            path=path,
-        ) from e

@@ -52,7 +52,8 @@ def read_frames(
 
     Raises:
         InputFormatError: the file cannot be opened, is in no known format (e.g. the
-            2025-08-10 console text copy), or is a legacy recording (use `import_recording`).
+            2025-08-10 console text copy), or is a legacy recording (use `import_recording`);
+            during iteration: the file cannot be read to its end (a disk error).
     """
     counters = Counter() if counters is None else counters
     kind = format or fmt.detect_format(path)
@@ -82,15 +83,22 @@ def read_frames(
         it = read_browser(path, counters)
     else:
         it = read_archive(path)
-    return _counted(it, counters)
+    return _counted(it, counters, path)
 
 
 def _counted(
-    it: Iterator[Frame | BadRecord], counters: Counter[str]
+    it: Iterator[Frame | BadRecord], counters: Counter[str], path: Path | str
 ) -> Iterator[Frame | BadRecord]:
-    for item in it:
-        if type(item) is Frame:
-            counters["frames"] += 1
-        else:
-            counters["bad_records"] += 1
-        yield item
+    try:
+        for item in it:
+            if type(item) is Frame:
+                counters["frames"] += 1
+            else:
+                counters["bad_records"] += 1
+            yield item
+    except OSError as e:  # a read error of the input mid-file (the frames before were yielded)
+        raise InputFormatError(
+            f"Input file {str(path)!r} cannot be read to its end ({e.strerror or e}); the "
+            "frames before were read. Re-copy the file or check the disk to read the rest.",
+            path=path,
+        ) from e

@@ -154,3 +154,11 @@ def _walk(
                 stack.append(sub)
         elif _new(cst, seen_files, counters, child, skip):
             yield child
+
+
+def input_size(path: Path) -> int:
+    """The file's size in bytes for a progress total (0 if it vanished: reading says so)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
