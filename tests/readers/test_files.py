@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 import rugslab.readers.files as files_module
+import rugslab.readers.frames as frames_module
 from rugslab.errors import InputFormatError
 from rugslab.readers import iter_inputs
 from rugslab.readers.files import is_gzip, iter_lines, metered, raw_text
+from rugslab.readers.frames import read_frames
 
 
 def test_folders_expand_recursively_sorted_skipping_readme_and_hidden(tmp_path: Path) -> None:
@@ -93,3 +95,21 @@ def test_the_read_meter_follows_the_open_file(
     next(lines)  # a file open now, outside that context
     assert other.position == 0
     lines.close()
+
+
+def test_a_disk_error_mid_file_is_an_input_format_error_after_the_frames_before(
+    captures_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = frames_module.read_seq_lines
+
+    def failing(path: Path, counters: object, **kw: object) -> object:
+        it = real(path, counters, **kw)  # type: ignore[arg-type]
+        yield next(it)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(frames_module, "read_seq_lines", failing)
+    got = []
+    with pytest.raises(InputFormatError, match="cannot be read to its end .Input/output error"):
+        for item in read_frames(captures_dir / "2025-12-12_two-rugs.jsonl"):
+            got.append(item)
+    assert len(got) == 1
