@@ -109,7 +109,7 @@ def test_a_disk_error_mid_file_is_an_input_format_error_after_the_frames_before(
 
     monkeypatch.setattr(frames_module, "read_seq_lines", failing)
     got = []
-    with pytest.raises(InputFormatError, match="cannot be read to its end .Input/output error"):
+    with pytest.raises(InputFormatError, match=r"cannot be read to its end \(Input/output error"):
         for item in read_frames(captures_dir / "2025-12-12_two-rugs.jsonl"):
             got.append(item)
     assert len(got) == 1
