@@ -10,14 +10,14 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
+from procs import start_rugslab, wait_for
 
 from rugslab.collector.journal import Journal, journal_root, pending_journals
 from rugslab.events import Frame
@@ -74,26 +74,8 @@ class _Hog:
 
 
 def _start(tmp_path: Path, url: str, lake: Path) -> tuple[subprocess.Popen[bytes], Path]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUGSLAB_")}
-    log = tmp_path / "output.txt"
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "rugslab", "collect", "--url", url, "--lake", str(lake),
-             "--flush-every", "1s"],
-            env=env, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )
-    return proc, log
-
-
-def _wait_for(what: str, check: Callable[[], bool], proc: subprocess.Popen[bytes], log: Path,
-              timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            proc.wait()
-            pytest.fail(f"never saw {what}; output:\n{log.read_text()}")
-        time.sleep(0.05)
+    return start_rugslab(tmp_path, "collect", "--url", url, "--lake", str(lake),
+                         "--flush-every", "1s")
 
 
 def _interrupt(proc: subprocess.Popen[bytes], log: Path) -> str:
@@ -130,9 +112,9 @@ def test_a_full_disk_is_said_once_held_and_written_when_space_returns(
     lake = small_disk
     with running_server(sim_frames(30, seed=4, speed=4), wait_for_clients=1) as srv:
         proc, log = _start(tmp_path, srv.url, lake)
-        _wait_for("a first lake write", lambda: (lake / "raw_events").is_dir(), proc, log)
+        wait_for("a first lake write", lambda: (lake / "raw_events").is_dir(), proc, log)
         hog = _Hog(lake)
-        _wait_for("the journal failure", lambda: "JOURNAL WRITE FAILED" in log.read_text(),
+        wait_for("the journal failure", lambda: "JOURNAL WRITE FAILED" in log.read_text(),
                   proc, log)
         time.sleep(3)  # frames keep coming while the disk is full
         hog.free()
@@ -142,7 +124,7 @@ def test_a_full_disk_is_said_once_held_and_written_when_space_returns(
             return "journal writes work again" in text and (
                 "LAKE WRITE FAILED" not in text or "lake writes work again" in text)
 
-        _wait_for("the journal and the lake recovering", recovered, proc, log)
+        wait_for("the journal and the lake recovering", recovered, proc, log)
         time.sleep(1.5)  # frames after the recovery, journaled and written as usual
         out = _interrupt(proc, log)
     _assert_once_each(out)
@@ -164,10 +146,10 @@ def test_sigint_on_a_full_disk_exits_0_and_the_next_start_recovers_the_journal(
     lake = small_disk
     with running_server(sim_frames(30, seed=4, speed=4), wait_for_clients=1) as srv:
         proc, log = _start(tmp_path, srv.url, lake)
-        _wait_for("journaled frames", lambda: any(
+        wait_for("journaled frames", lambda: any(
             p.stat().st_size > 20_000 for p in journal_root(lake).rglob("*.jsonl")), proc, log)
         hog = _Hog(lake)
-        _wait_for("the journal failure", lambda: "JOURNAL WRITE FAILED" in log.read_text(),
+        wait_for("the journal failure", lambda: "JOURNAL WRITE FAILED" in log.read_text(),
                   proc, log)
         time.sleep(2)
         out = _interrupt(proc, log)
@@ -185,7 +167,7 @@ def test_sigint_on_a_full_disk_exits_0_and_the_next_start_recovers_the_journal(
     again = tmp_path / "again"
     again.mkdir()
     restart, log2 = _start(again, "http://127.0.0.1:9", lake)
-    _wait_for("the recovery", lambda: "connect_failed" in log2.read_text(), restart, log2)
+    wait_for("the recovery", lambda: "connect_failed" in log2.read_text(), restart, log2)
     out2 = _interrupt(restart, log2)
     assert f"recovered from earlier journals: {journaled:,} frames" in out2, out2
     raw = read_table("raw_events", lake)

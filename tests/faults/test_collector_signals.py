@@ -9,13 +9,12 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 import pytest
+from procs import start_rugslab, wait_for
 
 from rugslab.cli import main
 from rugslab.collector import nightly
@@ -24,27 +23,6 @@ from rugslab.lake.catalog import read_table
 from rugslab.testing import running_server, sim_frames
 
 SIGNALS = [signal.SIGINT, signal.SIGTERM]
-
-
-def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
-    """`python -m rugslab *args` with its output (stdout and stderr) going to a file."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUGSLAB_")}
-    log = tmp_path / "output.txt"
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "rugslab", *args], env=env, stdout=fh,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    return proc, log
-
-
-def _wait_for(what: str, check: Callable[[], bool], proc: subprocess.Popen[bytes], log: Path,
-              timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            proc.wait()
-            pytest.fail(f"never saw {what}; output:\n{log.read_text()}")
-        time.sleep(0.05)
 
 
 def _journaled_lines(lake: Path) -> int:
@@ -98,9 +76,9 @@ def test_a_signal_while_connected_writes_what_is_held_and_exits_0(
     with running_server(sim_frames(30, seed=4, speed=4), wait_for_clients=1) as srv:
         # the lake is written only at the end (no timer, no rug within the run): the final
         # write must carry every row, connections included
-        proc, log = _start(tmp_path, "collect", "--url", srv.url, "--lake", str(lake),
+        proc, log = start_rugslab(tmp_path, "collect", "--url", srv.url, "--lake", str(lake),
                            "--flush-every", "1h")
-        _wait_for("50 journaled frames", lambda: _journaled_lines(lake) >= 50, proc, log)
+        wait_for("50 journaled frames", lambda: _journaled_lines(lake) >= 50, proc, log)
         out = _stop_with(proc, sig, log, within_s=20)
     conns = _assert_everything_written(lake, out, sig)
     assert conns["kind"].to_list() == ["connected", "disconnected"]
@@ -114,11 +92,11 @@ def test_a_signal_while_waiting_to_reconnect_exits_0_promptly(
 ) -> None:
     lake = tmp_path / "lake"
     with running_server(sim_frames(30, seed=4, speed=4), wait_for_clients=1) as srv:
-        proc, log = _start(tmp_path, "collect", "--url", srv.url, "--lake", str(lake),
+        proc, log = start_rugslab(tmp_path, "collect", "--url", srv.url, "--lake", str(lake),
                            "--flush-every", "1h")
-        _wait_for("30 journaled frames", lambda: _journaled_lines(lake) >= 30, proc, log)
+        wait_for("30 journaled frames", lambda: _journaled_lines(lake) >= 30, proc, log)
     # the server is gone: the collector retries with backoff
-    _wait_for("two failed reconnects", lambda: log.read_text().count("connect_failed") >= 2,
+    wait_for("two failed reconnects", lambda: log.read_text().count("connect_failed") >= 2,
               proc, log)
     out = _stop_with(proc, sig, log, within_s=5)
     conns = _assert_everything_written(lake, out, sig)
@@ -138,7 +116,7 @@ def test_a_signal_while_connecting_to_a_silent_server_exits_0_promptly(
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
-        proc, log = _start(tmp_path, "collect", "--url", url, "--lake", str(lake))
+        proc, log = start_rugslab(tmp_path, "collect", "--url", url, "--lake", str(lake))
         conn, _ = silent.accept()  # the collector is connecting now
         with conn:
             time.sleep(0.5)
@@ -152,10 +130,10 @@ def test_a_signal_while_connecting_to_a_silent_server_exits_0_promptly(
 def test_sigint_mid_collect_in_nightly_still_compacts_and_verifies(tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     with running_server(sim_frames(30, seed=4, speed=8), wait_for_clients=1) as srv:
-        proc, log = _start(tmp_path, "nightly", "--url", srv.url, "--lake", str(lake),
+        proc, log = start_rugslab(tmp_path, "nightly", "--url", srv.url, "--lake", str(lake),
                            "--duration", "1h", "--grace", "1s")
         # past the first rug and its revealed seed, so there is something to verify
-        _wait_for("a game written to the lake", lambda: (lake / "seeds").is_dir()
+        wait_for("a game written to the lake", lambda: (lake / "seeds").is_dir()
                   and _journaled_lines(lake) >= 200, proc, log, timeout_s=60)
         out = _stop_with(proc, signal.SIGINT, log, within_s=60)
     for section in ("== collect ==", "== compact ==", "== verify ==", "== lake =="):
