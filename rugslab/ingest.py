@@ -44,9 +44,10 @@ from rugslab.errors import ConfigError, InputFormatError, LakeError
 from rugslab.events import BadRecord
 from rugslab.lake.validate import reject_row
 from rugslab.lake.writer import WriteReport, write_batch
-from rugslab.lake.zones import recording_zones
+from rugslab.lake.zones import LakeReceipts
 from rugslab.readers import detect as fmt
 from rugslab.readers import iter_inputs, read_frames
+from rugslab.readers.clock import RecordingZones
 from rugslab.readers.detect import detect
 from rugslab.readers.files import ReadMeter, cuts_recorded, metered
 from rugslab.readers.inputs import input_size
@@ -271,7 +272,7 @@ def ingest(
     files = list(iter_inputs(paths, on_skip=summary.skip, counters=summary.counters))
     run = _Run(lake, summary)
     assembler = GameAssembler()
-    zones = recording_zones(lake)  # one zone per recording, across files and runs
+    zones = RecordingZones(LakeReceipts(lake))  # one zone per recording, across files and runs
     # one importer for the run: a game recorded in several files keeps each tick's earliest
     # receipt, and the duplicates are counted (legacy ticks are held until the end of the run)
     legacy = LegacyImporter()

@@ -2,8 +2,8 @@
 of the capture frames it already holds, so a capture read again (whole, in part, or
 overlapping) is read under the zone its frames already have.
 
-    zones = recording_zones(lake)        # one per ingest run
-    read_frames(path, zones=zones)       # every file of the run
+    zones = RecordingZones(LakeReceipts(lake))   # one per ingest run (`rugslab.ingest`)
+    read_frames(path, zones=zones)               # every file of the run
 
 Only frames without a (session_id, seq) are looked at (captures and browser logs; collector
 frames carry UTC times), and only in the partitions their time window can reach.
@@ -19,7 +19,6 @@ import polars as pl
 
 from rugslab.lake import layout
 from rugslab.lake.files import read_files
-from rugslab.readers.clock import RecordingZones
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: a game's frames sit in the partition of its id's date, which can be the day before they
@@ -79,8 +78,3 @@ class LakeReceipts:
                           where=pl.col("frame_id").is_in(list(frame_ids)))
         return dict(zip(rows["frame_id"].to_list(), rows["args_json"].to_list(), strict=True))
 
-
-def recording_zones(lake: Path | str) -> RecordingZones:
-    """The zone decisions of one ingest run into `lake`: give it to every `read_frames`
-    call of the run (`zones=`)."""
-    return RecordingZones(LakeReceipts(lake))
