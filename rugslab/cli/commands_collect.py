@@ -5,6 +5,7 @@ Thin: each parses flags, resolves `Settings`, calls one library function and pri
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import typer
@@ -78,8 +79,10 @@ def nightly_command(
     max_games: int | None = typer.Option(
         None, "--max-games", help="Stop collecting after N complete games."
     ),
-    grace: str = typer.Option(
-        "10m", "--grace", help="Keep files superseded by compaction this long for readers."
+    retention: str = typer.Option(
+        "7d", "--retention",
+        help="Vacuum deletes data files no table version needs once unreferenced this long "
+        "(e.g. 7d, 36h). Readers holding an older snapshot need its files.",
     ),
 ) -> None:
     """Collect for --duration, compact the lake, verify every seed and print a report.
@@ -91,7 +94,8 @@ def nightly_command(
     from rugslab.collector.nightly import run_nightly
 
     opts = _options(url, lake, duration, max_games, "15s")
-    report = run_nightly(opts, grace_s=parse_duration(grace, arg="--grace"))  # type: ignore[arg-type]
+    keep = timedelta(seconds=parse_duration(retention, arg="--retention"))
+    report = run_nightly(opts, retention=keep)
     typer.echo(str(report))
     if not report.ok:
         raise typer.Exit(1)

@@ -1,8 +1,10 @@
 """`rugslab nightly`: collect for a while, compact, verify, report.
 
-Meant for cron or a systemd timer (README): one run collects for `duration_s`, then compacts
-the append partitions into few large files (readers keep seeing exactly the same rows while
-it runs; see `rugslab.lake.compact`), verifies every revealed seed, and prints one report.
+Meant for cron or a systemd timer (README): one run collects for `duration_s`, then maintains
+every Delta table (compaction of each partition into one file, a checkpoint, log cleanup and
+`vacuum` of files unreferenced for the retention; readers keep seeing exactly the same rows
+while it runs: `rugslab.lake.delta_maintain`), verifies every revealed seed, and prints one
+report.
 
 Signals: SIGINT or SIGTERM while collecting ends the collecting (what is held is written:
 `rugslab.collector.run`); one that arrives during compaction or verification lets the running
@@ -18,13 +20,14 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import FrameType
 from typing import TextIO, TypeVar
 
 from rugslab.collector.run import CollectOptions, collect
 from rugslab.collector.summary import CollectSummary
 from rugslab.fair.verify import VerifySummary, verify_lake
-from rugslab.lake.compact import CompactReport, compact_lake
+from rugslab.lake.delta_maintain import RETENTION, LakeMaintenance, maintain_lake
 from rugslab.lake.status import LakeStatus, lake_status
 
 
@@ -33,7 +36,7 @@ class NightlyReport:
     """The three steps' results and the lake afterwards."""
 
     collected: CollectSummary
-    compacted: CompactReport | None
+    compacted: LakeMaintenance | None
     verified: VerifySummary | None
     status: LakeStatus
     #: the signal that skipped the steps after the running one (e.g. "SIGTERM"), or None
@@ -85,9 +88,10 @@ def _signals_deferred() -> Iterator[list[str]]:
 
 
 def run_nightly(
-    opts: CollectOptions, *, grace_s: float = 600.0, out: TextIO | None = sys.stderr
+    opts: CollectOptions, *, retention: timedelta = RETENTION, out: TextIO | None = sys.stderr
 ) -> NightlyReport:
-    """Collect with `opts`, then compact and verify the lake; returns the report.
+    """Collect with `opts`, then maintain (compact, vacuum files unreferenced for `retention`)
+    and verify the lake; returns the report.
 
     Raises:
         LakeError: the lake cannot be read or written, or another collector holds it.
@@ -98,7 +102,7 @@ def run_nightly(
         def step(run: Callable[[], _T]) -> _T | None:
             return None if seen else run()
 
-        compacted = step(lambda: compact_lake(opts.lake, grace_s=grace_s))
+        compacted = step(lambda: maintain_lake(opts.lake, retention=retention))
         verified = step(lambda: verify_lake(opts.lake))
         status = lake_status(opts.lake)
     return NightlyReport(collected, compacted, verified, status, seen[0] if seen else None)

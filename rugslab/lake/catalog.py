@@ -3,12 +3,14 @@
     con = connect(Path("lake"))
     con.sql("SELECT * FROM games_per_day").pl()
 
-Table views read the table's visible files (`layout.data_files`: `<lake>/<table>/*/*.parquet`
-less those superseded by compaction, listed when the connection is made) with hive
-partitioning, so every view has the table's columns plus `date` (DATE, from the folder
-name). A table with no files yet gets an empty view with the same columns, so queries run
-on a fresh lake. Named queries are the `queries/*.sql` files (one SELECT each, with a
-leading `--` comment saying what it gives); view name = file stem.
+Table views read the data files of one Delta version of each table (`lake.snapshot`: the
+latest, or the latest at or before `as_of`; listed from the table's log when the connection is
+made, so the connection sees that version for its whole life whatever writers commit
+meanwhile) with hive partitioning, so every view has the table's columns plus `date` (DATE,
+the partition). A table with no files yet gets an empty view with the same columns, so
+queries run on a fresh lake. `ReadOnlyConnection.snapshot` tells which versions were read.
+Named queries are the `queries/*.sql` files (one SELECT each, with a leading `--` comment
+saying what it gives); view name = file stem.
 
 What holds for a read-only connection (the default), and at which level:
 
@@ -44,6 +46,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -52,6 +55,7 @@ import polars as pl
 from rugslab.errors import ConfigError, LakeError, QueryError
 from rugslab.lake import layout
 from rugslab.lake.readonly import check_read_only
+from rugslab.lake.snapshot import LakeSnapshot, lake_snapshot
 from rugslab.schemas import TABLES
 
 __all__ = ["QUERIES_DIR", "QUERIES_ENV", "ReadOnlyConnection", "check_read_only", "connect",
@@ -121,7 +125,7 @@ def _sql_str(text: str) -> str:
 def _table_view_sql(table: str, files: list[str]) -> str:
     schema = TABLES[table].polars_schema
     if files:
-        # an explicit list, not a glob: files superseded by compaction stay invisible
+        # an explicit list, not a glob: the files of one Delta version, nothing else
         listed = ", ".join(_sql_str(f) for f in files)
         return (
             f"SELECT * FROM read_parquet([{listed}], hive_partitioning = true, "
@@ -189,8 +193,10 @@ class ReadOnlyConnection:
     raise AttributeError, as they would skip the check.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, snapshot: LakeSnapshot) -> None:
         self._con = con
+        #: The table versions the views read (`lake.snapshot.LakeSnapshot`).
+        self.snapshot = snapshot
 
     def sql(self, query: str, *, params: object = None) -> duckdb.DuckDBPyRelation:
         """Run `query` (reading statements only) and return its relation.
@@ -231,7 +237,11 @@ class ReadOnlyConnection:
 
 
 def connect(
-    lake: Path | str, *, read_only: bool = True, queries_dir: Path | None = None
+    lake: Path | str,
+    *,
+    read_only: bool = True,
+    queries_dir: Path | None = None,
+    as_of: datetime | None = None,
 ) -> ReadOnlyConnection | duckdb.DuckDBPyConnection:
     """An in-memory DuckDB over the lake: a view per table and per named query.
 
@@ -242,12 +252,17 @@ def connect(
             a plain writable connection (e.g. for temporary tables); its named queries are
             checked all the same.
         queries_dir: folder of named queries (default: `queries_folder()`).
+        as_of: time travel: every table at its latest version committed at or before this
+            instant (a naive datetime is UTC); tables created later are empty. Default: the
+            latest versions.
 
     Returns:
         A `ReadOnlyConnection` (read_only) or a `duckdb.DuckDBPyConnection`; `TimeZone` is UTC.
 
     Raises:
-        LakeError: `lake` is not a folder (the message suggests `rugslab ingest`).
+        LakeError: `lake` is not a folder (the message suggests `rugslab ingest`), a table
+            is in the old layout (suggests `rugslab lake migrate`) or its log is corrupt, or
+            the log before `as_of` was removed (names the earliest readable time).
         QueryError: a named query file is not one reading statement, or fails to bind
             against the lake's views (the message names the file).
         ConfigError: `$RUGSLAB_QUERIES` is set but is not a folder.
@@ -259,7 +274,9 @@ def connect(
             "--lake / RUGSLAB_LAKE at an existing lake.",
             path=lake,
         )
-    files = {t: [str(f.resolve()) for f in layout.data_files(lake, t)] for t in TABLES}
+    snapshot = lake_snapshot(lake, as_of=as_of)
+    files = {t: [str(p.resolve()) for p, _ in snapshot.tables[t].files]
+             if t in snapshot.tables else [] for t in TABLES}
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -280,7 +297,7 @@ def connect(
     except BaseException:
         con.close()
         raise
-    return ReadOnlyConnection(con) if read_only else con
+    return ReadOnlyConnection(con, snapshot) if read_only else con
 
 
 def _create_query_views(con: duckdb.DuckDBPyConnection, files: dict[Path, str]) -> None:
@@ -329,18 +346,23 @@ def _create_query_views(con: duckdb.DuckDBPyConnection, files: dict[Path, str]) 
             )
 
 
-def read_table(name: str, lake: Path | str) -> pl.DataFrame:
-    """All rows of lake table (or named query) `name` as a polars frame, with `date`.
+def read_table(name: str, lake: Path | str, *, as_of: datetime | None = None) -> pl.DataFrame:
+    """All rows of lake table (or named query) `name` as a polars frame, with `date`
+    (latest versions, or as of `as_of` as in `connect`). A table's rows are sorted by its
+    key (`layout.row_order`: raw frames by receive time); a query's as it orders them.
 
     Raises:
         LakeError: no lake at `lake`.
         QueryError: `name` is neither a lake table nor a named query.
     """
-    with connect(lake) as con:
+    with connect(lake, as_of=as_of) as con:
         listed = con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
         views = {r[0] for r in listed}
         if name not in views:
             raise QueryError(
                 f"unknown table or query {name!r}; expected one of {sorted(views)}", sql=name
             )
-        return con.sql(f'SELECT * FROM "{name}"').pl()
+        order = ""
+        if name in TABLES:  # a table's files come in no particular order: sort by its key
+            order = " ORDER BY " + ", ".join(f'"{c}"' for c in layout.row_order(name))
+        return con.sql(f'SELECT * FROM "{name}"{order}').pl()

@@ -139,7 +139,7 @@ def maintain(
     table: str,
     *,
     days: list[date] | list[str] | None = None,
-    commits_between_compactions: int = COMPACT_AFTER_FILES,
+    commits_between_compactions: int | None = None,
     checkpoint_every: int = CHECKPOINT_EVERY,
     retention: timedelta = RETENTION,
     log_retention: timedelta = LOG_RETENTION,
@@ -152,7 +152,8 @@ def maintain(
         table: lake table name.
         days: partitions the last write touched (None: every partition).
         commits_between_compactions: compact a partition holding at least this many files
-            (each append commit adds one file per partition it touches).
+            (each append commit adds one file per partition it touches); default
+            `COMPACT_AFTER_FILES` (read at each call).
         checkpoint_every: write a checkpoint when this many commits passed since the last one.
         retention: `vacuum` deletes an unreferenced data file only once its tombstone, or
             (tombstone expired, or never committed) the file itself, is older than this.
@@ -166,6 +167,8 @@ def maintain(
         LakeError: the table cannot be opened or maintained (read-only disk, corrupt log).
     """
     rep = MaintenanceReport(table)
+    if commits_between_compactions is None:
+        commits_between_compactions = COMPACT_AFTER_FILES
     dt = open_table(lake, table)
     if dt is None:
         return rep
@@ -210,13 +213,36 @@ def compact_table(
                     log_retention=log_retention, vacuum=True)
 
 
+@dataclass(slots=True)
+class LakeMaintenance:
+    """`maintain_lake`'s per-table reports, printable as the nightly's `== compact ==` part."""
+
+    reports: list[MaintenanceReport]
+    retention: timedelta = RETENTION
+
+    def __str__(self) -> str:
+        busy = [r for r in self.reports if r.compacted or r.vacuumed or r.checkpoint is not None]
+        removed = sum(r.files_removed for r in self.reports)
+        added = sum(r.files_added for r in self.reports)
+        vacuumed = sum(r.vacuumed for r in self.reports)
+        days = sum(len(r.compacted) for r in self.reports)
+        lines = [f"compacted {days} partition(s): {removed} files into {added}; vacuum removed "
+                 f"{vacuumed} file(s) unreferenced for {self.retention.days} days or more"]
+        for r in busy:
+            cp = "" if r.checkpoint is None else f", checkpoint at v{r.checkpoint}"
+            lines.append(f"  {r.table}: {len(r.compacted)} partition(s), -{r.files_removed} "
+                         f"+{r.files_added} files, {r.vacuumed} vacuumed{cp}")
+        return "\n".join(lines)
+
+
 def maintain_lake(
     lake: Path | str, *, retention: timedelta = RETENTION, log_retention: timedelta = LOG_RETENTION
-) -> list[MaintenanceReport]:
+) -> LakeMaintenance:
     """`compact_table` for every lake table (tables not created yet give empty reports).
 
     Raises:
         LakeError: as `maintain`.
     """
-    return [compact_table(lake, t, retention=retention, log_retention=log_retention)
-            for t in TABLES]
+    return LakeMaintenance([compact_table(lake, t, retention=retention,
+                                          log_retention=log_retention) for t in TABLES],
+                           retention)

@@ -319,7 +319,10 @@ def upsert(
 
 
 def replace_rows(
-    lake: Path | str, table: str, frame: pl.DataFrame, scope_game_ids: Iterable[str]
+    lake: Path | str,
+    table: str,
+    frame: pl.DataFrame | Callable[[], pl.DataFrame],
+    scope_game_ids: Iterable[str],
 ) -> Replaced:
     """Make the rows of the games `scope_game_ids` exactly `frame`'s rows, in one commit.
 
@@ -332,7 +335,10 @@ def replace_rows(
         lake: lake root folder.
         table: a table with a `game_id` column (the replace table `gaps`).
         frame: the new rows of the scope games (table columns, optionally `date`); may be
-            empty (the scope games then lose all their rows).
+            empty (the scope games then lose all their rows). Or a function returning them,
+            called in every attempt: rows derived from other tables (gaps from ticks) are then
+            recomputed after a concurrent commit made the attempt fail, so the last commit
+            always holds rows derived from what it read.
         scope_game_ids: the games whose rows are replaced; every row of `frame` must be of
             one of them.
 
@@ -346,20 +352,26 @@ def replace_rows(
     lake = Path(lake)
     key = list(TABLES[table].key)
     scope = sorted(set(scope_game_ids))
-    new = prepare_frame(table, frame).sort(key)
-    outside = new.filter(~pl.col("game_id").is_in(scope))["game_id"].unique().to_list()
-    if outside:
-        raise SchemaViolation(
-            f"{table} rows of games {sorted(outside)[:5]} are outside scope_game_ids; pass every "
-            "game of the frame in scope_game_ids", table=table, failure_cases=outside)
     if not scope:
         return Replaced(0, 0, 0)
-    days = sorted({date.fromisoformat(layout.partition_date(g)) for g in scope}
-                  | set(new[PARTITION].to_list()))
     in_scope = pl.col("game_id").is_in(scope)
     games_sql = ", ".join(_sql_str(g) for g in scope)
+    scope_days = {date.fromisoformat(layout.partition_date(g)) for g in scope}
+
+    def rows_of() -> pl.DataFrame:
+        new = prepare_frame(table, frame() if callable(frame) else frame).sort(key)
+        outside = new.filter(~in_scope)["game_id"].unique().to_list()
+        if outside:
+            raise SchemaViolation(
+                f"{table} rows of games {sorted(outside)[:5]} are outside scope_game_ids; pass "
+                "every game of the frame in scope_game_ids", table=table, failure_cases=outside)
+        return new
+
+    fixed = None if callable(frame) else rows_of()
 
     def attempt(dt: DeltaTable) -> Replaced:
+        new = fixed if fixed is not None else rows_of()
+        days = sorted(scope_days | set(new[PARTITION].to_list()))
         existing = _current(dt, table, days, in_scope).sort(key)
         if existing.equals(new):
             return Replaced(0, 0, 0)

@@ -1,24 +1,22 @@
 """`rugslab status`: what the lake holds and how healthy it is, in one screen.
 
-Games per day with coverage, the last durable write, gaps, rejects, verification state,
-journal files still waiting to be ingested, connection history, and temporary files left by
-writers that were killed mid-write.
+Games per day with coverage, the last commit, gaps, rejects, verification state, journal
+files still waiting to be ingested, connection history, and the version of every table with
+the time it was read (`lake.snapshot`), so what was seen can be read again with `--as-of`.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 
 from rugslab.errors import LakeError
-from rugslab.lake import layout
 from rugslab.lake.catalog import connect
-from rugslab.lake.files import TEMP_GRACE_S
-from rugslab.schemas import TABLES
+from rugslab.lake.snapshot import LakeSnapshot
 
 _PER_DAY = """
 SELECT g.date AS date,
@@ -39,11 +37,8 @@ GROUP BY g.date ORDER BY g.date
 
 @dataclass(slots=True)
 class LakeStatus:
-    """A snapshot of the lake (see module docstring).
-
-    `temp_files` counts the temporary files (`*.tmp-*`) of interrupted writes and
-    `oldest_temp_s` is the age of the oldest in seconds since its last change (None: none).
-    """
+    """A summary of the lake (see module docstring); `snapshot` holds the table versions
+    it was computed from, `files` their data files, `last_write` the newest commit time."""
 
     lake: Path
     per_day: pl.DataFrame
@@ -54,8 +49,7 @@ class LakeStatus:
     pending_journals: int = 0
     connections: dict[str, int] = field(default_factory=dict)
     files: int = 0
-    temp_files: int = 0
-    oldest_temp_s: float | None = None
+    snapshot: LakeSnapshot | None = None
 
     @property
     def games(self) -> int:
@@ -85,11 +79,8 @@ class LakeStatus:
         conn = ", ".join(f"{k} {n:,}" for k, n in sorted(self.connections.items())) or "none"
         lines.append(f"collector connections: {conn}")
         lines.append(f"journal files waiting to be ingested: {self.pending_journals}")
-        temp = f"temporary files of interrupted writes: {self.temp_files}"
-        if self.oldest_temp_s is not None:
-            temp += (f" (oldest {self.oldest_temp_s:,.0f} s; writes remove those unchanged "
-                     f"for {TEMP_GRACE_S:,.0f} s)")
-        lines.append(temp)
+        if self.snapshot is not None:
+            lines.append(self.snapshot.describe())
         return "\n".join(lines)
 
 
@@ -108,10 +99,8 @@ def lake_status(lake: Path) -> LakeStatus:
             "or point --lake / RUGSLAB_LAKE at an existing lake",
             path=lake,
         )
-    files = [f for t in TABLES for f in layout.data_files(lake, t)]
-    last = max((f.stat().st_mtime for f in files), default=None)
-    temp_ages = _temp_ages(lake)
     with connect(lake) as con:
+        snap = con.snapshot
         per_day = con.sql(_PER_DAY).pl()
         gap_sql = "SELECT count(*), coalesce(sum(n_ticks), 0) FROM gaps"
         gaps, gap_ticks = con.sql(gap_sql).fetchall()[0]
@@ -120,26 +109,13 @@ def lake_status(lake: Path) -> LakeStatus:
     return LakeStatus(
         lake=lake,
         per_day=per_day,
-        last_write=None if last is None else datetime.fromtimestamp(last, tz=UTC),
+        last_write=max((t.committed_at for t in snap.tables.values()), default=None),
         gaps=int(gaps),
         gap_ticks=int(gap_ticks),
         rejects={str(k): int(v) for k, v in rejects.items()},
         pending_journals=len(pending_journals(lake)),
         connections={str(k): int(v) for k, v in conns.items()},
-        files=len(files),
-        temp_files=len(temp_ages),
-        oldest_temp_s=max(temp_ages, default=None),
+        files=sum(len(t.files) for t in snap.tables.values()),
+        snapshot=snap,
     )
 
-
-def _temp_ages(lake: Path) -> list[float]:
-    """Seconds since the last change of each temporary file in the lake (one removed while
-    listed is left out)."""
-    now = time.time()
-    ages = []
-    for p in layout.temp_files(lake):
-        try:
-            ages.append(max(now - p.stat().st_mtime, 0.0))
-        except FileNotFoundError:
-            continue
-    return ages

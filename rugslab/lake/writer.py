@@ -1,58 +1,48 @@
-"""The lake writer: validate a `RowBatch` and write it into the partitions, atomically.
+"""The lake writer: validate a `RowBatch` and write it into the lake's Delta tables.
 
-For each table (see `rugslab.schemas` for the kinds):
+For each table (see `rugslab.schemas` for the kinds), one Delta commit per table and write
+(`lake.delta_write`; none when nothing changed):
 
-    append   dedupe the batch by key, drop keys already in the partition (reads only the key
-             columns, and ticks' price to count disagreements: `lake.keys`), write the rest
-             as a new file `part-<UTC time>-<uuid8>.parquet`,
-             rows sorted by `layout.row_order` (the key; raw_events: receive order); then
-             `compact.tidy_partition` keeps the partition's file count bounded.
-    merge    read the partition, add the batch, combine rows per key (`lake.merge`), rewrite
-             the partition's single `data.parquet`. For `games`, the coverage columns
-             (`ticks_recorded`, `ticks_missing`, `completeness`) are then recomputed by
-             `rugslab.ticks.tick_coverage` from the lake's ticks of the games the batch touched.
-    replace  (`gaps`) recompute `rugslab.ticks.find_gaps` from the lake's ticks and games for
-             the games the batch touched and replace those games' rows.
+    append   `append_absent`: insert the rows whose key the table lacks (one insert-only
+             MERGE; re-ingest inserts nothing). ticks: rows whose key is in the lake with
+             another `price_x` are counted (`TableReport.conflicts`); the lake's row stays.
+    merge    `upsert`: combine the batch's rows with the lake's rows of the same keys by the
+             merge rules (`lake.merge`), commit what changed. For `games`, the coverage
+             columns (`ticks_recorded`, `ticks_missing`, `completeness`) are recomputed by
+             `rugslab.ticks.tick_coverage` from the lake's ticks of the games the batch
+             touched; `seeds.hash_ok` is recomputed from the merged row.
+    replace  (`gaps`) `replace_rows`: `rugslab.ticks.find_gaps` over the lake's ticks and games
+             of the games the batch touched replaces those games' rows.
 
-Rows that fail typing or their pandera model go to `rejects` (`lake.validate`). Writes hold an
-exclusive lock on `<lake>/.write.lock`, so two writers never interleave; what a write reports
-as new (`TableReport.new`, `.revealed`) is counted under that lock, so concurrent writers never
-both claim the same rows. Under the lock, a process's first write (then one every
-`TEMP_SWEEP_EVERY_S`) removes the temporary files of killed writers
-(`files.remove_stale_temp_files`). Order of tables: facts first (raw_events, ticks, trades),
-then merged state (seeds, side_bets, games), then derived (gaps), then rejects: derived rows
-always see the ticks of the same batch.
+Rows that fail typing or their pandera model go to `rejects` (`lake.validate`). No lock:
+concurrent writers are safe through Delta's optimistic commits (a commit that conflicts with
+one that landed since it read is retried on the new version, `delta_write`). Derived rows
+(coverage, gaps) are computed inside each attempt from the ticks as they are then, so the last
+commit always holds values derived from every tick committed before it. What a write reports
+as new comes from its own commit's metrics, so concurrent writers never both claim a row.
+After writing, each table it committed to gets the per-write maintenance
+(`delta_maintain.maintain`: compaction of a partition holding many files, checkpoints, log
+cleanup). Order of tables: facts first (raw_events, ticks, trades), then merged state (seeds,
+side_bets, games), then derived (gaps), then rejects: derived rows always see the ticks of the
+same batch.
 """
 
 from __future__ import annotations
 
-import fcntl
-import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from rugslab.errors import LakeError, SchemaViolation
+from rugslab.errors import SchemaViolation
 from rugslab.games import hash_matches
 from rugslab.lake import layout
-from rugslab.lake.files import (
-    read_files,
-    remove_files,
-    remove_stale_temp_files,
-    write_parquet_atomic,
-)
-from rugslab.lake.keys import (
-    COMPARED,
-    count_conflicts,
-    first_per_key,
-    in_row_order,
-    may_match,
-    not_in,
-)
+from rugslab.lake.delta import read_rows
+from rugslab.lake.delta_maintain import MaintenanceReport, maintain
+from rugslab.lake.delta_write import append_absent, replace_rows, upsert
+from rugslab.lake.keys import COMPARED, count_conflicts, first_per_key, may_match
 from rugslab.lake.merge import merge_rows
 from rugslab.lake.validate import batch_frame, validate_frame
 from rugslab.rows import RowBatch
@@ -69,11 +59,6 @@ WRITE_ORDER = (
 COVERAGE_COLUMNS = ("ticks_recorded", "ticks_missing", "completeness")
 #: The tick columns coverage and gaps are computed from (`ticks.tick_coverage`, `find_gaps`).
 TICK_COLUMNS = ("game_id", "tick")
-LOCK_FILE = ".write.lock"
-#: Seconds between two sweeps of stale temporary files by one process (its first write always
-#: sweeps): a sweep walks the whole lake, ~0.1 s at 30,000 files.
-TEMP_SWEEP_EVERY_S = 600.0
-_last_sweep: dict[Path, float] = {}  # resolved lake root → time.monotonic() of its last sweep
 #: Merge tables whose rows count as revealed once this column is known (`TableReport.revealed`).
 _REVEALED_BY = {"seeds": "server_seed"}
 
@@ -91,7 +76,9 @@ class TableReport:
             `COMPARED` columns (ticks: `price_x`); the lake's row is kept.
         revealed: `seeds`: rows whose `server_seed` this write made known (the lake held no
             row or a row without it); 0 for other tables.
-        files: files written or rewritten.
+        updated: merge and replace tables: rows of keys already in the lake that this write
+            changed (gaps: also rows deleted); 0 for append tables.
+        days: partitions (`YYYY-MM-DD`) this write committed to.
     """
 
     offered: int = 0
@@ -99,16 +86,22 @@ class TableReport:
     rejected: int = 0
     conflicts: int = 0
     revealed: int = 0
-    files: list[Path] = field(default_factory=list)
+    updated: int = 0
+    days: set[str] = field(default_factory=set)
+
+    @property
+    def committed(self) -> bool:
+        """Whether this write made a commit to the table (it inserted or changed rows)."""
+        return bool(self.new or self.updated)
 
 
 @dataclass(slots=True)
 class WriteReport:
     """Per-table `TableReport`s of one `write_batch` call (untouched tables are absent), and
-    the stale temporary files the write removed (`files.remove_stale_temp_files`)."""
+    what the per-write maintenance did (`delta_maintain.MaintenanceReport` per table)."""
 
     tables: dict[str, TableReport] = field(default_factory=dict)
-    temp_removed: list[Path] = field(default_factory=list)
+    maintenance: list[MaintenanceReport] = field(default_factory=list)
 
     def table(self, name: str) -> TableReport:
         """The report of table `name` (created empty on first use)."""
@@ -132,34 +125,8 @@ class WriteReport:
         return sum(r.rejected for r in self.tables.values())
 
 
-@contextmanager
-def lake_lock(lake: Path) -> Iterator[None]:
-    """Hold the lake's exclusive write lock (blocks until other writers finish).
-
-    Raises:
-        LakeError: the lake folder cannot be created or locked.
-    """
-    try:
-        lake.mkdir(parents=True, exist_ok=True)
-        fh = open(lake / LOCK_FILE, "a+b")  # noqa: SIM115 - held for the whole block
-    except OSError as e:
-        raise LakeError(f"cannot open lake {lake} for writing: {e}", path=lake) from e
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-        fh.close()
-
-
-def _by_day(frame: pl.DataFrame) -> Iterable[tuple[str, pl.DataFrame]]:
-    days = layout.partition_dates(frame)
-    if days.n_unique() == 1:  # the usual batch: no copy of the rows
-        yield str(days[0]), frame
-        return
-    tagged = frame.with_columns(days.alias("__date"))
-    for (day,), part in tagged.partition_by("__date", as_dict=True, maintain_order=True).items():
-        yield str(day), part.drop("__date")
+def _days(frame: pl.DataFrame) -> set[str]:
+    return set(layout.partition_dates(frame).unique().to_list())
 
 
 def _write_append(lake: Path, table: str, frame: pl.DataFrame, rep: TableReport) -> None:
@@ -167,40 +134,18 @@ def _write_append(lake: Path, table: str, frame: pl.DataFrame, rep: TableReport)
     compared = COMPARED.get(table, ())
     frame = first_per_key(frame, key)
     rep.offered += frame.height
-    for day, part in _by_day(frame):
-        files = layout.data_files(lake, table, day)
-        existing = read_files(files, table, columns=[*key, *compared],
-                              where=may_match(table, part))
-        if compared and existing.height:
-            rep.conflicts += count_conflicts(part, existing, key, compared)
-            existing = existing.select(key)
-        fresh = not_in(part, existing, key)
-        if fresh.height == 0:
-            continue
-        fresh = in_row_order(fresh, table)
-        path = layout.partition_dir(lake, table, day) / layout.new_part_name()
-        rep.files.append(write_parquet_atomic(fresh, path))
-        rep.new += fresh.height
-        _tidy(lake, table, day, [*files, path])
-
-
-def _tidy(lake: Path, table: str, day: str, files: list[Path]) -> None:
-    from rugslab.lake.compact import tidy_partition  # compact imports this module
-
-    tidy_partition(lake, table, day, files=files)
-
-
-def _rewrite_partition(lake: Path, table: str, day: str, frame: pl.DataFrame) -> Path:
-    """Replace the whole partition by `frame` (one `data.parquet`).
-
-    An emptied partition keeps a valid `data.parquet` with no rows: a reader (a catalog
-    connection) that listed the file before this write must still be able to open it.
-    """
-    old = layout.data_files(lake, table, day)
-    target = layout.partition_dir(lake, table, day) / layout.MERGED_FILE
-    write_parquet_atomic(frame, target)
-    remove_files([p for p in old if p != target])
-    return target
+    if frame.height == 0:
+        return
+    days = _days(frame)
+    if compared:
+        existing = read_rows(lake, table, columns=[*key, *compared],
+                             where=may_match(table, frame), days=sorted(days))
+        if existing.height:
+            rep.conflicts += count_conflicts(frame, existing, key, compared)
+    inserted = append_absent(lake, table, frame)
+    rep.new += inserted
+    if inserted:
+        rep.days |= days
 
 
 def _write_merge(
@@ -209,28 +154,33 @@ def _write_merge(
     frame: pl.DataFrame,
     rep: TableReport,
     *,
-    extra_days: Iterable[str] = (),
-    derive: Any = None,
+    offered: int | None = None,
+    derive: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> None:
     key = list(TABLES[table].key)
     frame = merge_rows(frame, table)
-    rep.offered += frame.height
-    parts = dict(_by_day(frame))
-    for day in extra_days:
-        parts.setdefault(day, frame.clear())
-    for day, part in sorted(parts.items()):
-        existing = read_files(layout.data_files(lake, table, day), table)
-        merged = merge_rows(pl.concat([existing, part], how="vertical"), table)
+    rep.offered += frame.height if offered is None else offered
+    if frame.height == 0:
+        return
+    revealed_by = _REVEALED_BY.get(table)
+    revealed = [0]  # set by the attempt that commits (the last call of `combine`)
+
+    def combine(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+        merged = merge_rows(pl.concat([old, new], how="vertical"), table)
         if derive is not None:
             merged = derive(merged)
-        if merged.equals(existing.sort(key)):
-            continue
-        rep.new += merged.join(existing.select(key), on=key, how="anti").height
-        if (col := _REVEALED_BY.get(table)) is not None:
-            known = existing.filter(pl.col(col).is_not_null()).select(key)
-            rep.revealed += (merged.filter(pl.col(col).is_not_null())
-                             .join(known, on=key, how="anti").height)
-        rep.files.append(_rewrite_partition(lake, table, day, merged))
+        if revealed_by is not None:
+            known = old.filter(pl.col(revealed_by).is_not_null()).select(key)
+            revealed[0] = (merged.filter(pl.col(revealed_by).is_not_null())
+                           .join(known, on=key, how="anti").height)
+        return merged
+
+    done = upsert(lake, table, frame, combine)
+    rep.new += done.inserted
+    rep.updated += done.updated
+    if done.inserted or done.updated:
+        rep.revealed += revealed[0]
+        rep.days |= _days(frame)
 
 
 def _game_days(game_ids: Iterable[str]) -> dict[str, list[str]]:
@@ -241,17 +191,22 @@ def _game_days(game_ids: Iterable[str]) -> dict[str, list[str]]:
 
 
 def _lake_rows(
-    lake: Path, table: str, game_ids: set[str], days: Iterable[str],
+    lake: Path, table: str, game_ids: Iterable[str], days: Iterable[str],
     columns: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    files = [f for d in sorted(set(days)) for f in layout.data_files(lake, table, d)]
-    return read_files(files, table, columns=columns,
-                      where=pl.col("game_id").is_in(sorted(game_ids)))
+    return read_rows(lake, table, columns=columns, days=sorted(set(days)),
+                     where=pl.col("game_id").is_in(sorted(set(game_ids))))
 
 
-def _fill_coverage(affected: set[str], ticks: pl.DataFrame) -> Any:
+def _tick_days(game_ids: Iterable[str], extra: Iterable[str]) -> set[str]:
+    """Partitions that can hold ticks of `game_ids`: their games' dates and `extra` (the
+    batch's tick partitions: a game id without a date puts its ticks by receive time)."""
+    return set(_game_days(game_ids)) | set(extra)
+
+
+def _fill_coverage(lake: Path, affected: set[str], tick_days: set[str]) -> Any:
     """The derive step of the games merge: coverage columns of the `affected` games from
-    `ticks` (their lake ticks, `TICK_COLUMNS`)."""
+    the lake's ticks (`TICK_COLUMNS`), read when the step runs (inside each commit attempt)."""
     from rugslab.ticks import tick_coverage
 
     def derive(games: pl.DataFrame) -> pl.DataFrame:
@@ -259,8 +214,8 @@ def _fill_coverage(affected: set[str], ticks: pl.DataFrame) -> Any:
         if mine.height == 0:
             return games
         ids = set(mine["game_id"].to_list())
-        mine_ticks = ticks.filter(pl.col("game_id").is_in(sorted(ids)))
-        cov = tick_coverage(mine_ticks, mine).select("game_id", *COVERAGE_COLUMNS)
+        ticks = _lake_rows(lake, "ticks", ids, _tick_days(ids, tick_days), TICK_COLUMNS)
+        cov = tick_coverage(ticks, mine).select("game_id", *COVERAGE_COLUMNS)
         schema = TABLES["games"].polars_schema
         joined = games.join(cov, on="game_id", how="left", suffix="__cov")
         hit = pl.col("game_id").is_in(sorted(ids))
@@ -284,41 +239,47 @@ def _seed_check(seeds: pl.DataFrame) -> pl.DataFrame:
 _DERIVED = {"seeds": _seed_check}
 
 
+def _write_games(lake: Path, batch_games: pl.DataFrame, touched: set[str],
+                 tick_days: set[str], rep: TableReport) -> None:
+    """Merge the batch's games and recompute the coverage of every touched game (a game
+    whose ticks came without a games row in the batch is re-read from the lake)."""
+    offered = merge_rows(batch_games, "games").height
+    others = touched - set(batch_games["game_id"].to_list())
+    lake_games = _lake_rows(lake, "games", others, _game_days(others)) if others else None
+    frame = batch_games if lake_games is None else pl.concat([batch_games, lake_games])
+    _write_merge(lake, "games", frame, rep, offered=offered,
+                 derive=_fill_coverage(lake, touched, tick_days))
+
+
 def _write_gaps(
-    lake: Path, affected: set[str], ticks: pl.DataFrame, rep: TableReport
+    lake: Path, affected: set[str], tick_days: set[str], rep: TableReport
 ) -> list[dict[str, Any]]:
     from rugslab.ticks import find_gaps
 
-    key = list(TABLES["gaps"].key)
-    rejects: list[Any] = []
+    rejects: list[dict[str, Any]] = []
+    schema = TABLES["gaps"].polars_schema
     for day, ids in sorted(_game_days(affected).items()):
-        games = _lake_rows(lake, "games", set(ids), [day])
-        computed = find_gaps(ticks.filter(pl.col("game_id").is_in(ids)), games)
-        schema = TABLES["gaps"].polars_schema
-        computed = computed.select([pl.col(c).cast(t) for c, t in schema.items()])
-        computed, bad = validate_frame(computed, "gaps")
-        rejects += bad
-        rep.rejected += len(bad)
-        rep.offered += computed.height
-        existing = read_files(layout.data_files(lake, "gaps", day), "gaps")
-        kept = existing.filter(~pl.col("game_id").is_in(ids))
-        new = pl.concat([kept, computed], how="vertical").sort(key)
-        if new.equals(existing.sort(key)):
-            continue
-        rep.new += computed.join(existing, on=list(computed.columns), how="anti").height
-        rep.files.append(_rewrite_partition(lake, "gaps", day, new))
+        bad_rows: list[dict[str, Any]] = []
+
+        def compute(ids: list[str] = ids, day: str = day,
+                    bad_rows: list[dict[str, Any]] = bad_rows) -> pl.DataFrame:
+            games = _lake_rows(lake, "games", ids, [day])
+            ticks = _lake_rows(lake, "ticks", ids, _tick_days(ids, tick_days), TICK_COLUMNS)
+            computed = find_gaps(ticks, games)
+            computed = computed.select([pl.col(c).cast(t) for c, t in schema.items()])
+            good, bad = validate_frame(computed, "gaps")
+            bad_rows[:] = bad  # the rejects of the attempt that commits (the last call)
+            return good
+
+        done = replace_rows(lake, "gaps", compute, ids)
+        rejects += bad_rows
+        rep.rejected += len(bad_rows)
+        rep.offered += done.inserted + done.updated  # rows this write computed anew
+        rep.new += done.inserted
+        rep.updated += done.updated + done.deleted
+        if done.inserted or done.updated or done.deleted:
+            rep.days.add(day)
     return rejects
-
-
-def _sweep_temp_files(lake: Path) -> list[Path]:
-    """`remove_stale_temp_files` at the first write of this process, then at most once every
-    `TEMP_SWEEP_EVERY_S`. Call with the write lock held."""
-    root, now = lake.resolve(), time.monotonic()
-    last = _last_sweep.get(root)
-    if last is not None and now - last < TEMP_SWEEP_EVERY_S:
-        return []
-    _last_sweep[root] = now
-    return remove_stale_temp_files(lake)
 
 
 def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
@@ -329,12 +290,13 @@ def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
         batch: rows per table, as filled by the assembler or the legacy importer.
 
     Returns:
-        A `WriteReport`: per table, rows offered, rows new to the lake, rows rejected, rows
-        that disagree with the lake's row of the same key (ticks), seeds revealed, files; and
-        the stale temporary files removed.
+        A `WriteReport`: per table, rows offered, rows new to the lake, rows updated, rows
+        rejected, rows that disagree with the lake's row of the same key (ticks), seeds
+        revealed, partitions committed to; and what the per-write maintenance did.
 
     Raises:
-        LakeError: a lake file cannot be read or written.
+        LakeError: a lake table cannot be read or written (read-only or full disk, corrupt
+            log, a folder in the old layout, commits lost to concurrent writers 12 times).
     """
     lake = Path(lake)
     report = WriteReport()
@@ -355,31 +317,27 @@ def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
             touched.update(frames[t]["game_id"].to_list())
     if "ticks" in frames:
         tick_days = set(layout.partition_dates(frames["ticks"]).unique().to_list())
-    with lake_lock(lake):
-        report.temp_removed = _sweep_temp_files(lake)
-        for t in WRITE_ORDER:
-            if t in frames and t not in _SPECIAL:
-                if TABLES[t].kind == "append":
-                    _write_append(lake, t, frames[t], report.table(t))
-                else:
-                    _write_merge(lake, t, frames[t], report.table(t), derive=_DERIVED.get(t))
-        if touched:
-            games = frames.get("games", pl.DataFrame(schema=TABLES["games"].polars_schema))
-            # the lake ticks of the touched games, read once for coverage and gaps (a game's
-            # ticks live in its own date's partition)
-            ticks = _lake_rows(lake, "ticks", touched, tick_days | set(_game_days(touched)),
-                               TICK_COLUMNS)
-            _write_merge(lake, "games", games, report.table("games"),
-                         extra_days=_game_days(touched), derive=_fill_coverage(touched, ticks))
-            rejects += _write_gaps(lake, touched, ticks, report.table("gaps"))
-        reject_rows = RowBatch()
-        reject_rows.extend("rejects", [*batch.rows.get("rejects", []), *rejects])
-        if len(reject_rows):
-            frame, untyped = batch_frame(reject_rows, "rejects")
-            if untyped:
-                raise SchemaViolation(
-                    f"rejects rows cannot be typed: {untyped[0]['reason']}", table="rejects"
-                )
-            good, _ = validate_frame(frame, "rejects")  # raises SchemaViolation on failure
-            _write_append(lake, "rejects", good, report.table("rejects"))
+    for t in WRITE_ORDER:
+        if t in frames and t not in _SPECIAL:
+            if TABLES[t].kind == "append":
+                _write_append(lake, t, frames[t], report.table(t))
+            else:
+                _write_merge(lake, t, frames[t], report.table(t), derive=_DERIVED.get(t))
+    if touched:
+        games = frames.get("games", pl.DataFrame(schema=TABLES["games"].polars_schema))
+        _write_games(lake, games, touched, tick_days, report.table("games"))
+        rejects += _write_gaps(lake, touched, tick_days, report.table("gaps"))
+    reject_rows = RowBatch()
+    reject_rows.extend("rejects", [*batch.rows.get("rejects", []), *rejects])
+    if len(reject_rows):
+        frame, untyped = batch_frame(reject_rows, "rejects")
+        if untyped:
+            raise SchemaViolation(
+                f"rejects rows cannot be typed: {untyped[0]['reason']}", table="rejects"
+            )
+        good, _ = validate_frame(frame, "rejects")  # raises SchemaViolation on failure
+        _write_append(lake, "rejects", good, report.table("rejects"))
+    for t, rep in report.tables.items():
+        if rep.committed:
+            report.maintenance.append(maintain(lake, t, days=sorted(rep.days)))
     return report

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from rugslab.lake import layout
-from rugslab.lake.files import read_files
+from rugslab.lake.delta import open_table, scan_files, table_files
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: a game's frames sit in the partition of its id's date, which can be the day before they
@@ -39,7 +38,7 @@ class LakeReceipts:
 
     def __init__(self, lake: Path | str) -> None:
         self.lake = Path(lake)
-        self._files: list[Path] = []
+        self._files: list[tuple[Path, date]] = []
 
     def _not_by_session(self) -> pl.Expr:
         return pl.col("session_id").is_null() | pl.col("seq").is_null()
@@ -53,13 +52,13 @@ class LakeReceipts:
         """
         lo, hi = _dt(lo_us), _dt(hi_us)
         first, last = (lo - _GAME_DAY_SLACK).date(), (hi + _GAME_DAY_SLACK).date()
-        days = [d for d in layout.partitions(self.lake, "raw_events")
-                if first <= date.fromisoformat(d) <= last]
-        self._files = [f for d in days for f in layout.data_files(self.lake, "raw_events", d)]
+        dt = open_table(self.lake, "raw_events")
+        self._files = [] if dt is None else [
+            (p, d) for p, d in table_files(dt) if first <= d <= last]
         if not self._files:
             return []
         where = self._not_by_session() & pl.col("recv_ts").is_between(lo, hi)
-        rows = read_files(self._files, "raw_events", columns=["recv_ts", "event", "frame_id"],
+        rows = scan_files(self._files, "raw_events", columns=["recv_ts", "event", "frame_id"],
                           where=where)
         us = rows["recv_ts"].dt.epoch("us")
         return list(zip(us.to_list(), rows["event"].to_list(), rows["frame_id"].to_list(),
@@ -74,7 +73,7 @@ class LakeReceipts:
         """
         if not self._files or not frame_ids:
             return {}
-        rows = read_files(self._files, "raw_events", columns=["frame_id", "args_json"],
+        rows = scan_files(self._files, "raw_events", columns=["frame_id", "args_json"],
                           where=pl.col("frame_id").is_in(list(frame_ids)))
         return dict(zip(rows["frame_id"].to_list(), rows["args_json"].to_list(), strict=True))
 

@@ -1,4 +1,4 @@
-"""The lake writer: round trips, idempotent re-writes, merges, rejects, atomic files."""
+"""The lake writer: round trips, idempotent re-writes, merges, rejects, failed commits."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from rugslab.errors import LakeError
 from rugslab.events import Frame
-from rugslab.lake import compact, files, layout
+from rugslab.lake import delta_maintain, delta_write
+from rugslab.lake.delta import snapshot_files
 from rugslab.lake.catalog import read_table
 from rugslab.lake.writer import write_batch
 from rugslab.rows import RowBatch
@@ -86,7 +87,7 @@ def test_append_writes_only_keys_new_to_the_partition(tmp_path: Path) -> None:
     write_batch(tmp_path, a)
     report = write_batch(tmp_path, b)
     assert (report.offered("trades"), report.new("trades")) == (5, 3)
-    parts = layout.data_files(tmp_path, "trades", "2025-12-07")
+    parts = [p for p, _ in snapshot_files(tmp_path, "trades", days=["2025-12-07"])]
     assert [pl.read_parquet(f)["trade_id"].to_list() for f in parts] in (
         [["t000", "t001", "t002", "t003"], ["t004", "t005", "t006"]],
         [["t004", "t005", "t006"], ["t000", "t001", "t002", "t003"]],
@@ -167,26 +168,26 @@ def test_a_seed_and_its_hash_from_different_batches_are_checked(
 def test_many_small_writes_keep_the_partition_small_and_every_row(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With compaction after every 4 new files, 30 writes into one day leave a handful of
-    visible files, and exactly the rows written, once each."""
-    monkeypatch.setattr(compact, "COMPACT_EVERY", 4)
-    monkeypatch.setattr(compact, "DEFAULT_GRACE_S", 0.0)  # superseded files go at once
+    """With compaction once a partition holds 4 files, 30 writes into one day leave a
+    handful of files in the table's version, and exactly the rows written, once each."""
+    monkeypatch.setattr(delta_maintain, "COMPACT_AFTER_FILES", 4)
+    compacted = 0
     for i in range(30):
         b = RowBatch()
         b.extend("raw_events", [_raw(f) for f in _raw_frames(i, 1)])
         b.extend("trades", [_trade(i), _trade(i + 1)])
-        write_batch(tmp_path, b)
+        report = write_batch(tmp_path, b)
+        compacted += sum(len(m.compacted) for m in report.maintenance)
         for table in ("raw_events", "trades"):
-            assert len(layout.data_files(tmp_path, table, "2025-12-07")) <= 4 + 1
+            assert len(snapshot_files(tmp_path, table, days=["2025-12-07"])) < 4
+    assert compacted >= 2 * (30 // 4)
     raw = read_table("raw_events", tmp_path)
     assert raw.height == raw["frame_id"].n_unique() == 4 * 30
     trades = read_table("trades", tmp_path)
     assert sorted(trades["trade_id"]) == [f"t{i:03d}" for i in range(31)]
-    on_disk = list((tmp_path / "trades").rglob("*.parquet"))
-    assert len(on_disk) == len(layout.data_files(tmp_path, "trades"))  # superseded: purged
 
 
-def test_merge_completes_a_side_bet_and_keeps_one_file_per_partition(tmp_path: Path) -> None:
+def test_merge_completes_a_side_bet_in_place(tmp_path: Path) -> None:
     placed, resolved = RowBatch(), RowBatch()
     placed.add("side_bets", _bet("p1", 10, username="ann", placed_id="x1"))
     resolved.add("side_bets", _bet("p1", 10, resolved=True, won=True, resolved_tick=35,
@@ -198,8 +199,8 @@ def test_merge_completes_a_side_bet_and_keeps_one_file_per_partition(tmp_path: P
     assert (row["username"], row["placed_id"], row["payout_id"]) == ("ann", "x1", "y1")
     assert (row["resolved"], row["won"], row["resolved_tick"], row["payout_sol"]) == (
         True, True, 35, 0.05)
-    names = [p.name for p in layout.partition_dir(tmp_path, "side_bets", "2025-12-07").iterdir()]
-    assert names == ["data.parquet"]
+    assert report.tables["side_bets"].updated == 1
+    assert len(snapshot_files(tmp_path, "side_bets")) == 1  # the row's file was rewritten
 
 
 def test_invalid_rows_land_in_rejects_once(tmp_path: Path) -> None:
@@ -221,7 +222,11 @@ def test_invalid_rows_land_in_rejects_once(tmp_path: Path) -> None:
 def test_no_temporary_files_remain_after_writes(tmp_path: Path) -> None:
     write_batch(tmp_path, _sample_batch())
     write_batch(tmp_path, _sample_batch())
-    assert layout.temp_files(tmp_path) == []
+    assert [p for p in tmp_path.rglob("*") if ".tmp-" in p.name] == []
+    on_disk = {p for p in tmp_path.rglob("date=*/*.parquet")}
+    listed = {p for t in ("trades", "seeds", "side_bets", "raw_events")
+              for p, _ in snapshot_files(tmp_path, t)}
+    assert on_disk == listed
 
 
 _BETS = [("p1", 0), ("p1", 10), ("p2", 10), ("p3", 120)]
@@ -260,12 +265,12 @@ def test_merged_rows_do_not_depend_on_the_order_of_writes(
             b = RowBatch()
             b.extend("side_bets", rows)
             write_batch(lake, b)
-        results.append(read_table("side_bets", lake))
+        results.append(read_table("side_bets", lake).sort("player_id", "start_tick"))
     assert results[0].height == len(_BETS)
     assert results[0].equals(results[1])
 
 
-def test_crash_while_rewriting_a_merge_partition_keeps_the_lake_readable(
+def test_a_disk_error_during_a_merge_write_keeps_the_lake_readable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first, second = RowBatch(), RowBatch()
@@ -273,14 +278,13 @@ def test_crash_while_rewriting_a_merge_partition_keeps_the_lake_readable(
     second.add("side_bets", _bet("p2", 20))
     write_batch(tmp_path, first)
 
-    def crash(src: object, dst: object) -> None:
+    def crash(*args: object, **kwargs: object) -> None:
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(files.os, "replace", crash)
-    with pytest.raises(LakeError, match="Input/output error"):
+    monkeypatch.setattr(delta_write, "_merge", crash)
+    with pytest.raises(LakeError, match=r"side_bets at .*Input/output error.*writable"):
         write_batch(tmp_path, second)
     monkeypatch.undo()
     assert read_table("side_bets", tmp_path)["player_id"].to_list() == ["p1"]
-    assert layout.temp_files(tmp_path) == []
     write_batch(tmp_path, second)
     assert read_table("side_bets", tmp_path)["player_id"].to_list() == ["p1", "p2"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
-from rugslab.lake import layout
+from rugslab.lake.delta import snapshot_files
 from rugslab.lake.catalog import read_table
 from rugslab.lake.writer import write_batch
 from rugslab.rows import RowBatch
@@ -47,11 +47,14 @@ def test_a_later_tick_completes_the_game_and_closes_its_gap(tmp_path: Path) -> N
     first.add("games", _game(GID, rug_tick=5, first_live_tick=0))
     later.extend("ticks", _ticks(GID, [3]))  # no games row: the lake's row is updated
     write_batch(tmp_path, first)
+    ((gap_file, _),) = snapshot_files(tmp_path, "gaps")
     report = write_batch(tmp_path, later)
     assert _coverage(tmp_path) == [(GID, 6, 0, "complete")]
     assert read_table("gaps", tmp_path).height == 0
-    (emptied,) = layout.data_files(tmp_path, "gaps")  # kept, with no rows, for open readers
-    assert pl.read_parquet(emptied).height == 0
+    assert snapshot_files(tmp_path, "gaps") == []
+    # the removed file stays on disk for readers of the older version (until vacuum)
+    assert pl.read_parquet(gap_file).height == 1
+    assert report.tables["gaps"].updated == 1  # the gap row deleted
     assert (report.new("ticks"), report.new("games")) == (1, 0)
 
 
@@ -75,6 +78,6 @@ def test_rewriting_derived_tables_is_idempotent(tmp_path: Path) -> None:
     assert {t: r.new for t, r in again.tables.items()} == {"ticks": 0, "games": 0, "gaps": 0}
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.parquet")} == files
     assert read_table("ticks", tmp_path).height == 8
-    (only_file,) = layout.data_files(tmp_path, "ticks")
+    ((only_file, _),) = snapshot_files(tmp_path, "ticks")
     assert pl.read_parquet(only_file).select("game_id", "tick").rows() == [
         (GID2, 3), (GID2, 4), (GID2, 6), (GID, 0), (GID, 1), (GID, 2), (GID, 4), (GID, 5)]
