@@ -16,6 +16,7 @@ import polars as pl
 
 from rugslab.errors import LakeError
 from rugslab.lake.catalog import connect
+from rugslab.lake.delta_maintain import RETENTION
 from rugslab.lake.snapshot import LakeSnapshot
 
 _PER_DAY = """
@@ -38,7 +39,11 @@ GROUP BY g.date ORDER BY g.date
 @dataclass(slots=True)
 class LakeStatus:
     """A summary of the lake (see module docstring); `snapshot` holds the table versions
-    it was computed from, `files` their data files, `last_write` the newest commit time."""
+    it was computed from, `files` their data files, `last_write` the newest commit time.
+    `unreferenced` counts data files on disk that the current versions do not use: files
+    replaced by compaction or merges (kept for readers of older versions) and files of
+    writers killed before their commit; the nightly `vacuum` deletes them once older than
+    its retention (`delta_maintain.RETENTION`)."""
 
     lake: Path
     per_day: pl.DataFrame
@@ -49,6 +54,7 @@ class LakeStatus:
     pending_journals: int = 0
     connections: dict[str, int] = field(default_factory=dict)
     files: int = 0
+    unreferenced: int = 0
     snapshot: LakeSnapshot | None = None
 
     @property
@@ -79,6 +85,9 @@ class LakeStatus:
         conn = ", ".join(f"{k} {n:,}" for k, n in sorted(self.connections.items())) or "none"
         lines.append(f"collector connections: {conn}")
         lines.append(f"journal files waiting to be ingested: {self.pending_journals}")
+        lines.append(f"data files no current version uses: {self.unreferenced:,} (kept for "
+                     "older versions or left by killed writers; the nightly vacuum deletes "
+                     f"them after {RETENTION.days} days)")
         if self.snapshot is not None:
             lines.append(self.snapshot.describe())
         return "\n".join(lines)
@@ -116,6 +125,17 @@ def lake_status(lake: Path) -> LakeStatus:
         pending_journals=len(pending_journals(lake)),
         connections={str(k): int(v) for k, v in conns.items()},
         files=sum(len(t.files) for t in snap.tables.values()),
+        unreferenced=_unreferenced(snap),
         snapshot=snap,
     )
 
+
+
+def _unreferenced(snap: LakeSnapshot) -> int:
+    """Data files under the snapshot's tables' partition folders that it does not list."""
+    n = 0
+    for table, state in snap.tables.items():
+        listed = {p.resolve() for p, _ in state.files}
+        on_disk = (snap.lake / table).glob("date=*/*.parquet")
+        n += sum(1 for p in on_disk if p.resolve() not in listed)
+    return n

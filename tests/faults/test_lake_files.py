@@ -1,47 +1,27 @@
-"""Lake files under readers and crashes: an open catalog outlives a write that empties a merge
-partition, and the temporary files of a writer killed mid-write are counted and swept."""
+"""Lake files under readers and crashes: an open catalog outlives a write that empties a
+table's partition, and the data files a writer killed before its commit leaves are ignored by
+readers, counted by `rugslab status` and removed by the nightly vacuum once old."""
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from rugslab.cli import main
-from rugslab.lake import layout, writer
 from rugslab.lake.catalog import connect, read_table
-from rugslab.lake.compact import compact_lake
+from rugslab.lake.delta import snapshot_files
+from rugslab.lake.delta_maintain import maintain_lake
 from rugslab.lake.writer import write_batch
 from rugslab.rows import RowBatch
 
 GID = "20251207-e8186dbf38e046d1"
 DAY = "2025-12-07"
-CAPTURE = "2025-12-12_two-rugs.jsonl"
-HOUR_S = 3600.0
-#: A subprocess that ingests a capture and stops for good inside its first lake file write,
-#: after the bytes are in the temporary file and before the rename: the state `kill -9` leaves.
-_HANG_MID_WRITE = """
-import sys, time
-import pyarrow.parquet as pq
-from rugslab.lake import files
-from rugslab.cli import main
-
-real = pq.write_table
-
-def write_then_hang(table, where, **kw):
-    real(table, where, **kw)
-    print("mid-write", where, flush=True)
-    time.sleep(600)
-
-files.pq.write_table = write_then_hang
-sys.exit(main(["ingest", "--no-progress", "--lake", sys.argv[1], sys.argv[2]]))
-"""
+DAY_S = 86400.0
 
 
 def _ticks(ticks: list[int], rug: int | None = None) -> list[dict[str, object]]:
@@ -61,11 +41,6 @@ def _tick_3() -> RowBatch:
     b = RowBatch()
     b.extend("ticks", _ticks([3]))  # fills the game's only gap: its gaps partition empties
     return b
-
-
-def _rugslab(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rugslab", *args], capture_output=True,
-                          text=True, timeout=120)
 
 
 def _status(lake: Path, capsys: pytest.CaptureFixture[str]) -> str:
@@ -89,13 +64,17 @@ def test_an_open_catalog_reads_a_gaps_partition_emptied_after_it_connected(
         assert con.sql("SELECT game_id, tick_from, n_ticks FROM gaps").fetchall() == [
             (GID, 3, 1)]
         write_batch(tmp_path, _tick_3())
-        # the view lists the partition's file as it was at connect time: it must still open
+        # the connection reads the versions it was opened on, whole: the file the write
+        # removed from the table's new version still opens, and games agrees with gaps
+        assert con.sql("SELECT count(*) FROM gaps").fetchall() == [(1,)]
+        assert con.sql("SELECT completeness FROM games").fetchall() == [("partial",)]
+    with connect(tmp_path) as con:
         assert con.sql("SELECT count(*) FROM gaps").fetchall() == [(0,)]
         assert con.sql("SELECT completeness FROM games").fetchall() == [("complete",)]
     assert read_table("gaps", tmp_path).height == 0
-    (kept,) = layout.data_files(tmp_path, "gaps")
-    assert kept == layout.partition_dir(tmp_path, "gaps", DAY) / layout.MERGED_FILE
-    assert pl.read_parquet(kept).height == 0
+    assert snapshot_files(tmp_path, "gaps") == []  # the version after the write has none
+    (kept,) = (tmp_path / "gaps").glob(f"date={DAY}/*.parquet")  # on disk for old readers
+    assert pl.read_parquet(kept).height == 1
 
 
 def test_a_new_gap_is_written_over_the_emptied_partition(tmp_path: Path) -> None:
@@ -110,75 +89,37 @@ def test_a_new_gap_is_written_over_the_emptied_partition(tmp_path: Path) -> None
     assert read_table("gaps", tmp_path).select("game_id", "tick_from", "tick_to").rows() == [
         (other, 1, 1)]
     assert report.new("gaps") == 1
-    assert len(layout.data_files(tmp_path, "gaps")) == 1
+    assert len(snapshot_files(tmp_path, "gaps")) == 1
 
 
-# --- item 13: temporary files of killed writers ----------------------------------------------
+# --- item 13: data files of writers killed before their commit ------------------------------
+# (a kill -9 at any moment of a commit, a compaction or a vacuum: tests/lake/test_delta.py)
 
-@pytest.mark.slow
-def test_a_killed_writers_temp_file_is_counted_kept_while_young_then_removed(
-    tmp_path: Path, captures_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    lake, capture = tmp_path / "lake", captures_dir / CAPTURE
-    proc = subprocess.Popen([sys.executable, "-c", _HANG_MID_WRITE, str(lake), str(capture)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()  # blocks until the writer is mid-write
-        assert line.startswith("mid-write "), proc.stderr.read() if proc.stderr else line
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-    assert proc.returncode == -signal.SIGKILL
-    (left,) = layout.temp_files(lake)
-    assert left == Path(line.split(" ", 1)[1].strip())
-    assert left.stat().st_size > 0
-    out = _status(lake, capsys)
-    assert "temporary files of interrupted writes: 1 (oldest " in out
-    assert "writes remove those unchanged for 3,600 s)" in out
-
-    # the next writer keeps a temp file this young: it could be a live writer's
-    fresh = _rugslab("ingest", "--no-progress", "--lake", str(lake), str(capture))
-    assert fresh.returncode == 0, fresh.stderr
-    assert layout.temp_files(lake) == [left]
-
-    _age(left, 2 * HOUR_S)
-    assert "temporary files of interrupted writes: 1 (oldest 7,2" in _status(lake, capsys)
-    swept = _rugslab("ingest", "--no-progress", "--lake", str(lake), str(capture))
-    assert swept.returncode == 0, swept.stderr
-    assert layout.temp_files(lake) == []
-    assert "temporary files of interrupted writes: 0\n" in _status(lake, capsys)
-    assert read_table("games", lake).height == 13  # the lake as a clean ingest leaves it
+def _orphan(lake: Path, table: str, name: str) -> Path:
+    """A data file in a partition no commit references: what a writer killed after writing
+    its file and before its commit leaves."""
+    ((src, _), *_) = snapshot_files(lake, table)
+    dest = src.parent / name
+    dest.write_bytes(src.read_bytes())
+    return dest
 
 
-def test_a_stale_temp_file_is_removed_by_the_next_write_and_a_fresh_one_kept(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+def test_a_killed_writers_file_is_ignored_counted_and_vacuumed_once_old(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_batch(tmp_path, _game_with_a_gap())
-    folder = layout.partition_dir(tmp_path, "ticks", DAY)
-    stale = folder / "part-20251207T000000000000-0badc0de.parquet.tmp-0123456789ab"
-    fresh = folder / "part-20251207T000000000001-0badc0de.parquet.tmp-ba9876543210"
-    stale.write_bytes(b"PAR1 half a file")
-    fresh.write_bytes(b"PAR1 half a file")
-    _age(stale, HOUR_S + 60)
-    _age(fresh, HOUR_S - 60)
-    assert "temporary files of interrupted writes: 2 (oldest 3,66" in _status(tmp_path, capsys)
+    old = _orphan(tmp_path, "ticks", "part-00000-0badc0de-old-c000.zstd.parquet")
+    young = _orphan(tmp_path, "ticks", "part-00000-0badc0de-new-c000.zstd.parquet")
+    _age(old, 8 * DAY_S)
+    # readers use the table's version: the orphans' rows are not read twice
+    assert read_table("ticks", tmp_path).height == 5
+    assert pl.scan_delta(str(tmp_path / "ticks")).collect().height == 5
+    with connect(tmp_path) as con:
+        assert con.sql("SELECT count(*) FROM ticks").fetchall() == [(5,)]
+    assert "data files no current version uses: 2 (" in _status(tmp_path, capsys)
 
-    monkeypatch.setattr(writer, "_last_sweep", {}, raising=False)  # as in a new process
-    report = write_batch(tmp_path, _tick_3())
-    assert layout.temp_files(tmp_path) == [fresh]
-    assert getattr(report, "temp_removed", None) == [stale]
-    assert "temporary files of interrupted writes: 1 (oldest 3,54" in _status(tmp_path, capsys)
-    assert read_table("ticks", tmp_path).height == 6
-
-
-def test_compaction_removes_stale_temp_files_and_says_so(tmp_path: Path) -> None:
-    write_batch(tmp_path, _game_with_a_gap())
-    stale = layout.partition_dir(tmp_path, "gaps", DAY) / "data.parquet.tmp-0123456789ab"
-    stale.write_bytes(b"PAR1")
-    _age(stale, 2 * HOUR_S)
-    report = compact_lake(tmp_path)
-    assert layout.temp_files(tmp_path) == []
-    assert str(report).splitlines()[0].endswith(
-        "0 superseded files purged; 1 stale temporary files removed")
-    assert read_table("gaps", tmp_path).height == 1
+    report = maintain_lake(tmp_path, retention=timedelta(days=7))
+    assert not old.exists() and young.exists()  # the young one could be a live writer's
+    assert "vacuum removed 1 file(s)" in str(report)
+    assert "data files no current version uses: 1 (" in _status(tmp_path, capsys)
+    assert read_table("ticks", tmp_path).height == 5
