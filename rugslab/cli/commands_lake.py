@@ -9,7 +9,7 @@ import csv
 import io
 import json
 import sys
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -138,6 +138,23 @@ def _require_one_statement(sql: str) -> None:
         )
 
 
+def parse_as_of(text: str, *, arg: str = "--as-of") -> datetime:
+    """An aware UTC datetime from ISO 8601 text (`2026-12-03`, `2026-12-03T13:40:02Z`,
+    `...+01:00`); a time without an offset is UTC.
+
+    Raises:
+        ConfigError: the text is not ISO 8601; the message names `arg`, the value and a form
+            that works.
+    """
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(
+            f"Invalid {arg} {text!r}: expected an ISO 8601 time such as 2026-12-03T13:40:02Z "
+            "(UTC) or 2026-12-03T14:40:02+01:00.") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
 @app.command("sql")
 def sql_command(
     sql: str | None = typer.Argument(
@@ -150,11 +167,18 @@ def sql_command(
     fmt: OutputFormat = typer.Option(  # noqa: B008
         OutputFormat.table, "--format", help="Output format: table, csv or json."
     ),
+    as_of: str | None = typer.Option(
+        None, "--as-of",
+        help="Read every table as it was at this instant (ISO 8601, UTC unless an offset is "
+        "given, e.g. 2026-12-03T13:40:02Z): the time `rugslab status` or a notebook printed.",
+    ),
 ) -> None:
     """Run a read-only SQL query on the lake (views: every table and every queries/*.sql).
 
     Exactly one reading statement (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE,
     EXPLAIN without ANALYZE); anything else exits 2 with the statement kind refused.
+    With --as-of, each table is read at its latest version committed at or before that
+    instant (tables created later are empty); the log keeps 12 hours of versions.
     """
     from rugslab.lake.catalog import connect, query_failed
 
@@ -172,8 +196,9 @@ def sql_command(
             raise ConfigError(f"Invalid --file {str(file)!r}: {e.strerror or e}.") from e
     assert sql is not None
     _require_one_statement(sql)
+    when = None if as_of is None else parse_as_of(as_of)
     settings = Settings.from_env().with_overrides(lake=lake)
-    with connect(settings.lake) as con:
+    with connect(settings.lake, as_of=when) as con:
         try:
             rel = con.sql(sql)
             if rel is None:
@@ -184,3 +209,26 @@ def sql_command(
         except Exception as e:  # duckdb errors of every kind: binder, parser, IO
             raise query_failed(e, sql) from e
     sys.stdout.write(format_rows(columns, rows, fmt) + "\n")
+
+
+lake_app = typer.Typer(help="Lake administration: migrate an old lake to Delta tables.",
+                       no_args_is_help=True)
+app.add_typer(lake_app, name="lake")
+
+
+@lake_app.command("migrate")
+def migrate_command(
+    lake: Path | None = typer.Option(None, "--lake", help=_LAKE_HELP),  # noqa: B008
+) -> None:
+    """Convert a lake of the old Parquet layout to Delta tables, in place.
+
+    Only the files rugslab's old reader showed are migrated (files superseded by compaction
+    and temporary files are left out); each table's row count is checked before its folder
+    is swapped. The old folders are kept in <lake>/.migrate/ until you delete them. Safe to
+    run again (also after it was killed); a lake already in Delta is left alone.
+    """
+    from rugslab.lake.migrate import migrate_lake
+
+    settings = Settings.from_env().with_overrides(lake=lake)
+    typer.echo(str(migrate_lake(settings.lake,
+                                progress=lambda line: typer.echo(line, err=True))))
