@@ -45,7 +45,9 @@ def collect_command(
         None, "--max-games", help="Stop after N complete games (seen live, seed revealed)."
     ),
     flush_every: str = typer.Option(
-        "15s", "--flush-every", help="Write the lake at least this often (and at each rug)."
+        "60s", "--flush-every",
+        help="Write the lake at least this often, and at each rug and seed reveal (the journal "
+        "holds every frame within 0.5 s meanwhile; each write is a Delta commit per table)."
     ),
 ) -> None:
     """Listen to the live feed (never emitting) and stream it into the lake.
@@ -93,7 +95,7 @@ def nightly_command(
     """
     from rugslab.collector.nightly import run_nightly
 
-    opts = _options(url, lake, duration, max_games, "15s")
+    opts = _options(url, lake, duration, max_games, "60s")
     keep = timedelta(seconds=parse_duration(retention, arg="--retention"))
     report = run_nightly(opts, retention=keep)
     typer.echo(str(report))

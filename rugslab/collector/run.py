@@ -71,7 +71,9 @@ class CollectOptions:
     lake: Path
     duration_s: float | None = None
     max_games: int | None = None
-    flush_every_s: float = 15.0
+    #: lake writes at each rug / seed reveal and at least this often: one Delta commit per
+    #: table each, so about one a game (the journal bounds loss to `fsync_every_s` meanwhile)
+    flush_every_s: float = 60.0
     fsync_every_s: float = 0.5
     status_every_s: float = 5.0
     backoff_base_s: float = RECONNECT_BASE_S

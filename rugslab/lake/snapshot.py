@@ -2,7 +2,7 @@
 
     snap = lake_snapshot(Path("lake"))                      # the latest versions
     snap = lake_snapshot(Path("lake"), as_of=datetime(...))  # time travel (UTC)
-    print(snap.describe())   # "lake lake read 2026-12-03T13:40:02Z: games v12 (...), ..."
+    print(snap.describe())   # "lake lake read 2026-12-03T13:40:02.123Z: games v12, ..."
 
 A result (a notebook's numbers, a query's output) is reproduced later by reading the lake as of
 the time printed (`rugslab sql --as-of`, `connect(lake, as_of=...)`), as long as the log still
@@ -65,7 +65,9 @@ class LakeSnapshot:
 
 
 def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """UTC ISO 8601 to the millisecond (Delta's commit time resolution): floored, so a
+    commit made before the read is never after the printed time."""
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def lake_snapshot(lake: Path | str, *, as_of: datetime | None = None) -> LakeSnapshot:
