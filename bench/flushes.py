@@ -1,12 +1,12 @@
 """Benchmark: the collector's many small lake writes into one day (review M6).
 
-A collector drains its assembler into the lake every ~15 s and at every rug: one small write
-per flush, one new part file per append table, all into the same day partition until the
-nightly compaction. If a write's cost grew with the files already in the partition, a long day
-would slow the collector down. This pushes the captures (repeated, with fresh game ids, as
-bench/ingest.py builds them) through `GameAssembler` + `write_batch` in flushes of
-`--frames-per-flush` frames, as `rugslab collect` does, and prints the mean time per write of
-the first and of the last `--window` flushes, side by side:
+A collector drains its assembler into the lake at every rug and seed reveal and at least every
+60 s: one small write per flush, one Delta commit and one new data file per table, all into the
+same day partition (compacted at 60 files, and nightly). If a write's cost grew with the files
+already in the partition, a long day would slow the collector down. This pushes the captures
+(repeated, with fresh game ids, as bench/ingest.py builds them) through `GameAssembler` +
+`write_batch` in flushes of `--frames-per-flush` frames, as `rugslab collect` does, and prints
+the mean time per write of the first and of the last `--window` flushes, side by side:
 
     first   the first flushes, into a nearly empty partition (the baseline)
     last    the last flushes, into a partition of `--flushes` part files per table
@@ -64,9 +64,9 @@ def main() -> None:
                     t = time.perf_counter()
                     write_batch(lake, batch)
                     times.append(time.perf_counter() - t)
-        from rugslab.lake import layout
+        from rugslab.lake.delta import snapshot_files
 
-        visible = len(layout.data_files(lake, "ticks"))
+        visible = len(snapshot_files(lake, "ticks"))
         on_disk = sum(1 for _ in (lake / "ticks").rglob("*.parquet"))
     first = statistics.mean(times[: a.window])
     last = statistics.mean(times[-a.window :])
@@ -75,8 +75,8 @@ def main() -> None:
     print(f"{len(times):>7} {a.frames_per_flush:>13} {first * 1e3:>9.1f} {last * 1e3:>8.1f} "
           f"{last / first:>10.2f}x {visible:>20} / {on_disk}")
     print("first: the first writes (nearly empty partition, the baseline); last: the last "
-          f"{a.window} writes. 1.00x = a write costs the same late in the day. Files superseded "
-          "by compaction stay on disk for the grace period (10 min), unseen by readers.")
+          f"{a.window} writes. 1.00x = a write costs the same late in the day. Files replaced "
+          "by compaction stay on disk until the nightly vacuum, unseen by readers.")
 
 
 if __name__ == "__main__":
