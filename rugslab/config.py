@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rugslab.errors import ConfigError
@@ -116,6 +117,23 @@ class Settings:
 
 
 _DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_as_of(text: str, *, arg: str = "--as-of") -> datetime:
+    """An aware UTC datetime from ISO 8601 text (`2026-12-03`, `2026-12-03T13:40:02Z`,
+    `...+01:00`); a time without an offset is UTC.
+
+    Raises:
+        ConfigError: the text is not ISO 8601; the message names `arg`, the value and a form
+            that works.
+    """
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(
+            f"Invalid {arg} {text!r}: expected an ISO 8601 time such as 2026-12-03T13:40:02Z "
+            "(UTC) or 2026-12-03T14:40:02+01:00.") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def parse_duration(text: str, *, arg: str = "--duration") -> float:

@@ -4,6 +4,12 @@ The research notebooks (`notebooks/*.ipynb`) start with
 
     from rugslab.notebook import open_lake
     lab = open_lake()          # RUGSLAB_LAKE, RUGSLAB_SAMPLE_SIZE via rugslab.config.Settings
+    print(lab)                 # the lake, each table's version and the time it was read
+
+`open_lake` pins the lake: every read through the `Lab` sees the table versions of the moment
+it was opened (the files of one `lake.snapshot`), so a notebook's numbers come from one state of
+the lake even while a collector writes, and `RUGSLAB_AS_OF=<the printed time>` reproduces
+them later (within the log's 12 hours of versions).
 
 and then call the analysis library with `lab.cap(n)` for every Monte Carlo size, bootstrap
 resample count and game count, so one variable makes a CI run fast while a user's run (no
@@ -25,9 +31,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from rugslab.config import Settings
+from rugslab.config import Settings, parse_as_of
 from rugslab.errors import ConfigError, LakeError
 from rugslab.lake.catalog import connect, read_table
+from rugslab.lake.snapshot import LakeSnapshot, lake_snapshot
 
 #: Origins, from strongest evidence to weakest (a game seen several ways gets the first).
 ORIGINS = ("loopback", "live", "capture", "recording", "history", "unknown")
@@ -35,8 +42,8 @@ REAL_ORIGINS = ("live", "capture", "recording", "history", "unknown")
 _LOOPBACK_URL = r"^[a-zA-Z]+://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(/|$)"
 
 
-def game_origins(lake: Path | str) -> pl.DataFrame:
-    """Where each game of the lake came from.
+def game_origins(lake: Path | str, *, snapshot: LakeSnapshot | None = None) -> pl.DataFrame:
+    """Where each game of the lake came from (latest versions, or `snapshot`'s).
 
     Returns:
         One row per game of `games`: `game_id`, `origin`, one of
@@ -52,7 +59,7 @@ def game_origins(lake: Path | str) -> pl.DataFrame:
     Raises:
         LakeError: no lake at `lake`.
     """
-    with connect(lake) as con:
+    with connect(lake, snapshot=snapshot) as con:
         games = con.sql("SELECT DISTINCT game_id FROM games").pl()
         ev = con.sql(
             "SELECT DISTINCT game_id, source, session_id FROM raw_events WHERE game_id IS NOT NULL"
@@ -91,10 +98,13 @@ def game_origins(lake: Path | str) -> pl.DataFrame:
 
 @dataclass(frozen=True, slots=True)
 class Lab:
-    """The lake a notebook reads and its sample-size cap (None = use everything)."""
+    """The lake a notebook reads and its sample-size cap (None = use everything).
+    `snapshot`: the table versions every read sees (pinned when the lab was opened; None:
+    the latest versions at each read)."""
 
     lake: Path
     sample_size: int | None = None
+    snapshot: LakeSnapshot | None = None
 
     def cap(self, full: int) -> int:
         """`full`, or the sample size when that is smaller (Monte Carlo games, resamples...)."""
@@ -104,11 +114,11 @@ class Lab:
 
     def table(self, name: str) -> pl.DataFrame:
         """All rows of lake table or named query `name` (`rugslab.lake.catalog.read_table`)."""
-        return read_table(name, self.lake)
+        return read_table(name, self.lake, snapshot=self.snapshot)
 
     def sql(self, query: str, params: object = None) -> pl.DataFrame:
         """A read-only SQL query on the lake's catalog, as a polars frame."""
-        with connect(self.lake) as con:
+        with connect(self.lake, snapshot=self.snapshot) as con:
             return con.sql(query, params=params).pl()
 
     def games(self, origins: Sequence[str] = REAL_ORIGINS, *, seed: int = 0) -> pl.DataFrame:
@@ -120,7 +130,8 @@ class Lab:
         bad = [o for o in origins if o not in ORIGINS]
         if bad:
             raise ConfigError(f"Invalid origins {bad}: expected some of {list(ORIGINS)}.")
-        g = self.table("games").join(game_origins(self.lake).drop("seen_by"), on="game_id")
+        origins_ = game_origins(self.lake, snapshot=self.snapshot).drop("seen_by")
+        g = self.table("games").join(origins_, on="game_id")
         g = g.filter(pl.col("origin").is_in(list(origins))).sort("game_id")
         if self.sample_size is not None and g.height > self.sample_size:
             g = g.sample(self.sample_size, seed=seed).sort("game_id")
@@ -134,26 +145,36 @@ class Lab:
 
     def __str__(self) -> str:
         cap = "none (all data)" if self.sample_size is None else f"{self.sample_size:,}"
-        return f"lake {self.lake} (sample size cap: {cap})"
+        text = f"lake {self.lake} (sample size cap: {cap})"
+        if self.snapshot is not None:
+            text += "\n" + self.snapshot.describe()
+        return text
 
 
 def open_lake(env: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Lab:
-    """The `Lab` for `RUGSLAB_LAKE` and `RUGSLAB_SAMPLE_SIZE` (from `env`, default os.environ).
+    """The `Lab` for `RUGSLAB_LAKE` and `RUGSLAB_SAMPLE_SIZE` (from `env`, default os.environ),
+    pinned to the lake's state now, or to `RUGSLAB_AS_OF` (ISO 8601, UTC) when set.
 
     A relative lake path is looked up in `cwd` (default: the working directory), then in its
     parent, so a notebook started from `notebooks/` finds the repository's `./lake`.
 
     Raises:
-        ConfigError: RUGSLAB_SAMPLE_SIZE is not a positive whole number.
-        LakeError: no lake folder at either place (the message says how to make one).
+        ConfigError: RUGSLAB_SAMPLE_SIZE is not a positive whole number, or RUGSLAB_AS_OF is
+            not an ISO 8601 time.
+        LakeError: no lake folder at either place (the message says how to make one), or a
+            table cannot be read (old layout: `rugslab lake migrate`; corrupt log).
     """
-    settings = Settings.from_env(os.environ if env is None else env)
+    env = os.environ if env is None else env
+    settings = Settings.from_env(env)
+    pinned = env.get("RUGSLAB_AS_OF")
+    as_of = parse_as_of(pinned, arg="RUGSLAB_AS_OF") if pinned else None
     here = Path.cwd() if cwd is None else Path(cwd)
     lake = settings.lake
     candidates = [lake] if lake.is_absolute() else [here / lake, here.parent / lake]
     for c in candidates:
         if c.is_dir():
-            return Lab(lake=c.resolve(), sample_size=settings.sample_size)
+            return Lab(lake=c.resolve(), sample_size=settings.sample_size,
+                       snapshot=lake_snapshot(c.resolve(), as_of=as_of))
     raise LakeError(
         f"no lake at {' or '.join(str(c) for c in candidates)}: set RUGSLAB_LAKE to a lake "
         "folder, or make one with `rugslab ingest ../shared/captures ../shared/recordings` "

@@ -134,3 +134,29 @@ def test_replay_vs_recorded_flags_a_changed_price() -> None:
     assert r.height == len(path.prices)
     assert r["equal"].to_list()[:n] == [True] * (n - 1) + [False]
     assert r["recorded_x"].null_count() == len(path.prices) - n
+
+
+def test_a_lab_is_pinned_to_the_lake_it_opened_and_says_which(lake: Path) -> None:
+    import time
+
+    lab = notebook.open_lake({"RUGSLAB_LAKE": str(lake)})
+    text = str(lab)
+    assert "games v" in text and "read " in text and "reproduce with --as-of " in text
+    before = (lab.table("games").height, lab.sql("SELECT count(*) AS n FROM games")["n"][0],
+              lab.games(notebook.ORIGINS).height)
+    time.sleep(1.1)
+    later = RowBatch()
+    later.add("games", _game("20251212-00000000000000ff"))
+    write_batch(lake, later)
+    # the pinned lab still sees the lake as it was; a new one sees the new game
+    assert (lab.table("games").height, lab.sql("SELECT count(*) AS n FROM games")["n"][0],
+            lab.games(notebook.ORIGINS).height) == before == (6, 6, 6)
+    assert notebook.open_lake({"RUGSLAB_LAKE": str(lake)}).table("games").height == 7
+    # RUGSLAB_AS_OF, set to the time the first lab printed, reproduces it
+    stamp = text.rsplit("--as-of ", 1)[1].rstrip(")")
+    again = notebook.open_lake({"RUGSLAB_LAKE": str(lake), "RUGSLAB_AS_OF": stamp})
+    assert again.table("games").height == 6
+    assert again.snapshot is not None and lab.snapshot is not None
+    assert again.snapshot.versions() == lab.snapshot.versions()
+    with pytest.raises(ConfigError, match="Invalid RUGSLAB_AS_OF 'soon'"):
+        notebook.open_lake({"RUGSLAB_LAKE": str(lake), "RUGSLAB_AS_OF": "soon"})

@@ -9,7 +9,7 @@ import csv
 import io
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import typer
 
 from rugslab.cli import app
-from rugslab.config import Settings
+from rugslab.config import Settings, parse_as_of
 from rugslab.errors import ConfigError, LakeError, RugslabError
 from rugslab.readers.clock import parse_utc_offset
 
@@ -136,23 +136,6 @@ def _require_one_statement(sql: str) -> None:
             f"Invalid SQL: {n} statements given; `rugslab sql` runs exactly one (it prints one "
             "result). Run them one at a time, or combine them with UNION ALL / a WITH clause."
         )
-
-
-def parse_as_of(text: str, *, arg: str = "--as-of") -> datetime:
-    """An aware UTC datetime from ISO 8601 text (`2026-12-03`, `2026-12-03T13:40:02Z`,
-    `...+01:00`); a time without an offset is UTC.
-
-    Raises:
-        ConfigError: the text is not ISO 8601; the message names `arg`, the value and a form
-            that works.
-    """
-    try:
-        when = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ConfigError(
-            f"Invalid {arg} {text!r}: expected an ISO 8601 time such as 2026-12-03T13:40:02Z "
-            "(UTC) or 2026-12-03T14:40:02+01:00.") from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 @app.command("sql")

@@ -242,6 +242,7 @@ def connect(
     read_only: bool = True,
     queries_dir: Path | None = None,
     as_of: datetime | None = None,
+    snapshot: LakeSnapshot | None = None,
 ) -> ReadOnlyConnection | duckdb.DuckDBPyConnection:
     """An in-memory DuckDB over the lake: a view per table and per named query.
 
@@ -255,6 +256,8 @@ def connect(
         as_of: time travel: every table at its latest version committed at or before this
             instant (a naive datetime is UTC); tables created later are empty. Default: the
             latest versions.
+        snapshot: read exactly these table versions (a `lake_snapshot` taken earlier, e.g.
+            the one a notebook's `Lab` pinned); overrides `as_of`.
 
     Returns:
         A `ReadOnlyConnection` (read_only) or a `duckdb.DuckDBPyConnection`; `TimeZone` is UTC.
@@ -274,7 +277,8 @@ def connect(
             "--lake / RUGSLAB_LAKE at an existing lake.",
             path=lake,
         )
-    snapshot = lake_snapshot(lake, as_of=as_of)
+    if snapshot is None:
+        snapshot = lake_snapshot(lake, as_of=as_of)
     files = {t: [str(p.resolve()) for p, _ in snapshot.tables[t].files]
              if t in snapshot.tables else [] for t in TABLES}
     con = duckdb.connect(":memory:")
@@ -346,16 +350,18 @@ def _create_query_views(con: duckdb.DuckDBPyConnection, files: dict[Path, str]) 
             )
 
 
-def read_table(name: str, lake: Path | str, *, as_of: datetime | None = None) -> pl.DataFrame:
+def read_table(name: str, lake: Path | str, *, as_of: datetime | None = None,
+               snapshot: LakeSnapshot | None = None) -> pl.DataFrame:
     """All rows of lake table (or named query) `name` as a polars frame, with `date`
-    (latest versions, or as of `as_of` as in `connect`). A table's rows are sorted by its
-    key (`layout.row_order`: raw frames by receive time); a query's as it orders them.
+    (latest versions, or as of `as_of`, or `snapshot`'s versions, as in `connect`). A
+    table's rows are sorted by its key (`layout.row_order`: raw frames by receive time); a
+    query's as it orders them.
 
     Raises:
         LakeError: no lake at `lake`.
         QueryError: `name` is neither a lake table nor a named query.
     """
-    with connect(lake, as_of=as_of) as con:
+    with connect(lake, as_of=as_of, snapshot=snapshot) as con:
         listed = con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
         views = {r[0] for r in listed}
         if name not in views:
