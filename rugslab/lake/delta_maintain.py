@@ -48,6 +48,7 @@ from rugslab.lake.delta import (
     open_table,
     writer_properties,
 )
+from rugslab.lake.native import native_stderr_filtered
 from rugslab.schemas import TABLES
 
 #: A partition is compacted once it holds this many files (collector: ~1 file per minute).
@@ -175,15 +176,16 @@ def maintain(
     path = Path(lake) / table
     wanted = {date.fromisoformat(d) if isinstance(d, str) else d for d in days or []}
     try:
-        _set_properties(dt, table_properties(checkpoint_every, log_retention))
-        for day, n in sorted(_file_counts(dt).items()):
-            if (days is None or day in wanted) and n >= max(2, commits_between_compactions):
-                _compact(dt, table, day, rep)
-        _checkpoint(dt, path, checkpoint_every, rep)
-        if vacuum:
-            hours = int(retention.total_seconds() // 3600)
-            rep.vacuumed = len(dt.vacuum(retention_hours=hours, dry_run=False,
-                                         enforce_retention_duration=False, full=True))
+        with native_stderr_filtered():
+            _set_properties(dt, table_properties(checkpoint_every, log_retention))
+            for day, n in sorted(_file_counts(dt).items()):
+                if (days is None or day in wanted) and n >= max(2, commits_between_compactions):
+                    _compact(dt, table, day, rep)
+            _checkpoint(dt, path, checkpoint_every, rep)
+            if vacuum:
+                hours = int(retention.total_seconds() // 3600)
+                rep.vacuumed = len(dt.vacuum(retention_hours=hours, dry_run=False,
+                                             enforce_retention_duration=False, full=True))
     except DeltaError as e:
         raise LakeError(f"cannot maintain lake table {table} at {path}: {delta_message(e)}; "
                         "check that the lake folder is writable and has free space",

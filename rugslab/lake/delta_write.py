@@ -43,7 +43,8 @@ from rugslab.lake.delta import (
     table_files,
     writer_properties,
 )
-from rugslab.lake.keys import first_per_key, in_row_order
+from rugslab.lake.keys import ZONE_SPREAD, first_per_key, in_row_order
+from rugslab.lake.native import native_stderr_filtered
 from rugslab.schemas import TABLES
 
 #: Attempts of one write before it gives up (each after a conflicting concurrent commit).
@@ -116,7 +117,8 @@ def prune_sql(table: str, rows: pl.DataFrame) -> str:
     Each key column: its values (few) or their range. raw_events: `frame_id` is a hash of
     (session_id, seq) when both are set, else of (event, recv_ts, args)
     (`events.Frame.frame_id`; the same reasoning as `lake.keys.may_match`), so a row with an
-    equal id has an equal (session_id, seq), or an equal recv_ts (null included).
+    equal id has an equal (session_id, seq), or a recv_ts at most the zones' spread away
+    (a capture read under another zone decision), or a null recv_ts.
     """
     hashed = ("frame_id",) if table == "raw_events" else ()  # a hash's range prunes nothing
     parts = [_values_sql(k, rows[k]) for k in TABLES[table].key if k not in hashed]
@@ -128,8 +130,12 @@ def prune_sql(table: str, rows: pl.DataFrame) -> str:
         if mine.height:
             alts.append(f"({_values_sql('session_id', mine['session_id'])} AND "
                         f"{_values_sql('seq', mine['seq'])})")
-        if other["recv_ts"].is_not_null().any():
-            alts.append(f"(({_values_sql('recv_ts', other['recv_ts'])}) AND "
+        stamps = other["recv_ts"].drop_nulls()
+        if stamps.len():
+            # a capture's frame read under another zone decision has the same id and a
+            # recv_ts up to the zones' spread away (`lake.keys.may_match`)
+            lo, hi = stamps.min() - ZONE_SPREAD, stamps.max() + ZONE_SPREAD
+            alts.append(f"(t.recv_ts BETWEEN {_literal(lo)} AND {_literal(hi)} AND "
                         "(t.session_id IS NULL OR t.seq IS NULL))")
         if other["recv_ts"].is_null().any():
             alts.append("(t.recv_ts IS NULL AND (t.session_id IS NULL OR t.seq IS NULL))")
@@ -178,7 +184,8 @@ def _with_retries(lake: Path, table: str, attempt: Callable[[DeltaTable], T]) ->
     for n in range(MAX_ATTEMPTS):
         dt = ensure_table(lake, table)
         try:
-            return attempt(dt)
+            with native_stderr_filtered():
+                return attempt(dt)
         except CommitFailedError:
             sleep = min(MAX_SLEEP_S, BASE_SLEEP_S * 2**n) * random.uniform(0.5, 1.5)
             time.sleep(sleep)

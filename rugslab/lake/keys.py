@@ -16,7 +16,7 @@ from rugslab.readers.clock import MAX_OFFSET_US, MIN_OFFSET_US
 #: How far apart the receive times of one capture frame read under two zone decisions can be
 #: (its id hashes its stamp as written, `events.Frame.frame_id`); the readers give one
 #: recording one zone (`readers.clock`), so this only keeps the key check exact without it.
-_ZONE_SPREAD = timedelta(microseconds=MAX_OFFSET_US - MIN_OFFSET_US)
+ZONE_SPREAD = timedelta(microseconds=MAX_OFFSET_US - MIN_OFFSET_US)
 
 
 def first_per_key(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
@@ -57,7 +57,7 @@ def may_match(table: str, part: pl.DataFrame) -> pl.Expr | None:
     raw_events: `frame_id` hashes (session_id, seq) when both are set, else (event, stamp,
     args) (`events.Frame.frame_id`; the stamp is the recv_ts, or for a local-clock capture
     the stamp as written, which its recv_ts is under some zone), so an equal id means an
-    equal (session_id, seq), or a recv_ts less than the zones' spread apart (`_ZONE_SPREAD`,
+    equal (session_id, seq), or a recv_ts less than the zones' spread apart (`ZONE_SPREAD`,
     26 h), or both null. Files are in receive order: their recv_ts and seq statistics rule
     most files out. ticks: the key holds game_id.
     """
@@ -80,8 +80,8 @@ def may_match(table: str, part: pl.DataFrame) -> pl.Expr | None:
         keep = keep | (by_session & sid.is_in(mine["sessions"])
                        & seq.is_between(mine["seq_lo"], mine["seq_hi"]))
     if mine["ts_lo"] is not None:
-        keep = keep | (~by_session & ts.is_between(mine["ts_lo"] - _ZONE_SPREAD,
-                                                   mine["ts_hi"] + _ZONE_SPREAD))
+        keep = keep | (~by_session & ts.is_between(mine["ts_lo"] - ZONE_SPREAD,
+                                                   mine["ts_hi"] + ZONE_SPREAD))
     if mine["ts_null"]:
         keep = keep | (~by_session & ts.is_null())
     return keep

@@ -259,22 +259,23 @@ def _write_gaps(
     rejects: list[dict[str, Any]] = []
     schema = TABLES["gaps"].polars_schema
     for day, ids in sorted(_game_days(affected).items()):
-        bad_rows: list[dict[str, Any]] = []
+        # what the last call computed: the attempt that committed (or found nothing to change)
+        last: dict[str, Any] = {"bad": [], "rows": 0}
 
         def compute(ids: list[str] = ids, day: str = day,
-                    bad_rows: list[dict[str, Any]] = bad_rows) -> pl.DataFrame:
+                    last: dict[str, Any] = last) -> pl.DataFrame:
             games = _lake_rows(lake, "games", ids, [day])
             ticks = _lake_rows(lake, "ticks", ids, _tick_days(ids, tick_days), TICK_COLUMNS)
             computed = find_gaps(ticks, games)
             computed = computed.select([pl.col(c).cast(t) for c, t in schema.items()])
             good, bad = validate_frame(computed, "gaps")
-            bad_rows[:] = bad  # the rejects of the attempt that commits (the last call)
+            last["bad"], last["rows"] = bad, good.height
             return good
 
         done = replace_rows(lake, "gaps", compute, ids)
-        rejects += bad_rows
-        rep.rejected += len(bad_rows)
-        rep.offered += done.inserted + done.updated  # rows this write computed anew
+        rejects += last["bad"]
+        rep.rejected += len(last["bad"])
+        rep.offered += last["rows"]
         rep.new += done.inserted
         rep.updated += done.updated + done.deleted
         if done.inserted or done.updated or done.deleted:

@@ -43,7 +43,7 @@ def test_nightly_collects_compacts_verifies_and_reports(
 ) -> None:
     with running_server(sim_frames(3, seed=8, speed=100), wait_for_clients=1) as srv:
         code = main(["nightly", "--url", srv.url, "--lake", str(tmp_path), "--max-games", "2",
-                     "--duration", "60s", "--grace", "1s"])
+                     "--duration", "60s", "--retention", "1h"])
     out = capsys.readouterr().out
     assert code == 0, out
     for section in ("== collect ==", "== compact ==", "== verify ==", "== lake =="):

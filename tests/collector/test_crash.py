@@ -14,8 +14,8 @@ from pathlib import Path
 
 import orjson
 
-from rugslab.lake import layout
 from rugslab.lake.catalog import connect, read_table
+from rugslab.lake.delta import snapshot_files
 from rugslab.schemas import TABLES
 from rugslab.sim.feed import ScheduledFrame
 from rugslab.testing import running_server, sim_frames
@@ -65,7 +65,8 @@ def test_sigkill_mid_game_loses_at_most_the_last_second(tmp_path: Path) -> None:
     for table in TABLES:
         con.sql(f"SELECT count(*) FROM {table}").fetchall()
     con.close()
-    assert all(f.suffix == ".parquet" for t in TABLES for f in layout.data_files(tmp_path, t))
+    assert all(f.suffix == ".parquet" and f.exists()
+               for t in TABLES for f, _ in snapshot_files(tmp_path, t))
 
     # restart against a feed that is gone: the journal is replayed into the lake
     restart = _collector("http://127.0.0.1:9", tmp_path, "--duration", "1s")

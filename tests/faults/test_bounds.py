@@ -21,8 +21,7 @@ from rugslab.config import PRICE_MAX_X, TICK_MAX
 from rugslab.errors import FrameError
 from rugslab.events import extract_payload
 from rugslab.ingest import ingest
-from rugslab.lake import layout
-from rugslab.lake.files import read_files
+from rugslab.lake.delta import read_rows
 from rugslab.lake.validate import validate_frame
 from rugslab.payloads import price, short_number
 
@@ -33,7 +32,7 @@ Line = dict[str, Any]
 
 
 def _table(lake: Path, table: str) -> pl.DataFrame:
-    return read_files(layout.data_files(lake, table), table)
+    return read_rows(lake, table)
 
 
 def _payload(line: Line) -> Any:

@@ -131,7 +131,7 @@ def test_sigint_mid_collect_in_nightly_still_compacts_and_verifies(tmp_path: Pat
     lake = tmp_path / "lake"
     with running_server(sim_frames(30, seed=4, speed=8), wait_for_clients=1) as srv:
         proc, log = start_rugslab(tmp_path, "nightly", "--url", srv.url, "--lake", str(lake),
-                           "--duration", "1h", "--grace", "1s")
+                           "--duration", "1h", "--retention", "1h")
         # past the first rug and its revealed seed, so there is something to verify
         wait_for("a game written to the lake", lambda: (lake / "seeds").is_dir()
                   and _journaled_lines(lake) >= 200, proc, log, timeout_s=60)

@@ -21,8 +21,7 @@ from corpus import CASES, SLOW_CASES, Base, Case, Mutant
 from rugslab.cli import main
 from rugslab.errors import InputFormatError
 from rugslab.ingest import ingest
-from rugslab.lake import layout
-from rugslab.lake.files import read_files
+from rugslab.lake.delta import read_rows
 from rugslab.readers.detect import JSONL_EVENT_TYPE, JSONL_SEQ, LEGACY_RECORDING, detect
 from rugslab.readers.files import cuts_recorded, iter_lines
 
@@ -31,7 +30,7 @@ TABLES = ("games", "ticks", "trades", "side_bets", "seeds", "gaps", "raw_events"
 
 def _table(lake: Path, table: str) -> pl.DataFrame:
     """The visible rows of `table` (the catalog's view, read without starting DuckDB)."""
-    return read_files(layout.data_files(lake, table), table)
+    return read_rows(lake, table)
 
 
 def _counts(lake: Path) -> dict[str, int]:

@@ -20,9 +20,8 @@ import pytest
 import rugslab.readers.files as files_module
 import rugslab.readers.inputs as inputs_module
 from rugslab.cli import main
-from rugslab.lake import layout
 from rugslab.lake.catalog import read_table
-from rugslab.lake.files import read_files
+from rugslab.lake.delta import read_rows
 from rugslab.readers import iter_inputs
 
 TABLES = ("games", "ticks", "trades", "side_bets", "seeds", "gaps", "raw_events", "rejects")
@@ -31,11 +30,11 @@ LINES = "2025-12-06_active-to-cooldown.jsonl"  # 200 frames
 
 
 def _counts(lake: Path) -> dict[str, int]:
-    return {t: read_files(layout.data_files(lake, t), t).height for t in TABLES}
+    return {t: read_rows(lake, t).height for t in TABLES}
 
 
 def _raw_sources(lake: Path) -> list[str]:
-    raw = read_files(layout.data_files(lake, "raw_events"), "raw_events")
+    raw = read_rows(lake, "raw_events")
     return sorted(raw["source"].unique())
 
 
@@ -235,10 +234,11 @@ def test_a_read_only_lake_disk_is_one_line_naming_the_lake_and_the_fix(
     assert res.returncode == 1
     assert res.stdout == ""
     assert res.stderr == (
-        f"rugslab: error: cannot open lake {lake} for writing: [Errno 30] Read-only file "
-        f"system: '{lake}'. Ingest stopped with 1 of 1 input files read; free space on the "
-        f"lake's disk or make '{lake}' writable, then run the same ingest again: rows already "
-        "written are kept once and the rest is added.\n")
+        f"rugslab: error: cannot create lake table raw_events at {lake}/raw_events: Read-only "
+        "file system; make the lake folder writable (or point --lake at a writable folder). "
+        f"Ingest stopped with 1 of 1 input files read; free space on the lake's disk or make "
+        f"'{lake}' writable, then run the same ingest again: rows already written are kept once "
+        "and the rest is added.\n")
     _remount(small_disk, "rw")
     again = rugslab_cli("ingest", "--no-progress", "--lake", str(lake), str(src))
     assert again.returncode == 0, again.stderr
@@ -257,12 +257,13 @@ def test_a_full_lake_disk_stops_with_the_fix_and_a_rerun_adds_the_rest_once(
     assert "Traceback" not in res.stdout + res.stderr
     assert res.returncode == 1
     (line,) = res.stderr.splitlines()
-    assert line.startswith(f"rugslab: error: cannot write lake file {lake}/")
+    assert line.startswith("rugslab: error: cannot write lake table ")
+    assert f" at {lake}/" in line  # the table's folder (no Rust panic report around it)
     assert "No space left on device" in line
     assert line.endswith(f"free space on the lake's disk or make '{lake}' writable, then run "
                          "the same ingest again: rows already written are kept once and the "
                          "rest is added.")
-    assert layout.temp_files(lake) == []  # nothing half-written
+    assert [p for p in lake.rglob("*") if ".tmp-" in p.name] == []  # nothing half-made
     for t in TABLES:  # readers see whole files only
         assert isinstance(read_table(t, lake), pl.DataFrame)
     _remount(small_disk, "size=16m")

@@ -18,8 +18,8 @@ import pytest
 from rugslab.cli import main
 from rugslab.errors import QueryError
 from rugslab.ingest import ingest
-from rugslab.lake import layout
 from rugslab.lake.catalog import QUERIES_DIR, connect, named_queries, read_table
+from rugslab.lake.delta import snapshot_files
 from rugslab.notebook import Lab
 
 CAPTURES = ("2025-12-12_two-rugs.jsonl", "2026-02-06_phase-samples.json")
@@ -131,7 +131,7 @@ def _snapshot(lake: Path) -> dict[str, str]:
 def real_lake(tmp_path_factory: pytest.TempPathFactory, captures_dir: Path) -> Path:
     lake = tmp_path_factory.mktemp("lake")
     ingest([captures_dir / c for c in CAPTURES], lake=lake, progress=False)
-    assert layout.data_files(lake, "games") and layout.data_files(lake, "ticks")
+    assert snapshot_files(lake, "games") and snapshot_files(lake, "ticks")
     return lake
 
 
@@ -155,8 +155,8 @@ def lake(
 
 
 def _fill(template: str, lake: Path, tmp_path: Path) -> str:
-    games = layout.data_files(lake, "games")[0]
-    part = layout.data_files(lake, "ticks")[0].parent / "part-x.parquet"
+    games = next(p for p, _ in snapshot_files(lake, "games"))
+    part = next(p for p, _ in snapshot_files(lake, "ticks")).parent / "part-x.parquet"
     return template.format(games=games, new_part=part, lake=lake, out=tmp_path / "out.csv",
                            out_dir=tmp_path / "export", out_db=tmp_path / "x.db")
 
@@ -184,7 +184,7 @@ def test_sql_refuses_every_write_path(
 def test_the_issue_attack_leaves_the_partition_whole(
     lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    games = layout.data_files(lake, "games")[0]
+    games = next(p for p, _ in snapshot_files(lake, "games"))
     before = read_table("games", lake).height
     sql = (f"EXPLAIN ANALYZE COPY (SELECT * EXCLUDE(date) FROM games WHERE false) TO '{games}' "
            "(FORMAT parquet)")

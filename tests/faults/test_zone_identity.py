@@ -24,8 +24,7 @@ from rugslab.cli import main
 from rugslab.errors import ConfigError
 from rugslab.events import BadRecord, Frame
 from rugslab.ingest import ingest
-from rugslab.lake import layout
-from rugslab.lake.files import read_files
+from rugslab.lake.delta import read_rows
 from rugslab.lake.keys import may_match
 from rugslab.lake.writer import write_batch
 from rugslab.readers.captures import read_event_type_lines, read_seq_lines
@@ -58,7 +57,7 @@ def _frames(items: Iterable[Frame | BadRecord]) -> list[Frame]:
 
 
 def _raw(lake: Path) -> pl.DataFrame:
-    return read_files(layout.data_files(lake, "raw_events"), "raw_events")
+    return read_rows(lake, "raw_events")
 
 
 def _zone_offsets(lake: Path, stamps: list[int]) -> set[int]:
@@ -72,7 +71,7 @@ def _zone_offsets(lake: Path, stamps: list[int]) -> set[int]:
 
 def _longest_tick_interval_s(lake: Path) -> float:
     """The longest time between two received ticks of one game, in seconds."""
-    ticks = read_files(layout.data_files(lake, "ticks"), "ticks")
+    ticks = read_rows(lake, "ticks")
     gaps = (
         ticks.filter(pl.col("recv_ts").is_not_null())
         .sort("game_id", "tick")

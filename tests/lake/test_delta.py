@@ -668,3 +668,16 @@ def test_vacuum_removes_unreferenced_files_only_after_the_retention(tmp_path: Pa
     assert rep.vacuumed == len(first_files) + 1
     assert _on_disk(tmp_path, "ticks") == live
     assert delta.read_rows(tmp_path, "ticks")["tick"].sort().to_list() == list(range(15))
+
+
+def test_rust_panic_reports_are_dropped_and_other_stderr_kept() -> None:
+    from rugslab.lake.native import drop_panic_reports
+
+    text = (b"before\n"
+            b"thread 'tokio-rt-worker' (19976) panicked at /x/object_store-0.13.2/src/"
+            b"buffered.rs:369:41:\nAlready shut down\nstack backtrace:\n"
+            b"   0: rust_begin_unwind\n             at /rustc/x/panicking.rs:665:5\n"
+            b"note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose "
+            b"backtrace.\nafter\n")
+    assert drop_panic_reports(text) == b"before\nafter\n"
+    assert drop_panic_reports(b"a line\n") == b"a line\n"

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from rugslab.errors import LakeError
 from rugslab.events import Frame
 from rugslab.lake import delta_maintain, delta_write
-from rugslab.lake.delta import snapshot_files
 from rugslab.lake.catalog import read_table
+from rugslab.lake.delta import snapshot_files
 from rugslab.lake.writer import write_batch
 from rugslab.rows import RowBatch
 

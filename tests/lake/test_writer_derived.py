@@ -6,8 +6,8 @@ from pathlib import Path
 
 import polars as pl
 
-from rugslab.lake.delta import snapshot_files
 from rugslab.lake.catalog import read_table
+from rugslab.lake.delta import snapshot_files
 from rugslab.lake.writer import write_batch
 from rugslab.rows import RowBatch
 
