@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Sequence
@@ -103,9 +104,16 @@ def writer_properties(table: str) -> WriterProperties:
 
 
 def delta_message(error: BaseException) -> str:
-    """A deltalake error's first line (its Rust backtrace, when present, follows)."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    """A deltalake (or OS) error as one line: its chain of causes (delta-rs prints one per
+    line, marked `↳`) joined with ": ", without the Rust backtrace some messages carry."""
+    parts: list[str] = []
+    for line in str(error).strip().splitlines():
+        line = line.strip().lstrip("↳").strip()
+        if re.match(r"(?i)^(stack backtrace|backtrace:|\d+: )", line):
+            break
+        if line:
+            parts.append(line.rstrip(":"))
+    return ": ".join(parts) if parts else type(error).__name__
 
 
 def _has_commits(log: Path) -> bool:
@@ -138,7 +146,8 @@ def _check_folder(path: Path) -> bool:
                         "read access to the lake (chmod/chown) or use a readable copy",
                         path=path) from e
     except OSError as e:
-        raise LakeError(f"cannot read lake table folder {path}: {e}", path=path) from e
+        raise LakeError(f"cannot read lake table folder {path}: {delta_message(e)}",
+                        path=path) from e
 
 
 def _commit_ms(log: Path, version: int) -> int | None:
@@ -207,7 +216,8 @@ def open_table(
     except DeltaError as e:
         raise _open_error(path, table, e, version) from e
     except OSError as e:
-        raise LakeError(f"cannot read lake table {table} at {path}: {e}", path=path) from e
+        raise LakeError(f"cannot read lake table {table} at {path}: {delta_message(e)}",
+                        path=path) from e
     return dt
 
 

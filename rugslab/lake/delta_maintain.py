@@ -191,7 +191,8 @@ def maintain(
                         "check that the lake folder is writable and has free space",
                         path=path) from e
     except OSError as e:
-        raise LakeError(f"cannot maintain lake table {table} at {path}: {e}; check that the "
+        raise LakeError(f"cannot maintain lake table {table} at {path}: {delta_message(e)}; "
+                        "check that the "
                         "lake folder is writable and has free space", path=path) from e
     return rep
 

@@ -192,7 +192,8 @@ def _with_retries(lake: Path, table: str, attempt: Callable[[DeltaTable], T]) ->
         except DeltaError as e:
             raise _write_error(path, table, e) from e
         except OSError as e:
-            raise LakeError(f"cannot write lake table {table} at {path}: {e}; make the lake "
+            raise LakeError(f"cannot write lake table {table} at {path}: {delta_message(e)}; "
+                            "make the lake "
                             "folder writable and check free space", path=path) from e
     raise LakeError(f"lake table {table} at {path}: {MAX_ATTEMPTS} attempts to commit lost to "
                     "concurrent writers; run the command again", path=path)

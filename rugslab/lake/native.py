@@ -30,12 +30,15 @@ _lock = threading.RLock()
 
 
 def drop_panic_reports(data: bytes) -> bytes:
-    """`data` without the lines of Rust panic reports (header, message line, backtrace)."""
+    """`data` without the lines of Rust panic reports (the empty line before the header, the
+    header, the message line, the backtrace)."""
     out: list[bytes] = []
     lines = data.splitlines(keepends=True)
     i = 0
     while i < len(lines):
         if _PANIC_HEAD.match(lines[i]):
+            if out and not out[-1].strip():
+                out.pop()  # Rust starts a panic report with an empty line
             i += 2  # the header and the panic message
             while i < len(lines) and _PANIC_TAIL.match(lines[i]):
                 i += 1

@@ -239,7 +239,7 @@ def test_a_read_only_lake_disk_is_one_line_naming_the_lake_and_the_fix(
         f"Ingest stopped with 1 of 1 input files read; free space on the lake's disk or make "
         f"'{lake}' writable, then run the same ingest again: rows already written are kept once "
         "and the rest is added.\n")
-    _remount(small_disk, "rw")
+    _remount(small_disk, "rw,size=16m")  # a Delta lake needs more than 160 KiB
     again = rugslab_cli("ingest", "--no-progress", "--lake", str(lake), str(src))
     assert again.returncode == 0, again.stderr
     assert _counts(lake) == _fresh_counts(tmp_path, src)
@@ -256,6 +256,7 @@ def test_a_full_lake_disk_stops_with_the_fix_and_a_rerun_adds_the_rest_once(
                       *map(str, srcs))
     assert "Traceback" not in res.stdout + res.stderr
     assert res.returncode == 1
+    assert len(res.stderr.splitlines()) == 1, res.stderr
     (line,) = res.stderr.splitlines()
     assert line.startswith("rugslab: error: cannot write lake table ")
     assert f" at {lake}/" in line  # the table's folder (no Rust panic report around it)

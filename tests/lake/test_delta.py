@@ -673,7 +673,7 @@ def test_vacuum_removes_unreferenced_files_only_after_the_retention(tmp_path: Pa
 def test_rust_panic_reports_are_dropped_and_other_stderr_kept() -> None:
     from rugslab.lake.native import drop_panic_reports
 
-    text = (b"before\n"
+    text = (b"before\n\n"
             b"thread 'tokio-rt-worker' (19976) panicked at /x/object_store-0.13.2/src/"
             b"buffered.rs:369:41:\nAlready shut down\nstack backtrace:\n"
             b"   0: rust_begin_unwind\n             at /rustc/x/panicking.rs:665:5\n"
