@@ -125,8 +125,8 @@ def _check_folder(path: Path) -> bool:
     """True when `path` holds a Delta table; False when there is none yet.
 
     Raises:
-        LakeError: the folder holds old-layout Parquet files, is not a folder, or is
-            unreadable.
+        LakeError: the folder holds old-layout Parquet files, holds something else (neither
+            layout), is not a folder, or is unreadable.
     """
     try:
         if not path.exists():
@@ -140,6 +140,13 @@ def _check_folder(path: Path) -> bool:
         if next(path.glob("date=*/*.parquet"), None) is not None:
             raise LakeError(f"{path} holds Parquet files of the old lake layout but no Delta log "
                             f"({LOG_DIR}); {_MIGRATE_FIX}", path=path)
+        other = sorted(p.name for p in path.iterdir() if not p.name.startswith("_create.tmp-"))
+        if other:
+            raise LakeError(
+                f"{path} is neither a Delta table (no {LOG_DIR}) nor a table of the old lake "
+                f"layout (no date=*/*.parquet): it holds {', '.join(other[:3])}"
+                f"{', ...' if len(other) > 3 else ''}. Move it out of the lake folder, or point "
+                "--lake at the right folder.", path=path)
         return False
     except PermissionError as e:
         raise LakeError(f"cannot read lake table folder {path}: {e.strerror}; give this user "

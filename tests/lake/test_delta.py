@@ -681,3 +681,25 @@ def test_rust_panic_reports_are_dropped_and_other_stderr_kept() -> None:
             b"backtrace.\nafter\n")
     assert drop_panic_reports(text) == b"before\nafter\n"
     assert drop_panic_reports(b"a line\n") == b"a line\n"
+
+
+@pytest.mark.parametrize("command", [["sql", "SELECT count(*) FROM ticks"], ["status"],
+                                     ["ingest", "--no-progress"]])
+def test_a_table_folder_of_neither_layout_is_one_line_naming_it_and_the_fix(
+    tmp_path: Path, command: list[str], captures_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rugslab.cli import main
+
+    lake = tmp_path / "lake"
+    (lake / "ticks").mkdir(parents=True)
+    (lake / "ticks" / "notes.txt").write_text("my analysis")
+    args = [*command, "--lake", str(lake)]
+    if command[0] == "ingest":
+        args.append(str(captures_dir / "2026-02-06_phase-samples.json"))
+    code = main([args[0], *args[1:]])
+    err = capsys.readouterr().err
+    assert code in (1, 2)
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"{lake / 'ticks'} is neither a Delta table" in err
+    assert "holds notes.txt" in err and "Move it out of the lake folder" in err
+    assert (lake / "ticks" / "notes.txt").read_text() == "my analysis"  # left as it was
