@@ -1,29 +1,23 @@
-"""Lake layout: where each table's files live, and which partition a row belongs to.
+"""Lake layout: where each table lives, which partition a row belongs to, and the old layout.
 
-    <lake>/<table>/date=YYYY-MM-DD/<file>.parquet
+    <lake>/<table>/_delta_log/...                  the Delta table's log (`lake.delta`)
+    <lake>/<table>/date=YYYY-MM-DD/<file>.parquet  its data files
 
 The partition date is the game's date for rows with a `game_id` (the id's `YYYYMMDD` prefix,
 see `rugslab.events.game_date`), else the UTC date of the row's receive time (`recv_ts`),
 else `1970-01-01` (`UNDATED`). See the `rugslab.schemas` docstring.
 
-File names: append tables get one new file per write, `part-<UTC time>-<uuid8>.parquet`;
-merge and replace tables hold exactly one file per partition, `data.parquet`, rewritten in
-place with `os.replace` so a reader never sees two versions of a row. Temporary files are
-named `<final name>.tmp-<token>`: they never match `*.parquet`, so readers never see them.
-
-Compaction (`rugslab.lake.compact`) merges an append partition's files into one
-`compact-<UTC time>-<uuid8>.parquet` whose footer lists the files it supersedes
-(`SUPERSEDES_KEY`). The file appears atomically, and from that moment `data_files` no longer
-lists the superseded files, so readers see either the old files or the compacted one, never
-both; the superseded files are deleted later, after a grace period, for readers that listed
-them before. A file named by ANY compacted file in its folder is invisible.
+The old layout (rugslab before the Delta lake, read only by `lake.migrate`): the same folders
+without a log; append partitions held `part-*.parquet` files and `compact-*.parquet` files
+whose footer lists the files they supersede (`SUPERSEDES_KEY`); a file named by any compacted
+file in its folder is invisible (`data_files`). Temporary files of killed writers are named
+`<final name>.tmp-<token>` (`TEMP_MARKER`) and never match `*.parquet`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -34,7 +28,6 @@ from rugslab.events import game_date
 from rugslab.schemas import TABLES
 
 UNDATED = "1970-01-01"
-MERGED_FILE = "data.parquet"
 COMPACT_PREFIX = "compact-"
 SUPERSEDES_KEY = "rugslab.supersedes"
 TEMP_MARKER = ".tmp-"
@@ -115,20 +108,6 @@ def superseded_names(files: list[Path]) -> set[str]:
             except FileNotFoundError:  # purged by a concurrent compaction after listing
                 continue
     return gone
-
-
-def temp_files(lake: Path) -> list[Path]:
-    """Temporary files left anywhere in the lake (by a writer that was killed mid-write)."""
-    root = Path(lake)
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.rglob(f"*{TEMP_MARKER}*") if p.is_file())
-
-
-def new_part_name(now: datetime | None = None) -> str:
-    """A fresh file name for an append write: `part-<UTC yyyymmddThhmmssffffff>-<uuid8>.parquet`."""
-    t = (now or datetime.now(UTC)).astimezone(UTC)
-    return f"part-{t:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.parquet"
 
 
 def _valid_day(day: str | None) -> str | None:

@@ -1,4 +1,5 @@
-"""Atomic Parquet writes: readers see the old file or the new one, never a partial one."""
+"""Reading the old layout's Parquet files (for `rugslab lake migrate`): typed, temp files
+unseen, a corrupt file named."""
 
 from __future__ import annotations
 
@@ -14,31 +15,6 @@ from rugslab.lake import files, layout
 
 def _frame(n: int) -> pl.DataFrame:
     return pl.DataFrame({"a": list(range(n))})
-
-
-def test_atomic_write_round_trips_and_leaves_no_temp_file(tmp_path: Path) -> None:
-    target = tmp_path / "t" / "date=2025-12-07" / "data.parquet"
-    files.write_parquet_atomic(_frame(3), target)
-    assert pl.read_parquet(target)["a"].to_list() == [0, 1, 2]
-    assert sorted(p.name for p in target.parent.iterdir()) == ["data.parquet"]
-    assert pl.read_parquet_metadata(target) is not None
-
-
-def test_crash_before_rename_keeps_the_old_file_and_removes_the_temp(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    target = tmp_path / "data.parquet"
-    files.write_parquet_atomic(_frame(2), target)
-
-    def boom(src: object, dst: object) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(files.os, "replace", boom)
-    with pytest.raises(LakeError, match="No space left on device") as err:
-        files.write_parquet_atomic(_frame(5), target)
-    assert err.value.path == target
-    assert pl.read_parquet(target)["a"].to_list() == [0, 1]
-    assert [p.name for p in tmp_path.iterdir()] == ["data.parquet"]
 
 
 def test_temp_file_of_a_killed_writer_is_invisible_to_readers(tmp_path: Path) -> None:

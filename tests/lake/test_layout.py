@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -42,18 +41,10 @@ def test_partition_dates_of_a_frame_match_the_scalar_rule() -> None:
     assert layout.partition_dates(frame).to_list() == ["2025-12-07", "2025-12-12", "1970-01-01"]
 
 
-def test_part_names_are_time_ordered_and_unique() -> None:
-    t = datetime(2025, 12, 7, 1, 2, 3, 456789, tzinfo=UTC)
-    a, b = layout.new_part_name(t), layout.new_part_name(t)
-    assert re.fullmatch(r"part-20251207T010203456789-[0-9a-f]{8}\.parquet", a)
-    assert a != b
-
-
 def test_data_files_skip_temporary_files(tmp_path: Path) -> None:
     folder = layout.partition_dir(tmp_path, "ticks", "2025-12-07")
     folder.mkdir(parents=True)
     (folder / "part-a.parquet").write_bytes(b"x")
     (folder / "part-b.parquet.tmp-0123abcd").write_bytes(b"x")
     assert layout.data_files(tmp_path, "ticks") == [folder / "part-a.parquet"]
-    assert layout.temp_files(tmp_path) == [folder / "part-b.parquet.tmp-0123abcd"]
     assert layout.partitions(tmp_path, "ticks") == ["2025-12-07"]
