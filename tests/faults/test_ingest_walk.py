@@ -280,3 +280,26 @@ def test_ingest_help_states_the_exit_status(capsys: pytest.CaptureFixture[str]) 
     assert "Exit status 1: a file or folder could not be read or was cut short" in out
     assert "Exit status 1 also: the lake cannot be written" in out
     assert "Exit status 2: a usage error" in out
+
+
+@pytest.mark.slow
+def test_a_delta_lake_on_a_read_only_disk_can_still_be_queried(
+    small_disk: Path, captures_dir: Path,
+    rugslab_cli: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    lake = small_disk / "lake"
+    _remount(small_disk, "size=16m")
+    made = rugslab_cli("ingest", "--no-progress", "--lake", str(lake), str(captures_dir / LINES))
+    assert made.returncode == 0, made.stderr
+    _remount(small_disk, "ro")
+    sql = rugslab_cli("sql", "--lake", str(lake), "--format", "csv",
+                      "SELECT count(*) AS n FROM raw_events")
+    assert (sql.returncode, sql.stdout.splitlines()) == (0, ["n", "200"]), sql.stderr
+    status = rugslab_cli("status", "--lake", str(lake))
+    assert status.returncode == 0, status.stderr
+    assert "raw_events v" in status.stdout
+    nightly_like = rugslab_cli("ingest", "--no-progress", "--lake", str(lake),
+                               str(captures_dir / CURATED))
+    assert nightly_like.returncode == 1
+    assert "Read-only file system" in nightly_like.stderr
+    assert len(nightly_like.stderr.strip().splitlines()) == 1, nightly_like.stderr
