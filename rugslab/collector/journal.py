@@ -18,13 +18,14 @@ One collector per lake: `collector_lock` holds `<lake>/_journal/.collector.lock`
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import filelock
 
 from rugslab.collector.backoff import JOURNAL_RETRY_BASE_S, JOURNAL_RETRY_CAP_S, Backoff
 from rugslab.errors import LakeError
@@ -91,19 +92,19 @@ def collector_lock(lake: Path) -> Iterator[None]:
     """
     root = journal_root(lake)
     root.mkdir(parents=True, exist_ok=True)
-    fh = open(root / LOCK_FILE, "a+b")  # noqa: SIM115 - held for the whole block
+    lock = filelock.FileLock(root / LOCK_FILE, timeout=0)
     try:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as e:
-            raise LakeError(
-                f"another collector is already writing to the lake {lake}: stop it, or give "
-                "this one its own --lake",
-                path=lake,
-            ) from e
+        lock.acquire()
+    except filelock.Timeout as e:
+        raise LakeError(
+            f"another collector is already writing to the lake {lake}: stop it, or give "
+            "this one its own --lake",
+            path=lake,
+        ) from e
+    try:
         yield
     finally:
-        fh.close()
+        lock.release()
 
 
 class Journal:
