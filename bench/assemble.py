@@ -25,8 +25,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from rugslab.assemble import GameAssembler
-from rugslab.events import Frame, normalize_args
+from rugslab.assembly.assembler import GameAssembler
+from rugslab.feed.frames import Frame, normalize_args
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _GID = re.compile(r"(\d{8}-[0-9a-f]{12})([0-9a-f]{4})")

@@ -42,8 +42,8 @@ def main() -> None:
 
     from ingest import build_archive  # bench/ingest.py: the captures, repeated, fresh ids
 
-    from rugslab.assemble import GameAssembler
-    from rugslab.events import Frame
+    from rugslab.assembly.assembler import GameAssembler
+    from rugslab.feed.frames import Frame
     from rugslab.lake.writer import write_batch
     from rugslab.readers import read_frames
 

@@ -96,7 +96,7 @@ def build_archive(shared: Path, frames: int, dest: Path) -> int:
 
     Returns the number of frames written.
     """
-    from rugslab.events import normalize_args
+    from rugslab.feed.frames import normalize_args
     from rugslab.readers.archive import ArchiveWriter
 
     base = _capture_lines(shared)

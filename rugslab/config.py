@@ -35,47 +35,6 @@ DERIVED_EVERY_BATCHES = 5
 #: "earliest receipt wins" rules prefer a known time. Never written to the lake.
 NO_RECV_TS_US = 1 << 62
 
-#: Side-bet rule (PROTOCOL.md): window 40 ticks, pays 5x the stake, wins iff rug tick <= end.
-SIDEBET_WINDOW_TICKS = 40
-SIDEBET_PAYOUT_X = 5.0
-#: Published generator: rug probability per tick and the tick cap.
-RUG_PROB_PER_TICK = 0.005
-MAX_TICKS = 5000
-#: Highest tick a lake row may hold: the generator stops at MAX_TICKS, and the rug tick (the
-#: crash price) may be one more. Used by the schemas, the assembler and the legacy importer.
-TICK_MAX = MAX_TICKS + 1
-NOMINAL_TICK_MS = 250.0
-
-# Bounds of what the game allows: a value beyond one is rejected with its reason (payload
-# parsing in `rugslab.payloads` for prices, which feed `games.peak_x`; the pandera models of
-# `rugslab.schemas` for every lake column), its frame kept in `raw_events`.
-
-#: Highest price multiplier a tick, trade or game peak may hold. The generator (PROTOCOL
-#: "Provably fair", `fair.game`) has no hard cap (×1.25 a tick at most, god candles ×10 below
-#: 100x), so the bound is where games stop happening: a Monte Carlo of 4M games
-#: (`sim.montecarlo`, v3 and v1, seeds 7 and 11) gives P(peak > 1e3) = 5.6e-4, > 1e4 = 4e-5,
-#: > 1e5 = 3e-6, > 1e6 = 5e-7 (max 2.4e6), ~12x rarer per decade: P(peak > 1e9) ≈ 3e-10, once
-#: in ~6,000 years at 1,500 games a day. The highest peak in ../shared is 1,122x. (A bound of
-#: 1e4 would reject a real game about once a month.)
-PRICE_MAX_X = 1e9
-#: Largest amount (SOL, or practice tokens) of one trade or side-bet stake, and of its bonus
-#: and real portions. PROTOCOL names no limit; the largest in ../shared is a 1,010.58 practice
-#: bet (trades: 5.43 SOL). 1e6 SOL, ~0.2% of all SOL, is beyond any bankroll paying 5x on it.
-AMOUNT_MAX_SOL = 1e6
-#: Largest trade quantity (tokens; |qty|): AMOUNT_MAX_SOL bought at a price of 1e-6x (live
-#: prices stay above ~1e-3x until the rug). The largest in ../shared is 6.04.
-QTY_MAX = AMOUNT_MAX_SOL / 1e-6
-#: Highest side-bet payout multiple: PROTOCOL says 5x (`SIDEBET_PAYOUT_X`, every bet in
-#: ../shared); 20x margin for a changed rule.
-PAYOUT_X_MAX = 20 * SIDEBET_PAYOUT_X
-#: Largest side-bet payout (SOL): the largest stake at the highest payout multiple.
-PAYOUT_MAX_SOL = AMOUNT_MAX_SOL * PAYOUT_X_MAX
-#: Highest tick a side bet can end at: a bet placed at the last tick runs its window on.
-SIDEBET_END_TICK_MAX = TICK_MAX + SIDEBET_WINDOW_TICKS
-#: Most ticks one game can have (ticks 0..TICK_MAX): bounds tick counts and gap lengths.
-TICKS_PER_GAME_MAX = TICK_MAX + 1
-
-
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Resolved settings. Build with `Settings.from_env()` then `.with_overrides(...)`."""

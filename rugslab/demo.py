@@ -19,10 +19,11 @@ from scipy import stats
 from rugslab.analysis.sidebet import rug_within_probability
 from rugslab.analysis.timing import interval_stats, tick_intervals
 from rugslab.collector.run import CollectOptions, CollectSummary, collect
-from rugslab.config import NOMINAL_TICK_MS
 from rugslab.errors import ConfigError
-from rugslab.fair.verify import VerifySummary, verify_lake
+from rugslab.fair.verify import VerifySummary
+from rugslab.feed.rules import NOMINAL_TICK_MS
 from rugslab.lake.catalog import connect
+from rugslab.lake.verify import verify_lake
 from rugslab.testing import running_server, sim_frames
 
 

@@ -39,9 +39,10 @@ from typing import Any
 
 from tqdm import tqdm
 
+from rugslab.assembly.assembler import GameAssembler
 from rugslab.config import DEFAULT_BATCH_FRAMES, DERIVED_EVERY_BATCHES, RAW_BATCH_BYTES
 from rugslab.errors import ConfigError, InputFormatError, LakeError
-from rugslab.events import BadRecord
+from rugslab.feed.frames import BadRecord
 from rugslab.lake.validate import reject_row
 from rugslab.lake.writer import WriteReport, write_batch
 from rugslab.lake.zones import LakeReceipts
@@ -51,8 +52,9 @@ from rugslab.readers.clock import RecordingZones
 from rugslab.readers.detect import detect
 from rugslab.readers.files import ReadMeter, cuts_recorded, metered
 from rugslab.readers.inputs import input_size
-from rugslab.rows import RowBatch
-from rugslab.schemas import TABLES
+from rugslab.readers.legacy import LegacyImporter
+from rugslab.tables.batch import RowBatch
+from rugslab.tables.schemas import TABLES
 
 #: Tables in the order the summary lists them.
 SUMMARY_TABLES = ("games", "ticks", "trades", "side_bets", "seeds", "gaps", "raw_events", "rejects")
@@ -262,9 +264,6 @@ def ingest(
             file, how far the run got and the fix; what was written stays (whole files only)
             and the same ingest run again adds the rest once.
     """
-    from rugslab.assemble import GameAssembler
-    from rugslab.readers.legacy import LegacyImporter
-
     if batch_frames <= 0:
         raise ConfigError(f"Invalid batch_frames {batch_frames}: expected a positive whole number.")
     lake = Path(lake)

@@ -32,9 +32,13 @@ import numpy as np
 import polars as pl
 
 from rugslab.config import Settings, parse_as_of
+from rugslab.demo import run_demo
 from rugslab.errors import ConfigError, LakeError
+from rugslab.fair import replay_game
+from rugslab.ingest import ingest
 from rugslab.lake.catalog import connect, read_table
 from rugslab.lake.snapshot import LakeSnapshot, lake_snapshot
+from rugslab.tables.schemas import TABLES
 
 #: Origins, from strongest evidence to weakest (a game seen several ways gets the first).
 ORIGINS = ("loopback", "live", "capture", "recording", "history", "unknown")
@@ -196,9 +200,6 @@ def build_lake(lake: Path | str, *, inputs: Sequence[Path | str] = (), sim_games
     Raises:
         InputFormatError: an input path does not exist. LakeError: the lake cannot be written.
     """
-    from rugslab.demo import run_demo
-    from rugslab.ingest import ingest
-
     lake = Path(lake)
     lake.mkdir(parents=True, exist_ok=True)
     frames = 0
@@ -213,8 +214,6 @@ def build_lake(lake: Path | str, *, inputs: Sequence[Path | str] = (), sim_games
 def table_rows(lab: Lab) -> pl.DataFrame:
     """Rows per lake table: `table`, `rows`, `games` (distinct game ids; null without the
     column), `first_date`, `last_date` (partition dates)."""
-    from rugslab.schemas import TABLES
-
     out = []
     for name in TABLES:
         has_game = "game_id" in TABLES[name].polars_schema
@@ -249,8 +248,6 @@ def replay_vs_recorded(server_seed: str, game_id: str, version: str, ticks: pl.D
         lake has no tick), `source` (the tick's lake source), `equal` (recorded == replayed
         exactly; null where not recorded).
     """
-    from rugslab.fair import replay_game
-
     path = replay_game(server_seed, game_id, version)
     rec = ticks.filter((pl.col("game_id") == game_id) & ~pl.col("is_rug")).select(
         pl.col("tick").cast(pl.Int64), pl.col("price_x").alias("recorded_x"), "source")

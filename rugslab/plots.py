@@ -16,8 +16,8 @@ import polars as pl
 from rugslab.analysis._frames import require_columns
 from rugslab.analysis.backtest import BacktestResult
 from rugslab.analysis.rugmodel import Calibration
-from rugslab.config import RUG_PROB_PER_TICK
 from rugslab.errors import ConfigError
+from rugslab.feed.rules import RUG_PROB_PER_TICK
 
 MAX_POINTS = 4000
 

@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from rugslab.events import Frame, normalize_args
+from rugslab.feed.frames import Frame, normalize_args
 
 DEC06 = "2025-12-06_active-to-cooldown.jsonl"
 DEC12 = "2025-12-12_two-rugs.jsonl"

@@ -13,11 +13,11 @@ import polars as pl
 import pytest
 from _capture_frames import DEC06, DEC12, FEB06, load_frames
 
-from rugslab.assemble import GameAssembler
-from rugslab.config import SIDEBET_WINDOW_TICKS
-from rugslab.events import Frame
-from rugslab.rows import RowBatch
-from rugslab.schemas import TABLES
+from rugslab.assembly.assembler import GameAssembler
+from rugslab.feed.frames import Frame
+from rugslab.feed.rules import SIDEBET_WINDOW_TICKS
+from rugslab.tables.batch import RowBatch
+from rugslab.tables.schemas import TABLES
 
 CAPTURES = (DEC06, DEC12, FEB06)
 
@@ -290,7 +290,7 @@ def test_presale_frames_are_not_ticks(captures_dir: Path) -> None:
 
 
 def test_an_undecodable_packet_is_kept_raw_and_rejected_with_its_reason() -> None:
-    from rugslab.events import UNDECODABLE_EVENT
+    from rugslab.feed.frames import UNDECODABLE_EVENT
 
     asm = GameAssembler()
     asm.feed(Frame(UNDECODABLE_EVENT, [{"raw": '42["gameStateUpdate",{"gam', "error": "cut"}],

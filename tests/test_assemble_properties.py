@@ -13,11 +13,11 @@ from _capture_frames import DEC06, DEC12, FEB06, load_frames
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rugslab.assemble import GameAssembler
-from rugslab.events import STATE_FIELDS, Frame, HistoryText
+from rugslab.assembly.assembler import GameAssembler
+from rugslab.feed.frames import STATE_FIELDS, Frame, HistoryText
 from rugslab.readers.archive import state_fields
-from rugslab.rows import RowBatch
-from rugslab.schemas import TABLES
+from rugslab.tables.batch import RowBatch
+from rugslab.tables.schemas import TABLES
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "captures"
 _SETTINGS = settings(

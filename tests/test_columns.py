@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from rugslab.columns import ColumnRows
-from rugslab.raw import RAW_COLUMNS
-from rugslab.rows import RowBatch
-from rugslab.texts import TextArena
-from rugslab.ticks import TICK_COLUMNS
+from rugslab.assembly.raw_events import RAW_COLUMNS
+from rugslab.assembly.ticks import TICK_COLUMNS
+from rugslab.tables.batch import RowBatch
+from rugslab.tables.columns import ColumnRows
+from rugslab.tables.texts import TextArena
 
 RAW = [
     {"frame_id": "a" * 32, "recv_ts": 1_765_559_818_624_285, "recv_mono_ns": 7,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from rugslab.events import Frame
+from rugslab.feed.frames import Frame
 
 ARGS = [{"__trace": True, "traceparent": "00-ab"}, {"gameId": "20251212-0123456789abcdef"}]
 

@@ -13,12 +13,12 @@ import pytest
 
 import rugslab.ingest as ingest_module
 import rugslab.readers.files as files_module
-import rugslab.texts as texts_module
-from rugslab.columns import ColumnRows
+import rugslab.tables.texts as texts_module
 from rugslab.ingest import IngestSummary, ingest
 from rugslab.lake.catalog import read_table
-from rugslab.rows import RowBatch
-from rugslab.schemas import TABLES
+from rugslab.tables.batch import RowBatch
+from rugslab.tables.columns import ColumnRows
+from rugslab.tables.schemas import TABLES
 
 TABLE_NAMES = ("games", "ticks", "trades", "side_bets", "seeds", "gaps", "raw_events", "rejects")
 # distinct `YYYYMMDD-<16 hex>` ids per date in ../shared, counted with a regex over the raw

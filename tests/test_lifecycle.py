@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from _capture_frames import DEC06, DEC12, FEB06, load_frames
 
-from rugslab.lifecycle import GamePhase, no_phase_reason, phase_of, rug_tick_of
+from rugslab.feed.phases import GamePhase, no_phase_reason, phase_of, rug_tick_of
 
 
 @pytest.mark.parametrize(

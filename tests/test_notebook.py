@@ -13,7 +13,7 @@ from rugslab import notebook
 from rugslab.errors import ConfigError, LakeError
 from rugslab.fair import replay_game
 from rugslab.lake.writer import write_batch
-from rugslab.rows import RowBatch
+from rugslab.tables.batch import RowBatch
 
 T0 = dt.datetime(2025, 12, 12, 17, tzinfo=dt.UTC)
 IDS = [f"20251212-{i:016x}" for i in range(1, 7)]

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from rugslab.errors import FrameError
-from rugslab.payloads import num, req_num
+from rugslab.feed.payloads import num, req_num
 
 VALUES = [1.5, 0.0, -0.0, 2.0**31, 1e308, -1.5, math.inf, -math.inf, math.nan, 3, -3, True,
           "1.5", None]

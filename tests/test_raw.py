@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from rugslab.events import Frame
-from rugslab.raw import RAW_COLUMNS, RawEvents
-from rugslab.rows import RowBatch
+from rugslab.assembly.raw_events import RAW_COLUMNS, RawEvents
+from rugslab.feed.frames import Frame
+from rugslab.tables.batch import RowBatch
 
 SESSION = "a" * 32
 

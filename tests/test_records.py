@@ -3,7 +3,7 @@ is counted, never dropped unseen."""
 
 from __future__ import annotations
 
-from rugslab.records import RecordBuffer, placed_bet
+from rugslab.assembly.trades_bets import RecordBuffer, placed_bet
 
 GID = "20251212-eec31b1b16194f08"
 

@@ -10,9 +10,9 @@ import orjson
 import pytest
 from _capture_frames import DEC12, load_frames
 
-from rugslab.events import HistoryText
+from rugslab.assembly.history_cache import UNDECODED, Entry, RollingHistory
+from rugslab.feed.frames import HistoryText
 from rugslab.readers.archive import state_fields
-from rugslab.rolling import UNDECODED, Entry, RollingHistory
 
 
 @pytest.fixture(scope="module")

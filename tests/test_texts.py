@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from rugslab.texts import TextArena, TextBuffer
+from rugslab.tables.texts import TextArena, TextBuffer
 
 TEXTS = ["", "ab", "é€ 日本", '[{"price":1.25}]', "x" * 5000]
 OTHER = ["zz" * 3000, "y", '["other"]', "", "w" * 10]

@@ -10,11 +10,12 @@ from _capture_frames import FEB06, load_frames
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rugslab.assemble import GameAssembler
+from rugslab.assembly.assembler import GameAssembler
+from rugslab.assembly.ticks import HISTORY, LIVE, PARTIAL, TickBuffer, parse_window
 from rugslab.errors import FrameError
-from rugslab.events import Frame
-from rugslab.schemas import TABLES
-from rugslab.ticks import HISTORY, LIVE, PARTIAL, TickBuffer, find_gaps, parse_window, tick_coverage
+from rugslab.feed.frames import Frame
+from rugslab.tables.derived import find_gaps, tick_coverage
+from rugslab.tables.schemas import TABLES
 
 G = "20251212-25dcb17086a24ad7"
 
@@ -182,7 +183,7 @@ def test_gaps_of_the_curated_game_are_the_unsampled_stretches(captures_dir: Path
 
 
 def test_a_price_that_disagrees_for_the_same_tick_is_counted() -> None:
-    from rugslab.ticks import HISTORY, LIVE, TickBuffer
+    from rugslab.assembly.ticks import HISTORY, LIVE, TickBuffer
 
     buf = TickBuffer()
     buf.offer("g", 5, LIVE, 100, 1.25)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rugslab.errors import ConfigError
-from rugslab.schemas import require_columns as require_columns  # re-export: lives in schemas
+from rugslab.tables.schemas import require_columns as require_columns  # re-export: lives in schemas
 
 
 def require_positive(name: str, value: float, *, allow_zero: bool = False) -> None:

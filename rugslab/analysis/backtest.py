@@ -39,8 +39,8 @@ import polars as pl
 from numpy.typing import ArrayLike
 
 from rugslab.analysis._frames import require_columns, require_positive
-from rugslab.config import MAX_TICKS, SIDEBET_PAYOUT_X, SIDEBET_WINDOW_TICKS
 from rugslab.errors import ConfigError
+from rugslab.feed.rules import MAX_TICKS, SIDEBET_PAYOUT_X, SIDEBET_WINDOW_TICKS
 
 PATH_COLUMNS = ("game_id", "rug_tick", "first_tick", "last_tick", "ended")
 

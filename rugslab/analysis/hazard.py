@@ -31,8 +31,8 @@ from scipy import stats
 from scipy.special import xlogy
 
 from rugslab.analysis._frames import require_columns, require_probability
-from rugslab.config import RUG_PROB_PER_TICK
 from rugslab.errors import ConfigError, SchemaViolation
+from rugslab.feed.rules import RUG_PROB_PER_TICK
 
 CiMethod = Literal["wilson", "exact"]
 

@@ -28,8 +28,8 @@ from scipy import optimize, special, stats
 from rugslab.analysis._frames import require_columns
 from rugslab.analysis.sidebet import rug_within_probability
 from rugslab.analysis.timing import tick_intervals
-from rugslab.config import RUG_PROB_PER_TICK, SIDEBET_WINDOW_TICKS
 from rugslab.errors import ConfigError
+from rugslab.feed.rules import RUG_PROB_PER_TICK, SIDEBET_WINDOW_TICKS
 
 DEFAULT_FEATURES = ("mean_interval_ms", "std_interval_ms")
 

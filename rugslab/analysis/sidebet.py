@@ -28,8 +28,8 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from rugslab.analysis._frames import require_columns, require_positive, require_probability
-from rugslab.config import MAX_TICKS, RUG_PROB_PER_TICK, SIDEBET_PAYOUT_X, SIDEBET_WINDOW_TICKS
 from rugslab.errors import ConfigError
+from rugslab.feed.rules import MAX_TICKS, RUG_PROB_PER_TICK, SIDEBET_PAYOUT_X, SIDEBET_WINDOW_TICKS
 
 
 def sidebet_outcome(start_tick: int, rug_tick: int | None, *,

@@ -19,8 +19,8 @@ from rugslab.analysis.backtest import (
     Strategy,
     TradeOrder,
 )
-from rugslab.config import RUG_PROB_PER_TICK, SIDEBET_PAYOUT_X, SIDEBET_WINDOW_TICKS
 from rugslab.errors import ConfigError
+from rugslab.feed.rules import RUG_PROB_PER_TICK, SIDEBET_PAYOUT_X, SIDEBET_WINDOW_TICKS
 
 
 @dataclass(frozen=True, slots=True)

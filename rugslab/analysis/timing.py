@@ -19,8 +19,8 @@ import polars as pl
 from scipy import stats
 
 from rugslab.analysis._frames import require_columns, require_positive
-from rugslab.config import SIDEBET_WINDOW_TICKS
 from rugslab.errors import ConfigError
+from rugslab.feed.rules import SIDEBET_WINDOW_TICKS
 
 BURST_MS = 50.0
 PAUSE_MS = 1000.0

@@ -67,10 +67,10 @@ def status_command(
     lake: Path | None = typer.Option(None, "--lake", help=_LAKE_HELP),  # noqa: B008
 ) -> None:
     """Show the lake: games per day, coverage, last write, gaps, rejects, verification."""
-    from rugslab.lake.status import lake_status
+    from rugslab.api import Lake
 
     settings = Settings.from_env().with_overrides(lake=lake)
-    typer.echo(str(lake_status(settings.lake)))
+    typer.echo(str(Lake(settings.lake).status()))
 
 
 @app.command("nightly")

@@ -1,6 +1,6 @@
 """Provably-fair commands: `rugslab fair replay` (seeds → paths) and `rugslab verify` (the lake).
 
-Thin: parse flags, call `rugslab.fair.jsonl.replay_jsonl` / `rugslab.fair.verify.verify_lake`,
+Thin: parse flags, call `rugslab.fair.jsonl.replay_jsonl` / `rugslab.lake.verify.verify_lake`,
 print, and exit non-zero when any input line or game failed.
 """
 
@@ -81,10 +81,10 @@ def verify_command(
     the counts of verified, failed and unverifiable games and every failure, and exits 1 when
     any game fails.
     """
-    from rugslab.fair.verify import verify_lake
+    from rugslab.api import Lake
 
     settings = Settings.from_env().with_overrides(lake=lake)
-    summary = verify_lake(settings.lake)
+    summary = Lake(settings.lake).verify()
     failed = summary.failures.height
     typer.echo(str(summary), err=bool(failed))
     if failed:

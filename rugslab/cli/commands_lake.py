@@ -61,7 +61,7 @@ def ingest_command(
 
     Exit status 2: a usage error (a bad option, an input path that does not exist).
     """
-    from rugslab.ingest import ingest
+    from rugslab.api import Lake
 
     settings = Settings.from_env().with_overrides(lake=lake, batch_frames=batch_frames)
     if settings.batch_frames <= 0:
@@ -70,9 +70,8 @@ def ingest_command(
         )
     offset_us = parse_utc_offset(utc_offset) if utc_offset is not None else None
     try:
-        summary = ingest(
+        summary = Lake(settings.lake).ingest(
             paths,
-            lake=settings.lake,
             batch_frames=settings.batch_frames,
             progress=not no_progress,
             utc_offset_us=offset_us,
@@ -163,7 +162,8 @@ def sql_command(
     With --as-of, each table is read at its latest version committed at or before that
     instant (tables created later are empty); the log keeps 12 hours of versions.
     """
-    from rugslab.lake.catalog import connect, query_failed
+    from rugslab.api import Lake
+    from rugslab.lake.catalog import query_failed
 
     if (sql is None) == (file is None):
         raise ConfigError(
@@ -181,7 +181,7 @@ def sql_command(
     _require_one_statement(sql)
     when = None if as_of is None else parse_as_of(as_of)
     settings = Settings.from_env().with_overrides(lake=lake)
-    with connect(settings.lake, as_of=when) as con:
+    with Lake(settings.lake).connect(as_of=when) as con:
         try:
             rel = con.sql(sql)
             if rel is None:

@@ -34,7 +34,7 @@ from socketio import packet
 from rugslab.collector.backoff import Backoff, is_healthy_connection
 from rugslab.config import DEFAULT_FRONTEND_VERSION
 from rugslab.errors import RugslabError
-from rugslab.events import UNDECODABLE_EVENT, Frame
+from rugslab.feed.frames import UNDECODABLE_EVENT, Frame
 
 
 class ListenOnlyViolation(RugslabError):

@@ -29,7 +29,7 @@ import filelock
 
 from rugslab.collector.backoff import JOURNAL_RETRY_BASE_S, JOURNAL_RETRY_CAP_S, Backoff
 from rugslab.errors import LakeError
-from rugslab.events import Frame
+from rugslab.feed.frames import Frame
 from rugslab.readers.archive import ArchiveWriter
 
 JOURNAL_DIR = "_journal"

@@ -24,11 +24,13 @@ from datetime import timedelta
 from types import FrameType
 from typing import TextIO, TypeVar
 
+from rugslab.collector.journal import pending_journals
 from rugslab.collector.run import CollectOptions, collect
 from rugslab.collector.summary import CollectSummary
-from rugslab.fair.verify import VerifySummary, verify_lake
+from rugslab.fair.verify import VerifySummary
 from rugslab.lake.delta_maintain import RETENTION, LakeMaintenance, maintain_lake
 from rugslab.lake.status import LakeStatus, lake_status
+from rugslab.lake.verify import verify_lake
 
 
 @dataclass(slots=True)
@@ -104,5 +106,5 @@ def run_nightly(
 
         compacted = step(lambda: maintain_lake(opts.lake, retention=retention))
         verified = step(lambda: verify_lake(opts.lake))
-        status = lake_status(opts.lake)
+        status = lake_status(opts.lake, pending_journals=len(pending_journals(opts.lake)))
     return NightlyReport(collected, compacted, verified, status, seen[0] if seen else None)

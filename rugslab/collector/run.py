@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from rugslab.assemble import GameAssembler
+from rugslab.assembly.assembler import GameAssembler
 from rugslab.collector.backoff import (
     LAKE_RETRY_BASE_S,
     LAKE_RETRY_CAP_S,
@@ -40,12 +40,12 @@ from rugslab.collector.client import ConnectionEvent, listen
 from rugslab.collector.journal import Journal, collector_lock, mark_ingested, pending_journals
 from rugslab.collector.status import FeedStatus
 from rugslab.collector.summary import CollectSummary
-from rugslab.columns import ColumnRows
 from rugslab.errors import LakeError
-from rugslab.events import Frame
+from rugslab.feed.frames import Frame
 from rugslab.ingest import IngestSummary, ingest
 from rugslab.lake.writer import write_batch
-from rugslab.rows import RowBatch
+from rugslab.tables.batch import RowBatch
+from rugslab.tables.columns import ColumnRows
 
 #: Rows held for a retry after failed lake writes before they are let go from memory (their
 #: frames stay in the journal, which is then recovered at the next start).

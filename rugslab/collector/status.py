@@ -11,8 +11,8 @@ import time
 from collections import deque
 
 from rugslab.collector.client import ConnectionEvent
-from rugslab.events import Frame
-from rugslab.lifecycle import phase_of
+from rugslab.feed.frames import Frame
+from rugslab.feed.phases import phase_of
 
 
 class FeedStatus:

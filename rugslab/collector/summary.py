@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rugslab.ingest import IngestSummary
 from rugslab.lake.writer import WriteReport
-from rugslab.rows import RowBatch
+from rugslab.tables.batch import RowBatch
 
 
 @dataclass(slots=True)

@@ -4,14 +4,16 @@
     game        `replay_game` → `GamePath`: the v1/v2/v3 price path (the reference)
     fast        `replay_games` / `replay_game_fast`: the same, compiled with numba
     jsonl       `replay_jsonl`: JSON-lines requests → paths (`rugslab fair replay`)
-    verify      `verify_games` / `verify_lake`: seed hash, path, peak and rug tick checks
+    verify      `verify_games`: seed hash, path, peak and rug tick checks (of a whole lake:
+                `rugslab.lake.verify.verify_lake`)
 
 Source: `../shared/PROTOCOL.md`, "Provably fair".
 """
 
 from rugslab.fair.fast import ReplayBatch, replay_game_fast, replay_games
-from rugslab.fair.game import GamePath, replay_game, server_seed_hash
+from rugslab.fair.game import GamePath, replay_game
 from rugslab.fair.seedrandom import SeedRandom
+from rugslab.feed.rules import seed_hash
 
 __all__ = [
     "GamePath",
@@ -20,5 +22,5 @@ __all__ = [
     "replay_game",
     "replay_game_fast",
     "replay_games",
-    "server_seed_hash",
+    "seed_hash",
 ]

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from rugslab.fair.game import (
+from rugslab.fair.game import GamePath, check_version, seed_string
+from rugslab.fair.seedrandom import utf16_units
+from rugslab.feed.rules import (
     BIG_MOVE_CHANCE,
     BIG_MOVE_MAX,
     BIG_MOVE_MIN,
@@ -30,13 +32,9 @@ from rugslab.fair.game import (
     GOD_CANDLE_MAX_PRICE,
     GOD_CANDLE_MOVE,
     MAX_TICKS,
-    RUG_PROB,
+    RUG_PROB_PER_TICK,
     START_PRICE,
-    GamePath,
-    check_version,
-    seed_string,
 )
-from rugslab.fair.seedrandom import utf16_units
 
 _VERSION_CODES = {"v1": 1, "v2": 2, "v3": 3}
 _SIGNIFICANCE = 1 << 52
@@ -122,7 +120,7 @@ def _run_game(st: np.ndarray, version: int, max_ticks: int, buf: np.ndarray, kee
     n = 1
     rugged = False
     for _ in range(max_ticks):
-        if _draw(st) < RUG_PROB:
+        if _draw(st) < RUG_PROB_PER_TICK:
             rugged = True
             break
         if version == 3 and _draw(st) < GOD_CANDLE_CHANCE and price <= GOD_CANDLE_MAX_PRICE:

@@ -22,26 +22,26 @@ Source: `../shared/PROTOCOL.md` ("Provably fair") and the public rugs.fun verifi
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from rugslab.errors import FairnessError
 from rugslab.fair.seedrandom import SeedRandom
-
-VERSIONS = ("v1", "v2", "v3")
-START_PRICE = 1.0
-MAX_TICKS = 5000
-RUG_PROB = 0.005
-GOD_CANDLE_CHANCE = 0.00001
-GOD_CANDLE_MOVE = 10.0
-GOD_CANDLE_MAX_PRICE = 100.0 * START_PRICE
-BIG_MOVE_CHANCE = 0.125
-BIG_MOVE_MIN = 0.15
-BIG_MOVE_MAX = 0.25
-DRIFT_MIN = -0.02
-DRIFT_MAX = 0.03
+from rugslab.feed.rules import (
+    BIG_MOVE_CHANCE,
+    BIG_MOVE_MAX,
+    BIG_MOVE_MIN,
+    DRIFT_MAX,
+    DRIFT_MIN,
+    GAME_VERSIONS,
+    GOD_CANDLE_CHANCE,
+    GOD_CANDLE_MAX_PRICE,
+    GOD_CANDLE_MOVE,
+    MAX_TICKS,
+    RUG_PROB_PER_TICK,
+    START_PRICE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,23 +72,15 @@ def seed_string(server_seed: str, game_id: str) -> str:
     return f"{server_seed}-{game_id}"
 
 
-def server_seed_hash(server_seed: str) -> str:
-    """SHA-256 hex digest of the seed string's bytes (ASCII for real seeds; UTF-8 otherwise).
-
-    This is the commitment the server publishes before the game (`provablyFair.serverSeedHash`).
-    """
-    return hashlib.sha256(server_seed.encode("utf-8")).hexdigest()
-
-
 def check_version(version: str, *, game_id: str | None = None) -> str:
     """Return `version` if it is one of v1/v2/v3.
 
     Raises:
         FairnessError: any other value, naming it and the accepted ones.
     """
-    if version not in VERSIONS:
+    if version not in GAME_VERSIONS:
         raise FairnessError(
-            f"Invalid version {version!r}: expected one of {', '.join(VERSIONS)} "
+            f"Invalid version {version!r}: expected one of {', '.join(GAME_VERSIONS)} "
             "(the game's provablyFair.version / gameVersion).",
             game_id=game_id,
         )
@@ -141,7 +133,7 @@ def replay_game(
     peak = price
     rugged = False
     for _ in range(max_ticks):
-        if rng() < RUG_PROB:
+        if rng() < RUG_PROB_PER_TICK:
             rugged = True
             break
         price = next_price(price, rng, version)

@@ -18,7 +18,7 @@ import orjson
 
 from rugslab.errors import FairnessError
 from rugslab.fair.fast import replay_games
-from rugslab.fair.game import VERSIONS
+from rugslab.feed.rules import GAME_VERSIONS
 
 FIELDS = ("server_seed", "game_id", "version")
 EXAMPLE = (
@@ -71,10 +71,10 @@ def parse_request(line: str | bytes, line_no: int) -> ReplayRequest:
                 f"line {line_no}: field {name!r} is {obj[name]!r} ({type(obj[name]).__name__}); "
                 "give it as a JSON string"
             )
-    if obj["version"] not in VERSIONS:
+    if obj["version"] not in GAME_VERSIONS:
         raise FairnessError(
             f"line {line_no}: version {obj['version']!r} is unknown; "
-            f"use one of {', '.join(VERSIONS)}",
+            f"use one of {', '.join(GAME_VERSIONS)}",
             game_id=obj["game_id"],
         )
     return ReplayRequest(line_no, obj["server_seed"], obj["game_id"], obj["version"])

@@ -13,22 +13,22 @@ A check with nothing to compare is null. Status: "failed" if any check is False;
 the hash matches and the path or the peak matched; "unverifiable" otherwise (no seed yet, no
 version, no hash or nothing recorded to compare), with the reason.
 
-`verify_lake` runs this over a lake and writes the `verifications` table (games that are
-unverifiable get no row: they are counted, and verified once their seed is in the lake).
+`rugslab.lake.verify.verify_lake` runs this over a lake and writes the `verifications` table
+(games that are unverifiable get no row: they are counted, and verified once their seed is in
+the lake).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from rugslab.fair.fast import ReplayBatch, replay_games
-from rugslab.fair.game import VERSIONS, server_seed_hash
-from rugslab.schemas import TABLES, require_columns
+from rugslab.feed.rules import GAME_VERSIONS, seed_hash
+from rugslab.tables.schemas import TABLES, require_columns
 
 VERIFIED, FAILED, UNVERIFIABLE = "verified", "failed", "unverifiable"
 #: Columns of the frame `verify_games` returns (the `verifications` table's, same order).
@@ -141,14 +141,15 @@ def verify_games(
     cand = _candidates(games, seeds).join(_rug_ticks_from_ticks(ticks), on="game_id", how="left")
     cand = cand.with_columns(pl.coalesce("rug_tick", "tick_rug").alias("rug_tick")).drop("tick_rug")
     rows: list[dict] = []
-    ready = cand.filter(pl.col("server_seed").is_not_null() & pl.col("version").is_in(VERSIONS))
+    ready = cand.filter(pl.col("server_seed").is_not_null()
+                        & pl.col("version").is_in(GAME_VERSIONS))
     for r in cand.filter(~pl.col("game_id").is_in(ready["game_id"].implode())).iter_rows(
         named=True
     ):
         why = (
             "no revealed server seed"
             if r["server_seed"] is None
-            else (f"game version {r['version']!r} is not one of {', '.join(VERSIONS)}")
+            else (f"game version {r['version']!r} is not one of {', '.join(GAME_VERSIONS)}")
         )
         rows.append(
             {
@@ -183,7 +184,7 @@ def _verify_chunk(chunk: pl.DataFrame, ticks: pl.DataFrame) -> list[dict]:
         problems: list[str] = []
         hash_ok = None
         if r["committed_hash"] is not None:
-            got = server_seed_hash(r["server_seed"])
+            got = seed_hash(r["server_seed"])
             hash_ok = got == r["committed_hash"]
             if not hash_ok:
                 problems.append(
@@ -277,35 +278,3 @@ class VerifySummary:
         for reason, n in unv.iter_rows():
             lines.append(f"unverifiable: {n} game(s): {reason}")
         return "\n".join(lines)
-
-
-def verify_lake(lake: Path | str, *, now: datetime | None = None) -> VerifySummary:
-    """Verify every game in the lake at `lake` and merge the verdicts into `verifications`.
-
-    Reads `games`, `seeds` and the ticks of games with a revealed seed through the catalog;
-    writes verified and failed games with `rugslab.lake.writer.write_batch`.
-
-    Raises:
-        LakeError: no lake at `lake`, or it cannot be read or written.
-    """
-    from rugslab.lake.catalog import connect
-    from rugslab.lake.writer import write_batch
-    from rugslab.rows import RowBatch
-
-    with connect(lake) as con:
-        games = con.sql(
-            "SELECT game_id, version, server_seed_hash, rug_tick, peak_x FROM games"
-        ).pl()
-        seeds = con.sql("SELECT game_id, server_seed, server_seed_hash, version FROM seeds").pl()
-        ticks = con.sql(
-            "SELECT game_id, tick, price_x, is_rug FROM ticks WHERE game_id IN "
-            "(SELECT game_id FROM seeds WHERE server_seed IS NOT NULL)"
-        ).pl()
-    results = verify_games(games, seeds, ticks, now=now)
-    keep = results.filter(pl.col("status") != UNVERIFIABLE)
-    if keep.height:
-        batch = RowBatch()
-        batch.extend("verifications", keep.to_dicts())
-        write_batch(lake, batch)
-    counts = dict(results.group_by("status").len().iter_rows())
-    return VerifySummary(results=results, written=keep.height, counts=counts)

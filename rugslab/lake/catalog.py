@@ -56,7 +56,7 @@ from rugslab.errors import ConfigError, LakeError, QueryError
 from rugslab.lake import layout
 from rugslab.lake.readonly import check_read_only
 from rugslab.lake.snapshot import LakeSnapshot, lake_snapshot
-from rugslab.schemas import TABLES
+from rugslab.tables.schemas import TABLES
 
 __all__ = ["QUERIES_DIR", "QUERIES_ENV", "ReadOnlyConnection", "check_read_only", "connect",
            "describe_query", "named_queries", "queries_folder", "query_failed", "read_table"]

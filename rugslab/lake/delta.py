@@ -42,7 +42,7 @@ from deltalake.exceptions import DeltaError
 from rugslab.errors import LakeError
 from rugslab.lake.files import PLAIN_COLUMNS, ZSTD_LEVEL
 from rugslab.lake.layout import table_dir
-from rugslab.schemas import TABLES
+from rugslab.tables.schemas import TABLES
 
 PARTITION: Final = "date"
 LOG_DIR: Final = "_delta_log"

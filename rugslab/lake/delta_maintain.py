@@ -49,7 +49,7 @@ from rugslab.lake.delta import (
     writer_properties,
 )
 from rugslab.lake.native import native_stderr_filtered
-from rugslab.schemas import TABLES
+from rugslab.tables.schemas import TABLES
 
 #: A partition is compacted once it holds this many files (collector: ~1 file per minute).
 COMPACT_AFTER_FILES: Final = 60

@@ -45,7 +45,7 @@ from rugslab.lake.delta import (
 )
 from rugslab.lake.keys import ZONE_SPREAD, first_per_key, in_row_order
 from rugslab.lake.native import native_stderr_filtered
-from rugslab.schemas import TABLES
+from rugslab.tables.schemas import TABLES
 
 #: Attempts of one write before it gives up (each after a conflicting concurrent commit).
 MAX_ATTEMPTS: Final = 12
@@ -158,7 +158,8 @@ def prepare_frame(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     if missing:
         raise SchemaViolation(
             f"{table} rows lack column(s) {missing}: got {frame.columns}. Pass rows with the "
-            f"columns of rugslab.schemas.TABLES[{table!r}].", table=table, failure_cases=missing)
+            f"columns of rugslab.tables.schemas.TABLES[{table!r}].", table=table,
+            failure_cases=missing)
     try:
         typed = frame.select([pl.col(c).cast(t) for c, t in schema.items()])
         if PARTITION in frame.columns:

@@ -15,7 +15,7 @@ from typing import Final
 import polars as pl
 
 from rugslab.errors import LakeError
-from rugslab.schemas import TABLES
+from rugslab.tables.schemas import TABLES
 
 #: zstd level of lake files. On 14k raw frames (110 MB of JSON) level 3 wrote in the same
 #: time as level 1 (0.10 s, pyarrow) and half the bytes (3.0 vs 6.4 MB).

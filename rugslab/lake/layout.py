@@ -4,8 +4,8 @@
     <lake>/<table>/date=YYYY-MM-DD/<file>.parquet  its data files
 
 The partition date is the game's date for rows with a `game_id` (the id's `YYYYMMDD` prefix,
-see `rugslab.events.game_date`), else the UTC date of the row's receive time (`recv_ts`),
-else `1970-01-01` (`UNDATED`). See the `rugslab.schemas` docstring.
+see `rugslab.feed.frames.game_date`), else the UTC date of the row's receive time (`recv_ts`),
+else `1970-01-01` (`UNDATED`). See the `rugslab.tables.schemas` docstring.
 
 The old layout (rugslab before the Delta lake, read only by `lake.migrate`): the same folders
 without a log; append partitions held `part-*.parquet` files and `compact-*.parquet` files
@@ -24,8 +24,8 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from rugslab.events import game_date
-from rugslab.schemas import TABLES
+from rugslab.feed.frames import game_date
+from rugslab.tables.schemas import TABLES
 
 UNDATED = "1970-01-01"
 COMPACT_PREFIX = "compact-"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from rugslab.schemas import TABLES, MergeRule
+from rugslab.tables.schemas import TABLES, MergeRule
 
 
 def _agg(column: str, rule: MergeRule) -> pl.Expr:

@@ -37,7 +37,7 @@ from rugslab.lake.delta import LOG_DIR, ensure_table, read_rows
 from rugslab.lake.delta_maintain import maintain
 from rugslab.lake.delta_write import append_absent
 from rugslab.lake.files import read_files
-from rugslab.schemas import TABLES
+from rugslab.tables.schemas import TABLES
 
 #: Work folder inside the lake: new tables being written and the old folders' backups.
 WORK_DIR: Final = ".migrate"

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from rugslab.lake.delta import open_table, table_files
-from rugslab.schemas import TABLES
+from rugslab.tables.schemas import TABLES
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,14 +93,18 @@ class LakeStatus:
         return "\n".join(lines)
 
 
-def lake_status(lake: Path) -> LakeStatus:
+def lake_status(lake: Path, *, pending_journals: int = 0) -> LakeStatus:
     """Read the lake at `lake` and summarise it.
+
+    Args:
+        lake: lake root folder.
+        pending_journals: collector journal files not yet ingested (the caller counts them:
+            `rugslab.collector.journal.pending_journals`; the lake does not know the
+            collector's files).
 
     Raises:
         LakeError: there is no lake at `lake` (the message says how to make one).
     """
-    from rugslab.collector.journal import pending_journals
-
     lake = Path(lake)
     if not lake.is_dir():
         raise LakeError(
@@ -122,7 +126,7 @@ def lake_status(lake: Path) -> LakeStatus:
         gaps=int(gaps),
         gap_ticks=int(gap_ticks),
         rejects={str(k): int(v) for k, v in rejects.items()},
-        pending_journals=len(pending_journals(lake)),
+        pending_journals=pending_journals,
         connections={str(k): int(v) for k, v in conns.items()},
         files=sum(len(t.files) for t in snap.tables.values()),
         unreferenced=_unreferenced(snap),

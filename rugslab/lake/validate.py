@@ -22,9 +22,9 @@ import polars as pl
 from pandera.errors import SchemaError, SchemaErrors
 
 from rugslab.errors import SchemaViolation
-from rugslab.payloads import short_number
-from rugslab.rows import RowBatch
-from rugslab.schemas import TABLES
+from rugslab.feed.payloads import short_number
+from rugslab.tables.batch import RowBatch
+from rugslab.tables.schemas import TABLES
 
 _MAX_VALUE_CHARS = 80
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

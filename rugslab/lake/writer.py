@@ -1,6 +1,6 @@
 """The lake writer: validate a `RowBatch` and write it into the lake's Delta tables.
 
-For each table (see `rugslab.schemas` for the kinds), one Delta commit per table and write
+For each table (see `rugslab.tables.schemas` for the kinds), one Delta commit per table and write
 (`lake.delta_write`; none when nothing changed):
 
     append   `append_absent`: insert the rows whose key the table lacks (one insert-only
@@ -9,10 +9,10 @@ For each table (see `rugslab.schemas` for the kinds), one Delta commit per table
     merge    `upsert`: combine the batch's rows with the lake's rows of the same keys by the
              merge rules (`lake.merge`), commit what changed. For `games`, the coverage
              columns (`ticks_recorded`, `ticks_missing`, `completeness`) are recomputed by
-             `rugslab.ticks.tick_coverage` from the lake's ticks of the games the batch
-             touched; `seeds.hash_ok` is recomputed from the merged row.
-    replace  (`gaps`) `replace_rows`: `rugslab.ticks.find_gaps` over the lake's ticks and games
-             of the games the batch touched replaces those games' rows.
+             `rugslab.tables.derived.tick_coverage` from the lake's ticks of the games the
+             batch touched; `seeds.hash_ok` is recomputed from the merged row.
+    replace  (`gaps`) `replace_rows`: `rugslab.tables.derived.find_gaps` over the lake's ticks
+             and games of the games the batch touched replaces those games' rows.
 
 Rows that fail typing or their pandera model go to `rejects` (`lake.validate`). No lock:
 concurrent writers are safe through Delta's optimistic commits (a commit that conflicts with
@@ -37,7 +37,7 @@ from typing import Any
 import polars as pl
 
 from rugslab.errors import SchemaViolation
-from rugslab.games import hash_matches
+from rugslab.feed.rules import hash_matches
 from rugslab.lake import layout
 from rugslab.lake.delta import read_rows
 from rugslab.lake.delta_maintain import MaintenanceReport, maintain
@@ -45,8 +45,9 @@ from rugslab.lake.delta_write import append_absent, replace_rows, upsert
 from rugslab.lake.keys import COMPARED, count_conflicts, first_per_key, may_match
 from rugslab.lake.merge import merge_rows
 from rugslab.lake.validate import batch_frame, validate_frame
-from rugslab.rows import RowBatch
-from rugslab.schemas import TABLES
+from rugslab.tables.batch import RowBatch
+from rugslab.tables.derived import find_gaps, tick_coverage
+from rugslab.tables.schemas import TABLES
 
 #: Tables with their own write step (derived columns, ledgers, the rejects of this write).
 _SPECIAL = ("games", "gaps", "rejects")
@@ -57,7 +58,7 @@ WRITE_ORDER = (
     *_SPECIAL,
 )
 COVERAGE_COLUMNS = ("ticks_recorded", "ticks_missing", "completeness")
-#: The tick columns coverage and gaps are computed from (`ticks.tick_coverage`, `find_gaps`).
+#: The tick columns coverage and gaps are computed from (`tables.derived`).
 TICK_COLUMNS = ("game_id", "tick")
 #: Merge tables whose rows count as revealed once this column is known (`TableReport.revealed`).
 _REVEALED_BY = {"seeds": "server_seed"}
@@ -207,8 +208,6 @@ def _tick_days(game_ids: Iterable[str], extra: Iterable[str]) -> set[str]:
 def _fill_coverage(lake: Path, affected: set[str], tick_days: set[str]) -> Any:
     """The derive step of the games merge: coverage columns of the `affected` games from
     the lake's ticks (`TICK_COLUMNS`), read when the step runs (inside each commit attempt)."""
-    from rugslab.ticks import tick_coverage
-
     def derive(games: pl.DataFrame) -> pl.DataFrame:
         mine = games.filter(pl.col("game_id").is_in(sorted(affected)))
         if mine.height == 0:
@@ -254,8 +253,6 @@ def _write_games(lake: Path, batch_games: pl.DataFrame, touched: set[str],
 def _write_gaps(
     lake: Path, affected: set[str], tick_days: set[str], rep: TableReport
 ) -> list[dict[str, Any]]:
-    from rugslab.ticks import find_gaps
-
     rejects: list[dict[str, Any]] = []
     schema = TABLES["gaps"].polars_schema
     for day, ids in sorted(_game_days(affected).items()):

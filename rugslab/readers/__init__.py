@@ -1,4 +1,4 @@
-"""Readers: every input file format → `rugslab.events.Frame`s (or `BadRecord`s), and the legacy
+"""Readers: every input file format → `rugslab.feed.frames.Frame`s (or `BadRecord`s), and the legacy
 recordings → lake rows.
 
     detect     detect_format(path): sniff the format from the first bytes

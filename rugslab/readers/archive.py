@@ -37,7 +37,7 @@ from typing import IO, Any
 import orjson
 
 from rugslab.errors import FrameError, LakeError
-from rugslab.events import BadRecord, Frame
+from rugslab.feed.frames import BadRecord, Frame
 from rugslab.readers.fields import state_fields
 from rugslab.readers.files import iter_lines, raw_text
 

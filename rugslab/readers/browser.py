@@ -39,7 +39,7 @@ from typing import Any
 import orjson
 
 from rugslab.errors import FrameError
-from rugslab.events import BadRecord, Frame, normalize_args, parse_socketio_text
+from rugslab.feed.frames import BadRecord, Frame, normalize_args, parse_socketio_text
 from rugslab.readers.files import iter_lines, open_binary, raw_text
 from rugslab.readers.timestamps import any_to_us
 

@@ -7,7 +7,7 @@
                       frames come out ordered by (`timestamp_ms`, name), `seq` 1-based in that order
 
 `data` holding a trace-led list is the argument list, anything else is the single payload
-(`rugslab.events.normalize_args`). Lines that are not JSON objects, or lack a field, become
+(`rugslab.feed.frames.normalize_args`). Lines that are not JSON objects, or lack a field, become
 `BadRecord`s with the reason and the raw text (at most 64 KiB).
 
 The two line formats stamp frames with the recorder's local clock and no zone. Each frame keeps
@@ -38,7 +38,7 @@ from typing import Any
 
 import orjson
 
-from rugslab.events import BadRecord, Frame, extract_payload, normalize_args
+from rugslab.feed.frames import BadRecord, Frame, extract_payload, normalize_args
 from rugslab.readers.clock import (
     MAX_SAMPLES,
     SERVER_STAMPED_EVENTS,

@@ -41,7 +41,7 @@ from statistics import median
 from typing import Protocol
 
 from rugslab.errors import ConfigError
-from rugslab.events import content_frame_id
+from rugslab.feed.frames import content_frame_id
 
 QUARTER_HOUR_US = 15 * 60 * 1_000_000
 #: how far one sample may sit from the rounded offset (delivery delay, clock error)

@@ -12,7 +12,7 @@ from typing import Any
 
 import simdjson
 
-from rugslab.events import STATE_FIELDS, HistoryText
+from rugslab.feed.frames import STATE_FIELDS, HistoryText
 
 _PARSER = simdjson.Parser()
 _HISTORY_FIRST = b'[{"gameHistory":['  # the history array opens the only argument

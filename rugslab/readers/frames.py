@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rugslab.errors import InputFormatError
-from rugslab.events import BadRecord, Frame
+from rugslab.feed.frames import BadRecord, Frame
 from rugslab.readers import detect as fmt
 from rugslab.readers.archive import read_archive
 from rugslab.readers.browser import read_browser

@@ -56,13 +56,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rugslab.config import PRICE_MAX_X, TICK_MAX
-from rugslab.payloads import short_number
+from rugslab.feed.payloads import short_number
+from rugslab.feed.rules import GAME_ID_PATTERN, PRICE_MAX_X, TICK_MAX
 from rugslab.readers.files import iter_lines, raw_text
 from rugslab.readers.salvage import RECORD_START, split_records
 from rugslab.readers.timestamps import iso_to_us
-from rugslab.rows import RowBatch
-from rugslab.schemas import GAME_ID_PATTERN
+from rugslab.tables.batch import RowBatch
 
 TICK_SOURCE = "import"
 ACTIVE_PHASES = frozenset({"GAME_ACTIVATION", "ACTIVE_GAMEPLAY"})

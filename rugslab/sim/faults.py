@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 
 from rugslab.errors import ConfigError
-from rugslab.events import is_trace
+from rugslab.feed.frames import is_trace
 from rugslab.sim.feed import ScheduledFrame
 
 MALFORMED_KINDS = ("wrong_types", "missing_keys", "garbage_string", "truncated",

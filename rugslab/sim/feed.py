@@ -38,9 +38,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from rugslab.config import MAX_TICKS
 from rugslab.errors import ConfigError
-from rugslab.fair.game import check_version, replay_game, server_seed_hash
+from rugslab.fair.game import check_version, replay_game
+from rugslab.feed.rules import MAX_TICKS, seed_hash
 from rugslab.sim.players import Crowd
 
 #: 2025-12-13 00:00:00 UTC: simulated clock origin (ms since the Unix epoch).
@@ -228,7 +228,7 @@ class _Sim:
         while True:
             game_id = new_game_id(self.rng, self.ts_ms())
             seed = new_server_seed(self.rng)
-            pf = {"serverSeedHash": server_seed_hash(seed), "version": self.version}
+            pf = {"serverSeedHash": seed_hash(seed), "version": self.version}
             start_pp = partial_prices([1], 0)
             yield self.frame("gameStateUpdate", [self.full(
                 game_id, pf, active=False, price=1, tick=0, rugged=False, pp=start_pp,
@@ -315,7 +315,7 @@ class _Sim:
             "id": game_id, "timestamp": rug_ms, "prices": prices, "peakMultiplier": peak,
             "rugged": True, "globalTrades": [],
             "globalSidebets": [dict(s) for s in self.crowd.sidebets],
-            "provablyFair": {"serverSeed": seed, "serverSeedHash": server_seed_hash(seed)},
+            "provablyFair": {"serverSeed": seed, "serverSeedHash": seed_hash(seed)},
             "gameVersion": self.version})
         self.peaks.append(peak)
         day = datetime.fromtimestamp(rug_ms / 1000, tz=UTC).strftime("%Y%m%d")

@@ -25,18 +25,18 @@ import numpy as np
 import polars as pl
 
 from rugslab.errors import ConfigError
-from rugslab.fair.game import (
+from rugslab.feed.rules import (
     BIG_MOVE_CHANCE,
     BIG_MOVE_MAX,
     BIG_MOVE_MIN,
     DRIFT_MAX,
     DRIFT_MIN,
+    GAME_VERSIONS,
     GOD_CANDLE_CHANCE,
     GOD_CANDLE_MAX_PRICE,
     GOD_CANDLE_MOVE,
     MAX_TICKS,
-    RUG_PROB,
-    VERSIONS,
+    RUG_PROB_PER_TICK,
 )
 
 DEFAULT_CHUNK = 100_000
@@ -46,8 +46,9 @@ MAX_PATH_GAMES = 20_000
 def _check(n: int, version: str, at_ticks: Sequence[int], chunk_size: int) -> tuple[int, ...]:
     if n < 0:
         raise ConfigError(f"Invalid n {n}: expected a number of games ≥ 0.")
-    if version not in VERSIONS:
-        raise ConfigError(f"Invalid version {version!r}: expected one of {', '.join(VERSIONS)}.")
+    if version not in GAME_VERSIONS:
+        raise ConfigError(
+            f"Invalid version {version!r}: expected one of {', '.join(GAME_VERSIONS)}.")
     if chunk_size <= 0:
         raise ConfigError(f"Invalid chunk_size {chunk_size}: expected a positive number of games.")
     ticks = tuple(int(t) for t in at_ticks)
@@ -58,7 +59,7 @@ def _check(n: int, version: str, at_ticks: Sequence[int], chunk_size: int) -> tu
 
 
 def _game_lengths(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
-    k = rng.geometric(RUG_PROB, size=n)  # the iteration (1-based) whose rug draw hits
+    k = rng.geometric(RUG_PROB_PER_TICK, size=n)  # the iteration (1-based) whose rug draw hits
     rugged = k <= MAX_TICKS
     return np.where(rugged, k - 1, MAX_TICKS).astype(np.int64), rugged
 

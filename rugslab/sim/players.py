@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from rugslab.config import SIDEBET_PAYOUT_X, SIDEBET_WINDOW_TICKS
+from rugslab.feed.rules import SIDEBET_PAYOUT_X, SIDEBET_WINDOW_TICKS
 
 SOL = "So11111111111111111111111111111111111111112"
 PRACTICE = "0xPractice"

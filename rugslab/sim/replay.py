@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from rugslab.errors import ConfigError
-from rugslab.events import MARKER_EVENTS, BadRecord, Frame
+from rugslab.feed.frames import MARKER_EVENTS, BadRecord, Frame
+from rugslab.readers import read_frames
 from rugslab.sim.feed import ScheduledFrame
 
 
@@ -76,7 +77,5 @@ def read_files(paths: Sequence[Path | str]) -> Iterator[Frame | BadRecord]:
         InputFormatError: a file is missing or in no readable format (raised before any
             frame of that file is yielded).
     """
-    from rugslab.readers import read_frames
-
     for p in paths:
         yield from read_frames(p)

@@ -44,6 +44,7 @@ from aiohttp import web
 
 from rugslab.config import DEFAULT_FRONTEND_VERSION
 from rugslab.errors import ConfigError
+from rugslab.readers import detect_format
 from rugslab.sim.faults import Faults, FaultStats, apply_faults
 from rugslab.sim.feed import ScheduledFrame, simulate_feed
 from rugslab.sim.replay import ReplayStats, read_files, replay_schedule
@@ -327,8 +328,6 @@ async def serve_replay(files: Sequence[Path | str], *, host: str = "127.0.0.1",
         InputFormatError: a file cannot be read (before the server starts).
         ConfigError: bad speed, fault settings or origin.
     """
-    from rugslab.readers import detect_format
-
     for p in files:  # fail before listening, not in the middle of the feed
         detect_format(p)
     stats = ReplayStats()

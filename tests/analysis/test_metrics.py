@@ -9,7 +9,7 @@ import pytest
 
 from rugslab.analysis import metrics, strategies
 from rugslab.analysis.backtest import game_paths_from_rug_ticks, run_backtest
-from rugslab.config import SIDEBET_WINDOW_TICKS
+from rugslab.feed.rules import SIDEBET_WINDOW_TICKS
 
 
 @pytest.fixture

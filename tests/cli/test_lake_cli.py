@@ -9,7 +9,7 @@ import pytest
 
 from rugslab.cli import main
 from rugslab.lake.writer import write_batch
-from rugslab.rows import RowBatch
+from rugslab.tables.batch import RowBatch
 
 GID = "20251207-e8186dbf38e046d1"
 QUERY = (

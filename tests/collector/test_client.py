@@ -15,7 +15,7 @@ from rugslab.collector.client import (
     feed_url,
     listen,
 )
-from rugslab.events import Frame
+from rugslab.feed.frames import Frame
 from rugslab.sim.faults import Faults
 from rugslab.testing import running_server, sim_frames
 

@@ -16,8 +16,8 @@ import orjson
 
 from rugslab.lake.catalog import connect, read_table
 from rugslab.lake.delta import snapshot_files
-from rugslab.schemas import TABLES
 from rugslab.sim.feed import ScheduledFrame
+from rugslab.tables.schemas import TABLES
 from rugslab.testing import running_server, sim_frames
 
 

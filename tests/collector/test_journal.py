@@ -14,7 +14,7 @@ from rugslab.collector.journal import (
     pending_journals,
 )
 from rugslab.errors import LakeError
-from rugslab.events import Frame
+from rugslab.feed.frames import Frame
 from rugslab.readers import read_frames
 
 SESSION = "a" * 32

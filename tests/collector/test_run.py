@@ -12,12 +12,12 @@ import pytest
 
 from rugslab.collector.journal import pending_journals
 from rugslab.collector.run import CollectOptions, CollectSummary, collect_async
-from rugslab.events import UNDECODABLE_EVENT
+from rugslab.feed.frames import UNDECODABLE_EVENT
 from rugslab.ingest import ingest
 from rugslab.lake.catalog import read_table
-from rugslab.schemas import TABLES
 from rugslab.sim.faults import Faults
 from rugslab.sim.feed import ScheduledFrame
+from rugslab.tables.schemas import TABLES
 from rugslab.testing import RunningServer, replay_frames, running_server, sim_frames
 
 CAPTURES = [
@@ -229,7 +229,7 @@ def test_rows_past_the_pending_bound_are_let_go_and_recovered_from_the_journal(
 
 def test_summary_counts_and_prints_tick_price_conflicts() -> None:
     from rugslab.lake.writer import TableReport, WriteReport
-    from rugslab.rows import RowBatch
+    from rugslab.tables.batch import RowBatch
 
     s = CollectSummary(session_id="s", url="http://127.0.0.1:1")
     assert "disagreed" not in str(s)

@@ -86,7 +86,7 @@ def test_help_texts(argv, text, capsys):
 
 def test_verify_counts_and_exits_1_on_a_failure(tmp_path, capsys, capture_tables):
     from rugslab.lake.writer import write_batch
-    from rugslab.rows import RowBatch
+    from rugslab.tables.batch import RowBatch
 
     batch = RowBatch()
     for t in ("games", "seeds", "ticks"):

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rugslab.errors import FairnessError
-from rugslab.fair.game import GamePath, replay_game, server_seed_hash
+from rugslab.fair.game import GamePath, replay_game
+from rugslab.feed.rules import seed_hash
 
 seeds = st.text(max_size=80)
 versions = st.sampled_from(["v1", "v2", "v3"])
@@ -54,7 +55,7 @@ def test_real_god_candle_game_jumps_tenfold(history_games):
 def test_every_revealed_seed_matches_its_hash(history_games):
     for entry in history_games.values():
         pf = entry["provablyFair"]
-        assert server_seed_hash(pf["serverSeed"]) == pf["serverSeedHash"]
+        assert seed_hash(pf["serverSeed"]) == pf["serverSeedHash"]
 
 
 def test_golden_games_equal_npm_seedrandom(golden):

@@ -8,8 +8,9 @@ import polars as pl
 import pytest
 
 from rugslab.errors import SchemaViolation
-from rugslab.fair.verify import COLUMNS, verify_games, verify_lake
-from rugslab.rows import RowBatch
+from rugslab.fair.verify import COLUMNS, verify_games
+from rugslab.lake.verify import verify_lake
+from rugslab.tables.batch import RowBatch
 
 NOW = datetime(2026, 2, 7, 12, 0, tzinfo=UTC)
 GAME = "20251207-e8186dbf38e046d1"  # rugged at tick 266 (live in the 2025-12-06 capture)

@@ -17,13 +17,13 @@ import orjson
 import polars as pl
 import pytest
 
-from rugslab.config import PRICE_MAX_X, TICK_MAX
 from rugslab.errors import FrameError
-from rugslab.events import extract_payload
+from rugslab.feed.frames import extract_payload
+from rugslab.feed.payloads import price, short_number
+from rugslab.feed.rules import PRICE_MAX_X, TICK_MAX
 from rugslab.ingest import ingest
 from rugslab.lake.delta import read_rows
 from rugslab.lake.validate import validate_frame
-from rugslab.payloads import price, short_number
 
 SEQ_FILE = "2025-12-12_two-rugs.jsonl"
 RECORDING = "game_20251029_183608.jsonl"

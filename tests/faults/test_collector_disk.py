@@ -20,7 +20,7 @@ import pytest
 from procs import start_rugslab, wait_for
 
 from rugslab.collector.journal import Journal, journal_root, pending_journals
-from rugslab.events import Frame
+from rugslab.feed.frames import Frame
 from rugslab.lake.catalog import read_table
 from rugslab.testing import running_server, sim_frames
 

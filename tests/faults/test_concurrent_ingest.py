@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from rugslab.lake.catalog import read_table
-from rugslab.schemas import TABLES
+from rugslab.tables.schemas import TABLES
 
 FIRST = ["2025-12-06_active-to-cooldown.jsonl", "2025-12-12_two-rugs.jsonl"]
 SECOND = ["2025-12-12_two-rugs.jsonl", "2026-02-06_phase-samples.json"]

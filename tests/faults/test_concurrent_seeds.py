@@ -14,7 +14,7 @@ import pytest
 
 from rugslab.lake.catalog import connect
 from rugslab.lake.writer import write_batch
-from rugslab.rows import RowBatch
+from rugslab.tables.batch import RowBatch
 
 CAPTURE = "2025-12-12_two-rugs.jsonl"
 GID = "20251212-00000000000000aa"

@@ -17,7 +17,7 @@ from rugslab.lake.catalog import connect, read_table
 from rugslab.lake.delta import snapshot_files
 from rugslab.lake.delta_maintain import maintain_lake
 from rugslab.lake.writer import write_batch
-from rugslab.rows import RowBatch
+from rugslab.tables.batch import RowBatch
 
 GID = "20251207-e8186dbf38e046d1"
 DAY = "2025-12-07"

@@ -19,10 +19,10 @@ import orjson
 import polars as pl
 import pytest
 
-from rugslab.assemble import GameAssembler
+from rugslab.assembly.assembler import GameAssembler
 from rugslab.cli import main
 from rugslab.errors import ConfigError
-from rugslab.events import BadRecord, Frame
+from rugslab.feed.frames import BadRecord, Frame
 from rugslab.ingest import ingest
 from rugslab.lake.delta import read_rows
 from rugslab.lake.keys import may_match

@@ -17,8 +17,8 @@ from rugslab.lake.catalog import (
     read_table,
 )
 from rugslab.lake.writer import write_batch
-from rugslab.rows import RowBatch
-from rugslab.schemas import TABLES
+from rugslab.tables.batch import RowBatch
+from rugslab.tables.schemas import TABLES
 
 GID = "20251207-e8186dbf38e046d1"
 QUERY_NAMES = ["games_per_day", "rejects_by_reason", "seed_status",

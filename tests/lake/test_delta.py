@@ -23,7 +23,7 @@ import pytest
 from rugslab.errors import LakeError, SchemaViolation
 from rugslab.lake import delta, delta_maintain, delta_write
 from rugslab.lake.merge import merge_rows
-from rugslab.schemas import TABLES
+from rugslab.tables.schemas import TABLES
 
 REPO = Path(__file__).resolve().parents[2]
 G1 = "20251207-e8186dbf38e046d1"
@@ -459,7 +459,7 @@ import sys, time
 import polars as pl
 from rugslab.lake import delta_write
 from rugslab.lake.merge import merge_rows
-from rugslab.schemas import TABLES
+from rugslab.tables.schemas import TABLES
 lake, start, me = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
 while time.time() < start:
     time.sleep(0.001)
@@ -563,7 +563,7 @@ import duckdb
 import polars as pl
 from rugslab.lake import delta, delta_maintain, delta_write
 from rugslab.lake.merge import merge_rows
-from rugslab.schemas import TABLES
+from rugslab.tables.schemas import TABLES
 lake = sys.argv[1]
 G = "20251207-e8186dbf38e046d1"
 t = datetime(2025, 12, 7, tzinfo=UTC)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rugslab.lake.merge import merge_rows
-from rugslab.rows import RowBatch
+from rugslab.tables.batch import RowBatch
 
 GID = "20251207-e8186dbf38e046d1"
 GID2 = "20251207-00000000000000ff"

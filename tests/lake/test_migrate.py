@@ -20,7 +20,7 @@ from rugslab.lake import layout
 from rugslab.lake.catalog import read_table
 from rugslab.lake.delta import LOG_DIR, snapshot_files
 from rugslab.lake.migrate import WORK_DIR, migrate_lake
-from rugslab.schemas import TABLES
+from rugslab.tables.schemas import TABLES
 
 GID = "20251207-e8186dbf38e046d1"
 T0 = datetime(2025, 12, 7, 0, 10, tzinfo=UTC)

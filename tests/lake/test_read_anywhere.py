@@ -14,7 +14,7 @@ import pytest
 from rugslab.lake.catalog import read_table
 from rugslab.lake.delta_maintain import compact_table
 from rugslab.lake.writer import write_batch
-from rugslab.rows import RowBatch
+from rugslab.tables.batch import RowBatch
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECTION = "### Read the lake from anything"

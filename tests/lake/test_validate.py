@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from rugslab.lake.validate import batch_frame, reject_row, validate_frame
-from rugslab.rows import RowBatch
+from rugslab.tables.batch import RowBatch
 
 GID = "20251207-e8186dbf38e046d1"
 

@@ -14,12 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rugslab.errors import LakeError
-from rugslab.events import Frame
+from rugslab.feed.frames import Frame
 from rugslab.lake import delta_maintain, delta_write
 from rugslab.lake.catalog import read_table
 from rugslab.lake.delta import snapshot_files
 from rugslab.lake.writer import write_batch
-from rugslab.rows import RowBatch
+from rugslab.tables.batch import RowBatch
 
 GID = "20251207-e8186dbf38e046d1"
 GID2 = "20251212-0123456789abcdef"

@@ -9,7 +9,7 @@ import polars as pl
 from rugslab.lake.catalog import read_table
 from rugslab.lake.delta import snapshot_files
 from rugslab.lake.writer import write_batch
-from rugslab.rows import RowBatch
+from rugslab.tables.batch import RowBatch
 
 GID = "20251207-e8186dbf38e046d1"
 GID2 = "20251207-00000000000000aa"

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rugslab.errors import FrameError
-from rugslab.events import STATE_FIELDS, BadRecord, Frame, HistoryText, normalize_args
+from rugslab.feed.frames import STATE_FIELDS, BadRecord, Frame, HistoryText, normalize_args
 from rugslab.readers import ArchiveWriter, detect_format, read_frames
 from rugslab.readers.archive import parse_archive_record, read_archive, state_fields
 

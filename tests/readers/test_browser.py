@@ -8,7 +8,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from rugslab.events import BadRecord, Frame
+from rugslab.feed.frames import BadRecord, Frame
 from rugslab.readers import detect_format, read_frames
 
 TRACE = {"__trace": True, "traceparent": "00-abc-def-01"}

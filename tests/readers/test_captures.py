@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rugslab.events import BadRecord, Frame, is_trace
+from rugslab.feed.frames import BadRecord, Frame, is_trace
 from rugslab.readers import read_frames
 
 # Established independently with a json.loads loop over each file (see the report).

@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from rugslab.readers.legacy import import_recording, import_recordings, reject_id
-from rugslab.rows import RowBatch
-from rugslab.schemas import TABLES
+from rugslab.tables.batch import RowBatch
+from rugslab.tables.schemas import TABLES
 
 GID = "20251031-0123456789abcdef"
 

@@ -13,7 +13,7 @@ import pytest
 import socketio
 
 from rugslab.cli import main
-from rugslab.events import MARKER_EVENTS, Frame
+from rugslab.feed.frames import MARKER_EVENTS, Frame
 from rugslab.readers import read_frames
 from rugslab.sim.faults import Faults
 from rugslab.testing import replay_frames, running_server, sim_frames

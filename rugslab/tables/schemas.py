@@ -34,8 +34,11 @@ from typing import Literal
 import pandera.polars as pa
 import polars as pl
 
-from rugslab.config import (
+from rugslab.errors import SchemaViolation
+from rugslab.feed.rules import (
     AMOUNT_MAX_SOL,
+    GAME_ID_PATTERN,
+    GAME_VERSIONS,
     PAYOUT_MAX_SOL,
     PAYOUT_X_MAX,
     PRICE_MAX_X,
@@ -43,15 +46,12 @@ from rugslab.config import (
     SIDEBET_END_TICK_MAX,
     TICK_MAX,
     TICKS_PER_GAME_MAX,
+    TRADE_TYPES,
 )
-from rugslab.errors import SchemaViolation
 
-GAME_ID_PATTERN = r"^\d{8}-[0-9a-f]{16}$"
 UTC_TS = pl.Datetime("us", "UTC")
 
 TICK_SOURCES = ("live", "partial", "history", "import")
-TRADE_TYPES = ("buy", "sell", "short_open", "short_close")
-GAME_VERSIONS = ("v1", "v2", "v3")
 COMPLETENESS = ("complete", "partial", "no_ticks")
 GAP_REASONS = ("not_received", "before_join")
 CONNECTION_KINDS = ("connected", "connect_failed", "disconnected")
@@ -276,7 +276,7 @@ def require_columns(frame: pl.DataFrame, columns: Iterable[str], *, table: str) 
     if missing:
         raise SchemaViolation(
             f"{table} frame lacks column(s) {missing}: got {frame.columns}. Pass the lake's "
-            f"`{table}` table (rugslab.schemas) or a frame with these columns.",
+            f"`{table}` table (rugslab.tables.schemas) or a frame with these columns.",
             table=table,
             failure_cases=missing,
         )

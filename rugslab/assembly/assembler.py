@@ -39,18 +39,26 @@ from typing import Any
 
 import orjson
 
+from rugslab.assembly.game_facts import GameFacts, GameMemory, game_row, seed_row
+from rugslab.assembly.history import fold_arrays, fold_entry, fold_seed_facts, parse_history_entry
+from rugslab.assembly.history_cache import UNDECODED, RollingHistory
+from rugslab.assembly.raw_events import RawEvents
+from rugslab.assembly.ticks import (
+    LIVE,
+    PARTIAL,
+    SOURCES,
+    TICK_MAX,
+    TickBuffer,
+    parse_window,
+    settle_ticks,
+)
+from rugslab.assembly.trades_bets import BetKey, RecordBuffer, bet_row, placed_bet, trade_row
 from rugslab.errors import FrameError
-from rugslab.events import UNDECODABLE_EVENT, Frame
-from rugslab.games import GameFacts, GameMemory, game_row, seed_row
-from rugslab.history import fold_arrays, fold_entry, fold_seed_facts, parse_history_entry
-from rugslab.lifecycle import GamePhase, no_phase_reason, phase_of, rug_tick_of
-from rugslab.payloads import game_id, req_int, req_price, shown
-from rugslab.raw import RawEvents
-from rugslab.records import BetKey, RecordBuffer, bet_row, placed_bet, trade_row
-from rugslab.rejects import EarliestRejects, raw_text, reject_id, reject_row
-from rugslab.rolling import UNDECODED, RollingHistory
-from rugslab.rows import RowBatch
-from rugslab.ticks import LIVE, PARTIAL, SOURCES, TICK_MAX, TickBuffer, parse_window, settle_ticks
+from rugslab.feed.frames import UNDECODABLE_EVENT, Frame
+from rugslab.feed.payloads import game_id, req_int, req_price, shown
+from rugslab.feed.phases import GamePhase, no_phase_reason, phase_of, rug_tick_of
+from rugslab.tables.batch import RowBatch
+from rugslab.tables.rejects import EarliestRejects, raw_text, reject_id, reject_row
 
 DEFAULT_KEEP_GAMES = 64
 _ACTIVE, _RUG = GamePhase.ACTIVE, GamePhase.RUG

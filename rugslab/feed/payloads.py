@@ -18,9 +18,8 @@ import sys
 from decimal import Decimal
 from typing import Any
 
-from rugslab.config import PRICE_MAX_X
 from rugslab.errors import FrameError
-from rugslab.schemas import GAME_ID_PATTERN
+from rugslab.feed.rules import GAME_ID_PATTERN, PRICE_MAX_X
 
 _GAME_ID = re.compile(GAME_ID_PATTERN)
 _HASH = re.compile(r"^[0-9a-f]{64}$")

@@ -15,9 +15,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from rugslab.assembly.game_facts import GameFacts
+from rugslab.assembly.ticks import HISTORY, TICK_MAX, TickBuffer
+from rugslab.assembly.trades_bets import (
+    BetKey,
+    RecordBuffer,
+    payout_bet,
+    placed_bet,
+    trade_row,
+)
 from rugslab.errors import FrameError
-from rugslab.games import GameFacts
-from rugslab.payloads import (
+from rugslab.feed.payloads import (
     as_dict,
     as_list,
     game_id,
@@ -28,15 +36,7 @@ from rugslab.payloads import (
     seed_hash,
     shown,
 )
-from rugslab.records import (
-    BetKey,
-    RecordBuffer,
-    payout_bet,
-    placed_bet,
-    trade_row,
-)
-from rugslab.schemas import GAME_VERSIONS
-from rugslab.ticks import HISTORY, TICK_MAX, TickBuffer
+from rugslab.feed.rules import GAME_VERSIONS
 
 
 def version_of(value: Any, ctx: str, key: str) -> str | None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from rugslab.texts import TextArena, TextBuffer
+from rugslab.tables.texts import TextArena, TextBuffer
 
 
 def to_series(name: str, values: Sequence[Any], dtype: pl.DataType) -> pl.Series:

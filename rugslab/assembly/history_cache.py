@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from rugslab.events import HistoryText
+from rugslab.feed.frames import HistoryText
 
 #: `Entry.value` of an entry known only by its text.
 UNDECODED: Any = object()

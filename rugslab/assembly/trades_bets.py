@@ -21,7 +21,7 @@ import orjson
 
 from rugslab.config import NO_RECV_TS_US as _NO_TS
 from rugslab.errors import FrameError
-from rugslab.payloads import (
+from rugslab.feed.payloads import (
     as_dict,
     game_id,
     opt_int,
@@ -34,7 +34,7 @@ from rugslab.payloads import (
     req_str,
     shown,
 )
-from rugslab.schemas import TRADE_TYPES
+from rugslab.feed.rules import TRADE_TYPES
 
 PRACTICE_COIN = "0xPractice"
 #: 2100-01-01 in ms since the epoch: a later `timestamp` is not a real time.

@@ -4,15 +4,15 @@ A frame's arguments (~6 KB of JSON) are its row's bulk: they go back to back int
 that a `texts.TextArena` lends from batch to batch, so a run touches that memory once
 (`columns.ColumnRows` with a text column). The other columns are plain values.
 
-Source: the `raw_events` table of `rugslab.schemas` (every frame as received).
+Source: the `raw_events` table of `rugslab.tables.schemas` (every frame as received).
 """
 
 from __future__ import annotations
 
-from rugslab.columns import ColumnRows
-from rugslab.events import Frame
-from rugslab.rows import RowBatch
-from rugslab.texts import TextArena
+from rugslab.feed.frames import Frame
+from rugslab.tables.batch import RowBatch
+from rugslab.tables.columns import ColumnRows
+from rugslab.tables.texts import TextArena
 
 #: `raw_events` columns in the order `RawEvents.add` appends them.
 RAW_COLUMNS = ("frame_id", "recv_ts", "recv_mono_ns", "session_id", "seq", "event", "game_id",

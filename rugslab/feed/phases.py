@@ -20,7 +20,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from rugslab.payloads import shown
+from rugslab.feed.payloads import shown
 
 
 class GamePhase(Enum):

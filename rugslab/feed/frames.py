@@ -27,7 +27,8 @@ MARKER_EVENTS = frozenset({"connect", "disconnect", "connect_error"})
 UNDECODABLE_EVENT = "rugslab/undecodable"
 
 
-#: The fields of a `gameStateUpdate` payload that game assembly reads (`rugslab.assemble`).
+#: The fields of a `gameStateUpdate` payload that game assembly reads
+#: (`rugslab.assembly.assembler`).
 #: A reader may hand over only these (`Frame.lazy`), leaving the big ones undecoded
 #: (leaderboard, rugRoyale, ...: most of a ~6 KB frame). tests/test_assemble_properties.py checks
 #: that the assembler gives the same rows from these fields alone.

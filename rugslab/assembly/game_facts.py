@@ -10,10 +10,11 @@ string's ASCII bytes).
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from rugslab.feed.rules import hash_matches
 
 
 @dataclass(slots=True)
@@ -78,7 +79,7 @@ def _pick(values: set[str], name: str, counters: Counter[str]) -> str | None:
 
 def game_row(game_id: str, f: GameFacts, counters: Counter[str]) -> dict[str, Any]:
     """A partial `games` row from `f`. ticks_recorded/missing and completeness stay null
-    (`ticks.tick_coverage` fills them at write time)."""
+    (`tables.derived.tick_coverage` fills them at write time)."""
     return {
         "game_id": game_id,
         "version": _pick(f.versions, "games.version", counters),
@@ -97,19 +98,11 @@ def game_row(game_id: str, f: GameFacts, counters: Counter[str]) -> dict[str, An
     }
 
 
-def hash_matches(seed: str | None, seed_hash: str | None) -> bool | None:
-    """sha256(seed ASCII bytes).hexdigest() == seed_hash; None until both are known. A seed
-    that is not ASCII cannot match (False). Source: PROTOCOL.md, provably fair."""
-    if seed is None or seed_hash is None:
-        return None
-    return seed.isascii() and hashlib.sha256(seed.encode("ascii")).hexdigest() == seed_hash
-
-
 def seed_row(game_id: str, f: GameFacts, counters: Counter[str]) -> dict[str, Any] | None:
     """A `seeds` row when `f` holds a seed hash or a revealed seed, else None.
 
-    `hash_ok` = sha256(seed ASCII bytes).hexdigest() == server_seed_hash; null until both are
-    known. A seed that is not ASCII cannot match (hash_ok False).
+    `hash_ok` = `feed.rules.hash_matches(seed, server_seed_hash)` (sha256 of the seed's UTF-8
+    bytes); null until both are known.
     """
     if not f.hashes and not f.seeds:
         return None

@@ -1,9 +1,9 @@
 """RowBatch: rows bound for the lake, gathered per table, with the counters of what happened.
 
-Game assembly (`rugslab.assemble`) and the legacy importer (`rugslab.readers.legacy`) fill a
-`RowBatch`; the lake writer (`rugslab.lake.writer`) validates and writes its frames. Counters
-feed the ingest summary (`frames`, `legacy.torn_lines`, `rejects`, ...): everything repaired or
-rejected is counted, nothing is dropped silently.
+Game assembly (`rugslab.assembly.assembler`) and the legacy importer (`rugslab.readers.legacy`)
+fill a `RowBatch`; the lake writer (`rugslab.lake.writer`) validates and writes its frames.
+Counters feed the ingest summary (`frames`, `legacy.torn_lines`, `rejects`, ...): everything
+repaired or rejected is counted, nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 import polars as pl
 
-from rugslab.columns import ColumnRows, to_series
-from rugslab.schemas import TABLES
+from rugslab.tables.columns import ColumnRows, to_series
+from rugslab.tables.schemas import TABLES
 
 
 @dataclass(slots=True)
