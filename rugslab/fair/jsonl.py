@@ -11,6 +11,7 @@ wrong and how to fix it, and the caller counts it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -54,9 +55,15 @@ def parse_request(line: str | bytes, line_no: int) -> ReplayRequest:
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError as e:
-        raise FairnessError(
-            f"line {line_no}: not valid JSON ({e}); expected one object a line like {EXAMPLE}"
-        ) from e
+        try:
+            # a JavaScript string may hold lone UTF-16 surrogates ("\ud800"), which orjson
+            # refuses and the standard library reads; the seed keeps them (`fair.seedrandom`
+            # works on UTF-16 code units, as the published verifier does)
+            obj = json.loads(line)
+        except (ValueError, UnicodeDecodeError):
+            raise FairnessError(
+                f"line {line_no}: not valid JSON ({e}); expected one object a line like "
+                f"{EXAMPLE}") from e
     if not isinstance(obj, dict):
         raise FairnessError(
             f"line {line_no}: expected a JSON object like {EXAMPLE}, got {type(obj).__name__}"
@@ -88,18 +95,20 @@ def _replay_chunk(requests: list[ReplayRequest]) -> Iterator[bytes]:
     )
     for i, r in enumerate(requests):
         lo, hi = int(batch.offsets[i]), int(batch.offsets[i + 1])
-        yield orjson.dumps(
-            {
-                "server_seed": r.server_seed,
-                "game_id": r.game_id,
-                "version": r.version,
-                "prices": batch.prices[lo:hi],
-                "peak_multiplier": float(batch.peak_multiplier[i]),
-                "rugged": bool(batch.rugged[i]),
-                "total_ticks": int(batch.total_ticks[i]),
-            },
-            option=orjson.OPT_SERIALIZE_NUMPY,
-        )
+        out = {
+            "server_seed": r.server_seed,
+            "game_id": r.game_id,
+            "version": r.version,
+            "prices": batch.prices[lo:hi],
+            "peak_multiplier": float(batch.peak_multiplier[i]),
+            "rugged": bool(batch.rugged[i]),
+            "total_ticks": int(batch.total_ticks[i]),
+        }
+        try:
+            yield orjson.dumps(out, option=orjson.OPT_SERIALIZE_NUMPY)
+        except orjson.JSONEncodeError:  # lone surrogates in a string: written as \uXXXX
+            out["prices"] = out["prices"].tolist()
+            yield json.dumps(out, separators=(",", ":")).encode()
 
 
 def replay_jsonl(
