@@ -79,3 +79,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     folder = _built.get("folder")
     if isinstance(folder, Path):
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every notebook takes 8-16 s (a kernel, then the analyses): `slow`, so the fast subset
+    (`pytest -m "not slow"`) leaves them out."""
+    for item in items:
+        if item.nodeid.startswith("notebooks/") and item.nodeid.endswith(".ipynb"):
+            item.add_marker(pytest.mark.slow)

@@ -72,6 +72,7 @@ def test_ingesting_again_adds_no_rows(
     assert again.seeds_revealed_in == first.seeds_revealed_in
 
 
+@pytest.mark.slow
 def test_lake_content_does_not_depend_on_the_batch_size(
     once: tuple[Path, IngestSummary], shared_dir: Path, tmp_path: Path
 ) -> None:
@@ -226,6 +227,7 @@ def test_ingest_leaves_the_garbage_collector_as_it_found_it(
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
+@pytest.mark.slow
 def test_the_raw_text_buffer_is_lent_again_after_every_raw_write(
     captures_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

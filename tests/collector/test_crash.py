@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import orjson
+import pytest
 
 from rugslab.lake.catalog import connect, read_table
 from rugslab.lake.delta import snapshot_files
@@ -32,6 +33,7 @@ def _collector(url: str, lake: Path, *extra: str) -> subprocess.Popen[bytes]:
     )
 
 
+@pytest.mark.slow
 def test_sigkill_mid_game_loses_at_most_the_last_second(tmp_path: Path) -> None:
     sent: list[tuple[float, ScheduledFrame]] = []
     lock = threading.Lock()

@@ -78,6 +78,7 @@ def test_collecting_a_replayed_capture_gives_the_offline_ingest(
     assert pending_journals(live) == []
 
 
+@pytest.mark.slow
 def test_faults_never_crash_and_never_duplicate_rows(tmp_path: Path) -> None:
     faults = Faults(drop=0.05, duplicate=0.05, reorder=0.05, malformed=0.03,
                     disconnect_every_s=1.5, seed=11)

@@ -253,6 +253,7 @@ def _bet_batches(draw: st.DrawFn) -> list[list[dict[str, object]]]:
     return [rows[a:b] for a, b in itertools.pairwise(bounds)]
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None)
 @given(batches=_bet_batches(), seed=st.integers(0, 1000))
 def test_merged_rows_do_not_depend_on_the_order_of_writes(
