@@ -6,7 +6,7 @@
 Per file (`readers.iter_inputs` expands folders, each real folder and file once), the format
 is sniffed from the first lines that are records (`readers.detect.detect`):
 
-    frame formats      `readers.read_frames` → `assemble.GameAssembler.feed`; every
+    frame formats      `readers.read_frames` → `assembly.assembler.GameAssembler.feed`; every
                        `batch_frames` frames (or `RAW_BATCH_BYTES` of arguments) the
                        raw_events rows are written, and every `batch_frames *
                        DERIVED_EVERY_BATCHES` frames all the other rows

@@ -9,7 +9,7 @@ frames of one batch gives the same rows after dedup by table key):
 - raw_events: every frame, known event or not. Bad input → a `rejects` row, never an exception.
 - ticks: per (game, tick) the best of live > partial > history (then earliest receive time, then
   lowest price). The rug tick is the minimum over the game's rug frames of
-  `lifecycle.rug_tick_of` (and len(prices)-1 of a revealed history entry); no tick beyond it is
+  `feed.phases.rug_tick_of` (and len(prices)-1 of a revealed history entry); no tick beyond it is
   written, and the row at it carries `is_rug` and the crash price. Each (game, tick) is written
   once per assembler: within a batch the best candidate wins; across batches the first written
   wins (a live tick that arrives in a later batch than a history tick of the same game/tick is
@@ -111,18 +111,18 @@ class GameAssembler:
     # ---------------------------------------------------------------- feeding
     def feed(self, frame: Frame) -> None:
         """Take one frame. Never raises: bad input becomes `rejects` rows and counters."""
-        b = self._batch
+        batch = self._batch
         self.pending += 1
-        b.counters["frames"] += 1
+        batch.counters["frames"] += 1
         self._fid, self._src, self._recv, self._args = "", "", None, b""
         try:
             self._feed(frame)
         except Exception as e:  # last resort so that one frame never stops an ingest
-            b.count("errors.internal")
+            batch.count("errors.internal")
             self._reject("frame", f"internal error {type(e).__name__}: {e}", raw_text(frame.args))
 
     def _feed(self, fr: Frame) -> None:
-        b = self._batch
+        batch = self._batch
         event = fr.event
         self._src = fr.source if type(fr.source) is str else repr(fr.source)
         recv = fr.recv_ts_us if type(fr.recv_ts_us) is int else None
@@ -141,27 +141,27 @@ class GameAssembler:
             return
         self._fid = fid
         if fid in self._seen_ids:  # the same frame again in this batch: rows would be equal
-            b.count("duplicates")
+            batch.count("duplicates")
             return
         self._seen_ids.add(fid)
         if type(event) is not str:
             event = repr(event)
-        b.counters["frames." + event] += 1
+        batch.counters["frames." + event] += 1
         self._args = args_json
-        p = fr.state_fields  # a lazy frame: only the payload fields read here are decoded
-        if p is None:
+        payload = fr.state_fields  # a lazy frame: only the payload fields read here are decoded
+        if payload is None:
             if type(fr.args) is list:
-                p = fr.payload
+                payload = fr.payload
             else:
                 self._reject("frame", f"Frame.args {shown(fr.args)}: expected a list", self._raw)
-        gid = p.get("gameId") if type(p) is dict else None
-        self._raw_events.add(b, fr, fid, recv, event, gid if type(gid) is str else None,
+        gid = payload.get("gameId") if type(payload) is dict else None
+        self._raw_events.add(batch, fr, fid, recv, event, gid if type(gid) is str else None,
                              args_json, self._src)
         if event == "gameStateUpdate":
-            self._game_state(p, recv)
+            self._game_state(payload, recv)
         elif event == "standard/newTrade":
             try:
-                row = trade_row(p, ctx=event, source="live", recv_ts_us=recv)
+                row = trade_row(payload, ctx=event, source="live", recv_ts_us=recv)
             except FrameError as e:
                 self._reject("trades", e.reason, self._raw)
                 return
@@ -169,25 +169,26 @@ class GameAssembler:
             self._offer_trade(row, LIVE)
         elif event == "newSideBet":
             try:
-                key, fields = placed_bet(p, ctx=event, gid=game_id(_get(p, "gameId"), event))
+                gid = game_id(_get(payload, "gameId"), event)
+                key, fields = placed_bet(payload, ctx=event, gid=gid)
             except FrameError as e:
                 self._reject("side_bets", e.reason, self._raw)
                 return
             self._touch(key[0], recv)
             self._offer_bet(key, fields, 0)
         elif event == UNDECODABLE_EVENT:  # the collector's record of a packet it could not read
-            bad = p if type(p) is dict else {}
+            bad = payload if type(payload) is dict else {}
             self._reject("frame", str(bad.get("error")), str(bad.get("raw")))
 
-    def _game_state(self, p: Any, recv: int | None) -> None:
+    def _game_state(self, payload: Any, recv: int | None) -> None:
         ctx = "gameStateUpdate"
-        if type(p) is not dict:
-            self._reject("frame", f"{ctx} payload {shown(p)}: expected an object", self._raw)
+        if type(payload) is not dict:
+            self._reject("frame", f"{ctx} payload {shown(payload)}: expected an object", self._raw)
             return
-        gh = p.get("gameHistory")
-        if gh is not None:
-            self._history(gh, recv)
-        gid = p.get("gameId")
+        history = payload.get("gameHistory")
+        if history is not None:
+            self._history(history, recv)
+        gid = payload.get("gameId")
         if type(gid) is not str or gid not in self._accs:  # a game of the batch was checked
             try:
                 gid = game_id(gid, ctx)
@@ -196,74 +197,75 @@ class GameAssembler:
                 return
         acc = self._touch(gid, recv)
         try:
-            fold_seed_facts(p, acc, ctx)
+            fold_seed_facts(payload, acc, ctx)
         except FrameError as e:
             self._reject("seeds", e.reason, self._raw)
-        phase = phase_of(p)
+        phase = phase_of(payload)
         if phase is None:
-            self._reject("ticks", no_phase_reason(p, ctx), self._raw)
+            self._reject("ticks", no_phase_reason(payload, ctx), self._raw)
             return
         if phase is not _ACTIVE and phase is not _RUG:
             return  # cooldown / presale: no ticks (presale shows tickCount 0 before the start)
         try:
-            tc = req_int(p, "tickCount", ctx)
-            price = req_price(p, "price", ctx)
+            tick_count = req_int(payload, "tickCount", ctx)
+            price = req_price(payload, "price", ctx)
         except FrameError as e:
             self._reject("ticks", e.reason, self._raw)
             return
         acc.seen_live = True
         window: list[tuple[int, float]] = []
         end = None
-        pp = p.get("partialPrices")
-        if pp is not None:
+        partial_prices = payload.get("partialPrices")
+        if partial_prices is not None:
             try:
-                end, window, bad = parse_window(pp, f"{ctx}.partialPrices")
+                end, window, bad = parse_window(partial_prices, f"{ctx}.partialPrices")
             except FrameError as e:
                 self._reject("ticks", e.reason, self._raw)
             else:
                 if bad:  # the window's good values are kept
                     self._reject("ticks", "; ".join(bad), self._raw)
-        last = rug_tick_of(tc, end) if phase is _RUG else tc
+        last = rug_tick_of(tick_count, end) if phase is _RUG else tick_count
         if last > TICK_MAX:
             self._reject(
-                "ticks", f"{ctx}.tickCount {tc}: above the last tick {TICK_MAX}", self._raw
+                "ticks", f"{ctx}.tickCount {tick_count}: above the last tick {TICK_MAX}", self._raw
             )
             return
         if phase is _RUG:
             acc.rug = _min(acc.rug, last)
             acc.end = _min(acc.end, recv)
-        elif tc == 0:
+        elif tick_count == 0:
             acc.start = _min(acc.start, recv)
-        if tc == last:  # not the second rug frame (its tickCount ran on past the rug)
-            self._ticks.offer(gid, tc, LIVE, recv, price)
+        if tick_count == last:  # not the second rug frame (its tickCount ran on past the rug)
+            self._ticks.offer(gid, tick_count, LIVE, recv, price)
         if window:
             self._ticks.offer_many(gid, window, PARTIAL, last)
-        if "prices" in p or "trades" in p:
-            if "trades" in p:
+        if "prices" in payload or "trades" in payload:
+            if "trades" in payload:
                 self._acc(gid)
             for table, reason in fold_arrays(
-                p, gid, last, phase is _RUG, self._ticks, self._records, self._batch.counters
+                payload, gid, last, phase is _RUG, self._ticks, self._records, self._batch.counters
             ):
                 self._reject(table, reason, self._raw)
 
-    def _history(self, gh: Any, recv: int | None) -> None:
+    def _history(self, history: Any, recv: int | None) -> None:
         """gameHistory entries: each distinct entry content is parsed once per assembler
-        (content known by its digest; `rolling.RollingHistory` tells the entries apart)."""
-        entries = self._rolling.entries(gh)
+        (content known by its digest; `assembly.history_cache.RollingHistory` tells the
+        entries apart)."""
+        entries = self._rolling.entries(history)
         if entries is None:
             self._reject(
-                "games", f"gameStateUpdate.gameHistory {shown(gh)}: expected a list", self._raw
+                "games", f"gameStateUpdate.gameHistory {shown(history)}: expected a list", self._raw
             )
             return
-        games, seen, b = self._games, self._hist_seen, self._batch
+        games, seen, batch = self._games, self._hist_seen, self._batch
         for raw_id, blob, digest, e in entries:
             if raw_id is not None:
-                st = games.get(raw_id)
-                if st is not None and digest in st.entries:
+                state = games.get(raw_id)
+                if state is not None and digest in state.entries:
                     games.move_to_end(raw_id)
                     if recv is not None:
                         seen[raw_id] = _min(seen.get(raw_id), recv)
-                    b.count("history.cached")
+                    batch.count("history.cached")
                     continue
             if e is UNDECODED:
                 e = orjson.loads(blob)
@@ -272,7 +274,7 @@ class GameAssembler:
             except FrameError as err:
                 self._hist_reject("games", err.reason, blob, digest, recv)
                 continue
-            b.count("history.parsed")
+            batch.count("history.parsed")
             gid = h.game_id
             acc = self._acc(gid)
             games[gid].entries.add(digest)
@@ -296,39 +298,39 @@ class GameAssembler:
         `trades.live|history`, `side_bets`, `games`, `seeds`, `games.forgotten`,
         `*_conflict`, `errors.internal` (a bug: should stay 0).
         """
-        b, accs, states = self._batch, self._accs, self._games
+        batch, accs, states = self._batch, self._accs, self._games
         for gid, acc in accs.items():
-            st = states[gid]
-            if acc.rug is not None and (st.rug_tick is None or acc.rug < st.rug_tick):
-                st.rug_tick = acc.rug
+            state = states[gid]
+            if acc.rug is not None and (state.rug_tick is None or acc.rug < state.rug_tick):
+                state.rug_tick = acc.rug
             seen = self._hist_seen.get(gid)
             if seen is not None and (acc.first_seen is None or seen < acc.first_seen):
                 acc.first_seen = seen
-        add = b.add
-        settle_ticks(self._ticks, states, accs, b)
+        add = batch.add
+        settle_ticks(self._ticks, states, accs, batch)
         for gid, acc in accs.items():
-            add("games", game_row(gid, acc, b.counters))
-            srow = seed_row(gid, acc, b.counters)
+            add("games", game_row(gid, acc, batch.counters))
+            srow = seed_row(gid, acc, batch.counters)
             if srow is not None:
                 add("seeds", srow)
-                b.count("seeds")
+                batch.count("seeds")
             states.move_to_end(gid)
-        b.count("games", len(accs))
+        batch.count("games", len(accs))
         for rank, _, row in self._records.trades.values():
             add("trades", row)
-            b.count(f"trades.{SOURCES[rank]}")
+            batch.count(f"trades.{SOURCES[rank]}")
         for placed, payout in self._records.bets.values():
             add("side_bets", bet_row(placed, payout))
-        b.counters.update(self._records.counts())
+        batch.counters.update(self._records.counts())
         for row in self._hist_rejects.rows.values():
             add("rejects", row)
-            b.count("rejects")
-            b.count(f"rejects.{row['table']}")
+            batch.count("rejects")
+            batch.count(f"rejects.{row['table']}")
         while len(states) > self.keep_games:
             states.popitem(last=False)
-            b.count("games.forgotten")
+            batch.count("games.forgotten")
         self._reset()
-        return b
+        return batch
 
     @property
     def raw_bytes(self) -> int:
@@ -352,8 +354,8 @@ class GameAssembler:
         acc = self._accs.get(gid)
         if acc is None:
             acc = self._accs[gid] = GameFacts()
-            st = self._games.get(gid)
-            if st is None:
+            state = self._games.get(gid)
+            if state is None:
                 self._games[gid] = GameMemory()
             else:
                 self._games.move_to_end(gid)
@@ -375,15 +377,15 @@ class GameAssembler:
         self._records.offer_bet(key, fields, slot)
 
     def _reject(self, table: str, reason: str, raw: str) -> None:
-        b = self._batch
-        b.add(
+        batch = self._batch
+        batch.add(
             "rejects",
             reject_row(
                 reject_id(self._fid, table, reason), table, reason, self._src, self._recv, raw
             ),
         )
-        b.count("rejects")
-        b.count(f"rejects.{table}")
+        batch.count("rejects")
+        batch.count(f"rejects.{table}")
 
     def _hist_reject(
         self, table: str, reason: str, raw: bytes | str, digest: bytes, recv: int | None
@@ -395,5 +397,5 @@ class GameAssembler:
         )
 
 
-def _get(p: Any, key: str) -> Any:
-    return p.get(key) if type(p) is dict else None
+def _get(payload: Any, key: str) -> Any:
+    return payload.get(key) if type(payload) is dict else None

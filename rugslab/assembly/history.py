@@ -167,7 +167,7 @@ _PLACED_OR_PAYOUT: dict[str, Any] = {
 
 
 def _prices(value: Any, ctx: str) -> list[float]:
-    """A list of prices (`payloads.price`: finite, in [0, PRICE_MAX_X]). Raises FrameError
+    """A list of prices (`feed.payloads.price`: finite, in [0, PRICE_MAX_X]). Raises FrameError
     naming the first bad element."""
     vals = as_list(value, ctx)
     return [price(v, ctx, str(i)) for i, v in enumerate(vals)]

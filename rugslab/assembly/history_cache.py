@@ -7,7 +7,7 @@ each distinct entry content once; everything else about a repeated entry is book
 
 `RollingHistory.entries` gives, per entry, its id, its JSON text (`orjson.dumps`), a BLAKE2b
 digest of that text (the entry's content identity) and its decoded value, and remembers the
-last `keep` entries by id. A history that arrives as text (`events.HistoryText`) is read
+last `keep` entries by id. A history that arrives as text (`feed.frames.HistoryText`) is read
 without decoding it whole, walking the array from its `[`:
 
     an entry remembered            its text must follow, byte for byte: no decoding

@@ -157,7 +157,7 @@ def parse_window(pp: Any, ctx: str) -> tuple[int | None, list[tuple[int, float]]
     """`partialPrices` → (endTick or None, [(tick, price), ...], [reason, ...]).
 
     A value whose key is not a decimal tick ≤ TICK_MAX, or whose price is not a finite
-    number in [0, PRICE_MAX_X] (`payloads.price`), is left out and its reason listed; the
+    number in [0, PRICE_MAX_X] (`feed.payloads.price`), is left out and its reason listed; the
     window's other values are kept.
 
     Args:

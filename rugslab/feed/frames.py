@@ -43,8 +43,9 @@ class HistoryText:
     """A lazy frame's `gameHistory`, left as JSON text (`Frame.lazy` state fields).
 
     A cooldown frame's rolling history is ~250 KB of JSON whose entries mostly repeat
-    earlier frames' byte for byte: `rolling.RollingHistory` matches the text (`args_json`
-    from `start` on) against the entries it remembers and decodes only what is new.
+    earlier frames' byte for byte: `assembly.history_cache.RollingHistory` matches the text
+    (`args_json` from `start` on) against the entries it remembers and decodes only what is
+    new.
 
     Attributes:
         args_json: the frame's argument list as JSON text: `[{"gameHistory":[...], ...}]`,

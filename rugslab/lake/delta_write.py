@@ -116,7 +116,7 @@ def prune_sql(table: str, rows: pl.DataFrame) -> str:
 
     Each key column: its values (few) or their range. raw_events: `frame_id` is a hash of
     (session_id, seq) when both are set, else of (event, recv_ts, args)
-    (`events.Frame.frame_id`; the same reasoning as `lake.keys.may_match`), so a row with an
+    (`feed.frames.Frame.frame_id`; the same reasoning as `lake.keys.may_match`), so a row with an
     equal id has an equal (session_id, seq), or a recv_ts at most the zones' spread away
     (a capture read under another zone decision), or a null recv_ts.
     """

@@ -14,7 +14,7 @@ from rugslab.lake import layout
 from rugslab.readers.clock import MAX_OFFSET_US, MIN_OFFSET_US
 
 #: How far apart the receive times of one capture frame read under two zone decisions can be
-#: (its id hashes its stamp as written, `events.Frame.frame_id`); the readers give one
+#: (its id hashes its stamp as written, `feed.frames.Frame.frame_id`); the readers give one
 #: recording one zone (`readers.clock`), so this only keeps the key check exact without it.
 ZONE_SPREAD = timedelta(microseconds=MAX_OFFSET_US - MIN_OFFSET_US)
 
@@ -55,7 +55,7 @@ def may_match(table: str, part: pl.DataFrame) -> pl.Expr | None:
     the whole partition; None: read every key.
 
     raw_events: `frame_id` hashes (session_id, seq) when both are set, else (event, stamp,
-    args) (`events.Frame.frame_id`; the stamp is the recv_ts, or for a local-clock capture
+    args) (`feed.frames.Frame.frame_id`; the stamp is the recv_ts, or for a local-clock capture
     the stamp as written, which its recv_ts is under some zone), so an equal id means an
     equal (session_id, seq), or a recv_ts less than the zones' spread apart (`ZONE_SPREAD`,
     26 h), or both null. Files are in receive order: their recv_ts and seq statistics rule

@@ -115,7 +115,7 @@ _CHECK_CALL = re.compile(r"^(\w+)\((.*)\)$")
 
 
 def _number(text: str) -> str:
-    """Number text made short (`payloads.short_number`: `1e9` for 1000000000.0); other text
+    """Number text made short (`feed.payloads.short_number`: `1e9` for 1000000000.0); other text
     unchanged."""
     try:
         x = float(text)

@@ -271,7 +271,7 @@ def _header_problem(obj: dict[str, Any]) -> str | None:
 
 
 _ARGS_KEY = b',"args":'
-#: Events whose payload is decoded lazily: only `events.STATE_FIELDS` (the big rest of a
+#: Events whose payload is decoded lazily: only `feed.frames.STATE_FIELDS` (the big rest of a
 #: gameStateUpdate, e.g. its leaderboard, is never turned into Python objects).
 LAZY_EVENTS = frozenset({"gameStateUpdate"})
 

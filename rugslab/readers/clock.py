@@ -16,7 +16,7 @@ Example: in `2025-12-12_two-rugs.jsonl` a chat message stamped 1765577835613 ms
 One recording, one zone. A short slice of a recording may hold too few chat messages to infer
 the zone (its stamps are then taken as UTC), while the whole recording infers it: ingesting
 both would put the same frames 5 hours apart. So a frame's id does not depend on the zone
-(`events.Frame.frame_id` hashes its stamp as written, `Frame.local_ts_us`), and before a
+(`feed.frames.Frame.frame_id` hashes its stamp as written, `Frame.local_ts_us`), and before a
 capture is read its stamps are looked up (`RecordingZones.decide`) among the frames already
 read in this run and the frames already in the lake: a frame of this file that is already
 there, with the same event and a receive time a whole number of quarter hours from its stamp,

@@ -2,7 +2,7 @@
 from the JSON text without decoding the rest (a ~6 KB frame is mostly its leaderboard).
 
 The archive reader (`rugslab.readers.archive`) hands `state_fields(args_json)` to
-`events.Frame.lazy`; anything this module cannot vouch for returns None, and the caller
+`feed.frames.Frame.lazy`; anything this module cannot vouch for returns None, and the caller
 decodes the text the ordinary way (orjson). Source: PROTOCOL.md, "gameStateUpdate".
 """
 
@@ -20,11 +20,11 @@ _OBJECT, _ARRAY = simdjson.Object, simdjson.Array
 
 
 def state_fields(args_json: bytes) -> dict[str, Any] | None:
-    """The `events.STATE_FIELDS` of the payload of an argument list given as JSON text.
+    """The `feed.frames.STATE_FIELDS` of the payload of an argument list given as JSON text.
 
     The text is validated whole (simdjson), but only those fields become Python objects,
     with the values `orjson.loads` gives them; a `gameHistory` that opens the one argument
-    (`[{"gameHistory":[`, the server's order) stays text, as an `events.HistoryText`.
+    (`[{"gameHistory":[`, the server's order) stays text, as an `feed.frames.HistoryText`.
     Returns None, for the caller to decode the text the ordinary way, when the text is not a
     JSON array whose payload (last non-trace argument) is an object with distinct keys (the
     trace markers after it too), when a `gameHistory` sits anywhere else, or when simdjson
