@@ -169,6 +169,64 @@ class _Run:
         self.summary.seeds_revealed_in = len(self.revealed)
 
 
+class _Batches:
+    """When an ingest run writes, so memory stays bounded: the raw frames every `batch_frames`
+    frames (or once their arguments pass `RAW_BATCH_BYTES`), everything else every
+    `batch_frames * DERIVED_EVERY_BATCHES` frames (the assembler drained), and the rows of
+    legacy recordings every `batch_frames` rows."""
+
+    def __init__(self, run: _Run, assembler: GameAssembler, batch_frames: int) -> None:
+        self.run = run
+        self.assembler = assembler
+        self.batch_frames = batch_frames
+        self.drain_at = batch_frames * DERIVED_EVERY_BATCHES
+        self.pending = RowBatch()  # rows that do not come from the assembler
+        self.n_pending = 0  # frames and rows since the last full write
+        self.n_raw = 0  # frames since the last raw write
+
+    def add_rows(self, batch: RowBatch, *, write: bool = True) -> None:
+        """Rows from outside the assembler (a legacy recording's); a full write once they
+        reach `batch_frames` (unless `write` is False)."""
+        self.pending.merge(batch)
+        self.n_pending += len(batch)
+        if write and self.n_pending >= self.batch_frames:
+            self.flush()
+
+    def add_reject(self, row: dict[str, Any]) -> None:
+        """A `rejects` row for input no reader could turn into a frame."""
+        self.pending.add("rejects", row)
+
+    def frame_fed(self) -> bool:
+        """Count a frame the assembler took and write when due. True when the progress bar
+        should move (after a write, and every 1,024 frames)."""
+        self.n_pending += 1
+        self.n_raw += 1
+        if self.n_pending >= self.drain_at:
+            self.flush()
+            return True
+        if self.n_raw >= self.batch_frames or (
+            not self.n_raw % 64 and self.assembler.raw_bytes >= RAW_BATCH_BYTES
+        ):
+            self.run.write(self.assembler.drain_raw())
+            self.n_raw = 0
+            return True
+        return not self.n_raw % 1024
+
+    def flush(self, *, collect: bool = True) -> None:
+        """Write everything held: the assembler's rows and the pending ones."""
+        batch = self.assembler.drain()
+        batch.merge(self.pending)
+        self.pending, self.n_pending, self.n_raw = RowBatch(), 0, 0
+        self.run.write(batch)
+        del batch
+        # automatic collection is paused (`_collection_per_batch`): collect the cycles the
+        # writes since the last flush left behind. The raw writes between flushes collect
+        # nothing: they leave no Arrow export of the raw text buffer in a cycle (tested), and
+        # `tables.texts.TextArena` would start a new buffer if one did.
+        if collect:
+            gc.collect()
+
+
 class _Progress:
     """The tqdm bar over the run's input bytes, moved within a file as its reader reads it
     (`readers.files.ReadMeter`), so one big archive does not sit at 0% until its end."""
@@ -275,23 +333,7 @@ def ingest(
     # one importer for the run: a game recorded in several files keeps each tick's earliest
     # receipt, and the duplicates are counted (legacy ticks are held until the end of the run)
     legacy = LegacyImporter()
-    pending = RowBatch()
-    n_pending = n_raw = 0
-    drain_at = batch_frames * DERIVED_EVERY_BATCHES
-
-    def flush(*, collect: bool = True) -> None:
-        nonlocal pending, n_pending, n_raw
-        batch = assembler.drain()
-        batch.merge(pending)
-        pending, n_pending, n_raw = RowBatch(), 0, 0
-        run.write(batch)
-        del batch
-        # automatic collection is paused (`_collection_per_batch`): collect the cycles the
-        # writes since the last flush left behind. The raw writes between flushes collect
-        # nothing: they leave no Arrow export of the raw text buffer in a cycle (tested), and
-        # `texts.TextArena` would start a new buffer if one did.
-        if collect:
-            gc.collect()
+    batches = _Batches(run, assembler, batch_frames)
 
     sizes = {p: input_size(p) for p in files}
     enabled = progress and sys.stderr.isatty()
@@ -319,10 +361,7 @@ def ingest(
                     summary.skip(path, str(e))
                 else:
                     summary.files_read += 1
-                    pending.merge(batch)
-                    n_pending += len(batch)
-                    if n_pending >= batch_frames:
-                        flush()
+                    batches.add_rows(batch)
             elif kind == fmt.EMPTY:
                 summary.files_read += 1
             elif kind in fmt.FRAME_FORMATS:
@@ -332,23 +371,13 @@ def ingest(
                     for item in read_frames(path, format=kind, counters=counters, zones=zones,
                                             utc_offset_us=utc_offset_us):
                         if isinstance(item, BadRecord):
-                            pending.add("rejects", _bad_row(item))
+                            batches.add_reject(_bad_row(item))
                             summary.bad_records += 1
                             continue
                         assembler.feed(item)
                         summary.frames += 1
-                        n_pending += 1
-                        n_raw += 1
-                        if n_pending >= drain_at:
-                            flush()
-                        elif n_raw >= batch_frames or (
-                            not n_raw % 64 and assembler.raw_bytes >= RAW_BATCH_BYTES
-                        ):
-                            run.write(assembler.drain_raw())
-                            n_raw = 0
-                        elif n_raw % 1024:
-                            continue
-                        show.tick(summary.frames, sizes[path])
+                        if batches.frame_fed():
+                            show.tick(summary.frames, sizes[path])
                 except InputFormatError as e:
                     # cut short mid-file (a read error): keep what was read, say so
                     cuts.record(path, str(e))
@@ -362,8 +391,8 @@ def ingest(
                 summary.files_cut_short.append((str(path), why))
             show.file_done(summary.frames, sizes[path])
         done = len(files)
-        pending.merge(legacy.finish())
-        flush(collect=False)  # the run ends: the collector is restored as the block exits
+        batches.add_rows(legacy.finish(), write=False)
+        batches.flush(collect=False)  # the run ends: the collector is restored as the block exits
     run.finish()
     return summary
 
