@@ -121,12 +121,12 @@ def test_text_rows_are_freed_without_a_gc_pass_so_the_arena_lends_again() -> Non
         first = ColumnRows(RAW_COLUMNS, text="args_json", arena=arena)
         first.append_values(*(RAW[0][k].encode() if k == "args_json" else RAW[0][k]
                               for k in RAW_COLUMNS))
-        buf = first._text_buf._data
+        buf = first.text_memory
         del first
         second = _columns(RAW[1:])
         second_arena = ColumnRows(RAW_COLUMNS, text="args_json", arena=arena)
         second_arena.extend(second)
-        assert second_arena._text_buf._data is buf
+        assert second_arena.text_memory is buf
         assert list(second_arena) == RAW[1:]
     finally:
         gc.enable()

@@ -323,7 +323,7 @@ def test_the_progress_bar_moves_within_a_big_file(
     ingest([path], lake=tmp_path / "lake", progress=True)
     assert sum(updates) == size
     assert len([n for n in updates if n > 0]) > 3  # moved within the file, not once at its end
-    assert files_module._METER.get() is None  # the reader meter is gone with the run
+    assert files_module.active_meter() is None  # the reader meter is gone with the run
 
     updates.clear()  # the same file named twice is read once: the total counts it once
     summary = ingest([path, path], lake=tmp_path / "lake", progress=True)
@@ -334,7 +334,7 @@ def test_the_progress_bar_moves_within_a_big_file(
     updates.clear()
     with pytest.raises(RuntimeError, match="disk gone"):
         ingest([path], lake=tmp_path / "lake3", progress=True)
-    assert files_module._METER.get() is None
+    assert files_module.active_meter() is None
 
 
 def test_a_second_ingest_that_contradicts_the_lakes_ticks_is_counted(tmp_path: Path) -> None:

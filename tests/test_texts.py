@@ -41,11 +41,11 @@ def test_extend_appends_the_other_buffers_texts() -> None:
 def test_the_arena_lends_its_buffer_again_once_the_last_borrower_is_gone() -> None:
     arena = TextArena()
     first = _filled(TEXTS, arena)
-    buf = first._data
+    buf = first.memory
     del first
     gc.collect()
     second = _filled(OTHER, arena)
-    assert second._data is buf  # the same memory, reused
+    assert second.memory is buf  # the same memory, reused
     assert second.texts() == OTHER
 
 
@@ -53,7 +53,7 @@ def test_a_borrower_still_alive_keeps_its_texts() -> None:
     arena = TextArena()
     first = _filled(TEXTS, arena)
     second = _filled(OTHER, arena)
-    assert first._data is not second._data
+    assert first.memory is not second.memory
     assert first.texts() == TEXTS and second.texts() == OTHER
 
 
@@ -61,12 +61,12 @@ def test_an_arrow_array_still_alive_keeps_its_texts() -> None:
     arena = TextArena()
     first = _filled(TEXTS, arena)
     arr = first.arrow()
-    buf = first._data
+    buf = first.memory
     del first
     gc.collect()
     small = ["q" * 200, "r" * 300]  # fits: would overwrite the exported bytes if lent again
     second = _filled(small, arena)
-    assert second._data is not buf
+    assert second.memory is not buf
     assert arr.to_pylist() == TEXTS
     assert second.texts() == small
 
@@ -84,13 +84,13 @@ def test_appending_after_an_export_keeps_both_right() -> None:
 def test_a_lent_buffer_is_written_in_place_and_grown_by_the_text_past_its_end() -> None:
     arena = TextArena()
     first = _filled(["a" * 100, "b" * 100], arena)
-    buf = first._data
+    buf = first.memory
     del first
     gc.collect()
     # 150 bytes fit in the lent buffer; the next text straddles its end, the last lies past it
     texts = ["c" * 150, "d" * 120, "e" * 500]
     second = _filled(texts, arena)
-    assert second._data is buf  # grown in place, not replaced
+    assert second.memory is buf  # grown in place, not replaced
     assert second.texts() == texts and second.arrow().to_pylist() == texts
 
 

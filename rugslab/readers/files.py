@@ -81,6 +81,11 @@ class ReadMeter:
 _METER: ContextVar[ReadMeter | None] = ContextVar("rugslab_read_meter", default=None)
 
 
+def active_meter() -> ReadMeter | None:
+    """The `ReadMeter` of the `metered()` block this code runs in, or None outside one."""
+    return _METER.get()
+
+
 @contextmanager
 def metered() -> Iterator[ReadMeter]:
     """A `ReadMeter` that follows every input file `open_binary` opens in this context

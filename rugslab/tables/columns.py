@@ -91,6 +91,11 @@ class ColumnRows:
         return len(self._tuples)
 
     @property
+    def text_memory(self) -> bytearray | None:
+        """The buffer of the text column's values (`TextBuffer.memory`)."""
+        return self._text_buf.memory
+
+    @property
     def text_bytes(self) -> int:
         """Bytes of the text column's values (0 without a text column; a `str` value held
         after the fallback to a list counts its characters)."""

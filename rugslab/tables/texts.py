@@ -62,6 +62,12 @@ class TextBuffer:
         self._end = 0  # bytes in use; the buffer may be longer
         self._offsets = array("q", [0])  # text i is _data[_offsets[i]:_offsets[i + 1]]
 
+
+    @property
+    def memory(self) -> bytearray | None:
+        """The buffer the texts are stored in (None before the first text when lent by an
+        arena): its identity tells whether memory was reused."""
+        return self._data
     def __len__(self) -> int:
         return len(self._offsets) - 1
 

@@ -88,7 +88,7 @@ def test_the_read_meter_follows_the_open_file(
         assert meter.position == 0  # closed
     assert seen == sorted(seen) and 0 < seen[0] < seen[-1] <= size
     assert len(set(seen)) > 5  # it moved while the file was read, not only at its end
-    assert files_module._METER.get() is None  # the context is left as found
+    assert files_module.active_meter() is None  # the context is left as found
     with metered() as other:  # a meter only follows files opened in its own context
         pass
     lines = iter_lines(p)
