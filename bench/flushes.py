@@ -64,7 +64,7 @@ def main() -> None:
                     t = time.perf_counter()
                     write_batch(lake, batch)
                     times.append(time.perf_counter() - t)
-        from rugslab.lake.delta import snapshot_files
+        from rugslab.lake.delta_read import snapshot_files
 
         visible = len(snapshot_files(lake, "ticks"))
         on_disk = sum(1 for _ in (lake / "ticks").rglob("*.parquet"))

@@ -1,4 +1,4 @@
-"""Delta Lake tables of the lake: schema, opening (with time travel), creation, typed reads.
+"""Delta Lake tables of the lake: schema, opening (with time travel), creation.
 
     <lake>/<table>/_delta_log/          the table's transaction log (JSON commits, checkpoints)
     <lake>/<table>/date=YYYY-MM-DD/     data files, partitioned by `date` as before
@@ -11,8 +11,8 @@ the partition column `date` (`date32`, the row's `layout.partition_dates`). Writ
 Readers never go through deltalake's pyarrow dataset (`DeltaTable.to_pyarrow_table()` /
 `to_pyarrow_dataset()`): in deltalake 1.6.6 a process that used it aborts at interpreter exit
 in about half of the runs ("terminate called without an active exception", exit 134). They
-take the snapshot's file list (`snapshot_files`, from the log's add actions) and scan it with
-polars (`read_rows`) or DuckDB `read_parquet`.
+take the snapshot's file list (`delta_read.snapshot_files`, from the log's add actions) and
+scan it with polars (`delta_read.read_rows`) or DuckDB `read_parquet`.
 
 Time travel: `as_of` (an aware or UTC-naive datetime) selects the latest version whose commit
 time is at or before it. Before the table's first commit the table did not exist: it reads as
@@ -28,11 +28,9 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
-from urllib.parse import unquote
 
 import polars as pl
 import pyarrow as pa
@@ -276,139 +274,3 @@ def ensure_table(lake: Path | str, table: str) -> DeltaTable:
     if dt is None:  # pragma: no cover - the link above or the winner's commit exists
         raise LakeError(f"lake table {table} at {path} vanished while being created", path=path)
     return dt
-
-
-def table_files(
-    dt: DeltaTable, days: Sequence[str | date] | None = None
-) -> list[tuple[Path, date]]:
-    """The data files of the loaded version of `dt` (of partitions `days` only, when given) with
-    their partition dates, sorted by path: the snapshot's add actions, not a folder listing."""
-    actions = pl.DataFrame(dt.get_add_actions(flatten=True))
-    if actions.height == 0:
-        return []
-    root = Path(dt.table_uri.removeprefix("file://"))
-    actions = actions.select(pl.col("path"), pl.col(f"partition.{PARTITION}").alias("day"))
-    if days is not None:
-        wanted = {d if isinstance(d, date) else date.fromisoformat(d) for d in days}
-        actions = actions.filter(pl.col("day").is_in(sorted(wanted)))
-    return sorted((root / unquote(p), d) for p, d in actions.iter_rows())
-
-
-def snapshot_files(
-    lake: Path | str,
-    table: str,
-    *,
-    as_of: datetime | None = None,
-    version: int | None = None,
-    days: Sequence[str | date] | None = None,
-) -> list[tuple[Path, date]]:
-    """The data files of one version of `table` (latest, `version` or `as_of`), with the
-    partition date of each, sorted by path; [] when the table does not exist.
-
-    For readers (the DuckDB catalog: `read_parquet([paths], hive_partitioning = true)`).
-    A file listed here stays on disk at least 12 hours after a later version removes it
-    (`delta.deletedFileRetentionDuration`) and at least 7 days after it was written
-    (`delta_maintain.RETENTION`), so a listed snapshot stays readable that long.
-
-    Args:
-        days: only files of these partitions (`YYYY-MM-DD` or dates).
-
-    Raises:
-        LakeError: as `open_table`.
-    """
-    dt = open_table(lake, table, version=version, as_of=as_of)
-    return [] if dt is None else table_files(dt, days)
-
-
-def empty_frame(table: str, columns: Sequence[str] | None = None) -> pl.DataFrame:
-    """An empty frame with the table's columns (or `columns`; `date` allowed) and dtypes."""
-    schema = {**TABLES[table].polars_schema, PARTITION: pl.Date()}
-    want = list(columns) if columns is not None else list(TABLES[table].polars_schema)
-    return pl.DataFrame(schema={c: schema[c] for c in want})
-
-
-def scan_files(
-    files: Sequence[tuple[Path, date]],
-    table: str,
-    *,
-    columns: Sequence[str] | None = None,
-    where: pl.Expr | None = None,
-) -> pl.DataFrame:
-    """Read Delta data files of `table` (as `snapshot_files` lists them) into one typed frame.
-
-    Args:
-        files: (path, partition date) pairs.
-        columns: these columns in this order (default: the table's columns); `date` (the
-            partition, `pl.Date`) may be among them.
-        where: a row filter, applied during the scan; may use any column and `date`.
-
-    Raises:
-        LakeError: a listed file is missing or unreadable (`.path` names the first file).
-    """
-    want = list(columns) if columns is not None else list(TABLES[table].polars_schema)
-    if not files:
-        return empty_frame(table, want)
-    schema = dict(TABLES[table].polars_schema)
-    try:
-        scan = pl.scan_parquet([str(p) for p, _ in files], schema=schema,
-                               missing_columns="insert", extra_columns="ignore",
-                               hive_partitioning=True, hive_schema={PARTITION: pl.Date()})
-        if where is not None:
-            scan = scan.filter(where)
-        return scan.select(want).collect()
-    except (OSError, pl.exceptions.PolarsError) as e:
-        first = files[0][0]
-        raise LakeError(f"cannot read the data files of lake table {table} (first: {first}): "
-                        f"{e}; a file of the table's snapshot is missing or damaged: restore it "
-                        "or re-ingest its partition", path=first) from e
-
-
-def read_rows(
-    lake: Path | str,
-    table: str,
-    *,
-    columns: Sequence[str] | None = None,
-    where: pl.Expr | None = None,
-    days: Sequence[str | date] | None = None,
-    as_of: datetime | None = None,
-    version: int | None = None,
-) -> pl.DataFrame:
-    """Rows of lake table `table` (latest version, `version`, or as of `as_of`), typed.
-
-    Args:
-        lake: lake root folder.
-        table: lake table name.
-        columns: these columns, in this order (default: the table's columns, schema order;
-            `date`, the partition as `pl.Date`, may be requested).
-        where: keep the rows this filter keeps (may use any column and `date`).
-        days: read only these partitions (`YYYY-MM-DD` or dates): the others are not opened.
-        as_of: time travel (see the module docstring); version: a table version.
-
-    Returns:
-        The rows with the table's dtypes (`schemas.TABLES[table].polars_schema`); an empty
-        frame with those columns when the table does not exist.
-
-    Raises:
-        LakeError: as `open_table`, or a data file is missing or unreadable.
-    """
-    files = snapshot_files(lake, table, as_of=as_of, version=version, days=days)
-    return scan_files(files, table, columns=columns, where=where)
-
-
-def table_versions(lake: Path | str) -> dict[str, tuple[int, datetime]]:
-    """The current version of every existing lake table and its commit time (UTC).
-
-    Returns:
-        table name → (version, commit time); tables not created yet are absent.
-
-    Raises:
-        LakeError: as `open_table` (old layout, corrupt log, unreadable folder).
-    """
-    out: dict[str, tuple[int, datetime]] = {}
-    for name in TABLES:
-        dt = open_table(lake, name)
-        if dt is None:
-            continue
-        info = dt.history(limit=1)[0]
-        out[name] = (dt.version(), datetime.fromtimestamp(info["timestamp"] / 1000, UTC))
-    return out

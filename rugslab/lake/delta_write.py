@@ -35,14 +35,8 @@ from deltalake.exceptions import CommitFailedError, DeltaError
 
 from rugslab.errors import LakeError, SchemaViolation
 from rugslab.lake import layout
-from rugslab.lake.delta import (
-    PARTITION,
-    delta_message,
-    ensure_table,
-    scan_files,
-    table_files,
-    writer_properties,
-)
+from rugslab.lake.delta import PARTITION, delta_message, ensure_table, writer_properties
+from rugslab.lake.delta_read import scan_files, table_files
 from rugslab.lake.keys import ZONE_SPREAD, first_per_key, in_row_order
 from rugslab.lake.native import native_stderr_filtered
 from rugslab.tables.schemas import TABLES

@@ -33,8 +33,9 @@ import polars as pl
 
 from rugslab.errors import LakeError
 from rugslab.lake import layout
-from rugslab.lake.delta import LOG_DIR, ensure_table, read_rows
+from rugslab.lake.delta import LOG_DIR, ensure_table
 from rugslab.lake.delta_maintain import maintain
+from rugslab.lake.delta_read import read_rows
 from rugslab.lake.delta_write import append_absent
 from rugslab.lake.files import read_files
 from rugslab.tables.schemas import TABLES

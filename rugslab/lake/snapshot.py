@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from rugslab.lake.delta import open_table, table_files
+from rugslab.lake.delta import open_table
+from rugslab.lake.delta_read import table_files
 from rugslab.tables.schemas import TABLES
 
 

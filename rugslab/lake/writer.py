@@ -39,8 +39,8 @@ import polars as pl
 from rugslab.errors import SchemaViolation
 from rugslab.feed.rules import hash_matches
 from rugslab.lake import layout
-from rugslab.lake.delta import read_rows
 from rugslab.lake.delta_maintain import MaintenanceReport, maintain
+from rugslab.lake.delta_read import read_rows
 from rugslab.lake.delta_write import append_absent, replace_rows, upsert
 from rugslab.lake.keys import COMPARED, count_conflicts, first_per_key, may_match
 from rugslab.lake.merge import merge_rows

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import polars as pl
 
-from rugslab.lake.delta import open_table, scan_files, table_files
+from rugslab.lake.delta import open_table
+from rugslab.lake.delta_read import scan_files, table_files
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: a game's frames sit in the partition of its id's date, which can be the day before they

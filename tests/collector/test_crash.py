@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from rugslab.lake.catalog import connect, read_table
-from rugslab.lake.delta import snapshot_files
+from rugslab.lake.delta_read import snapshot_files
 from rugslab.sim.feed import ScheduledFrame
 from rugslab.tables.schemas import TABLES
 from rugslab.testing import running_server, sim_frames

@@ -22,7 +22,7 @@ from rugslab.feed.frames import extract_payload
 from rugslab.feed.payloads import price, short_number
 from rugslab.feed.rules import PRICE_MAX_X, TICK_MAX
 from rugslab.ingest import ingest
-from rugslab.lake.delta import read_rows
+from rugslab.lake.delta_read import read_rows
 from rugslab.lake.validate import validate_frame
 
 SEQ_FILE = "2025-12-12_two-rugs.jsonl"

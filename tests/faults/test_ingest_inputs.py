@@ -21,7 +21,7 @@ from corpus import CASES, SLOW_CASES, Base, Case, Mutant
 from rugslab.cli import main
 from rugslab.errors import InputFormatError
 from rugslab.ingest import ingest
-from rugslab.lake.delta import read_rows
+from rugslab.lake.delta_read import read_rows
 from rugslab.readers.detect import JSONL_EVENT_TYPE, JSONL_SEQ, LEGACY_RECORDING, detect
 from rugslab.readers.files import cuts_recorded, iter_lines
 

@@ -21,7 +21,7 @@ import rugslab.readers.files as files_module
 import rugslab.readers.inputs as inputs_module
 from rugslab.cli import main
 from rugslab.lake.catalog import read_table
-from rugslab.lake.delta import read_rows
+from rugslab.lake.delta_read import read_rows
 from rugslab.readers import iter_inputs
 
 TABLES = ("games", "ticks", "trades", "side_bets", "seeds", "gaps", "raw_events", "rejects")

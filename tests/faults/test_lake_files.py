@@ -14,8 +14,8 @@ import pytest
 
 from rugslab.cli import main
 from rugslab.lake.catalog import connect, read_table
-from rugslab.lake.delta import snapshot_files
 from rugslab.lake.delta_maintain import maintain_lake
+from rugslab.lake.delta_read import snapshot_files
 from rugslab.lake.writer import write_batch
 from rugslab.tables.batch import RowBatch
 

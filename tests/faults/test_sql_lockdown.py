@@ -19,7 +19,7 @@ from rugslab.cli import main
 from rugslab.errors import QueryError
 from rugslab.ingest import ingest
 from rugslab.lake.catalog import QUERIES_DIR, connect, named_queries, read_table
-from rugslab.lake.delta import snapshot_files
+from rugslab.lake.delta_read import snapshot_files
 from rugslab.notebook import Lab
 
 CAPTURES = ("2025-12-12_two-rugs.jsonl", "2026-02-06_phase-samples.json")

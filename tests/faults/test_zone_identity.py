@@ -24,7 +24,7 @@ from rugslab.cli import main
 from rugslab.errors import ConfigError
 from rugslab.feed.frames import BadRecord, Frame
 from rugslab.ingest import ingest
-from rugslab.lake.delta import read_rows
+from rugslab.lake.delta_read import read_rows
 from rugslab.lake.keys import may_match
 from rugslab.lake.writer import write_batch
 from rugslab.readers.captures import read_event_type_lines, read_seq_lines

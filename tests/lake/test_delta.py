@@ -21,8 +21,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from rugslab.errors import LakeError, SchemaViolation
-from rugslab.lake import delta, delta_maintain, delta_write
+from rugslab.lake import delta, delta_maintain, delta_read, delta_write
 from rugslab.lake.merge import merge_rows
+from rugslab.lake.snapshot import lake_snapshot
 from rugslab.tables.schemas import TABLES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,7 +104,7 @@ def test_rows_land_in_date_partition_folders_of_a_delta_table(tmp_path: Path) ->
     rows = pl.concat([_ticks(G1, range(3)), _ticks(G2, range(2))])
     assert delta_write.append_absent(tmp_path, "ticks", rows) == 5
     assert (tmp_path / "ticks" / "_delta_log" / f"{0:020d}.json").is_file()
-    files = delta.snapshot_files(tmp_path, "ticks")
+    files = delta_read.snapshot_files(tmp_path, "ticks")
     assert sorted({(p.parent.name, d) for p, d in files}) == [
         ("date=2025-12-07", date(2025, 12, 7)), ("date=2025-12-08", date(2025, 12, 8))]
     assert delta.open_table(tmp_path, "ticks").metadata().partition_columns == ["date"]
@@ -117,7 +118,7 @@ def test_data_files_are_zstd_3_without_dictionary_or_statistics_on_free_text(
         "seq": [1], "event": ["e"], "game_id": [G1], "args_json": ['[{"a":1}]'],
         "source": ["live"]})
     delta_write.append_absent(tmp_path, "raw_events", raw)
-    [(path, _)] = delta.snapshot_files(tmp_path, "raw_events")
+    [(path, _)] = delta_read.snapshot_files(tmp_path, "raw_events")
     group = pq.read_metadata(path).row_group(0)
     columns = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
     assert {c.compression for c in columns.values()} == {"ZSTD"}
@@ -136,14 +137,14 @@ def test_reappending_the_same_rows_inserts_nothing_and_commits_nothing(tmp_path:
     assert delta_write.append_absent(tmp_path, "ticks", _ticks(G1, range(10))) == 0
     assert _version(tmp_path, "ticks") == version
     assert delta_write.append_absent(tmp_path, "ticks", _ticks(G1, range(5, 15))) == 5
-    ticks = delta.read_rows(tmp_path, "ticks")["tick"].sort().to_list()
+    ticks = delta_read.read_rows(tmp_path, "ticks")["tick"].sort().to_list()
     assert ticks == list(range(15))
 
 
 def test_the_first_written_row_of_a_key_stays(tmp_path: Path) -> None:
     delta_write.append_absent(tmp_path, "ticks", _ticks(G1, [1, 1], price=2.0))
     delta_write.append_absent(tmp_path, "ticks", _ticks(G1, [1], price=3.0))
-    assert delta.read_rows(tmp_path, "ticks")["price_x"].to_list() == [2.0]
+    assert delta_read.read_rows(tmp_path, "ticks")["price_x"].to_list() == [2.0]
 
 
 def test_a_null_key_is_refused_before_any_commit(tmp_path: Path) -> None:
@@ -166,7 +167,7 @@ def test_raw_events_of_two_kinds_of_frame_id_are_deduplicated(tmp_path: Path) ->
     })
     assert delta_write.append_absent(tmp_path, "raw_events", raw) == 4
     assert delta_write.append_absent(tmp_path, "raw_events", raw) == 0
-    assert delta.read_rows(tmp_path, "raw_events").height == 4
+    assert delta_read.read_rows(tmp_path, "raw_events").height == 4
 
 
 # ---- merge and replace tables -----------------------------------------------------------
@@ -182,7 +183,7 @@ def test_upsert_keeps_the_first_non_null_seed_and_a_reingest_commits_nothing(
     version = _version(tmp_path, "seeds")
     assert delta_write.upsert(tmp_path, "seeds", _seed(G1, "s3cret"), combine) == (0, 0)
     assert _version(tmp_path, "seeds") == version
-    row = delta.read_rows(tmp_path, "seeds").row(0, named=True)
+    row = delta_read.read_rows(tmp_path, "seeds").row(0, named=True)
     assert (row["server_seed_hash"], row["server_seed"]) == (HASH, "s3cret")
 
 
@@ -195,7 +196,7 @@ def test_upsert_applies_the_games_rules_min_rug_tick_and_any_rugged(tmp_path: Pa
     assert delta_write.upsert(tmp_path, "games", _game(G1, rug_tick=15, rugged=False),
                               combine) == (0, 0)
     delta_write.upsert(tmp_path, "games", _game(G2, rug_tick=3), combine)
-    games = delta.read_rows(tmp_path, "games").sort("game_id")
+    games = delta_read.read_rows(tmp_path, "games").sort("game_id")
     assert games.select("game_id", "rug_tick", "rugged", "peak_x").rows() == [
         (G1, 10, True, 2.0), (G2, 3, None, None)]
 
@@ -211,7 +212,7 @@ def test_upsert_of_side_bets_matches_on_the_three_column_key(tmp_path: Path) -> 
     resolved = bets.head(1).with_columns(resolved=pl.lit(True), won=pl.lit(True))
     assert delta_write.upsert(tmp_path, "side_bets", resolved, combine) == (0, 1)
     assert delta_write.upsert(tmp_path, "side_bets", bets, combine) == (0, 0)
-    got = delta.read_rows(tmp_path, "side_bets").sort("start_tick")
+    got = delta_read.read_rows(tmp_path, "side_bets").sort("start_tick")
     assert got.select("start_tick", "resolved", "won").rows() == [(3, True, True),
                                                                   (50, False, None)]
 
@@ -225,11 +226,11 @@ def test_replace_rows_replaces_only_the_scope_games(tmp_path: Path) -> None:
     assert delta_write.replace_rows(tmp_path, "gaps", _gaps([(G1, 9, 9), (G1, 1, 3)]),
                                     [G1]) == (0, 0, 0)
     assert _version(tmp_path, "gaps") == version
-    rows = delta.read_rows(tmp_path, "gaps").sort("game_id", "tick_from")
+    rows = delta_read.read_rows(tmp_path, "gaps").sort("game_id", "tick_from")
     assert rows.select("game_id", "tick_from", "tick_to").rows() == [
         (G1, 1, 3), (G1, 9, 9), (G2, 0, 0)]
     assert delta_write.replace_rows(tmp_path, "gaps", _gaps([]), [G1]) == (0, 0, 2)
-    assert delta.read_rows(tmp_path, "gaps")["game_id"].to_list() == [G2]
+    assert delta_read.read_rows(tmp_path, "gaps")["game_id"].to_list() == [G2]
 
 
 def test_replace_rows_refuses_rows_outside_the_scope(tmp_path: Path) -> None:
@@ -241,13 +242,13 @@ def test_replace_rows_refuses_rows_outside_the_scope(tmp_path: Path) -> None:
 
 
 def test_read_rows_is_typed_and_empty_with_the_schema_without_a_table(tmp_path: Path) -> None:
-    empty = delta.read_rows(tmp_path, "ticks")
+    empty = delta_read.read_rows(tmp_path, "ticks")
     assert (empty.height, empty.schema) == (0, pl.Schema(TABLES["ticks"].polars_schema))
     delta_write.append_absent(tmp_path, "ticks",
                               pl.concat([_ticks(G1, range(4)), _ticks(G2, range(2))]))
-    rows = delta.read_rows(tmp_path, "ticks")
+    rows = delta_read.read_rows(tmp_path, "ticks")
     assert rows.schema == pl.Schema(TABLES["ticks"].polars_schema)
-    some = delta.read_rows(tmp_path, "ticks", columns=["tick", "date"],
+    some = delta_read.read_rows(tmp_path, "ticks", columns=["tick", "date"],
                            where=pl.col("tick") >= 1, days=["2025-12-07"])
     assert some.schema == pl.Schema({"tick": pl.Int32, "date": pl.Date})
     assert some.sort("tick").rows() == [(t, date(2025, 12, 7)) for t in (1, 2, 3)]
@@ -261,15 +262,15 @@ def test_as_of_reads_the_first_step_at_the_first_steps_time(tmp_path: Path) -> N
     between = datetime.now(UTC)
     time.sleep(0.02)
     delta_write.append_absent(tmp_path, "ticks", _ticks(G1, range(3, 6)))
-    ticks = delta.read_rows(tmp_path, "ticks", as_of=between)["tick"].sort().to_list()
+    ticks = delta_read.read_rows(tmp_path, "ticks", as_of=between)["tick"].sort().to_list()
     assert ticks == [0, 1, 2]
     naive = between.replace(tzinfo=None)  # naive means UTC
-    assert delta.read_rows(tmp_path, "ticks", as_of=naive).height == 3
-    assert delta.read_rows(tmp_path, "ticks").height == 6
+    assert delta_read.read_rows(tmp_path, "ticks", as_of=naive).height == 3
+    assert delta_read.read_rows(tmp_path, "ticks").height == 6
     # before the table's creation the table did not exist: it reads as empty
     assert delta.open_table(tmp_path, "ticks", as_of=before) is None
-    assert delta.read_rows(tmp_path, "ticks", as_of=before).height == 0
-    assert len(delta.snapshot_files(tmp_path, "ticks", version=1)) == 1
+    assert delta_read.read_rows(tmp_path, "ticks", as_of=before).height == 0
+    assert len(delta_read.snapshot_files(tmp_path, "ticks", version=1)) == 1
 
 
 def test_as_of_before_the_retained_log_names_the_earliest_time(tmp_path: Path) -> None:
@@ -282,25 +283,27 @@ def test_as_of_before_the_retained_log_names_the_earliest_time(tmp_path: Path) -
     for v in (0, 1):  # what the log retention does to old commits
         (log / f"{v:020d}.json").unlink()
     with pytest.raises(LakeError, match=r"its log starts at version 2 \(20") as err:
-        delta.read_rows(tmp_path, "ticks", as_of=before)
+        delta_read.read_rows(tmp_path, "ticks", as_of=before)
     assert err.value.path == tmp_path / "ticks"
-    assert delta.read_rows(tmp_path, "ticks").height == 3
+    assert delta_read.read_rows(tmp_path, "ticks").height == 3
 
 
 def test_a_missing_version_names_the_table_and_the_fix(tmp_path: Path) -> None:
     delta_write.append_absent(tmp_path, "ticks", _ticks(G1, range(2)))
     with pytest.raises(LakeError, match=r"has no version 99: .*; pass a version the table has"):
-        delta.read_rows(tmp_path, "ticks", version=99)
+        delta_read.read_rows(tmp_path, "ticks", version=99)
 
 
-def test_table_versions_lists_existing_tables_with_commit_times(tmp_path: Path) -> None:
+def test_a_lake_snapshot_lists_existing_tables_with_versions_and_commit_times(
+    tmp_path: Path,
+) -> None:
     start = datetime.now(UTC) - timedelta(seconds=1)
     delta_write.append_absent(tmp_path, "ticks", _ticks(G1, range(2)))
     delta_write.upsert(tmp_path, "seeds", _seed(G1, None), _merge("seeds"))
-    versions = delta.table_versions(tmp_path)
-    assert sorted(versions) == ["seeds", "ticks"]
-    assert [versions[t][0] for t in ("seeds", "ticks")] == [1, 1]
-    assert all(start <= ts <= datetime.now(UTC) for _, ts in versions.values())
+    tables = lake_snapshot(tmp_path).tables
+    assert sorted(tables) == ["seeds", "ticks"]
+    assert [tables[t].version for t in ("seeds", "ticks")] == [1, 1]
+    assert all(start <= s.committed_at <= datetime.now(UTC) for s in tables.values())
 
 
 # ---- bad folders ------------------------------------------------------------------------
@@ -311,7 +314,7 @@ def test_an_old_layout_folder_names_the_path_and_the_migration(tmp_path: Path) -
     part.mkdir(parents=True)
     _ticks(G1, range(2)).write_parquet(part / "data.parquet")
     with pytest.raises(LakeError, match=r"old lake layout.*rugslab lake migrate --lake") as err:
-        delta.read_rows(tmp_path, "ticks")
+        delta_read.read_rows(tmp_path, "ticks")
     assert str(tmp_path / "ticks") in str(err.value)
     with pytest.raises(LakeError, match="old lake layout"):
         delta_write.append_absent(tmp_path, "ticks", _ticks(G1, range(2)))
@@ -321,7 +324,7 @@ def test_a_corrupt_log_names_the_path_and_the_fix_without_a_backtrace(tmp_path: 
     delta_write.append_absent(tmp_path, "ticks", _ticks(G1, range(2)))
     (tmp_path / "ticks" / "_delta_log" / f"{1:020d}.json").write_text("{garbage")
     with pytest.raises(LakeError, match="corrupt") as err:
-        delta.read_rows(tmp_path, "ticks")
+        delta_read.read_rows(tmp_path, "ticks")
     msg = str(err.value)
     assert str(tmp_path / "ticks" / "_delta_log") in msg
     assert "restore the table's _delta_log" in msg
@@ -360,8 +363,8 @@ def test_an_unreadable_table_folder_gives_a_lake_error_as_another_user() -> None
     try:
         delta_write.append_absent(lake, "ticks", _ticks(G1, range(2)))
         (lake / "ticks").chmod(0o700)
-        code = ("import sys\nfrom rugslab.errors import LakeError\nfrom rugslab.lake import delta\n"
-                "try:\n    delta.read_rows(sys.argv[1], 'ticks')\n"
+        code = ("import sys\nfrom rugslab.errors import LakeError\nfrom rugslab.lake import delta_read\n"
+                "try:\n    delta_read.read_rows(sys.argv[1], 'ticks')\n"
                 "except LakeError as e:\n    print(e)\n    sys.exit(3)\n")
         proc = subprocess.run(
             [python, "-c", code, str(lake)], capture_output=True,
@@ -391,7 +394,7 @@ def test_a_read_only_lake_gives_a_lake_error_naming_the_path(tmp_path: Path) -> 
         assert str(ro / "ticks") in str(err.value)
         with pytest.raises(LakeError, match="writable"):
             delta_write.append_absent(ro, "trades", _trade("t1"))
-        assert delta.read_rows(ro, "ticks").height == 2
+        assert delta_read.read_rows(ro, "ticks").height == 2
     finally:
         subprocess.run(["umount", str(ro)], check=False)
 
@@ -431,10 +434,10 @@ def _concurrent_appends(lake: Path, writers: int) -> None:
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0] * writers, [e for _, e in outs]
     expected = set(range(7 * 20 + 30 + (writers - 1) * 5))
-    ticks = delta.read_rows(lake, "ticks")["tick"].to_list()
+    ticks = delta_read.read_rows(lake, "ticks")["tick"].to_list()
     assert len(ticks) == len(set(ticks)) == len(expected)
     assert set(ticks) == expected
-    raw = delta.read_rows(lake, "raw_events")["seq"].to_list()
+    raw = delta_read.read_rows(lake, "raw_events")["seq"].to_list()
     assert sorted(raw) == sorted(expected)
     # each row was inserted by exactly one writer
     assert sum(int(out.strip()) for out, _ in outs) == 2 * len(expected)
@@ -482,7 +485,7 @@ def test_concurrent_upserts_apply_every_writers_values(tmp_path: Path) -> None:
     procs = [_spawn(_UPSERTER, str(tmp_path), str(start), str(me)) for me in range(3)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], [e for _, e in outs]
-    games = delta.read_rows(tmp_path, "games").sort("game_id")
+    games = delta_read.read_rows(tmp_path, "games").sort("game_id")
     assert games.height == 4
     # min rug tick over every write (100 - 20 - 5), max peak (25.0), any seen_live
     assert set(games.select("rug_tick", "peak_x", "seen_live").rows()) == {(75, 25.0, True)}
@@ -514,10 +517,10 @@ _KILLED_WRITER = """
 import sys
 import polars as pl
 from datetime import datetime, UTC
-from rugslab.lake import delta, delta_maintain, delta_write
+from rugslab.lake import delta_maintain, delta_read, delta_write
 lake = sys.argv[1]
 G = "20251207-e8186dbf38e046d1"
-done = delta.read_rows(lake, "ticks")["tick"].max()
+done = delta_read.read_rows(lake, "ticks")["tick"].max()
 b = 0 if done is None else (done - 9) // 10
 while True:
     ticks = list(range(b * 10, b * 10 + 20))  # overlaps the previous batch by 10
@@ -535,7 +538,7 @@ while True:
 
 
 def _check_ticks_whole(lake: Path) -> list[int]:
-    ticks = delta.read_rows(lake, "ticks")["tick"].to_list()
+    ticks = delta_read.read_rows(lake, "ticks")["tick"].to_list()
     assert len(ticks) == len(set(ticks)), "duplicated rows"
     assert sorted(ticks) == list(range(len(ticks))), "a batch was half-written"
     return ticks
@@ -553,7 +556,7 @@ def test_kill_9_of_a_writer_at_any_moment_leaves_the_table_whole(tmp_path: Path)
     ticks = _check_ticks_whole(tmp_path)
     assert len(ticks) >= 40, "the writer never committed: the kills tested nothing"
     delta_maintain.compact_table(tmp_path, "ticks", retention=timedelta(0))
-    assert sorted(delta.read_rows(tmp_path, "ticks")["tick"].to_list()) == sorted(ticks)
+    assert sorted(delta_read.read_rows(tmp_path, "ticks")["tick"].to_list()) == sorted(ticks)
 
 
 _CYCLE = """
@@ -561,8 +564,9 @@ import sys
 from datetime import datetime, UTC, timedelta
 import duckdb
 import polars as pl
-from rugslab.lake import delta, delta_maintain, delta_write
+from rugslab.lake import delta_maintain, delta_read, delta_write
 from rugslab.lake.merge import merge_rows
+from rugslab.lake.snapshot import lake_snapshot
 from rugslab.tables.schemas import TABLES
 lake = sys.argv[1]
 G = "20251207-e8186dbf38e046d1"
@@ -580,8 +584,8 @@ for b in range(3):
 gaps = pl.DataFrame({"game_id": [G], "tick_from": [40], "tick_to": [45], "n_ticks": [6],
                      "reason": ["not_received"]}, schema=TABLES["gaps"].polars_schema)
 delta_write.replace_rows(lake, "gaps", gaps, [G])
-assert delta.read_rows(lake, "ticks").height == 35
-files = [str(p) for p, _ in delta.snapshot_files(lake, "ticks")]
+assert delta_read.read_rows(lake, "ticks").height == 35
+files = [str(p) for p, _ in delta_read.snapshot_files(lake, "ticks")]
 con = duckdb.connect()
 assert con.execute(f"SELECT count(*) FROM read_parquet({files}, hive_partitioning = true)"
                    ).fetchone()[0] == 35
@@ -590,8 +594,8 @@ assert pl.scan_delta(f"{lake}/ticks").collect().height == 35
 delta_maintain.maintain(lake, "ticks", commits_between_compactions=2)
 for name in ("ticks", "games", "gaps"):
     delta_maintain.compact_table(lake, name, retention=timedelta(0))
-assert delta.read_rows(lake, "ticks").height == 35
-print(sorted(delta.table_versions(lake)))
+assert delta_read.read_rows(lake, "ticks").height == 35
+print(sorted(lake_snapshot(lake).versions()))
 """
 
 
@@ -616,16 +620,16 @@ def _on_disk(lake: Path, table: str) -> set[str]:
 def test_maintain_compacts_a_partition_and_keeps_the_rows(tmp_path: Path) -> None:
     for b in range(6):
         delta_write.append_absent(tmp_path, "ticks", _ticks(G1, range(b * 5, b * 5 + 5)))
-    before = delta.read_rows(tmp_path, "ticks").sort("tick")
-    assert len(delta.snapshot_files(tmp_path, "ticks")) == 6
+    before = delta_read.read_rows(tmp_path, "ticks").sort("tick")
+    assert len(delta_read.snapshot_files(tmp_path, "ticks")) == 6
     rep = delta_maintain.maintain(tmp_path, "ticks", days=["2025-12-07"],
                                   commits_between_compactions=7)
-    assert rep.compacted == [] and len(delta.snapshot_files(tmp_path, "ticks")) == 6
+    assert rep.compacted == [] and len(delta_read.snapshot_files(tmp_path, "ticks")) == 6
     rep = delta_maintain.maintain(tmp_path, "ticks", days=["2025-12-07"],
                                   commits_between_compactions=5)
     assert (rep.compacted, rep.files_removed, rep.files_added) == ([date(2025, 12, 7)], 6, 1)
-    assert len(delta.snapshot_files(tmp_path, "ticks")) == 1
-    assert delta.read_rows(tmp_path, "ticks").sort("tick").equals(before)
+    assert len(delta_read.snapshot_files(tmp_path, "ticks")) == 1
+    assert delta_read.read_rows(tmp_path, "ticks").sort("tick").equals(before)
 
 
 def test_maintain_checkpoints_after_the_interval(tmp_path: Path) -> None:
@@ -641,7 +645,7 @@ def test_maintain_checkpoints_after_the_interval(tmp_path: Path) -> None:
     for b in range(4, 7):
         delta_write.append_absent(tmp_path, "ticks", _ticks(G1, [b]))
     assert _version(tmp_path, "ticks") - delta_maintain.last_checkpoint(path) < 3
-    assert delta.read_rows(tmp_path, "ticks")["tick"].sort().to_list() == list(range(7))
+    assert delta_read.read_rows(tmp_path, "ticks")["tick"].sort().to_list() == list(range(7))
 
 
 def test_vacuum_removes_unreferenced_files_only_after_the_retention(tmp_path: Path) -> None:
@@ -650,7 +654,7 @@ def test_vacuum_removes_unreferenced_files_only_after_the_retention(tmp_path: Pa
     old_version = _version(tmp_path, "ticks")
     first_files = _on_disk(tmp_path, "ticks")
     delta_maintain.maintain(tmp_path, "ticks", commits_between_compactions=2)
-    live = {p.name for p, _ in delta.snapshot_files(tmp_path, "ticks")}
+    live = {p.name for p, _ in delta_read.snapshot_files(tmp_path, "ticks")}
     folder = tmp_path / "ticks" / "date=2025-12-07"
     young, aged = folder / "part-killed-young.parquet", folder / "part-killed-aged.parquet"
     for orphan in (young, aged):  # data files of writers killed before their commit
@@ -662,12 +666,12 @@ def test_vacuum_removes_unreferenced_files_only_after_the_retention(tmp_path: Pa
     assert rep.vacuumed == 1
     assert _on_disk(tmp_path, "ticks") == first_files | live | {young.name}
     # the replaced files are still there: the old version still reads
-    assert delta.read_rows(tmp_path, "ticks", version=old_version).height == 15
+    assert delta_read.read_rows(tmp_path, "ticks", version=old_version).height == 15
 
     rep = delta_maintain.compact_table(tmp_path, "ticks", retention=timedelta(0))
     assert rep.vacuumed == len(first_files) + 1
     assert _on_disk(tmp_path, "ticks") == live
-    assert delta.read_rows(tmp_path, "ticks")["tick"].sort().to_list() == list(range(15))
+    assert delta_read.read_rows(tmp_path, "ticks")["tick"].sort().to_list() == list(range(15))
 
 
 def test_rust_panic_reports_are_dropped_and_other_stderr_kept() -> None:

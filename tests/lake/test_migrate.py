@@ -18,7 +18,8 @@ from rugslab.cli import main
 from rugslab.errors import LakeError
 from rugslab.lake import layout
 from rugslab.lake.catalog import read_table
-from rugslab.lake.delta import LOG_DIR, snapshot_files
+from rugslab.lake.delta import LOG_DIR
+from rugslab.lake.delta_read import snapshot_files
 from rugslab.lake.migrate import WORK_DIR, migrate_lake
 from rugslab.tables.schemas import TABLES
 

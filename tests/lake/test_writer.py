@@ -17,7 +17,7 @@ from rugslab.errors import LakeError
 from rugslab.feed.frames import Frame
 from rugslab.lake import delta_maintain, delta_write
 from rugslab.lake.catalog import read_table
-from rugslab.lake.delta import snapshot_files
+from rugslab.lake.delta_read import snapshot_files
 from rugslab.lake.writer import write_batch
 from rugslab.tables.batch import RowBatch
 

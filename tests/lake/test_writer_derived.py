@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from rugslab.lake.catalog import read_table
-from rugslab.lake.delta import snapshot_files
+from rugslab.lake.delta_read import snapshot_files
 from rugslab.lake.writer import write_batch
 from rugslab.tables.batch import RowBatch
 
