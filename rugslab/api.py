@@ -25,7 +25,8 @@ import polars as pl
 from rugslab.collector.journal import pending_journals
 from rugslab.config import DEFAULT_BATCH_FRAMES, DEFAULT_LAKE, parse_as_of
 from rugslab.fair.verify import VerifySummary
-from rugslab.ingest import IngestSummary, ingest
+from rugslab.ingest import ingest
+from rugslab.ingest_summary import IngestSummary
 from rugslab.lake.catalog import ReadOnlyConnection, connect, read_table
 from rugslab.lake.snapshot import LakeSnapshot, lake_snapshot
 from rugslab.lake.status import LakeStatus, lake_status

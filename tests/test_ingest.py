@@ -14,7 +14,8 @@ import pytest
 import rugslab.ingest as ingest_module
 import rugslab.readers.files as files_module
 import rugslab.tables.texts as texts_module
-from rugslab.ingest import IngestSummary, ingest
+from rugslab.ingest import ingest
+from rugslab.ingest_summary import IngestSummary
 from rugslab.lake.catalog import read_table
 from rugslab.tables.batch import RowBatch
 from rugslab.tables.columns import ColumnRows

@@ -20,7 +20,7 @@ STAGES = {
     "readers": 4,
     "fair": 5,
     "lake": 6,
-    "ingest": 7,
+    "ingest": 7, "ingest_summary": 7,
     "collector": 8, "sim": 8,
     "analysis": 9, "plots": 9,
     "api": 10,

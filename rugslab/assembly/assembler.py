@@ -26,8 +26,8 @@ Memory: per-batch buffers are cleared by `drain`; across batches the assembler k
 the ticks written with their prices, the rug tick and the digests of gameHistory entries
 already parsed (each entry repeats in ~10 frames), for the `keep_games` most recently touched
 games (LRU);
-the texts of the last 50 gameHistory entries (`rolling`); and the raw rows' text buffer, as
-large as the largest raw batch (`raw`, `texts`).
+the texts of the last 50 gameHistory entries (`assembly.history_cache`); and the raw rows'
+text buffer, as large as the largest raw batch (`assembly.raw_events`, `tables.texts`).
 
 Source: PROTOCOL.md; field names checked against the captures in ../shared/captures.
 """
@@ -52,7 +52,7 @@ from rugslab.assembly.ticks import (
     parse_window,
     settle_ticks,
 )
-from rugslab.assembly.trades_bets import BetKey, RecordBuffer, bet_row, placed_bet, trade_row
+from rugslab.assembly.trades_bets import RecordBuffer, bet_row, placed_bet, trade_row
 from rugslab.errors import FrameError
 from rugslab.feed.frames import UNDECODABLE_EVENT, Frame
 from rugslab.feed.payloads import game_id, req_int, req_price, shown
@@ -166,7 +166,7 @@ class GameAssembler:
                 self._reject("trades", e.reason, self._raw)
                 return
             self._touch(row["game_id"], recv)
-            self._offer_trade(row, LIVE)
+            self._records.offer_trade(row, LIVE)
         elif event == "newSideBet":
             try:
                 gid = game_id(_get(payload, "gameId"), event)
@@ -175,7 +175,7 @@ class GameAssembler:
                 self._reject("side_bets", e.reason, self._raw)
                 return
             self._touch(key[0], recv)
-            self._offer_bet(key, fields, 0)
+            self._records.offer_bet(key, fields, 0)
         elif event == UNDECODABLE_EVENT:  # the collector's record of a packet it could not read
             bad = payload if type(payload) is dict else {}
             self._reject("frame", str(bad.get("error")), str(bad.get("raw")))
@@ -239,9 +239,7 @@ class GameAssembler:
             self._ticks.offer(gid, tick_count, LIVE, recv, price)
         if window:
             self._ticks.offer_many(gid, window, PARTIAL, last)
-        if "prices" in payload or "trades" in payload:
-            if "trades" in payload:
-                self._acc(gid)
+        if "prices" in payload or "trades" in payload:  # the game's facts: `_touch` above
             for table, reason in fold_arrays(
                 payload, gid, last, phase is _RUG, self._ticks, self._records, self._batch.counters
             ):
@@ -367,14 +365,6 @@ class GameAssembler:
         if recv is not None and (acc.first_seen is None or recv < acc.first_seen):
             acc.first_seen = recv
         return acc
-
-    def _offer_trade(self, row: dict[str, Any], rank: int) -> None:
-        self._acc(row["game_id"])
-        self._records.offer_trade(row, rank)
-
-    def _offer_bet(self, key: BetKey, fields: dict[str, Any], slot: int) -> None:
-        self._acc(key[0])
-        self._records.offer_bet(key, fields, slot)
 
     def _reject(self, table: str, reason: str, raw: str) -> None:
         batch = self._batch

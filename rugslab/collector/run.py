@@ -42,7 +42,8 @@ from rugslab.collector.status import FeedStatus
 from rugslab.collector.summary import CollectSummary
 from rugslab.errors import LakeError
 from rugslab.feed.frames import Frame
-from rugslab.ingest import IngestSummary, ingest
+from rugslab.ingest import ingest
+from rugslab.ingest_summary import IngestSummary
 from rugslab.lake.writer import write_batch
 from rugslab.tables.batch import RowBatch
 from rugslab.tables.columns import ColumnRows

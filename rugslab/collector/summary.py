@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rugslab.ingest import IngestSummary
+from rugslab.ingest_summary import IngestSummary
 from rugslab.lake.writer import WriteReport
 from rugslab.tables.batch import RowBatch
 

@@ -363,7 +363,8 @@ def test_an_unreadable_table_folder_gives_a_lake_error_as_another_user() -> None
     try:
         delta_write.append_absent(lake, "ticks", _ticks(G1, range(2)))
         (lake / "ticks").chmod(0o700)
-        code = ("import sys\nfrom rugslab.errors import LakeError\nfrom rugslab.lake import delta_read\n"
+        code = ("import sys\nfrom rugslab.errors import LakeError\n"
+                "from rugslab.lake import delta_read\n"
                 "try:\n    delta_read.read_rows(sys.argv[1], 'ticks')\n"
                 "except LakeError as e:\n    print(e)\n    sys.exit(3)\n")
         proc = subprocess.run(
