@@ -168,6 +168,19 @@ def _commit_ms(log: Path, version: int) -> int | None:
     return None
 
 
+def commit_time(dt: DeltaTable) -> datetime:
+    """When the loaded version of `dt` was committed (UTC), from its commit file.
+
+    (`DeltaTable.history()` is no help for an older loaded version: in deltalake 1.6.6 its
+    first entry carries the newest commit's time.)
+    """
+    log = Path(dt.table_uri.removeprefix("file://")) / LOG_DIR
+    ms = _commit_ms(log, dt.version())
+    if ms is None:  # the commit file is gone (log cleanup kept its checkpoint): the latest one
+        ms = int(dt.history(limit=1)[0]["timestamp"])
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
 def _earliest_commit(log: Path) -> tuple[int, int | None]:
     versions = [int(n[:20]) for n in os.listdir(log) if n.endswith(".json") and n[:20].isdigit()]
     first = min(versions)

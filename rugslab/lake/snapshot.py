@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from rugslab.lake.delta import open_table
+from rugslab.lake.delta import commit_time, open_table
 from rugslab.lake.delta_read import table_files
 from rugslab.tables.schemas import TABLES
 
@@ -71,6 +71,13 @@ def _iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _now() -> datetime:
+    """The read time, floored to the millisecond (the resolution `describe` prints and Delta
+    commit times have)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
 def lake_snapshot(lake: Path | str, *, as_of: datetime | None = None) -> LakeSnapshot:
     """Open every lake table (latest, or as of `as_of`) and list its version and files.
 
@@ -88,14 +95,16 @@ def lake_snapshot(lake: Path | str, *, as_of: datetime | None = None) -> LakeSna
             `delta.open_table`).
     """
     lake = Path(lake)
-    read_at = datetime.now(UTC)
+    read_at = _now()
     tables: dict[str, TableState] = {}
     for name in TABLES:
         dt = open_table(lake, name, as_of=as_of)
+        if dt is not None and as_of is None and commit_time(dt) > read_at:
+            # committed while the tables were being opened: take the version of `read_at`,
+            # so reading `--as-of read_at` later gives exactly this snapshot
+            dt = open_table(lake, name, as_of=read_at)
         if dt is None:
             continue
-        info = dt.history(limit=1)[0]
-        committed = datetime.fromtimestamp(info["timestamp"] / 1000, UTC)
-        tables[name] = TableState(dt.version(), committed, table_files(dt))
+        tables[name] = TableState(dt.version(), commit_time(dt), table_files(dt))
         del dt  # release the native table before the next one is opened
     return LakeSnapshot(lake, read_at, as_of, tables)

@@ -101,3 +101,31 @@ def test_status_prints_versions_and_the_time_to_pass_to_as_of(
     # that time reads the lake as status saw it
     with connect(lake, as_of=read) as con:
         assert con.snapshot.versions() == lake_snapshot(lake).versions()
+
+
+def test_a_snapshot_as_of_an_instant_reports_commit_times_at_or_before_it(
+    two_steps: tuple[Path, datetime, datetime, tuple[int, ...], tuple[int, ...]],
+) -> None:
+    lake, _, between, _, _ = two_steps
+    snap = lake_snapshot(lake, as_of=between)
+    assert snap.tables and all(s.committed_at <= between for s in snap.tables.values())
+    latest = lake_snapshot(lake)
+    assert any(s.committed_at > between for s in latest.tables.values())
+
+
+def test_commits_landing_while_a_snapshot_opens_its_tables_are_left_out(
+    two_steps: tuple[Path, datetime, datetime, tuple[int, ...], tuple[int, ...]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The snapshot's read time is taken before its tables are opened: a version committed
+    after it (here: the whole second step, as if it landed during the opening) is replaced by
+    the version of the read time, so `--as-of <read time>` gives the same snapshot."""
+    from rugslab.lake import snapshot as snapshot_module
+
+    lake, _, between, _, _ = two_steps
+    monkeypatch.setattr(snapshot_module, "_now", lambda: between)
+    snap = lake_snapshot(lake)
+    assert snap.read_at == between
+    assert snap.versions() == lake_snapshot(lake, as_of=between).versions()
+    monkeypatch.undo()
+    assert lake_snapshot(lake).versions() != snap.versions()  # the second step is newer
