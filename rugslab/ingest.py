@@ -87,6 +87,8 @@ class _Run:
             s.rejected[t] += rep.rejected
             if rep.conflicts:
                 s.counters[f"{t}.lake_conflict"] += rep.conflicts
+        if report.maintenance_errors:  # the rows are written; the tidy-up is retried later
+            s.counters["lake.maintenance_failed"] += len(report.maintenance_errors)
         # counted by the write under the lake's lock: concurrent runs never both claim a seed
         s.seeds_revealed_new += report.revealed("seeds")
 

@@ -197,6 +197,9 @@ class _Collector:
             self.write_backoff.reset()
             self.retry_after_mono = 0.0
             self.summary.add(report, batch)
+            if report.maintenance_errors:  # written; compaction is tried again later
+                self._say(f"[collect] lake maintenance failed (the rows are written): "
+                          f"{report.maintenance_errors[0]}")
             if not self.journal_needs_recovery:  # no rows were let go before this write
                 self.lake_through_seq = through_seq
             self.last_write_mono = time.monotonic()

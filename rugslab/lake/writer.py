@@ -36,7 +36,7 @@ from typing import Any
 
 import polars as pl
 
-from rugslab.errors import SchemaViolation
+from rugslab.errors import LakeError, SchemaViolation
 from rugslab.feed.rules import hash_matches
 from rugslab.lake import layout
 from rugslab.lake.delta_maintain import MaintenanceReport, maintain
@@ -99,10 +99,13 @@ class TableReport:
 @dataclass(slots=True)
 class WriteReport:
     """Per-table `TableReport`s of one `write_batch` call (untouched tables are absent), and
-    what the per-write maintenance did (`delta_maintain.MaintenanceReport` per table)."""
+    what the per-write maintenance did (`delta_maintain.MaintenanceReport` per table) or why
+    it failed (`maintenance_errors`: the write's commits stand; the next write or the nightly
+    maintenance tries again)."""
 
     tables: dict[str, TableReport] = field(default_factory=dict)
     maintenance: list[MaintenanceReport] = field(default_factory=list)
+    maintenance_errors: list[str] = field(default_factory=list)
 
     def table(self, name: str) -> TableReport:
         """The report of table `name` (created empty on first use)."""
@@ -337,5 +340,8 @@ def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
         _write_append(lake, "rejects", good, report.table("rejects"))
     for t, rep in report.tables.items():
         if rep.committed:
-            report.maintenance.append(maintain(lake, t, days=sorted(rep.days)))
+            try:
+                report.maintenance.append(maintain(lake, t, days=sorted(rep.days)))
+            except LakeError as e:  # the rows are committed: a failed tidy-up must not undo
+                report.maintenance_errors.append(str(e))  # the write's report
     return report

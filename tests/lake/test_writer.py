@@ -289,3 +289,19 @@ def test_a_disk_error_during_a_merge_write_keeps_the_lake_readable(
     assert read_table("side_bets", tmp_path)["player_id"].to_list() == ["p1"]
     write_batch(tmp_path, second)
     assert read_table("side_bets", tmp_path)["player_id"].to_list() == ["p1", "p2"]
+
+
+def test_a_failed_maintenance_after_the_commits_keeps_the_write_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rugslab.lake.writer as writer_module
+
+    def no_space(lake: object, table: str, **kw: object) -> object:
+        raise LakeError(f"cannot maintain lake table {table}: No space left on device")
+
+    monkeypatch.setattr(writer_module, "maintain", no_space)
+    report = write_batch(tmp_path, _sample_batch())
+    assert report.new("trades") == 6  # committed, and reported
+    assert report.maintenance == [] and len(report.maintenance_errors) == len(report.tables)
+    assert "No space left on device" in report.maintenance_errors[0]
+    assert read_table("trades", tmp_path).height == 6
