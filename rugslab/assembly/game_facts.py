@@ -4,8 +4,8 @@ The assembler folds every fact with min / max / set-union, so the rows do not de
 order; the lake writer then merges the partial rows of successive batches with the rules in
 `schemas.TABLES["games"]` (min/max/any/first).
 
-Source: PROTOCOL.md, "Game cycle", "Provably fair" (serverSeedHash = SHA-256 hex of the seed
-string's ASCII bytes).
+Source: PROTOCOL.md, "Game cycle", "Provably fair" (serverSeedHash = SHA-256 hex of the seed's
+UTF-8 bytes: `feed.rules.seed_hash`).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rugslab.assembly.game_facts import GameFacts
-from rugslab.assembly.ticks import HISTORY, TICK_MAX, TickBuffer
+from rugslab.assembly.ticks import HISTORY, TickBuffer
 from rugslab.assembly.trades_bets import (
     BetKey,
     RecordBuffer,
@@ -30,20 +30,20 @@ from rugslab.feed.payloads import (
     as_list,
     game_id,
     opt_bool,
+    opt_hash_hex,
     opt_price,
     opt_str,
     price,
-    seed_hash,
     shown,
 )
-from rugslab.feed.rules import GAME_VERSIONS
+from rugslab.feed.rules import GAME_VERSIONS, TICK_MAX
 
 
 def version_of(value: Any, ctx: str, key: str) -> str | None:
     """A game version `v1`/`v2`/`v3`, or None when null/absent.
 
     Raises:
-        FrameError: any other value (a new version must be added to `schemas.GAME_VERSIONS`).
+        FrameError: any other value (a new version must be added to `feed.rules.GAME_VERSIONS`).
     """
     if value is None or value in GAME_VERSIONS:
         return value
@@ -106,7 +106,7 @@ def parse_history_entry(entry: Any, ctx: str = "gameHistory[]") -> HistoryEntry:
     if pf is not None:
         if type(pf) is dict:
             out.server_seed_hash = keep(
-                "seeds", lambda: seed_hash(pf.get("serverSeedHash"), f"{ctx}.provablyFair"), pf
+                "seeds", lambda: opt_hash_hex(pf.get("serverSeedHash"), f"{ctx}.provablyFair"), pf
             )
             out.server_seed = keep(
                 "seeds", lambda: opt_str(pf, "serverSeed", f"{ctx}.provablyFair"), pf
@@ -187,7 +187,7 @@ def fold_seed_facts(p: dict[str, Any], facts: GameFacts, ctx: str) -> None:
         pf = as_dict(pf, f"{ctx}.provablyFair")
         h = pf.get("serverSeedHash")
         if type(h) is not str or h not in facts.hashes:
-            h = seed_hash(h, f"{ctx}.provablyFair")
+            h = opt_hash_hex(h, f"{ctx}.provablyFair")
             if h is not None:
                 facts.hashes.add(h)
         v = pf.get("version")

@@ -6,7 +6,7 @@ value and what was expected, e.g. `gameStateUpdate.tickCount '12' (str): expecte
 The assembler turns each `FrameError` into a `rejects` row; nothing here is silently coerced
 (a string tick is an error, not a tick), except that an integral JSON number is accepted where
 a float is expected (`1` for a price of 1.0). Prices are bounded by what the game allows
-(`price`: `config.PRICE_MAX_X`), here rather than in the lake schema only, because a price
+(`price`: `feed.rules.PRICE_MAX_X`), here rather than in the lake schema only, because a price
 feeds its game's `peak_x` before any row is validated.
 """
 
@@ -121,7 +121,7 @@ def opt_num(
 
 
 def price(value: Any, ctx: str, key: str) -> float:
-    """`value` as a price multiple: a finite number in [0, `config.PRICE_MAX_X`].
+    """`value` as a price multiple: a finite number in [0, `feed.rules.PRICE_MAX_X`].
 
     Raises:
         FrameError: not such a number; above the bound the reason reads
@@ -198,7 +198,7 @@ def game_id(value: Any, ctx: str, key: str = "gameId") -> str:
     raise _fail(ctx, key, value, "a game id YYYYMMDD-<16 hex>")
 
 
-def seed_hash(value: Any, ctx: str, key: str = "serverSeedHash") -> str | None:
+def opt_hash_hex(value: Any, ctx: str, key: str = "serverSeedHash") -> str | None:
     """`value` as a SHA-256 hex digest (64 lowercase hex), or None when null/absent."""
     if value is None:
         return None

@@ -15,7 +15,6 @@ also hold lone UTF-16 surrogates, which both encoders turn into U+FFFD: `seed_ha
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Final
 
 #: Game id: `YYYYMMDD-<16 lowercase hex>` (the date is the game's UTC date).
@@ -77,14 +76,15 @@ SIDEBET_END_TICK_MAX = TICK_MAX + SIDEBET_WINDOW_TICKS
 TICKS_PER_GAME_MAX = TICK_MAX + 1
 
 
-_SURROGATE: Final = re.compile("[\ud800-\udfff]")
-
-
 def seed_hash(server_seed: str) -> str:
-    """sha256 hex digest of the seed's UTF-8 bytes, lone surrogates as U+FFFD (module
-    docstring): the commitment the feed publishes as `serverSeedHash`."""
-    text = _SURROGATE.sub("\ufffd", server_seed)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """sha256 hex digest of the seed's UTF-8 bytes as JavaScript encodes the string (module
+    docstring): the commitment the feed publishes as `serverSeedHash`. A Python string may
+    hold a surrogate pair as two code points: read as UTF-16, as JavaScript holds it, a pair
+    is one character and a lone surrogate is U+FFFD."""
+    if server_seed.isascii():
+        return hashlib.sha256(server_seed.encode("ascii")).hexdigest()
+    units = server_seed.encode("utf-16-le", "surrogatepass")
+    return hashlib.sha256(units.decode("utf-16-le", "replace").encode("utf-8")).hexdigest()
 
 
 def hash_matches(seed: str | None, committed: str | None) -> bool | None:

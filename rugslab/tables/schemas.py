@@ -7,7 +7,7 @@ with the failed checks (see `rugslab.lake.writer`). Column names carry units:
 `*_ns` are durations/clocks.
 
 Values are bounded by what the game allows (prices, ticks, amounts, counts: the constants of
-`rugslab.config`, each with its source); a row beyond a bound is rejected, its reason naming
+`rugslab.feed.rules`, each with its source); a row beyond a bound is rejected, its reason naming
 the check and the value (`ticks: price_x <= 1e9 failed: 1.23e29`, `lake.validate`).
 
 Each table is hive-partitioned by `date` (YYYY-MM-DD, UTC): the game's date for rows with a

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rugslab.fair import replay_game
 from rugslab.feed.rules import hash_matches, seed_hash
 
@@ -30,9 +32,24 @@ def test_the_replay_and_the_hash_of_a_lone_surrogate_seed_equal_javascripts() ->
     assert (game.total_ticks, game.peak_multiplier) == (JS_TOTAL_TICKS, JS_PEAK)
     assert seed_hash(SEED) == JS_HASH
     assert hash_matches(SEED, JS_HASH) is True
-    # a real (hex) seed: UTF-8 and ASCII bytes agree
-    real = "7f122ef95df0fd17c3d84cb87da28098078d8fc7202eda326582b4a35ef3c5e4"
-    assert seed_hash(real) == seed_hash(real.encode().decode("ascii"))
+
+
+
+#: `crypto.createHash("sha256").update(s).digest("hex")` under Node 20 (2026-12-03), for a
+#: surrogate pair held as two code points, a valid non-ASCII seed, lone surrogates at both
+#: ends, and a real hex seed.
+JS_HASHES = {
+    "ab\ud83d\ude00cd": "1305b9b74af9a1cf19b99e9a54bfcffcea2f4102f59b29407b41ddeb25a69994",
+    "é€seed": "11fbc950487b4797c3b89f07b39063a8c756b083113c29587738178655155619",
+    "\udc00x\ud800": "aab1b7c16eb72ab93c7ad9e5a498d7f2a5417114f1f5161bf560373cca153e6d",
+    "7f122ef95df0fd17c3d84cb87da28098078d8fc7202eda326582b4a35ef3c5e4":
+        "d3c54285bd7b958e8d84918127c5c75e5f608e8fe076c00ba219dbd7eecd0ae9",
+}
+
+
+@pytest.mark.parametrize("seed", list(JS_HASHES), ids=["pair", "non-ascii", "lone-ends", "hex"])
+def test_seed_hash_equals_javascripts_for_every_kind_of_string(seed: str) -> None:
+    assert seed_hash(seed) == JS_HASHES[seed]
 
 
 def test_fair_replay_reads_and_writes_a_lone_surrogate_seed(tmp_path: Path) -> None:
