@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import median
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from rugslab.errors import ConfigError
 from rugslab.feed.frames import content_frame_id
@@ -57,6 +57,14 @@ MAX_SAMPLES = 64
 SERVER_STAMPED_EVENTS = frozenset({"newChatMessage"})
 #: matched lake frames whose ids are checked to tell the id recipe they were written with
 _ID_CHECKS = 8
+_K = TypeVar("_K")
+#: A zone is taken from frames read before (the lake's, or an earlier file's of the run) only
+#: when at least this many of the file's frames match under it, and at least
+#: `MATCH_SHARE` of them, and twice as many as under any other offset: a stamp can match an
+#: unrelated recording's frame by chance (same event, same microsecond of the quarter hour),
+#: and one such match must not move a whole file.
+MIN_MATCHES = 3
+MATCH_SHARE = 0.05
 
 
 def zone_offset_us(samples: Sequence[tuple[int, int]]) -> int | None:
@@ -176,6 +184,20 @@ class _Read:
     receipt_ids: bool
 
 
+def _winner(votes: Counter[_K], n_frames: int) -> _K | None:
+    """The offset most of a file's matched frames agree on, when the matches are many enough
+    to be the same recording rather than chance (`MIN_MATCHES`, `MATCH_SHARE`, and twice the
+    runner-up); else None."""
+    ranked = votes.most_common(2)
+    if not ranked:
+        return None
+    best, n = ranked[0]
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0
+    if n < max(MIN_MATCHES, MATCH_SHARE * n_frames) or n < 2 * runner_up:
+        return None
+    return best
+
+
 class RecordingZones:
     """The zone decisions of one ingest run, so every file of one recording gets one zone.
 
@@ -233,9 +255,10 @@ class RecordingZones:
                 hits = sum(_contains(r.stamps, s) for s, _e in frames)
                 if hits:
                     votes[(r.offset_us, r.receipt_ids)] += hits
-        if not votes:
+        won = _winner(votes, len(frames))
+        if won is None:
             return None
-        (offset, receipt_ids), _n = votes.most_common(1)[0]
+        offset, receipt_ids = won
         return ZoneDecision(offset, "an earlier file of this run", receipt_ids)
 
     def remember(self, stamps: Iterable[int], offset_us: int, receipt_ids: bool) -> None:
@@ -262,9 +285,9 @@ class RecordingZones:
                 if MIN_OFFSET_US <= offset <= MAX_OFFSET_US:
                     votes[offset] += 1
                     matched.setdefault(offset, []).append((fid, stamp, event))
-        if not votes:
+        offset = _winner(votes, len(frames))
+        if offset is None:
             return None
-        offset = votes.most_common(1)[0][0]
         return ZoneDecision(offset, "the lake", self._receipt_ids(matched[offset], offset))
 
     def _receipt_ids(self, matched: list[tuple[str, int, str]], offset: int) -> bool:

@@ -285,3 +285,36 @@ def test_the_ingest_command_takes_the_recorders_zone_for_a_short_slice(
     assert first.isoformat() == "2025-12-12T22:16:58.624285+00:00"
     assert main(["ingest", "--lake", str(lake), "--utc-offset", "-25:00", str(part)]) == 2
     assert "--utc-offset" in capsys.readouterr().err
+
+
+class _Receipts:
+    """A lake holding the given session-less receipts (recv µs, event, frame id)."""
+
+    def __init__(self, rows: list[tuple[int, str, str]]) -> None:
+        self.rows = rows
+
+    def receipts(self, lo_us: int, hi_us: int) -> list[tuple[int, str, str]]:
+        return [r for r in self.rows if lo_us <= r[0] <= hi_us]
+
+    def args_of(self, frame_ids: list[str]) -> dict[str, str]:
+        return {}
+
+
+_HOUR_US = 3600 * 1_000_000
+_T0 = 1_765_000_000_000_000  # 2025-12-06, µs
+_FILE = [(_T0 + i * 250_000 + 17, "gameStateUpdate") for i in range(400)]
+
+
+def test_one_chance_match_with_an_unrelated_recording_does_not_move_a_file() -> None:
+    # another recording's frame happens to share a stamp's event and microsecond of the
+    # quarter hour at a whole-quarter-hour distance (here 6 h 30 min)
+    stray = [(_FILE[0][0] - 13 * _HOUR_US // 2, "gameStateUpdate", "f-other")]
+    assert RecordingZones(_Receipts(stray)).decide(_FILE) is None
+
+
+def test_a_file_whose_frames_the_lake_holds_keeps_their_zone() -> None:
+    held = [(s - 5 * _HOUR_US, e, f"f{i}") for i, (s, e) in enumerate(_FILE[:300])]
+    noise = [(_FILE[7][0] - _HOUR_US, "gameStateUpdate", "f-noise")]
+    decision = RecordingZones(_Receipts(held + noise)).decide(_FILE)
+    assert decision is not None and decision.offset_us == 5 * _HOUR_US
+    assert decision.where == "the lake"
