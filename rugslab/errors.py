@@ -61,6 +61,11 @@ class LakeError(RugslabError):
         self.path = Path(path) if path is not None else None
 
 
+class LakeWriteError(LakeError):
+    """The lake cannot be written (read-only or full disk, permissions, lost commit races):
+    a read of the lake may still work."""
+
+
 class QueryError(RugslabError):
     """SQL run against the lake catalog failed."""
 

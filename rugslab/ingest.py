@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 from rugslab.assembly.assembler import GameAssembler
 from rugslab.config import DEFAULT_BATCH_FRAMES, DERIVED_EVERY_BATCHES, RAW_BATCH_BYTES
-from rugslab.errors import ConfigError, InputFormatError, LakeError
+from rugslab.errors import ConfigError, InputFormatError, LakeError, LakeWriteError
 from rugslab.feed.frames import BadRecord
 from rugslab.ingest_summary import IngestSummary
 from rugslab.lake.validate import reject_row
@@ -334,10 +334,11 @@ def _lake_error_explained(lake: Path, progress: Callable[[], tuple[int, int]]) -
         yield
     except LakeError as e:
         done, total = progress()
-        raise LakeError(
-            f"{e}. Ingest stopped with {done} of {total} input files read; free space on the "
-            f"lake's disk or make {str(lake)!r} writable, then run the same ingest again: rows "
-            "already written are kept once and the rest is added.",
+        fix = (f"free space on the lake's disk or make {str(lake)!r} writable"
+               if isinstance(e, LakeWriteError) else "fix what the message names")
+        raise type(e)(
+            f"{e}. Ingest stopped with {done} of {total} input files read; {fix}, then run the "
+            "same ingest again: rows already written are kept once and the rest is added.",
             path=e.path,
         ) from e
 

@@ -37,7 +37,7 @@ import pyarrow as pa
 from deltalake import ColumnProperties, DeltaTable, WriterProperties
 from deltalake.exceptions import DeltaError
 
-from rugslab.errors import LakeError
+from rugslab.errors import LakeError, LakeWriteError
 from rugslab.lake.files import PLAIN_COLUMNS, ZSTD_LEVEL
 from rugslab.lake.layout import table_dir
 from rugslab.tables.schemas import TABLES
@@ -172,13 +172,18 @@ def commit_time(dt: DeltaTable) -> datetime:
     """When the loaded version of `dt` was committed (UTC), from its commit file.
 
     (`DeltaTable.history()` is no help for an older loaded version: in deltalake 1.6.6 its
-    first entry carries the newest commit's time.)
+    first entry carries the newest commit's time.) When the commit file is gone or damaged
+    (the version was loaded from its checkpoint), the time the version's log file was last
+    written.
     """
     log = Path(dt.table_uri.removeprefix("file://")) / LOG_DIR
     ms = _commit_ms(log, dt.version())
-    if ms is None:  # the commit file is gone (log cleanup kept its checkpoint): the latest one
-        ms = int(dt.history(limit=1)[0]["timestamp"])
-    return datetime.fromtimestamp(ms / 1000, UTC)
+    if ms is not None:
+        return datetime.fromtimestamp(ms / 1000, UTC)
+    for name in (f"{dt.version():020d}.checkpoint.parquet", f"{dt.version():020d}.json"):
+        with contextlib.suppress(OSError):
+            return datetime.fromtimestamp((log / name).stat().st_mtime, UTC)
+    return datetime.fromtimestamp(0, UTC)
 
 
 def _earliest_commit(log: Path) -> tuple[int, int | None]:
@@ -275,12 +280,12 @@ def ensure_table(lake: Path | str, table: str) -> DeltaTable:
         with contextlib.suppress(FileExistsError):  # another process won: open theirs
             os.link(staging / LOG_DIR / first, path / LOG_DIR / first)
     except OSError as e:
-        raise LakeError(f"cannot create lake table {table} at {path}: {e.strerror or e}; make the "
-                        "lake folder writable (or point --lake at a writable folder)",
-                        path=path) from e
+        raise LakeWriteError(f"cannot create lake table {table} at {path}: {e.strerror or e}; "
+                             "make the lake folder writable (or point --lake at a writable "
+                             "folder)", path=path) from e
     except DeltaError as e:
-        raise LakeError(f"cannot create lake table {table} at {path}: {delta_message(e)}; make "
-                        "the lake folder writable", path=path) from e
+        raise LakeWriteError(f"cannot create lake table {table} at {path}: {delta_message(e)}; "
+                             "make the lake folder writable", path=path) from e
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     dt = open_table(lake, table)

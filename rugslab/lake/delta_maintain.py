@@ -39,7 +39,7 @@ import polars as pl
 from deltalake import DeltaTable
 from deltalake.exceptions import CommitFailedError, DeltaError
 
-from rugslab.errors import LakeError
+from rugslab.errors import LakeWriteError
 from rugslab.lake.delta import (
     LOG_DIR,
     PARTITION,
@@ -187,11 +187,11 @@ def maintain(
                 rep.vacuumed = len(dt.vacuum(retention_hours=hours, dry_run=False,
                                              enforce_retention_duration=False, full=True))
     except DeltaError as e:
-        raise LakeError(f"cannot maintain lake table {table} at {path}: {delta_message(e)}; "
+        raise LakeWriteError(f"cannot maintain lake table {table} at {path}: {delta_message(e)}; "
                         "check that the lake folder is writable and has free space",
                         path=path) from e
     except OSError as e:
-        raise LakeError(f"cannot maintain lake table {table} at {path}: {delta_message(e)}; "
+        raise LakeWriteError(f"cannot maintain lake table {table} at {path}: {delta_message(e)}; "
                         "check that the "
                         "lake folder is writable and has free space", path=path) from e
     return rep

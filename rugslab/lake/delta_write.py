@@ -33,7 +33,7 @@ import polars as pl
 from deltalake import DeltaTable
 from deltalake.exceptions import CommitFailedError, DeltaError
 
-from rugslab.errors import LakeError, SchemaViolation
+from rugslab.errors import LakeWriteError, SchemaViolation
 from rugslab.lake import layout
 from rugslab.lake.delta import PARTITION, delta_message, ensure_table, writer_properties
 from rugslab.lake.delta_read import scan_files, table_files
@@ -187,21 +187,21 @@ def _with_retries(lake: Path, table: str, attempt: Callable[[DeltaTable], T]) ->
         except DeltaError as e:
             raise _write_error(path, table, e) from e
         except OSError as e:
-            raise LakeError(f"cannot write lake table {table} at {path}: {delta_message(e)}; "
+            raise LakeWriteError(f"cannot write lake table {table} at {path}: {delta_message(e)}; "
                             "make the lake "
                             "folder writable and check free space", path=path) from e
-    raise LakeError(f"lake table {table} at {path}: {MAX_ATTEMPTS} attempts to commit lost to "
+    raise LakeWriteError(f"lake table {table} at {path}: {MAX_ATTEMPTS} attempts to commit lost to "
                     "concurrent writers; run the command again", path=path)
 
 
-def _write_error(path: Path, table: str, e: BaseException) -> LakeError:
+def _write_error(path: Path, table: str, e: BaseException) -> LakeWriteError:
     msg = delta_message(e)
     low = msg.lower()
     if "read-only" in low or "permission" in low or "access" in low or "no space" in low:
         fix = "make the lake folder writable and check free space (or use another --lake)"
     else:
         fix = "check the lake's disk; if the log is damaged see `rugslab status`"
-    return LakeError(f"cannot write lake table {table} at {path}: {msg}; {fix}", path=path)
+    return LakeWriteError(f"cannot write lake table {table} at {path}: {msg}; {fix}", path=path)
 
 
 def _merge(dt: DeltaTable, table: str, rows: pl.DataFrame, predicate: str) -> Any:

@@ -303,3 +303,40 @@ def test_a_delta_lake_on_a_read_only_disk_can_still_be_queried(
     assert nightly_like.returncode == 1
     assert "Read-only file system" in nightly_like.stderr
     assert len(nightly_like.stderr.strip().splitlines()) == 1, nightly_like.stderr
+
+
+def test_a_lake_that_cannot_be_read_is_not_blamed_on_the_disk(
+    tmp_path: Path, captures_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake = tmp_path / "lake"
+    assert main(["ingest", "--no-progress", "--lake", str(lake),
+                 str(captures_dir / CURATED)]) == 0
+    log = lake / "raw_events" / "_delta_log"
+    for checkpoint in log.glob("*.checkpoint.parquet"):  # a damaged table: reading it fails
+        checkpoint.write_bytes(b"not parquet")
+    capsys.readouterr()
+    code = main(["ingest", "--no-progress", "--lake", str(lake), str(captures_dir / LINES)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1, err
+    assert "is corrupt or unreadable" in err and str(log) in err
+    assert "fix what the message names, then run the same ingest again" in err
+    assert "free space" not in err
+
+
+def test_a_damaged_commit_file_that_a_checkpoint_covers_leaves_sql_and_status_working(
+    tmp_path: Path, captures_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake = tmp_path / "lake"
+    assert main(["ingest", "--no-progress", "--lake", str(lake),
+                 str(captures_dir / CURATED)]) == 0
+    log = lake / "raw_events" / "_delta_log"
+    assert list(log.glob("*.checkpoint.parquet"))  # the first write is checkpointed
+    newest = max(p for p in log.glob("*.json") if p.name[:20].isdigit())
+    newest.write_text("{garbage")
+    capsys.readouterr()
+    assert main(["sql", "--lake", str(lake), "--format", "csv",
+                 "SELECT count(*) AS n FROM raw_events"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["n", "11"]
+    assert main(["status", "--lake", str(lake)]) == 0
+    assert "raw_events v" in capsys.readouterr().out
