@@ -13,7 +13,7 @@ PACKAGE = Path(rugslab.__file__).resolve().parent
 #: Stage of each top-level module or subpackage: a module may import from its own stage and
 #: the stages before it.
 STAGES = {
-    "errors": 0, "config": 0,
+    "errors": 0, "config": 0, "backoff": 0,
     "feed": 1,
     "tables": 2,
     "assembly": 3,

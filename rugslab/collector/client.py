@@ -7,7 +7,7 @@ by python-engineio below this layer. Everything else (an EVENT, an ACK the serve
 the DISCONNECT packet of a polite close) is dropped and counted in `.blocked_packets`.
 
 `listen()` reconnects forever with capped exponential backoff and full jitter
-(`rugslab.collector.backoff`: reset after a healthy connection), whoever closed the connection
+(`rugslab.backoff`: reset after a healthy connection), whoever closed the connection
 (python-socketio's own reconnection gives up after a server-initiated disconnect, so it is
 off), and reports every connect, failure and disconnect as a `ConnectionEvent`.
 
@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import socketio
 from socketio import packet
 
-from rugslab.collector.backoff import Backoff, is_healthy_connection
+from rugslab.backoff import Backoff, is_healthy_connection
 from rugslab.config import DEFAULT_FRONTEND_VERSION
 from rugslab.errors import RugslabError
 from rugslab.feed.frames import UNDECODABLE_EVENT, Frame

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import filelock
 
-from rugslab.collector.backoff import JOURNAL_RETRY_BASE_S, JOURNAL_RETRY_CAP_S, Backoff
+from rugslab.backoff import JOURNAL_RETRY_BASE_S, JOURNAL_RETRY_CAP_S, Backoff
 from rugslab.errors import LakeError
 from rugslab.feed.frames import Frame
 from rugslab.readers.archive import ArchiveWriter

@@ -8,7 +8,7 @@ after `max_games` complete games, or on SIGINT/SIGTERM (connected, connecting or
 reconnect alike); it then writes what is left, closes the journal and marks it ingested.
 
 A disk that refuses writes (full, read-only) never ends the run: lake writes and journal
-writes are retried with backoff (`rugslab.collector.backoff`), each failure streak is said once
+writes are retried with backoff (`rugslab.backoff`), each failure streak is said once
 on the status output and its end once more, and on stop the journal is kept for the next start
 whenever the lake did not take everything.
 
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TextIO
 
 from rugslab.assembly.assembler import GameAssembler
-from rugslab.collector.backoff import (
+from rugslab.backoff import (
     LAKE_RETRY_BASE_S,
     LAKE_RETRY_CAP_S,
     RECONNECT_BASE_S,

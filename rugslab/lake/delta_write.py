@@ -12,9 +12,10 @@ Concurrency: every write is a Delta MERGE whose predicate names the partitions i
 that landed since the write read its snapshot; when one of them added or removed files in the
 partitions this write read, the commit fails with `CommitFailedError` and nothing of it is
 visible. The write then re-opens the table and runs again (re-reading what it must), up to
-`MAX_ATTEMPTS` times with jittered exponential sleeps. So two processes writing the same keys
-at once end with each key once; no lock file is used. A kill at any moment leaves either the
-commit (complete) or no commit (its data files unreferenced, removed by `vacuum`).
+`MAX_ATTEMPTS` times with jittered exponential sleeps (`rugslab.backoff`). So two processes
+writing the same keys at once end with each key once; no lock file is used. A kill at any
+moment leaves either the commit (complete) or no commit (its data files unreferenced, removed
+by `vacuum`).
 
 Keys: every key column is non-null in every table's pandera model (and in the Delta schema),
 so a frame with a null key is refused (`SchemaViolation`) before any commit.
@@ -22,7 +23,6 @@ so a frame with a null key is refused (`SchemaViolation`) before any commit.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
@@ -33,6 +33,7 @@ import polars as pl
 from deltalake import DeltaTable
 from deltalake.exceptions import CommitFailedError, DeltaError
 
+from rugslab.backoff import COMMIT_RETRY_BASE_S, COMMIT_RETRY_CAP_S, Backoff
 from rugslab.errors import LakeWriteError, SchemaViolation
 from rugslab.lake import layout
 from rugslab.lake.delta import PARTITION, delta_message, ensure_table, writer_properties
@@ -45,9 +46,6 @@ from rugslab.tables.schemas import TABLES
 MAX_ATTEMPTS: Final = 12
 #: A key column with at most this many distinct values is pruned by IN (...), else BETWEEN.
 MAX_IN_VALUES: Final = 64
-#: First retry sleep (s); doubles per attempt up to `MAX_SLEEP_S`, times a jitter in [0.5, 1.5).
-BASE_SLEEP_S: Final = 0.02
-MAX_SLEEP_S: Final = 1.0
 
 T = TypeVar("T")
 
@@ -176,14 +174,14 @@ def prepare_frame(table: str, frame: pl.DataFrame) -> pl.DataFrame:
 def _with_retries(lake: Path, table: str, attempt: Callable[[DeltaTable], T]) -> T:
     """Run `attempt` on a freshly opened table until its commit succeeds."""
     path = layout.table_dir(lake, table)
-    for n in range(MAX_ATTEMPTS):
+    backoff = Backoff(COMMIT_RETRY_BASE_S, COMMIT_RETRY_CAP_S)
+    for _ in range(MAX_ATTEMPTS):
         dt = ensure_table(lake, table)
         try:
             with native_stderr_filtered():
                 return attempt(dt)
         except CommitFailedError:
-            sleep = min(MAX_SLEEP_S, BASE_SLEEP_S * 2**n) * random.uniform(0.5, 1.5)
-            time.sleep(sleep)
+            time.sleep(backoff.next_delay())
         except DeltaError as e:
             raise _write_error(path, table, e) from e
         except OSError as e:

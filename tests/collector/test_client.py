@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from rugslab.collector.backoff import Backoff
+from rugslab.backoff import Backoff
 from rugslab.collector.client import (
     ConnectionEvent,
     ListenOnlyClient,

@@ -20,7 +20,7 @@ from rugslab.testing import running_server, sim_frames
 
 
 def test_ceilings_double_from_the_base_up_to_the_cap_and_reset() -> None:
-    from rugslab.collector.backoff import RECONNECT_BASE_S, RECONNECT_CAP_S, Backoff
+    from rugslab.backoff import RECONNECT_BASE_S, RECONNECT_CAP_S, Backoff
 
     b = Backoff(jitter=0.0)
     delays = [b.next_delay() for _ in range(9)]
@@ -31,7 +31,7 @@ def test_ceilings_double_from_the_base_up_to_the_cap_and_reset() -> None:
 
 
 def test_full_jitter_draws_uniformly_below_the_ceiling_and_never_above_the_cap() -> None:
-    from rugslab.collector.backoff import Backoff
+    from rugslab.backoff import Backoff
 
     b = Backoff(base_s=0.5, cap_s=30.0, rng=random.Random(7))
     delays = [b.next_delay() for _ in range(2000)]
@@ -48,7 +48,7 @@ def test_full_jitter_draws_uniformly_below_the_ceiling_and_never_above_the_cap()
 
 
 def test_a_partial_jitter_keeps_the_delay_in_its_band() -> None:
-    from rugslab.collector.backoff import Backoff
+    from rugslab.backoff import Backoff
 
     b = Backoff(base_s=1.0, cap_s=8.0, jitter=0.25, rng=random.Random(1))
     for ceiling in (1.0, 2.0, 4.0, 8.0, 8.0):
@@ -56,7 +56,7 @@ def test_a_partial_jitter_keeps_the_delay_in_its_band() -> None:
 
 
 def test_thousands_of_failures_never_overflow_past_the_cap() -> None:
-    from rugslab.collector.backoff import Backoff
+    from rugslab.backoff import Backoff
 
     b = Backoff(base_s=0.5, cap_s=30.0, jitter=0.0)
     for _ in range(5000):
@@ -77,13 +77,13 @@ def test_thousands_of_failures_never_overflow_past_the_cap() -> None:
 def test_a_healthy_connection_delivered_frames_for_a_second_or_held_ten(
     frames: int, up_s: float, healthy: bool
 ) -> None:
-    from rugslab.collector.backoff import is_healthy_connection
+    from rugslab.backoff import is_healthy_connection
 
     assert is_healthy_connection(frames, up_s) is healthy
 
 
 def test_bad_backoff_settings_name_the_value_and_the_fix() -> None:
-    from rugslab.collector.backoff import Backoff
+    from rugslab.backoff import Backoff
 
     with pytest.raises(ValueError, match=r"base_s 5.0 / cap_s 1.0: expected 0 < base_s <= cap_s"):
         Backoff(base_s=5.0, cap_s=1.0)
@@ -94,7 +94,7 @@ def test_bad_backoff_settings_name_the_value_and_the_fix() -> None:
 def test_lake_and_journal_retries_use_the_one_backoff(tmp_path: Path) -> None:
     import asyncio
 
-    from rugslab.collector.backoff import (
+    from rugslab.backoff import (
         JOURNAL_RETRY_CAP_S,
         LAKE_RETRY_CAP_S,
         Backoff,
@@ -133,6 +133,6 @@ def test_a_server_dropping_the_transport_every_2_s_leaves_the_collector_connecte
     )
     assert down.height >= 6, out  # the server did drop it, again and again
     assert "transport error" in down["reason"].to_list()
-    from rugslab.collector.backoff import RECONNECT_CAP_S
+    from rugslab.backoff import RECONNECT_CAP_S
 
     assert float(conns["backoff_s"].drop_nulls().max()) <= RECONNECT_CAP_S  # type: ignore[arg-type]

@@ -50,6 +50,10 @@ LAKE_RETRY_CAP_S = 60.0
 #: frames are on disk within seconds of space returning.
 JOURNAL_RETRY_BASE_S = 0.5
 JOURNAL_RETRY_CAP_S = 5.0
+#: Delta commits lost to a concurrent writer: the next attempt re-reads and commits in tens of
+#: ms, so retry at once-ish, spread out (full jitter) so racing writers fall out of step.
+COMMIT_RETRY_BASE_S = 0.04
+COMMIT_RETRY_CAP_S = 2.0
 
 
 @dataclass(slots=True)
