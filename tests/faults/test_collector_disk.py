@@ -6,18 +6,17 @@ retrieved" tracebacks and die with an OSError at journal.close(), exit 1)."""
 from __future__ import annotations
 
 import errno
-import os
 import re
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 import pytest
-from procs import start_rugslab, wait_for
+from procs import start_rugslab, stop_with, wait_for
 
 from rugslab.collector.journal import Journal, journal_root, pending_journals
 from rugslab.feed.frames import Frame
@@ -26,20 +25,9 @@ from rugslab.testing import running_server, sim_frames
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MiB tmpfs mounted at `tmp_path/lake` (root only), unmounted afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("a real full disk needs a tmpfs mount, which needs root")
-    lake = tmp_path / "lake"
-    lake.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(lake)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield lake
-    finally:
-        subprocess.run(["umount", "-l", str(lake)], check=False)
+def small_disk(tmpfs: Callable[[str, str], Path]) -> Path:
+    """A 4 MiB tmpfs mounted at `tmp_path/lake` (conftest `tmpfs`)."""
+    return tmpfs("lake", "4m")
 
 
 class _Hog:
@@ -79,17 +67,7 @@ def _start(tmp_path: Path, url: str, lake: Path) -> tuple[subprocess.Popen[bytes
 
 
 def _interrupt(proc: subprocess.Popen[bytes], log: Path) -> str:
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        pytest.fail(f"no exit within 30 s of SIGINT:\n{log.read_text()}")
-    out = log.read_text()
-    assert proc.returncode == 0, f"exit {proc.returncode}:\n{out}"
-    assert "Traceback" not in out and "was never retrieved" not in out, out
-    return out
+    return stop_with(proc, signal.SIGINT, log, 30)
 
 
 def _frames(out: str) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from procs import start_rugslab, wait_for
+from procs import start_rugslab, stop_with, wait_for
 
 from rugslab.cli import main
 from rugslab.collector import nightly
@@ -34,19 +34,9 @@ def _journaled_lines(lake: Path) -> int:
 
 def _stop_with(proc: subprocess.Popen[bytes], sig: signal.Signals, log: Path,
                within_s: float) -> str:
-    """Send `sig`, wait at most `within_s` for the exit; the output."""
+    """Send `sig`, wait at most `within_s` for the exit; the output (`procs.stop_with`)."""
     t0 = time.monotonic()
-    proc.send_signal(sig)
-    try:
-        proc.wait(timeout=within_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        pytest.fail(f"no exit within {within_s} s of {sig.name}; output:\n{log.read_text()}")
-    out = log.read_text()
-    assert proc.returncode == 0, f"exit {proc.returncode} after {sig.name}:\n{out}"
-    assert "Traceback" not in out and "CancelledError" not in out, out
-    assert "was never retrieved" not in out, out
+    out = stop_with(proc, sig, log, within_s)
     assert time.monotonic() - t0 < within_s
     return out
 

@@ -6,28 +6,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import polars as pl
 import pytest
+from procs import run_at_once
 
 from rugslab.lake.catalog import read_table
 from rugslab.tables.schemas import TABLES
 
 FIRST = ["2025-12-06_active-to-cooldown.jsonl", "2025-12-12_two-rugs.jsonl"]
 SECOND = ["2025-12-12_two-rugs.jsonl", "2026-02-06_phase-samples.json"]
-#: Started by both processes: they import rugslab, then wait for the same instant to start.
-_AT_ONCE = """
-import os, sys, time
-import rugslab.cli
-go = sys.argv[1]
-while not os.path.exists(go):
-    time.sleep(0.002)
-sys.exit(rugslab.cli.main(sys.argv[2:]))
-"""
-
-
 def _ingest_args(lake: Path, captures: Path, names: list[str]) -> list[str]:
     return ["ingest", "--no-progress", "--lake", str(lake), *(str(captures / n) for n in names)]
 
@@ -46,20 +35,10 @@ def test_two_ingests_at_once_equal_one_ingest_of_the_union(
                          capture_output=True, text=True, timeout=300)
     assert one.returncode == 0, one.stderr
 
-    lake, go = tmp_path / "lake", tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", _AT_ONCE, str(go),
-                               *_ingest_args(lake, captures_dir, names)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for names in (FIRST, SECOND)]
-    try:
-        time.sleep(3.0)  # both have imported rugslab and wait
-        go.touch()
-        outs = [p.communicate(timeout=300) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-    assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outs]
+    lake = tmp_path / "lake"
+    runs = run_at_once(tmp_path, _ingest_args(lake, captures_dir, FIRST),
+                       _ingest_args(lake, captures_dir, SECOND))
+    assert [r.returncode for r in runs] == [0, 0], [r.stderr[-2000:] for r in runs]
 
     compared = 0
     for table in TABLES:

@@ -5,12 +5,10 @@ metrics of Delta: no lock file)."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from procs import run_at_once
 
 from rugslab.lake.catalog import connect
 from rugslab.lake.writer import write_batch
@@ -37,27 +35,10 @@ def test_two_ingests_started_together_claim_each_new_seed_once(
 ) -> None:
     lake = tmp_path / "lake"
     lake.mkdir()
-    go = tmp_path / "go"
-    # both runs import rugslab, then wait for the same instant to start ingesting
-    start = ("import os, sys, time\n"
-             f"while not os.path.exists({str(go)!r}): time.sleep(0.005)\n"
-             "from rugslab.cli import main\n"
-             "sys.exit(main(sys.argv[1:]))\n")
-    cmd = [sys.executable, "-c", "import rugslab.cli\n" + start, "ingest", "--no-progress",
-           "--lake", str(lake), str(captures_dir / CAPTURE)]
-    procs: list[subprocess.Popen[str]] = []
-    try:
-        procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True) for _ in range(2)]
-        time.sleep(3.0)  # both have imported rugslab and wait
-        go.touch()
-        outs = [p.communicate(timeout=180) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
+    argv = ["ingest", "--no-progress", "--lake", str(lake), str(captures_dir / CAPTURE)]
+    runs = run_at_once(tmp_path, argv, argv, timeout_s=180)
+    assert [r.returncode for r in runs] == [0, 0], [r.stderr for r in runs]
+    outs = [(r.stdout, r.stderr) for r in runs]
     counts = [_new_counts(out) for out, _ in outs]
 
     with connect(lake) as con:

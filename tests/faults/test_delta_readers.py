@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from procs import start_rugslab, wait_for
+from procs import start_rugslab, stop_with, wait_for
 
 from rugslab.lake.catalog import read_table
 from rugslab.testing import running_server, sim_frames
@@ -83,11 +83,7 @@ def test_plain_readers_never_see_a_duplicated_key_during_collect_and_compaction(
         finally:
             compactor.kill()
             c_out, c_err = compactor.communicate()
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=60)
-    out = log.read_text()
-    assert proc.returncode == 0, out
-    assert "Traceback" not in out, out
+        stop_with(proc, signal.SIGINT, log, 60)  # exit 0, no traceback (else killed, failed)
     assert readers.returncode == 0, readers.stderr[-3000:]
     reads = [json.loads(line) for line in readers.stdout.splitlines()]
     for engine in ("polars", "duckdb"):

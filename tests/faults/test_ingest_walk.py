@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from procs import remount
 
 import rugslab.readers.files as files_module
 import rugslab.readers.inputs as inputs_module
@@ -196,24 +197,9 @@ def test_as_nobody_unreadable_folders_and_files_are_skipped_and_the_rest_ingeste
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 160 KiB tmpfs (root only), unmounted afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(mnt)],
-                         capture_output=True, text=True, check=False)
-    if res.returncode:
-        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
-def _remount(mnt: Path, options: str) -> None:
-    subprocess.run(["mount", "-o", f"remount,{options}", str(mnt)], check=True)
+def small_disk(tmpfs: Callable[[str, str], Path]) -> Path:
+    """A 160 KiB tmpfs (conftest `tmpfs`)."""
+    return tmpfs("disk", "160k")
 
 
 def _fresh_counts(tmp_path: Path, *paths: Path) -> dict[str, int]:
@@ -228,7 +214,7 @@ def test_a_read_only_lake_disk_is_one_line_naming_the_lake_and_the_fix(
     rugslab_cli: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:
     lake = small_disk / "lake"
-    _remount(small_disk, "ro")
+    remount(small_disk, "ro")
     src = captures_dir / CURATED
     res = rugslab_cli("ingest", "--no-progress", "--lake", str(lake), str(src))
     assert res.returncode == 1
@@ -239,7 +225,7 @@ def test_a_read_only_lake_disk_is_one_line_naming_the_lake_and_the_fix(
         f"Ingest stopped with 1 of 1 input files read; free space on the lake's disk or make "
         f"'{lake}' writable, then run the same ingest again: rows already written are kept once "
         "and the rest is added.\n")
-    _remount(small_disk, "rw,size=16m")  # a Delta lake needs more than 160 KiB
+    remount(small_disk, "rw,size=16m")  # a Delta lake needs more than 160 KiB
     again = rugslab_cli("ingest", "--no-progress", "--lake", str(lake), str(src))
     assert again.returncode == 0, again.stderr
     assert _counts(lake) == _fresh_counts(tmp_path, src)
@@ -267,7 +253,7 @@ def test_a_full_lake_disk_stops_with_the_fix_and_a_rerun_adds_the_rest_once(
     assert [p for p in lake.rglob("*") if ".tmp-" in p.name] == []  # nothing half-made
     for t in TABLES:  # readers see whole files only
         assert isinstance(read_table(t, lake), pl.DataFrame)
-    _remount(small_disk, "size=16m")
+    remount(small_disk, "size=16m")
     again = rugslab_cli("ingest", "--no-progress", "--lake", str(lake), *map(str, srcs))
     assert again.returncode == 0, again.stderr
     assert _counts(lake) == _fresh_counts(tmp_path, *srcs)
@@ -288,10 +274,10 @@ def test_a_delta_lake_on_a_read_only_disk_can_still_be_queried(
     rugslab_cli: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:
     lake = small_disk / "lake"
-    _remount(small_disk, "size=16m")
+    remount(small_disk, "size=16m")
     made = rugslab_cli("ingest", "--no-progress", "--lake", str(lake), str(captures_dir / LINES))
     assert made.returncode == 0, made.stderr
-    _remount(small_disk, "ro")
+    remount(small_disk, "ro")
     sql = rugslab_cli("sql", "--lake", str(lake), "--format", "csv",
                       "SELECT count(*) AS n FROM raw_events")
     assert (sql.returncode, sql.stdout.splitlines()) == (0, ["n", "200"]), sql.stderr
