@@ -291,13 +291,18 @@ def test_a_delta_lake_on_a_read_only_disk_can_still_be_queried(
     assert len(nightly_like.stderr.strip().splitlines()) == 1, nightly_like.stderr
 
 
-def test_a_lake_that_cannot_be_read_is_not_blamed_on_the_disk(
-    tmp_path: Path, captures_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _curated_lake(tmp_path: Path, captures_dir: Path) -> tuple[Path, Path]:
+    """A lake of the curated capture, and its raw_events table's log folder."""
     lake = tmp_path / "lake"
     assert main(["ingest", "--no-progress", "--lake", str(lake),
                  str(captures_dir / CURATED)]) == 0
-    log = lake / "raw_events" / "_delta_log"
+    return lake, lake / "raw_events" / "_delta_log"
+
+
+def test_a_lake_that_cannot_be_read_is_not_blamed_on_the_disk(
+    tmp_path: Path, captures_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake, log = _curated_lake(tmp_path, captures_dir)
     for checkpoint in log.glob("*.checkpoint.parquet"):  # a damaged table: reading it fails
         checkpoint.write_bytes(b"not parquet")
     capsys.readouterr()
@@ -313,10 +318,7 @@ def test_a_lake_that_cannot_be_read_is_not_blamed_on_the_disk(
 def test_a_damaged_commit_file_that_a_checkpoint_covers_leaves_sql_and_status_working(
     tmp_path: Path, captures_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    lake = tmp_path / "lake"
-    assert main(["ingest", "--no-progress", "--lake", str(lake),
-                 str(captures_dir / CURATED)]) == 0
-    log = lake / "raw_events" / "_delta_log"
+    lake, log = _curated_lake(tmp_path, captures_dir)
     assert list(log.glob("*.checkpoint.parquet"))  # the first write is checkpointed
     newest = max(p for p in log.glob("*.json") if p.name[:20].isdigit())
     newest.write_text("{garbage")
