@@ -34,6 +34,8 @@ from rugslab.feed.rules import (
     MAX_TICKS,
     RUG_PROB_PER_TICK,
     START_PRICE,
+    VOLATILITY_ROOT_CAP,
+    VOLATILITY_SCALE,
 )
 
 _VERSION_CODES = {"v1": 1, "v2": 2, "v3": 3}
@@ -132,7 +134,8 @@ def _run_game(st: np.ndarray, version: int, max_ticks: int, buf: np.ndarray, kee
             else:
                 drift = DRIFT_MIN + _draw(st) * (DRIFT_MAX - DRIFT_MIN)
                 root = np.sqrt(price)
-                volatility = 0.005 * root if version == 1 else 0.005 * min(10.0, root)
+                capped = root if version == 1 else min(VOLATILITY_ROOT_CAP, root)
+                volatility = VOLATILITY_SCALE * capped
                 change = drift + volatility * (2.0 * _draw(st) - 1.0)
             price = price * (1.0 + change)
             if price < 0.0:

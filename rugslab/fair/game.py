@@ -41,6 +41,8 @@ from rugslab.feed.rules import (
     MAX_TICKS,
     RUG_PROB_PER_TICK,
     START_PRICE,
+    VOLATILITY_ROOT_CAP,
+    VOLATILITY_SCALE,
 )
 
 
@@ -103,7 +105,8 @@ def next_price(price: float, rng: Callable[[], float], version: str) -> float:
     else:
         drift = DRIFT_MIN + rng() * (DRIFT_MAX - DRIFT_MIN)
         root = math.sqrt(price)
-        volatility = 0.005 * (root if version == "v1" else min(10.0, root))
+        capped = root if version == "v1" else min(VOLATILITY_ROOT_CAP, root)
+        volatility = VOLATILITY_SCALE * capped
         change = drift + volatility * (2.0 * rng() - 1.0)
     new_price = price * (1.0 + change)
     return max(new_price, 0.0)

@@ -34,6 +34,10 @@ BIG_MOVE_MIN: Final = 0.15
 BIG_MOVE_MAX: Final = 0.25
 DRIFT_MIN: Final = -0.02
 DRIFT_MAX: Final = 0.03
+#: Volatility of a drift tick: VOLATILITY_SCALE·√price (v1), VOLATILITY_SCALE·min(
+#: VOLATILITY_ROOT_CAP, √price) (v2, v3).
+VOLATILITY_SCALE: Final = 0.005
+VOLATILITY_ROOT_CAP: Final = 10.0
 
 #: Side-bet rule (PROTOCOL.md): window 40 ticks, pays 5x the stake, wins iff rug tick <= end.
 SIDEBET_WINDOW_TICKS = 40

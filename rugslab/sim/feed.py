@@ -40,7 +40,7 @@ from typing import Any
 
 from rugslab.errors import ConfigError
 from rugslab.fair.game import check_version, replay_game
-from rugslab.feed.rules import MAX_TICKS, seed_hash
+from rugslab.feed.rules import MAX_TICKS, NOMINAL_TICK_MS, seed_hash
 from rugslab.sim.players import Crowd
 
 #: 2025-12-13 00:00:00 UTC: simulated clock origin (ms since the Unix epoch).
@@ -48,7 +48,7 @@ DEFAULT_START_MS = 1_765_584_000_000
 COOLDOWN_MS = 15_000
 PRESALE_MS = 10_000
 TIMER_STEP_MS = 100
-TICK_S = 0.25
+TICK_S = NOMINAL_TICK_MS / 1000
 HISTORY_LEN = 10
 STATS_GAMES = 100
 TRADE_EVERY_TICKS = 8

@@ -37,6 +37,8 @@ from rugslab.feed.rules import (
     GOD_CANDLE_MOVE,
     MAX_TICKS,
     RUG_PROB_PER_TICK,
+    VOLATILITY_ROOT_CAP,
+    VOLATILITY_SCALE,
 )
 
 DEFAULT_CHUNK = 100_000
@@ -92,7 +94,8 @@ def _simulate_chunk(
         big = r1 < BIG_MOVE_CHANCE
         size = BIG_MOVE_MIN + r2 * (BIG_MOVE_MAX - BIG_MOVE_MIN)
         root = np.sqrt(p)
-        vol = 0.005 * (root if version == "v1" else np.minimum(10.0, root))
+        capped = root if version == "v1" else np.minimum(VOLATILITY_ROOT_CAP, root)
+        vol = VOLATILITY_SCALE * capped
         change = np.where(
             big,
             np.where(r3 > 0.5, size, -size),
