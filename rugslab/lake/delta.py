@@ -280,7 +280,7 @@ def ensure_table(lake: Path | str, table: str) -> DeltaTable:
         with contextlib.suppress(FileExistsError):  # another process won: open theirs
             os.link(staging / LOG_DIR / first, path / LOG_DIR / first)
     except OSError as e:
-        raise LakeWriteError(f"cannot create lake table {table} at {path}: {e.strerror or e}; "
+        raise LakeWriteError(f"cannot create lake table {table} at {path}: {delta_message(e)}; "
                              "make the lake folder writable (or point --lake at a writable "
                              "folder)", path=path) from e
     except DeltaError as e:

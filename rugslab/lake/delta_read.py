@@ -17,7 +17,7 @@ import polars as pl
 from deltalake import DeltaTable
 
 from rugslab.errors import LakeError
-from rugslab.lake.delta import PARTITION, open_table
+from rugslab.lake.delta import PARTITION, delta_message, open_table
 from rugslab.tables.schemas import TABLES
 
 
@@ -102,8 +102,8 @@ def scan_files(
     except (OSError, pl.exceptions.PolarsError) as e:
         first = files[0][0]
         raise LakeError(f"cannot read the data files of lake table {table} (first: {first}): "
-                        f"{e}; a file of the table's snapshot is missing or damaged: restore it "
-                        "or re-ingest its partition", path=first) from e
+                        f"{delta_message(e)}; a file of the table's snapshot is missing or "
+                        "damaged: restore it or re-ingest its partition", path=first) from e
 
 
 def read_rows(

@@ -31,9 +31,9 @@ from typing import Final
 
 import polars as pl
 
-from rugslab.errors import LakeError
+from rugslab.errors import LakeError, LakeWriteError
 from rugslab.lake import layout
-from rugslab.lake.delta import LOG_DIR, ensure_table
+from rugslab.lake.delta import LOG_DIR, delta_message, ensure_table
 from rugslab.lake.delta_maintain import maintain
 from rugslab.lake.delta_read import read_rows
 from rugslab.lake.delta_write import append_absent
@@ -183,7 +183,8 @@ def migrate_lake(lake: Path | str, *, progress: Callable[[str], None] | None = N
         if report.migrated:
             (lake / OLD_LOCK).unlink(missing_ok=True)
     except OSError as e:
-        raise LakeError(f"cannot migrate the lake at {lake}: {e}; make the lake folder writable "
-                        "and check free space (the migration needs room for a second copy of "
-                        "the largest table), then run it again", path=lake) from e
+        raise LakeWriteError(
+            f"cannot migrate the lake at {lake}: {delta_message(e)}; make the lake folder "
+            "writable and check free space (the migration needs room for a second copy of the "
+            "largest table), then run it again", path=lake) from e
     return report

@@ -88,28 +88,3 @@ def rugslab_cli(open_tmp: Path) -> Callable[..., subprocess.CompletedProcess[str
 
     return run
 
-
-@pytest.fixture
-def tmpfs(tmp_path: Path) -> Iterator[Callable[[str, str], Path]]:
-    """Mount a small tmpfs: `tmpfs("disk", "160k")` mounts one of that size at `tmp_path/disk`
-    and returns it (root only: skips otherwise, or where mounting is refused); every mount is
-    undone at the end of the test. A real full or read-only disk, not a mock."""
-    mounts: list[Path] = []
-
-    def mount(name: str, size: str) -> Path:
-        if os.geteuid() != 0:
-            pytest.skip("a real full or read-only disk needs a tmpfs mount, which needs root")
-        where = tmp_path / name
-        where.mkdir()
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
-                               str(where)], capture_output=True, text=True, check=False)
-        if done.returncode:
-            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-        mounts.append(where)
-        return where
-
-    try:
-        yield mount
-    finally:
-        for where in mounts:
-            subprocess.run(["umount", "-l", str(where)], check=False)

@@ -3,10 +3,12 @@ counts checked, safe to re-run (also after a kill between the folder swaps)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -149,3 +151,25 @@ def test_migrate_help_runs() -> None:
     out = subprocess.run([sys.executable, "-m", "rugslab", "lake", "migrate", "--help"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "old Parquet layout" in out.stdout
+
+
+def test_a_full_disk_during_migration_leaves_the_old_layout_and_a_rerun_finishes(
+    tmpfs: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    disk = tmpfs("disk", "16m")
+    lake = _old_lake(disk)
+    rows = {"trades": 7, "games": 1}
+    filler = disk / "filler"
+    with open(filler, "wb") as fh, contextlib.suppress(OSError):  # the disk fills up
+            while True:
+                fh.write(b"\0" * 65536)
+    before = sorted(str(p.relative_to(lake)) for p in lake.rglob("*.parquet"))
+    with pytest.raises(LakeError) as err:
+        migrate_lake(lake)
+    assert "\n" not in str(err.value) and str(lake) in str(err.value)
+    # every old table is still where it was, whole
+    assert [p for p in before if (lake / p).exists()] == before
+    filler.unlink()
+    report = migrate_lake(lake)
+    assert {t.table: t.rows_after for t in report.migrated} == rows
+    assert read_table("trades", lake).height == 7
