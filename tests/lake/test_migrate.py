@@ -173,3 +173,24 @@ def test_a_full_disk_during_migration_leaves_the_old_layout_and_a_rerun_finishes
     report = migrate_lake(lake)
     assert {t.table: t.rows_after for t in report.migrated} == rows
     assert read_table("trades", lake).height == 7
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("after_s", [1.0, 1.4, 1.8, 2.2, 2.6])
+def test_a_migration_killed_at_any_moment_is_finished_by_the_next_run(
+    tmp_path: Path, after_s: float
+) -> None:
+    import signal
+    import time
+
+    lake = _old_lake(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "rugslab", "lake", "migrate", "--lake",
+                             str(lake)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(after_s)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    report = migrate_lake(lake)  # whatever the kill left: finishes, or finds it done
+    assert {t.state for t in report.tables} <= {"migrated", "already Delta", "absent"}
+    got = read_table("trades", lake)
+    assert got["trade_id"].to_list() == [f"t{i:03d}" for i in range(7)]
+    assert read_table("games", lake).height == 1
