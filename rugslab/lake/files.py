@@ -3,7 +3,7 @@
 `ZSTD_LEVEL` and `PLAIN_COLUMNS` set how every Delta data file is written
 (`delta.writer_properties`). `read_files` reads Parquet files of a table typed to its schema;
 rugslab uses it only to read a lake of the old hive-Parquet layout (`lake.migrate`): a Delta
-table is read through its snapshot's file list (`delta.read_rows`, the catalog).
+table is read through its snapshot's file list (`delta_read.read_rows`, the catalog).
 """
 
 from __future__ import annotations
