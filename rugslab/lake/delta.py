@@ -102,8 +102,11 @@ def writer_properties(table: str) -> WriterProperties:
 
 
 def delta_message(error: BaseException) -> str:
-    """A deltalake (or OS) error as one line: its chain of causes (delta-rs prints one per
-    line, marked `↳`) joined with ": ", without the Rust backtrace some messages carry."""
+    """A deltalake (or OS) error as one line: an OS error's `strerror`; else its chain of
+    causes (delta-rs prints one per line, marked `↳`) joined with ": ", without the Rust
+    backtrace some messages carry."""
+    if isinstance(error, OSError) and error.strerror:  # the path is in rugslab's message
+        return error.strerror
     parts: list[str] = []
     for line in str(error).strip().splitlines():
         line = line.strip().lstrip("↳").strip()
