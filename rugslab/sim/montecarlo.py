@@ -60,17 +60,53 @@ def _check(n: int, version: str, at_ticks: Sequence[int], chunk_size: int) -> tu
     return ticks
 
 
-def _game_lengths(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+def draw_game_lengths(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(total_ticks, rugged) of `n` games: total_ticks = min(Geometric(0.005) − 1, 5000) is the
+    last tick with a price (int64); rugged is False for a game that ran to the cap. The feed's
+    rug tick is total_ticks + 1."""
     k = rng.geometric(RUG_PROB_PER_TICK, size=n)  # the iteration (1-based) whose rug draw hits
     rugged = k <= MAX_TICKS
     return np.where(rugged, k - 1, MAX_TICKS).astype(np.int64), rugged
+
+
+def step_prices(rng: np.random.Generator, price: np.ndarray, version: str) -> np.ndarray:
+    """One tick of the price process for games alive at the next tick: the prices after it.
+
+    Args:
+        rng: the stream to draw from (3 uniforms per game, plus 1 for the god candle in v3).
+        price: the games' prices now (float64, one per game; not modified).
+        version: "v1", "v2" or "v3" (not checked here: callers check it once).
+
+    The rug draw is not here: the game's length is drawn up front (`draw_game_lengths`), so
+    only games still alive at the next tick step. `rugslab.strategy` steps the games a
+    strategy watches with this same function, tick by tick.
+    """
+    m = price.shape[0]
+    u = rng.random((3, m))
+    r1, r2, r3 = u[0], u[1], u[2]
+    big = r1 < BIG_MOVE_CHANCE
+    size = BIG_MOVE_MIN + r2 * (BIG_MOVE_MAX - BIG_MOVE_MIN)
+    root = np.sqrt(price)
+    capped = root if version == "v1" else np.minimum(VOLATILITY_ROOT_CAP, root)
+    vol = VOLATILITY_SCALE * capped
+    change = np.where(
+        big,
+        np.where(r3 > 0.5, size, -size),
+        DRIFT_MIN + r2 * (DRIFT_MAX - DRIFT_MIN) + vol * (2.0 * r3 - 1.0),
+    )
+    new = np.maximum(price * (1.0 + change), 0.0)
+    if version == "v3":
+        god = (rng.random(m) < GOD_CANDLE_CHANCE) & (price <= GOD_CANDLE_MAX_PRICE)
+        if god.any():
+            new = np.where(god, price * GOD_CANDLE_MOVE, new)
+    return new
 
 
 def _simulate_chunk(
     rng: np.random.Generator, n: int, version: str, at_ticks: tuple[int, ...], keep_paths: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[np.ndarray] | None]:
     """(total_ticks, rugged, peak, price_at[len(at_ticks), n], paths or None) in input order."""
-    total, rugged = _game_lengths(rng, n)
+    total, rugged = draw_game_lengths(rng, n)
     order = np.argsort(-total, kind="stable")
     length = total[order]
     price = np.ones(n)
@@ -88,24 +124,7 @@ def _simulate_chunk(
         while running and length[running - 1] < t + 1:
             running -= 1
         m = running
-        p = price[:m]
-        u = rng.random((3, m))
-        r1, r2, r3 = u[0], u[1], u[2]
-        big = r1 < BIG_MOVE_CHANCE
-        size = BIG_MOVE_MIN + r2 * (BIG_MOVE_MAX - BIG_MOVE_MIN)
-        root = np.sqrt(p)
-        capped = root if version == "v1" else np.minimum(VOLATILITY_ROOT_CAP, root)
-        vol = VOLATILITY_SCALE * capped
-        change = np.where(
-            big,
-            np.where(r3 > 0.5, size, -size),
-            DRIFT_MIN + r2 * (DRIFT_MAX - DRIFT_MIN) + vol * (2.0 * r3 - 1.0),
-        )
-        new = np.maximum(p * (1.0 + change), 0.0)
-        if version == "v3":
-            god = (rng.random(m) < GOD_CANDLE_CHANCE) & (p <= GOD_CANDLE_MAX_PRICE)
-            if god.any():
-                new = np.where(god, p * GOD_CANDLE_MOVE, new)
+        new = step_prices(rng, price[:m], version)
         price[:m] = new
         np.maximum(peak[:m], new, out=peak[:m])
         for i in slots.get(t + 1, ()):
