@@ -7,7 +7,8 @@
     ├── SchemaViolation      rows fail a pandera schema (.table, .failure_cases)
     ├── LakeError            the lake cannot be read or written (.path)
     ├── QueryError           SQL given to the catalog failed (.sql)
-    └── FairnessError        a provably-fair input is unusable (.game_id)
+    ├── FairnessError        a provably-fair input is unusable (.game_id)
+    └── LookaheadError       a strategy asked for a tick it has not reached (.tick, .requested)
 
 Library errors are translated where they enter: `raise LakeError(str(e), path=p) from e`.
 Messages name the argument, the value and the fix.
@@ -80,3 +81,14 @@ class FairnessError(RugslabError):
     def __init__(self, message: str, *, game_id: str | None = None) -> None:
         super().__init__(message)
         self.game_id = game_id
+
+
+class LookaheadError(RugslabError):
+    """A strategy asked the backtest engine for a tick it has not reached yet (reading ahead).
+
+    `tick` is the tick the strategy is at, `requested` the one it asked for."""
+
+    def __init__(self, message: str, *, tick: int, requested: int) -> None:
+        super().__init__(message)
+        self.tick = tick
+        self.requested = requested

@@ -1,0 +1,27 @@
+"""The strategy lab: backtests that cannot see the future, on ensembles of independent bankrolls.
+
+    protocol   the streaming Strategy protocol: TickView (one tick, a batch of paths), Decision
+    engine     execution rules (latency, side bets, trading, stake cap, ruin, the cap) and the
+               lockstep engine that plays a chunk of paths game by game
+    sources    games from the provably-fair generator or the lake's real games (block bootstrap)
+    ensemble   run_ensemble: chunks (pure functions of their inputs) through any map-like executor
+    metrics    ensemble metrics with intervals across paths ("n too small" instead of a fake one)
+    sweep      a grid over a strategy's parameters → one row per point
+    builtins   the built-in strategies and their registry (`rugslab backtest --list`)
+    oracle     exact ruin probability and EV of the fixed side bet (a Markov chain)
+
+The CLI (`rugslab backtest`) and notebook 04 call these; charts are in `rugslab.plots`.
+"""
+
+from rugslab.strategy.builtins import STRATEGIES, make_strategy, parse_params
+from rugslab.strategy.engine import ExecutionRules, PathSummaries
+from rugslab.strategy.ensemble import Ensemble, run_ensemble
+from rugslab.strategy.metrics import EnsembleMetrics, Interval
+from rugslab.strategy.protocol import Decision, Strategy, TickView
+from rugslab.strategy.sources import LakeSource, MonteCarloSource, lake_games
+
+__all__ = [
+    "STRATEGIES", "Decision", "Ensemble", "EnsembleMetrics", "ExecutionRules", "Interval",
+    "LakeSource", "MonteCarloSource", "PathSummaries", "Strategy", "TickView", "lake_games",
+    "make_strategy", "parse_params", "run_ensemble",
+]

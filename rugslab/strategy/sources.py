@@ -1,0 +1,284 @@
+"""Where an ensemble's games come from: the provably-fair generator, or the lake's real games.
+
+`MonteCarloSource`: the same process as `rugslab.sim.montecarlo` (its `draw_game_lengths` and
+`step_prices`, so no constant is restated). A game's length is drawn first, for all paths of
+a chunk at once; prices are drawn tick by tick only for the paths and ticks a strategy (or a
+fill) asks for, so a side-bet strategy that never reads a price costs no price draws. Every
+path-tick still gets its own fresh uniforms, so the prices a strategy sees have exactly the
+generator's distribution; which draw lands on which path depends on what was asked, so a
+chunk is reproducible for a given strategy, seed and chunk, not across strategies.
+
+`LakeSource`: real games, in start-time order, resampled as blocks of consecutive games
+(moving-block bootstrap, Künsch 1989): each path is a run of blocks whose first games are
+drawn uniformly among the n − b + 1 possible starts. Blocks keep whatever dependence there
+is between neighbouring games (a block length of 1 is the plain bootstrap). Default block
+length: round(n^(1/3)) games (the order that is optimal for variance estimates; Hall,
+Horowitz & Jing 1995).
+
+Which real games: a game can settle a bet only when its end is known. `lake_games` keeps
+games with a rug tick, and games seen to run to the cap; it leaves out, and counts, games
+whose rug tick is unknown (right-censored: the recording stopped, or a history entry without
+prices), because any outcome given to a bet on them would be invented. Ticks the lake did not
+record are NaN prices (a strategy sees NaN; fills wait for the next recorded tick); games
+joined late (first recorded tick > 0) are kept and counted, since their rug tick is known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import polars as pl
+
+from rugslab.analysis._frames import require_columns
+from rugslab.errors import ConfigError
+from rugslab.feed.rules import GAME_VERSIONS, MAX_TICKS, NOMINAL_TICK_MS, START_PRICE
+from rugslab.sim.montecarlo import draw_game_lengths, step_prices
+from rugslab.strategy.protocol import GameTape
+
+
+class Source(Protocol):
+    """Games for the engine: `tapes(n, games, seed)` yields one `GameTape` per game for `n`
+    paths, `games` of them, from a `SeedSequence` (the same seed gives the same games)."""
+
+    name: str
+
+    def tapes(self, n: int, games: int, seed: np.random.SeedSequence) -> Iterator[GameTape]:
+        """One tape per game, in play order."""
+        ...
+
+    def describe(self) -> dict[str, object]:
+        """What the source is (for reports): name and parameters, counts of games used."""
+        ...
+
+
+class _MonteCarloTape:
+    """One generated game per path; prices drawn on demand (module docstring)."""
+
+    has_clock = False
+
+    def __init__(self, rng: np.random.Generator, n: int, version: str) -> None:
+        self.end_tick, self.rugged = draw_game_lengths(rng, n)
+        self._rng, self._version = rng, version
+        self._price = np.full(n, START_PRICE)
+        self._at = np.zeros(n, np.int64)
+        self._drawn: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+
+    def _advance(self, idx: np.ndarray, tick: int) -> None:
+        while True:
+            at = self._at[idx]
+            lo = int(at.min())
+            if lo >= tick:
+                return
+            sub = idx[at == lo]
+            new = step_prices(self._rng, self._price[sub], self._version)
+            self._price[sub], self._at[sub] = new, lo + 1
+            self._drawn.setdefault(lo + 1, []).append((sub, new))
+
+    def prices(self, idx: np.ndarray, tick: int) -> np.ndarray:
+        if tick == 0:
+            return np.full(idx.shape[0], START_PRICE)
+        self._advance(idx, tick)
+        if np.all(self._at[idx] == tick):
+            return self._price[idx]
+        parts = self._drawn[tick]  # paths already beyond `tick`: read what was drawn then
+        ids = np.concatenate([p[0] for p in parts])
+        vals = np.concatenate([p[1] for p in parts])
+        order = np.argsort(ids, kind="stable")
+        return vals[order][np.searchsorted(ids[order], idx)]
+
+    def recv_ts(self, idx: np.ndarray, tick: int) -> np.ndarray:
+        return np.full(idx.shape[0], np.nan)
+
+
+@dataclass(frozen=True, slots=True)
+class MonteCarloSource:
+    """Games from the provably-fair generator (`rugslab.sim.montecarlo`), version v1-v3."""
+
+    version: str = "v3"
+    name: str = "sim"
+
+    def __post_init__(self) -> None:
+        if self.version not in GAME_VERSIONS:
+            raise ConfigError(f"Invalid version {self.version!r}: expected one of "
+                              f"{', '.join(GAME_VERSIONS)}.")
+
+    def tapes(self, n: int, games: int, seed: np.random.SeedSequence) -> Iterator[GameTape]:
+        """`games` generated games for `n` paths (module docstring)."""
+        rng = np.random.default_rng(seed)
+        for _ in range(games):
+            yield _MonteCarloTape(rng, n, self.version)
+
+    def describe(self) -> dict[str, object]:
+        """`source` "sim" and the generator version."""
+        return {"source": self.name, "version": self.version}
+
+
+@dataclass(frozen=True, slots=True)
+class LakeGames:
+    """Real games ready for resampling: one entry per kept game in start-time order, and
+    their prices and receive times (epoch seconds) flat, game after game from `offset`.
+
+    `counts`: `games` (rows given), `used`, `censored` (left out: rug tick unknown),
+    `joined_late` (kept; first recorded tick > 0), `ticks_missing` (kept games' ticks
+    without a recorded price)."""
+
+    game_id: np.ndarray
+    end_tick: np.ndarray
+    rugged: np.ndarray
+    offset: np.ndarray
+    price: np.ndarray
+    recv_ts: np.ndarray
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        """Games kept."""
+        return int(self.end_tick.shape[0])
+
+
+def lake_games(games: pl.DataFrame, ticks: pl.DataFrame) -> LakeGames:
+    """The lake's games that can settle a bet, with their price paths (module docstring).
+
+    Args:
+        games: the `games` table (`game_id`, `rug_tick`, `rugged`, `last_live_tick`,
+            `start_ts`; `start_ts` orders them, nulls last, then `game_id`).
+        ticks: the `ticks` table of those games (`game_id`, `tick`, `price_x`, `recv_ts`,
+            `is_rug`); rows of other games are ignored.
+
+    Raises:
+        SchemaViolation: a column is missing.
+    """
+    require_columns(games, ("game_id", "rug_tick", "rugged", "last_live_tick"), table="games")
+    require_columns(ticks, ("game_id", "tick", "price_x", "recv_ts", "is_rug"), table="ticks")
+    order = ["start_ts", "game_id"] if "start_ts" in games.columns else ["game_id"]
+    g = games.unique("game_id", keep="first").sort(order, nulls_last=True).with_columns(
+        pl.col("rug_tick").cast(pl.Int64),
+        (pl.col("rug_tick").is_null() & ~pl.col("rugged").fill_null(False)
+          & (pl.col("last_live_tick") == MAX_TICKS)).alias("capped"),
+    )
+    kept = g.filter((pl.col("rug_tick") >= 1) | pl.col("capped")).with_columns(
+        pl.when(pl.col("capped")).then(MAX_TICKS).otherwise(pl.col("rug_tick") - 1)
+        .alias("end_tick")).with_row_index("k")
+    end = kept["end_tick"].to_numpy().astype(np.int64)
+    offset = np.concatenate([[0], np.cumsum(end + 1)[:-1]]).astype(np.int64)
+    total = int((end + 1).sum())
+    price, recv = np.full(total, np.nan), np.full(total, np.nan)
+    t = (ticks.filter(~pl.col("is_rug"))
+         .join(kept.select("game_id", "k", "end_tick"), on="game_id", how="inner")
+         .filter(pl.col("tick") <= pl.col("end_tick"))
+         .select("k", pl.col("tick").cast(pl.Int64), "price_x",
+                 (pl.col("recv_ts").dt.epoch("us").cast(pl.Float64) / 1e6).alias("ts")))
+    pos = offset[t["k"].to_numpy()] + t["tick"].to_numpy()
+    price[pos] = t["price_x"].to_numpy()
+    recv[pos] = t["ts"].to_numpy()
+    first = t.group_by("k").agg(pl.col("tick").min())
+    counts = {"games": games["game_id"].n_unique(), "used": kept.height,
+              "censored": g.height - kept.height,
+              "joined_late": int((first["tick"] > 0).sum()) + kept.height - first.height,
+              "ticks_missing": int(np.isnan(price).sum())}
+    return LakeGames(kept["game_id"].to_numpy(), end, ~kept["capped"].to_numpy(), offset,
+                     price, recv, counts)
+
+
+class _ScriptedTape:
+    def __init__(self, prices: np.ndarray, rugged: bool, n: int, has_clock: bool) -> None:
+        self._prices, self.has_clock = prices, has_clock
+        self.end_tick = np.full(n, prices.size - 1, np.int64)
+        self.rugged = np.full(n, rugged)
+
+    def prices(self, idx: np.ndarray, tick: int) -> np.ndarray:
+        return np.full(idx.shape[0], self._prices[tick])
+
+    def recv_ts(self, idx: np.ndarray, tick: int) -> np.ndarray:
+        return np.full(idx.shape[0], float(tick) * NOMINAL_TICK_MS / 1000.0)
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptedSource:
+    """Hand-built games, the same sequence for every path (tests, worked examples).
+
+    `games[g]` holds game g's prices for ticks 0..N (NaN: not recorded); the game rugs at
+    tick N + 1, except a game of `MAX_TICKS` + 1 prices, which ran to the cap. Games repeat
+    when a path plays more than `len(games)`. Receive times are tick × 0.25 s."""
+
+    games: tuple[tuple[float, ...], ...]
+    name: str = "scripted"
+
+    def __post_init__(self) -> None:
+        if not self.games or any(len(g) == 0 or len(g) > MAX_TICKS + 1 for g in self.games):
+            raise ConfigError(f"ScriptedSource needs games of 1..{MAX_TICKS + 1} prices.")
+
+    def tapes(self, n: int, games: int, seed: np.random.SeedSequence) -> Iterator[GameTape]:
+        """The scripted games in order, for all `n` paths (`seed` is not used)."""
+        for g in range(games):
+            prices = np.asarray(self.games[g % len(self.games)], float)
+            yield _ScriptedTape(prices, prices.size <= MAX_TICKS, n, True)
+
+    def describe(self) -> dict[str, object]:
+        """`source` "scripted" and the number of games."""
+        return {"source": self.name, "scripted_games": len(self.games)}
+
+
+def scripted_game(rug_tick: int | None, *, prices: dict[int, float] | None = None
+                  ) -> tuple[float, ...]:
+    """Prices of a game rugging at `rug_tick` (None: ran to the cap), 1.0 at every tick but
+    those given in `prices`."""
+    n = MAX_TICKS + 1 if rug_tick is None else rug_tick
+    out = [START_PRICE] * n
+    for t, p in (prices or {}).items():
+        out[t] = p
+    return tuple(out)
+
+
+class _LakeTape:
+    has_clock = True
+
+    def __init__(self, data: LakeGames, which: np.ndarray) -> None:
+        self._data, self._which = data, which
+        self.end_tick, self.rugged = data.end_tick[which], data.rugged[which]
+
+    def prices(self, idx: np.ndarray, tick: int) -> np.ndarray:
+        return self._data.price[self._data.offset[self._which[idx]] + tick]
+
+    def recv_ts(self, idx: np.ndarray, tick: int) -> np.ndarray:
+        return self._data.recv_ts[self._data.offset[self._which[idx]] + tick]
+
+
+@dataclass(frozen=True, slots=True)
+class LakeSource:
+    """Real games resampled in blocks of `block_games` consecutive games (module docstring;
+    None: round(n^(1/3)))."""
+
+    data: LakeGames
+    block_games: int | None = None
+    name: str = "lake"
+
+    def __post_init__(self) -> None:
+        if self.data.n == 0:
+            raise ConfigError(
+                "No lake games can settle a bet (none has a known rug tick): ingest captures "
+                f"or recordings with whole games first ({self.data.counts}).")
+        if self.block_games is not None and self.block_games < 1:
+            raise ConfigError(f"Invalid block_games {self.block_games!r}: expected a whole "
+                              "number of games ≥ 1.")
+
+    @property
+    def block(self) -> int:
+        """The block length in use (games)."""
+        b = self.block_games or max(1, round(self.data.n ** (1 / 3)))
+        return min(b, self.data.n)
+
+    def tapes(self, n: int, games: int, seed: np.random.SeedSequence) -> Iterator[GameTape]:
+        """Each path: ⌈games / b⌉ blocks of b consecutive real games, starts uniform."""
+        rng = np.random.default_rng(seed)
+        b = self.block
+        starts = rng.integers(0, self.data.n - b + 1, size=(n, -(-games // b)))
+        for g in range(games):
+            yield _LakeTape(self.data, starts[:, g // b] + g % b)
+
+    def describe(self) -> dict[str, object]:
+        """`source` "lake", `block_games` and the counts of `LakeGames`."""
+        return {"source": self.name, "block_games": self.block, **self.data.counts}
