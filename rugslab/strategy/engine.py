@@ -40,7 +40,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from rugslab.errors import ConfigError
-from rugslab.feed.rules import SIDEBET_PAYOUT_X, SIDEBET_WINDOW_TICKS
+from rugslab.feed.rules import MAX_TICKS, SIDEBET_PAYOUT_X, SIDEBET_WINDOW_TICKS
 from rugslab.strategy.protocol import (
     CAPPED,
     RECENT_GAMES,
@@ -341,19 +341,24 @@ class Engine:
             b.wake[idx] = _broadcast(d.wait_until, m, np.int64, "wait_until", name)
 
     def _next_tick(self, act: np.ndarray, t: int, end: np.ndarray) -> int:
+        """The next tick at which anything can happen: a wanted decision, a fill or a window
+        end. A game's end is not an event: whatever it settles is settled from the end tick
+        whenever the engine next looks (`_finish`), so the engine jumps over it."""
         b = self.book
-        nxt = int(end[act].min()) + 1
+        nxt = None
         asking = act[~b.done[act]]
         if asking.size:
-            nxt = min(nxt, max(int(b.wake[asking].min()), t + 1))
+            nxt = max(int(b.wake[asking].min()), t + 1)
         for ticks in (b.pend_bet_tick[act], b.pend_buy_tick[act], b.pend_sell_tick[act]):
             pending = ticks[ticks >= 0]
             if pending.size:
-                nxt = min(nxt, int(pending.min()))
+                nxt = min(nxt or MAX_TICKS + 1, int(pending.min()))
         starts = b.bet_start[act]
         starts = starts[starts >= 0]
         if starts.size:
-            nxt = min(nxt, int(starts.min()) + self.rules.window_ticks)
+            nxt = min(nxt or MAX_TICKS + 1, int(starts.min()) + self.rules.window_ticks)
+        if nxt is None:
+            return int(end[act].max()) + 1
         return max(nxt, t + 1)
 
     # -- games ----------------------------------------------------------------------------

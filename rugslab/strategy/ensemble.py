@@ -12,8 +12,9 @@ run the chunks or in which order (`tests/strategy/test_sweep.py`). Memory per ch
 O(chunk_paths) (`rugslab.strategy.engine`); the parent keeps O(paths) per-path summaries.
 
 `executor` is any `map`-like callable, `executor(run_chunk, tasks) -> results in task order`:
-builtin `map` (one process), `ProcessPoolExecutor.map` (the default with workers > 1, spawned
-processes so polars' threads are never forked), or a distributed engine's map later.
+builtin `map` (one process), `ProcessPoolExecutor.map` (the default with workers > 1: its
+processes fork from a fresh forkserver that imported this module once, so polars' threads
+are never forked and a worker starts in milliseconds), or a distributed engine's map later.
 """
 
 from __future__ import annotations
@@ -86,13 +87,15 @@ def chunk_tasks(strategy: Strategy, source: Source, *, paths: int, games: int, s
 
 @contextmanager
 def executor_for(workers: int | None, tasks: int) -> Iterator[Executor]:
-    """`map` for one worker or one task; else a spawned process pool's map (workers None:
-    every core)."""
+    """`map` for one worker or one task; else a process pool's map (workers None: every
+    core; processes from a forkserver, module docstring)."""
     w = min(workers or os.cpu_count() or 1, tasks)
     if w <= 1:
         yield map
         return
-    with ProcessPoolExecutor(w, mp_context=multiprocessing.get_context("spawn")) as pool:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])  # the server imports the lab once; workers fork
+    with ProcessPoolExecutor(w, mp_context=ctx) as pool:
         yield pool.map
 
 
