@@ -122,7 +122,7 @@ class LakeGames:
     their prices and receive times (epoch seconds) flat, game after game from `offset`.
 
     `counts`: `games` (rows given), `used`, `censored` (left out: rug tick unknown),
-    `joined_late` (kept; first recorded tick > 0), `ticks_missing` (kept games' ticks
+    `joined_late` (kept; first recorded tick > 0, or none recorded), `ticks_missing` (kept games' ticks
     without a recorded price)."""
 
     game_id: np.ndarray

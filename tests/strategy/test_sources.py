@@ -1,0 +1,94 @@
+"""Sources: the lake's games resampled in blocks, censored games left out and counted."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+
+from rugslab.errors import ConfigError
+from rugslab.feed.rules import MAX_TICKS
+from rugslab.strategy.builtins import SidebetFixed, TradeTarget
+from rugslab.strategy.engine import ExecutionRules
+from rugslab.strategy.ensemble import run_ensemble
+from rugslab.strategy.sources import LakeSource, MonteCarloSource, lake_games
+
+T0 = dt.datetime(2025, 12, 12, 17, tzinfo=dt.UTC)
+
+
+def _lake() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Five games in start order c, a, b, d, e: c rugs at 4 (tick 2 not recorded), a at 60,
+    b is censored (seen to tick 3, no rug), d ran to the cap, e rugged at an unknown tick."""
+    games = pl.DataFrame({
+        "game_id": ["a", "b", "c", "d", "e"],
+        "start_ts": [T0 + dt.timedelta(minutes=m) for m in (2, 3, 1, 4, 5)],
+        "rug_tick": pl.Series([60, None, 4, None, None], dtype=pl.Int32),
+        "rugged": [True, None, True, False, True],
+        "last_live_tick": pl.Series([59, 3, 3, MAX_TICKS, 10], dtype=pl.Int32),
+    })
+    rows = [("c", 0, 1.0), ("c", 1, 1.1), ("c", 3, 1.3), ("c", 4, 0.01),
+            ("b", 0, 1.0), ("b", 3, 1.2)] + [("a", t, 1.0 + t / 100) for t in range(5, 60)]
+    ticks = pl.DataFrame({
+        "game_id": [r[0] for r in rows], "tick": pl.Series([r[1] for r in rows], dtype=pl.Int32),
+        "price_x": [r[2] for r in rows],
+        "recv_ts": [T0 + dt.timedelta(milliseconds=250 * r[1]) for r in rows],
+        "is_rug": [r[0] == "c" and r[1] == 4 for r in rows],
+    })
+    return games, ticks
+
+
+def test_lake_games_keep_games_with_a_known_end_in_start_order() -> None:
+    data = lake_games(*_lake())
+    assert data.game_id.tolist() == ["c", "a", "d"]
+    assert data.end_tick.tolist() == [3, 59, MAX_TICKS] and data.rugged.tolist() == [
+        True, True, False]
+    assert data.counts == {"games": 5, "used": 3, "censored": 2, "joined_late": 2,
+                           "ticks_missing": 1 + 5 + MAX_TICKS + 1}
+    c = data.price[data.offset[0]: data.offset[0] + 4]
+    assert np.array_equal(c, [1.0, 1.1, np.nan, 1.3], equal_nan=True)  # the rug's 0.01 is not a tick
+    assert data.recv_ts[data.offset[0] + 1] == pytest.approx(T0.timestamp() + 0.25)
+
+
+def test_blocks_are_runs_of_consecutive_games() -> None:
+    data = lake_games(*_lake())
+    src = LakeSource(data, block_games=2)
+    tapes = list(src.tapes(50, 5, np.random.SeedSequence(1)))
+    ends = np.stack([t.end_tick for t in tapes], axis=1)  # (paths, games)
+    order = {3: 0, 59: 1, MAX_TICKS: 2}
+    pos = np.vectorize(order.get)(ends)
+    # games 0-1 and 2-3 of a path are two consecutive real games; game 4 starts a block
+    assert np.all(pos[:, 1] == pos[:, 0] + 1) and np.all(pos[:, 3] == pos[:, 2] + 1)
+    assert set(pos[:, 0]) == {0, 1}
+    assert src.describe()["block_games"] == 2 and LakeSource(data).block == 1  # round(3^⅓)
+
+
+def test_a_bet_on_real_games_settles_from_their_rug_ticks() -> None:
+    src = LakeSource(lake_games(*_lake()), block_games=3)
+    s = run_ensemble(SidebetFixed(start_tick=2, stake=1.0), src, paths=1, games_per_path=3,
+                     seed=0).summaries
+    # the one block is c, a, d: c rugs at 4 (win), a at 60 (> 43: loss), d capped (loss)
+    assert (s.final_sol[0], s.bets[0], s.wins[0]) == (10 + 4 - 1 - 1, 3, 1)
+
+
+def test_a_buy_on_a_real_game_waits_for_a_recorded_price() -> None:
+    src = LakeSource(lake_games(*_lake()), block_games=3)
+    rules = ExecutionRules(bankroll_sol=10.0)
+    s = run_ensemble(TradeTarget(entry_tick=1, stake=1.0, target=1.1), src, paths=1,
+                     games_per_path=1, seed=0, rules=rules).summaries
+    # c: buy due at tick 2 (not recorded) fills at 3 (1.3); the rug at 4 wipes it
+    assert (s.final_sol[0], s.bets[0]) == (9.0, 1)
+
+
+def test_a_lake_without_a_usable_game_says_so() -> None:
+    games, ticks = _lake()
+    with pytest.raises(ConfigError, match="No lake games can settle a bet"):
+        LakeSource(lake_games(games.filter(pl.col("game_id") == "b"), ticks))
+    with pytest.raises(ConfigError, match="block_games"):
+        LakeSource(lake_games(games, ticks), block_games=0)
+
+
+def test_the_generator_source_checks_its_version() -> None:
+    with pytest.raises(ConfigError, match="v4"):
+        MonteCarloSource("v4")
