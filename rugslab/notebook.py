@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,7 @@ from rugslab.fair import replay_game
 from rugslab.ingest import ingest
 from rugslab.lake.catalog import connect, read_table
 from rugslab.lake.snapshot import LakeSnapshot, lake_snapshot
+from rugslab.strategy.sources import LakeSource, lake_games
 from rugslab.tables.schemas import TABLES
 
 #: Origins, from strongest evidence to weakest (a game seen several ways gets the first).
@@ -131,15 +132,33 @@ class Lab:
         With a sample size smaller than the number of games, a seeded random sample of that
         many games (same games on every run) is returned.
         """
-        bad = [o for o in origins if o not in ORIGINS]
-        if bad:
-            raise ConfigError(f"Invalid origins {bad}: expected some of {list(ORIGINS)}.")
+        _check_origins(origins)
         origins_ = game_origins(self.lake, snapshot=self.snapshot).drop("seen_by")
         g = self.table("games").join(origins_, on="game_id")
         g = g.filter(pl.col("origin").is_in(list(origins))).sort("game_id")
         if self.sample_size is not None and g.height > self.sample_size:
             g = g.sample(self.sample_size, seed=seed).sort("game_id")
         return g
+
+    def lake_source(self, origins: Sequence[str] = REAL_ORIGINS, *,
+                    block_games: int | None = None) -> LakeSource:
+        """The lake's games of `origins` as a backtest source (`rugslab.strategy.sources`:
+        blocks of consecutive games in start order; games whose rug tick is unknown are left
+        out and counted). Every such game is used: the sample-size cap does not apply, since
+        a sample would break the runs of consecutive games. `describe()` also counts the
+        games of other origins (`other_origins`).
+
+        Raises:
+            ConfigError: an unknown origin; no game of these origins can settle a bet.
+        """
+        _check_origins(origins)
+        o = game_origins(self.lake, snapshot=self.snapshot)
+        keep = o.filter(pl.col("origin").is_in(list(origins))).select("game_id")
+        games = self.table("games").join(keep, on="game_id", how="semi")
+        ticks = self.table("ticks").join(keep, on="game_id", how="semi")
+        data = lake_games(games, ticks)
+        data = replace(data, counts={**data.counts, "other_origins": o.height - keep.height})
+        return LakeSource(data, block_games)
 
     def ticks(self, game_ids: Iterable[str]) -> pl.DataFrame:
         """The `ticks` rows of the given games, sorted by game and tick."""
@@ -153,6 +172,12 @@ class Lab:
         if self.snapshot is not None:
             text += "\n" + self.snapshot.describe()
         return text
+
+
+def _check_origins(origins: Sequence[str]) -> None:
+    bad = [o for o in origins if o not in ORIGINS]
+    if bad:
+        raise ConfigError(f"Invalid origins {bad}: expected some of {list(ORIGINS)}.")
 
 
 def open_lake(env: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Lab:
@@ -296,29 +321,3 @@ def sidebet_rule_check(side_bets: pl.DataFrame, games: pl.DataFrame) -> pl.DataF
         .with_columns((pl.col("won") == pl.col("rule_won")).alias("agrees"))
     )
 
-
-def with_model_probabilities(paths: pl.DataFrame, rows: pl.DataFrame, probs: np.ndarray, *,
-                             column: str = "p_rug_window") -> pl.DataFrame:
-    """Add a list column of per-tick model probabilities to backtest game paths.
-
-    Args:
-        paths: `backtest.game_paths_*` output (`game_id`, `last_tick`).
-        rows: `rugmodel.rug_window_rows` rows (`game_id`, `tick`), one per prediction.
-        probs: the model's P(rug within 40 ticks) for each row of `rows` (same order).
-
-    Returns:
-        `paths` with `column`: for ticks 0..last_tick the probability from the row of that
-        tick (computed from intervals up to the tick), null where there is no row.
-    """
-    if len(probs) != rows.height:
-        raise ConfigError(f"probs has {len(probs)} values for {rows.height} rows: pass the "
-                          "model's predictions for exactly these rows.")
-    p = rows.select("game_id", pl.col("tick").cast(pl.Int64)).with_columns(
-        pl.Series(column, np.asarray(probs, dtype=float)))
-    grid = (
-        paths.select("game_id", pl.int_ranges(0, pl.col("last_tick") + 1).alias("tick"))
-        .explode("tick").join(p, on=["game_id", "tick"], how="left")
-        .sort("game_id", "tick").group_by("game_id", maintain_order=True)
-        .agg(pl.col(column))
-    )
-    return paths.join(grid, on="game_id", how="left", maintain_order="left")

@@ -114,15 +114,6 @@ def test_sidebet_rule_check_marks_disagreements() -> None:
     assert notebook.sidebet_rule_check(wrong, games)["agrees"].to_list() == [False, True]
 
 
-def test_with_model_probabilities_aligns_rows_by_tick() -> None:
-    paths = pl.DataFrame({"game_id": ["a", "b"], "last_tick": [3, 1]})
-    rows = pl.DataFrame({"game_id": ["a", "a", "b"], "tick": [1, 3, 0]})
-    out = notebook.with_model_probabilities(paths, rows, np.array([0.1, 0.3, 0.5]))
-    assert out["p_rug_window"].to_list() == [[None, 0.1, None, 0.3], [0.5, None]]
-    with pytest.raises(ConfigError, match="3 rows"):
-        notebook.with_model_probabilities(paths, rows, np.array([0.1]))
-
-
 def test_replay_vs_recorded_flags_a_changed_price() -> None:
     gid = "20251207-00000000000000aa"
     path = replay_game("seed-for-a-test", gid, "v3")

@@ -39,6 +39,7 @@ def _root(
 
 # Command groups register themselves on `app` when imported (keep this list sorted).
 from rugslab.cli import (  # noqa: E402 - the commands need `app` defined above
+    commands_backtest,  # noqa: F401
     commands_collect,  # noqa: F401
     commands_fair,  # noqa: F401
     commands_lake,  # noqa: F401

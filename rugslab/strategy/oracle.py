@@ -74,13 +74,15 @@ def fixed_sidebet_ruin(*, bankroll_sol: float, stake_sol: float, games: int,
     up = round(payout_x - 1.0)
     if not math.isclose(up, payout_x - 1.0):
         raise ConfigError(f"Invalid payout {payout_x!r}: the oracle needs a whole net payout.")
+    out = np.zeros(games + 1)
+    if u0 >= games + 1:  # more stakes than games: ruin is impossible
+        return out
     lo = -math.ceil(u0)  # u0 + lo < 1: the lowest state the walk can reach
-    hi = max(games + 2 - math.floor(u0), lo + 1)  # above: ruin impossible within `games`
+    hi = games + 2 - math.floor(u0)  # above: ruin impossible within `games`
     k = np.arange(lo, hi + 1)
     live = u0 + k >= 1.0 - 1e-9  # the engine's tolerance: a stake within 1e-9 is covered
     mass = np.zeros(k.size)
     mass[-lo] = 1.0  # k = 0
-    out = np.zeros(games + 1)
     ruined = 0.0
     for g in range(1, games + 1):
         new = (1.0 - a) * mass  # no bet due: nothing moves

@@ -43,7 +43,10 @@ class Source(Protocol):
     """Games for the engine: `tapes(n, games, seed)` yields one `GameTape` per game for `n`
     paths, `games` of them, from a `SeedSequence` (the same seed gives the same games)."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """Short name ("sim", "lake")."""
+        ...
 
     def tapes(self, n: int, games: int, seed: np.random.SeedSequence) -> Iterator[GameTape]:
         """One tape per game, in play order."""
@@ -122,8 +125,8 @@ class LakeGames:
     their prices and receive times (epoch seconds) flat, game after game from `offset`.
 
     `counts`: `games` (rows given), `used`, `censored` (left out: rug tick unknown),
-    `joined_late` (kept; first recorded tick > 0, or none recorded), `ticks_missing` (kept games' ticks
-    without a recorded price)."""
+    `joined_late` (kept; first recorded tick > 0, or none recorded), `ticks_missing` (kept
+    games' ticks without a recorded price)."""
 
     game_id: np.ndarray
     end_tick: np.ndarray

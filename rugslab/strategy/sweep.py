@@ -22,6 +22,7 @@ from rugslab.strategy.builtins import make_strategy
 from rugslab.strategy.engine import ExecutionRules, PathSummaries
 from rugslab.strategy.ensemble import (
     DEFAULT_CHUNK_PATHS,
+    ChunkTask,
     Executor,
     chunk_tasks,
     run_tasks,
@@ -66,7 +67,8 @@ def sweep(strategy: str, grid: Mapping[str, Sequence[object]], source: Source, *
     """
     rules = rules or ExecutionRules()
     points = grid_points(grid)
-    tasks, spans = [], []
+    tasks: list[ChunkTask] = []
+    spans: list[tuple[int, int]] = []
     for point in points:
         s = make_strategy(strategy, {**(fixed or {}), **point})
         ts = chunk_tasks(s, source, paths=paths, games=games, seed=seed, rules=rules,

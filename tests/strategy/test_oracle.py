@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from rugslab.strategy import oracle
@@ -49,6 +48,13 @@ def test_the_oracle_ev_and_bet_probability() -> None:
     assert oracle.fixed_sidebet_ev(4980) == pytest.approx(5 * (1 - 0.995**20) - 1)
     assert oracle.bet_probability(11) == pytest.approx(0.995**11)
     assert oracle.bet_probability(5001) == 0.0
+    # 100 stakes cannot be lost in 100 games: the 101st bet would be the first one short
+    none = oracle.fixed_sidebet_ruin(bankroll_sol=10.0, stake_sol=0.1, games=100,
+                                     bet_start_tick=11)
+    assert none.tolist() == [0.0] * 101
+    # bets at tick 0 are always placed: ruin in game 101 iff the first 100 all lost
+    assert oracle.fixed_sidebet_ruin(bankroll_sol=10.0, stake_sol=0.1, games=101,
+                                     bet_start_tick=0)[-1] == pytest.approx((0.995**40) ** 100)
 
 
 @pytest.mark.parametrize(("start_tick", "seed"), [(10, 1), (150, 2)])

@@ -47,7 +47,8 @@ def test_lake_games_keep_games_with_a_known_end_in_start_order() -> None:
     assert data.counts == {"games": 5, "used": 3, "censored": 2, "joined_late": 2,
                            "ticks_missing": 1 + 5 + MAX_TICKS + 1}
     c = data.price[data.offset[0]: data.offset[0] + 4]
-    assert np.array_equal(c, [1.0, 1.1, np.nan, 1.3], equal_nan=True)  # the rug's 0.01 is not a tick
+    # tick 2 was not recorded; the rug's 0.01 is not a tick
+    assert np.array_equal(c, [1.0, 1.1, np.nan, 1.3], equal_nan=True)
     assert data.recv_ts[data.offset[0] + 1] == pytest.approx(T0.timestamp() + 0.25)
 
 

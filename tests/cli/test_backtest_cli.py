@@ -1,0 +1,96 @@
+"""`rugslab backtest`: --list, JSON keys, the lake source, and errors that name the fix."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from rugslab.cli import main
+from rugslab.lake.writer import write_batch
+from rugslab.tables.batch import RowBatch
+
+KEYS = {"ev_per_bet", "ev_per_bet_lo", "ev_per_bet_hi", "ruin_probability",
+        "ruin_probability_lo", "ruin_probability_hi", "bets", "paths", "games",
+        "final_bankroll_p05", "final_bankroll_p50", "final_bankroll_p95", "max_drawdown_p50"}
+T0 = dt.datetime(2025, 12, 12, 17, tzinfo=dt.UTC)
+
+
+def _json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
+    assert main(["backtest", *argv, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_list_shows_every_strategy_with_its_parameters(capsys) -> None:
+    assert main(["backtest", "--list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("sidebet-fixed", "sidebet-martingale", "sidebet-kelly", "trade-target"):
+        assert f"{name}: " in out
+    assert "    start_tick=10  tick at which to bet" in out and "    stake=0.1" in out
+
+
+def test_json_has_the_promised_keys_and_the_exact_reference(capsys) -> None:
+    d = _json(["sidebet-fixed", "--param", "stake=0.1", "-p", "start_tick=20", "--paths", "50",
+               "--games", "40", "--bankroll", "1", "--seed", "3"], capsys)
+    assert set(d) >= KEYS
+    assert (d["paths"], d["games"], d["params"]) == (50, 40, {"start_tick": 20, "stake": 0.1})
+    assert d["exact_ev_per_bet"] == pytest.approx(5 * (1 - 0.995**40) - 1)
+    assert d["ev_per_bet_lo"] < d["ev_per_bet"] < d["ev_per_bet_hi"]
+    assert 0 <= d["ruin_probability_lo"] <= d["ruin_probability"] <= d["ruin_probability_hi"]
+    again = _json(["sidebet-fixed", "--paths", "50", "--games", "40", "--bankroll", "1",
+                   "--seed", "3", "-p", "start_tick=20"], capsys)
+    assert again == d  # the same seed, the same numbers
+
+
+def test_too_few_paths_print_null_intervals_with_the_reason(capsys) -> None:
+    d = _json(["sidebet-martingale", "--paths", "3", "--games", "20"], capsys)
+    assert d["ev_per_bet"] is not None and d["ev_per_bet_lo"] is None
+    assert d["ev_per_bet_note"].startswith("n too small: 3 path(s)")
+    assert main(["backtest", "trade-target", "--paths", "3", "--games", "5"]) == 0
+    assert "no interval: n too small" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["sidebet-fixed", "--param", "stke=1"],
+     "Unknown --param stke='1' for sidebet-fixed: expected one of start_tick, stake."),
+    (["sidebet-fixed", "-p", "start_tick=-4"],
+     "Invalid --param start_tick='-4' for sidebet-fixed: expected a whole number ≥ 0 and ≤ 5000."),
+    (["sidebet-kelly", "-p", "fraction=abc"],
+     "Invalid --param fraction='abc' for sidebet-kelly: expected a number > 0 and ≤ 1."),
+    (["sidebet-fixed", "-p", "stake"], "Invalid --param 'stake': expected KEY=VALUE"),
+    (["martingale"], "Unknown strategy 'martingale': expected one of sidebet-fixed"),
+    ([], "Missing STRATEGY"),
+    (["sidebet-fixed", "--paths", "0"], "Invalid --paths 0: expected a number > 0."),
+    (["sidebet-fixed", "--lake", "x"], "--lake, --block-games and --all-origins go with"),
+])
+def test_bad_input_exits_2_naming_the_argument_and_the_fix(argv, message, capsys) -> None:
+    assert main(["backtest", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def _game(i: int, rug: int | None) -> dict:
+    return {"game_id": f"20251212-{i:016x}", "seen_live": True, "revealed": False,
+            "start_ts": T0 + dt.timedelta(minutes=i), "rug_tick": rug,
+            "rugged": rug is not None, "last_live_tick": (rug or 20) - 1}
+
+
+def test_the_lake_source_plays_real_games_and_counts_the_censored(tmp_path: Path,
+                                                                   capsys) -> None:
+    b = RowBatch()
+    b.extend("games", [_game(1, 30), _game(2, 100), _game(3, None)])
+    b.extend("ticks", [{"game_id": f"20251212-{i:016x}", "tick": t, "price_x": 1.0,
+                        "recv_ts": T0, "source": "live", "is_rug": False}
+                       for i in (1, 2) for t in range(3)])
+    write_batch(tmp_path / "lake", b)
+    d = _json(["sidebet-fixed", "--source", "lake", "--lake", str(tmp_path / "lake"),
+               "--block-games", "2", "--paths", "20", "--games", "2", "-p", "stake=1"], capsys)
+    assert d["source"] == {"source": "lake", "block_games": 2, "games": 3, "used": 2,
+                           "censored": 1, "joined_late": 0, "ticks_missing": 27 + 97,
+                           "other_origins": 0}
+    # each path plays games 1 then 2: +4 then −1
+    assert (d["final_bankroll_p05"], d["final_bankroll_p95"], d["bets"]) == (13.0, 13.0, 40)
+    assert main(["backtest", "sidebet-fixed", "--source", "lake", "--lake",
+                 str(tmp_path / "none")]) == 2
+    assert "no lake" in capsys.readouterr().err.lower()
