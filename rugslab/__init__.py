@@ -14,7 +14,8 @@ Where things live, by pipeline stage (each imports only from the stages above it
     fair/       the provably-fair generator (reference and compiled) and the verdicts
     lake/       Delta tables: writes, maintenance, snapshots, the DuckDB catalog, migration
     ingest      files → lake;  collector/  the live feed → lake;  sim/  simulated feeds
-    analysis/   timing, hazard, side bets, backtests;  plots, notebook: the notebooks' helpers
+    analysis/   timing, hazard, side bets;  strategy/  backtests on ensembles of bankrolls
+    plots, notebook  charts and the notebooks' helpers
     cli/        the `rugslab` command
 """
 

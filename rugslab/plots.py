@@ -1,8 +1,9 @@
 """Altair chart builders for the analysis frames. Each returns a chart; none displays it.
 
-Inputs are the frames of `rugslab.analysis` (columns named below). Large inputs are aggregated
-in polars before they reach Vega-Lite (histograms are binned here, long bankroll paths thinned),
-so charts stay under altair's 5,000-row default and notebooks stay small.
+Inputs are the frames of `rugslab.analysis` and `rugslab.strategy` (columns named below). Large
+inputs are aggregated in polars before they reach Vega-Lite (histograms are binned here,
+ensembles arrive as quantiles at checkpoints, long paths are thinned), so charts stay under
+altair's 5,000-row default and notebooks stay small.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import numpy as np
 import polars as pl
 
 from rugslab.analysis._frames import require_columns
-from rugslab.analysis.backtest import BacktestResult
 from rugslab.analysis.rugmodel import Calibration
 from rugslab.errors import ConfigError
 from rugslab.feed.rules import RUG_PROB_PER_TICK
@@ -129,30 +129,91 @@ def _thin(frame: pl.DataFrame, limit: int) -> pl.DataFrame:
     return frame.filter((idx % step == 0) | (idx == pl.len() - 1))
 
 
-def bankroll_paths(results: Mapping[str, BacktestResult] | list[BacktestResult]
-                   ) -> alt.Chart:
-    """Bankroll after each game, one line per strategy (each path thinned to ≤ 4000 points
-    / number of strategies, always keeping the last game)."""
-    items = results.items() if isinstance(results, Mapping) else [
-        (r.strategy, r) for r in results]
-    items = list(items)
+def _named(frames: Mapping[str, pl.DataFrame] | pl.DataFrame, columns: tuple[str, ...],
+           table: str) -> pl.DataFrame:
+    items = {"ensemble": frames} if isinstance(frames, pl.DataFrame) else dict(frames)
     if not items:
-        raise ConfigError("bankroll_paths needs at least one BacktestResult.")
-    limit = max(2, MAX_POINTS // len(items))
-    data = pl.concat([
-        _thin(pl.concat([
-            pl.DataFrame({"game_index": [-1], "bankroll_sol": [r.start_sol]},
-                         schema={"game_index": pl.Int64, "bankroll_sol": pl.Float64}),
-            r.bankroll.select("game_index", "bankroll_sol")]), limit)
-        .with_columns(pl.lit(name).alias("strategy"))
-        for name, r in items
-    ])
-    return alt.Chart(data).mark_line().encode(
-        x=alt.X("game_index:Q", title="game"),
-        y=alt.Y("bankroll_sol:Q", title="bankroll (SOL)"),
-        color="strategy:N",
-        tooltip=["strategy:N", "game_index:Q", "bankroll_sol:Q"],
-    ).properties(title="Bankroll paths")
+        raise ConfigError(f"{table} needs at least one frame.")
+    for name, f in items.items():
+        require_columns(f, columns, table=f"{table} {name!r}")
+    return pl.concat([f.select(columns).with_columns(pl.lit(name).alias("ensemble"))
+                      for name, f in items.items()])
+
+
+def _bands(data: pl.DataFrame, *, y_title: str, title: str) -> alt.LayerChart:
+    base = alt.Chart(data).encode(x=alt.X("game:Q", title="games played"), color="ensemble:N")
+    outer = base.mark_area(opacity=0.15).encode(y=alt.Y("p05:Q", title=y_title), y2="p95:Q")
+    inner = base.mark_area(opacity=0.3).encode(y="p25:Q", y2="p75:Q")
+    median = base.mark_line().encode(
+        y="p50:Q", tooltip=["ensemble:N", "game:Q", "p05:Q", "p25:Q", "p50:Q", "p75:Q",
+                            "p95:Q"])
+    return (outer + inner + median).properties(title=title)
+
+
+def bankroll_fan(bands: Mapping[str, pl.DataFrame] | pl.DataFrame) -> alt.LayerChart:
+    """Fan chart of the bankroll across an ensemble's paths by games played: the 5–95% and
+    25–75% bands and the median, one colour per ensemble.
+
+    Args:
+        bands: `Ensemble.bankroll_bands()` (`game`, `p05`, `p25`, `p50`, `p75`, `p95`), or
+            several by name.
+    """
+    cols = ("game", "p05", "p25", "p50", "p75", "p95")
+    return _bands(_named(bands, cols, "bankroll_fan"), y_title="bankroll (SOL)",
+                  title="Bankroll across paths (5–95%, 25–75%, median)")
+
+
+def drawdown_chart(bands: Mapping[str, pl.DataFrame] | pl.DataFrame) -> alt.LayerChart:
+    """The drawdown (fall from the running peak, as a fraction of it) across paths by games
+    played: bands and median as `bankroll_fan`.
+
+    Args:
+        bands: `Ensemble.drawdown_bands()`, or several by name.
+    """
+    cols = ("game", "p05", "p25", "p50", "p75", "p95")
+    return _bands(_named(bands, cols, "drawdown_chart"), y_title="drawdown (share of peak)",
+                  title="Drawdown across paths (5–95%, 25–75%, median)")
+
+
+def ruin_curve_chart(curves: Mapping[str, pl.DataFrame] | pl.DataFrame, *,
+                     exact: pl.DataFrame | None = None) -> alt.LayerChart:
+    """P(ruin by game g) with its Wilson band, one colour per ensemble, and the exact curve
+    (dashed) where given.
+
+    Args:
+        curves: `Ensemble.ruin_curve()` (`game`, `p`, `lo`, `hi`), or several by name.
+        exact: `game`, `p` (e.g. from `rugslab.strategy.oracle.fixed_sidebet_ruin`).
+    """
+    data = _named(curves, ("game", "p", "lo", "hi"), "ruin_curve_chart")
+    base = alt.Chart(data).encode(x=alt.X("game:Q", title="games played"), color="ensemble:N")
+    band = base.mark_area(opacity=0.25).encode(y=alt.Y("lo:Q", title="P(ruin by game)"),
+                                               y2="hi:Q")
+    line = base.mark_line().encode(y="p:Q", tooltip=["ensemble:N", "game:Q", "p:Q", "lo:Q",
+                                                     "hi:Q"])
+    chart = band + line
+    if exact is not None:
+        require_columns(exact, ("game", "p"), table="exact")
+        chart += alt.Chart(_thin(exact.select("game", "p"), MAX_POINTS)).mark_line(
+            color="black", strokeDash=[4, 3]).encode(x="game:Q", y="p:Q",
+                                                      tooltip=["game:Q", "p:Q"])
+    return chart.properties(title="Risk of ruin (band: 95% Wilson across paths; dashed: exact)")
+
+
+def sweep_heatmap(rows: pl.DataFrame, *, x: str, y: str, value: str = "ev_per_bet"
+                  ) -> alt.LayerChart:
+    """A sweep's metric over two parameters: one cell per grid point, its value written in.
+
+    Args:
+        rows: `rugslab.strategy.sweep.sweep` output; `x`, `y` name two parameters, `value`
+            a metric column (`ev_per_bet`, `ruin_probability`, `final_bankroll_p50`, ...).
+    """
+    require_columns(rows, (x, y, value), table="sweep")
+    data = rows.select(x, y, value)
+    base = alt.Chart(data).encode(x=alt.X(f"{x}:O", title=x), y=alt.Y(f"{y}:O", title=y))
+    cells = base.mark_rect().encode(color=alt.Color(f"{value}:Q", title=value),
+                                    tooltip=[f"{x}:O", f"{y}:O", f"{value}:Q"])
+    text = base.mark_text(fontSize=10).encode(text=alt.Text(f"{value}:Q", format=".3g"))
+    return (cells + text).properties(title=f"{value} by {x} and {y}")
 
 
 def rug_tick_distribution(rug_ticks: pl.Series | np.ndarray, *, bin_ticks: int = 10,

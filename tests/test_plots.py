@@ -9,9 +9,10 @@ import polars as pl
 import pytest
 
 from rugslab import plots
-from rugslab.analysis import hazard, rugmodel, sidebet, strategies, timing
-from rugslab.analysis.backtest import game_paths_from_rug_ticks, run_backtest
-from rugslab.errors import ConfigError
+from rugslab.analysis import hazard, rugmodel, sidebet, timing
+from rugslab.errors import ConfigError, SchemaViolation
+from rugslab.strategy import ExecutionRules, MonteCarloSource, make_strategy, oracle, run_ensemble
+from rugslab.strategy.sweep import sweep
 
 VEGA_LITE = "https://vega.github.io/schema/vega-lite/"
 
@@ -65,10 +66,25 @@ def test_reliability_ev_and_bankroll_charts() -> None:
     spec = _check(plots.ev_by_start_tick(frames))
     rows = max(_values(spec), key=len)
     assert {r["source"] for r in rows} == {"analytic", "monte carlo"}
-    paths = game_paths_from_rug_ticks(rug)
-    results = [run_backtest(paths, s, bankroll_sol=50.0) for s in (
-        strategies.FixedStartTick(0, 0.1), strategies.Martingale(0.1, max_steps=4))]
-    spec = _check(plots.bankroll_paths(results))
+
+
+def test_ensemble_charts() -> None:
+    runs = {name: run_ensemble(make_strategy(name), MonteCarloSource(), paths=40,
+                               games_per_path=60, seed=3, rules=ExecutionRules(bankroll_sol=1.0))
+            for name in ("sidebet-fixed", "sidebet-martingale")}
+    spec = _check(plots.bankroll_fan({k: e.bankroll_bands() for k, e in runs.items()}))
     rows = max(_values(spec), key=len)
-    assert len(rows) <= plots.MAX_POINTS + 2
-    assert {r["strategy"] for r in rows} == {"fixed start tick", "martingale"}
+    assert {r["ensemble"] for r in rows} == {"sidebet-fixed", "sidebet-martingale"}
+    assert len(rows) == 2 * runs["sidebet-fixed"].bankroll_bands().height
+    _check(plots.drawdown_chart(runs["sidebet-fixed"].drawdown_bands()))
+    exact = pl.DataFrame({"game": np.arange(61), "p": oracle.fixed_sidebet_ruin(
+        bankroll_sol=1.0, stake_sol=0.1, games=60, bet_start_tick=11)})
+    spec = _check(plots.ruin_curve_chart({k: e.ruin_curve() for k, e in runs.items()},
+                                         exact=exact))
+    assert sorted(len(v) for v in _values(spec)) == [61, 102]  # exact; 2 curves × 51 points
+    rows = sweep("sidebet-fixed", {"start_tick": [0, 20], "stake": [0.1, 0.2]},
+                 MonteCarloSource(), paths=10, games=10, workers=1)
+    spec = _check(plots.sweep_heatmap(rows, x="start_tick", y="stake"))
+    assert len(max(_values(spec), key=len)) == 4
+    with pytest.raises(SchemaViolation):
+        plots.sweep_heatmap(rows, x="start_tick", y="threshold")

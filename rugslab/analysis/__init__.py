@@ -5,9 +5,9 @@
     hazard     per-tick rug hazard with left truncation and right censoring, the constant-hazard
                test, the timing-adjusted rug model and its calibration
     sidebet    the resolution rule, analytic / empirical / Monte Carlo win rate and EV
-    backtest   the Strategy protocol, game paths and the bankroll engine
-    strategies side-bet and trading strategies for the engine
-    metrics    ROI, hit rate, EV per bet, drawdown, risk of ruin, Sharpe per game
+
+Backtests of strategies live in `rugslab.strategy` (a streaming engine on ensembles of
+independent bankrolls).
 
 Notebooks import from these modules and only display; charts live in `rugslab.plots`.
 """
