@@ -22,7 +22,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +32,8 @@ import polars as pl
 from tqdm import tqdm
 
 from rugslab.errors import ConfigError
-from rugslab.strategy.engine import ExecutionRules, PathSummaries, checkpoint_games, play_chunk
+from rugslab.strategy.book import PathSummaries, checkpoint_games
+from rugslab.strategy.engine import ExecutionRules, play_chunk
 from rugslab.strategy.metrics import EnsembleMetrics, ensemble_metrics, quantile_bands, ruin_curve
 from rugslab.strategy.protocol import Strategy
 from rugslab.strategy.sources import Source
@@ -181,3 +182,21 @@ def run_ensemble(strategy: Strategy, source: Source, *, paths: int, games_per_pa
     return Ensemble(strategy=getattr(strategy, "name", type(strategy).__name__),
                     source=source.describe(), rules=rules, games=games_per_path, seed=seed,
                     summaries=PathSummaries.concat(parts))
+
+
+#: The columns `compare` shows by default.
+COMPARE_COLUMNS = (
+    "bets", "ev_per_bet", "ev_per_bet_lo", "ev_per_bet_hi", "ruin_probability",
+    "ruin_probability_lo", "ruin_probability_hi", "final_bankroll_p05", "final_bankroll_p50",
+    "final_bankroll_p95", "max_drawdown_p50", "exposure", "sharpe")
+
+
+def compare(ensembles: Mapping[str, Ensemble], *, columns: Sequence[str] = COMPARE_COLUMNS,
+            level: float = 0.95) -> pl.DataFrame:
+    """One row per named ensemble: `ensemble`, then `columns` of `EnsembleMetrics.to_dict`
+    (null where undefined, e.g. an interval with "n too small")."""
+    rows = []
+    for name, e in ensembles.items():
+        d = e.metrics(level=level).to_dict()
+        rows.append({"ensemble": name, **{c: d.get(c) for c in columns}})
+    return pl.DataFrame(rows, infer_schema_length=None)

@@ -40,7 +40,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from rugslab.strategy.engine import PathSummaries
+from rugslab.strategy.book import PathSummaries
 
 #: Fewer paths than this give no interval across paths ("n too small").
 MIN_PATHS = 10

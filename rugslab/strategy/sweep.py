@@ -18,8 +18,9 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from rugslab.errors import ConfigError
+from rugslab.strategy.book import PathSummaries
 from rugslab.strategy.builtins import make_strategy
-from rugslab.strategy.engine import ExecutionRules, PathSummaries
+from rugslab.strategy.engine import ExecutionRules
 from rugslab.strategy.ensemble import (
     DEFAULT_CHUNK_PATHS,
     ChunkTask,

@@ -10,7 +10,8 @@ import pytest
 from rugslab.errors import ConfigError, LookaheadError
 from rugslab.feed.rules import MAX_TICKS
 from rugslab.strategy import builtins
-from rugslab.strategy.engine import ExecutionRules, PathSummaries
+from rugslab.strategy.book import PathSummaries
+from rugslab.strategy.engine import ExecutionRules
 from rugslab.strategy.ensemble import run_ensemble
 from rugslab.strategy.protocol import CAPPED, NO_GAME, Decision, TickView, ViewExpired
 from rugslab.strategy.sources import MonteCarloSource, ScriptedSource, scripted_game
