@@ -28,6 +28,13 @@ Execution rules (`ExecutionRules`; tests in `tests/strategy/test_engine.py`):
   game's end without stepping (the rug tick is known to the engine, never to the strategy).
   `Decision.wait_until` skips ticks, so the engine jumps from event to event.
 
+Why lockstep by game: game g of every path is played at the same time, so a view has one
+tick for the whole batch and each step is a few numpy operations on the paths still in play.
+A path whose game ends early waits for the others before its next game; paths are
+independent, so waiting changes nothing but the order of the work. Strategy ticks are
+decision ticks: `sidebet-fixed` with `start_tick` 10 decides at tick 10 and its bet starts at
+tick 10 + latency (`startedAtTick` in the feed).
+
 Memory is O(n) per chunk (plus the prices a strategy reads of the current game): each path
 is summarised on the fly (`PathSummaries`), never stored game by game.
 """

@@ -141,8 +141,11 @@ class Ensemble:
         return self.summaries.paths
 
     def metrics(self, *, level: float = 0.95) -> EnsembleMetrics:
-        """Every metric with intervals across paths (`rugslab.strategy.metrics`)."""
-        return ensemble_metrics(self.summaries, games=self.games, level=level)
+        """Every metric with intervals across paths (`rugslab.strategy.metrics`); for paths
+        resampled from real games, intervals for the real sample (`ensemble_metrics`)."""
+        real = self.source.get("used") if self.source.get("source") == "lake" else None
+        return ensemble_metrics(self.summaries, games=self.games, level=level,
+                                resampled_from=real if isinstance(real, int) else None)
 
     def ruin_curve(self, *, level: float = 0.95) -> pl.DataFrame:
         """P(ruin by game g) at the checkpoints, with Wilson bands."""

@@ -18,6 +18,9 @@ What the names mean (amounts in SOL; a "bet" is a side bet or a trade, buy to se
     exposure              share of games with money at risk
     ruin_probability      share of paths ruined (a stake the cash could not cover) by the
                           last game; Wilson interval
+
+Paths resampled from real games (`LakeSource`) are all made of the same few games: their
+intervals are those of the real sample, not of the number of paths (`ensemble_metrics`).
     time_to_ruin_*        games until ruin, among ruined paths
     final_bankroll_*      quantiles of the cash after the last game
     max_drawdown_*        quantiles of the largest fall from a running peak (fraction of
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -64,14 +68,15 @@ class Interval:
             return f"undefined ({self.note})"
         if self.lo is None or self.hi is None:
             return f"{self.value:.4g} (no interval: {self.note})"
-        return f"{self.value:.4g} [{self.lo:.4g}, {self.hi:.4g}]"
+        text = f"{self.value:.4g} [{self.lo:.4g}, {self.hi:.4g}]"
+        return f"{text} ({self.note})" if self.note else text
 
 
 def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def _guard(value: float, lo: float, hi: float, n: int) -> Interval:
+def _guard(value: float, lo: float, hi: float, n: int, note: str | None = None) -> Interval:
     v = _finite(value)
     if v is None:
         return Interval(None, None, None, n, "no data")
@@ -81,15 +86,20 @@ def _guard(value: float, lo: float, hi: float, n: int) -> Interval:
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi - lo <= 0:
         return Interval(v, None, None, n, "n too small: zero width (every path had the "
                         "same value)")
-    return Interval(v, float(lo), float(hi), n)
+    return Interval(v, float(lo), float(hi), n, note)
 
 
-def ratio_interval(num: np.ndarray, den: np.ndarray, *, level: float = 0.95) -> Interval:
-    """Σnum / Σden with a delta-method t interval across paths.
+def ratio_interval(num: np.ndarray, den: np.ndarray, *, level: float = 0.95,
+                   units: float | None = None, note: str | None = None) -> Interval:
+    """Σnum / Σden with a delta-method interval across paths.
 
     Resamples: paths (each path's totals `num[i]`, `den[i]` are one draw). Paths with
     den = 0 count (they add nothing to either sum but are part of the sample).
-    Var(R) ≈ Σ(num_i − R·den_i)² / (n(n−1)·mean(den)²).
+    Var(R) ≈ Σ(num_i − R·den_i)² / ((n−1)·units·mean(den)²), with a Student t(n−1) quantile,
+    where `units` is the number of independent paths behind the estimate: n for a generator
+    (the default), or (real games / games per path) for paths resampled from real games,
+    then with a normal quantile: however many paths are drawn, they hold no more
+    information than the real games they were drawn from (see `ensemble_metrics`).
     """
     num, den = np.asarray(num, float), np.asarray(den, float)
     n = int(num.size)
@@ -99,9 +109,25 @@ def ratio_interval(num: np.ndarray, den: np.ndarray, *, level: float = 0.95) -> 
     if n < 2:
         return _guard(r, math.nan, math.nan, n)
     d = num - r * den
-    se = math.sqrt(float((d * d).sum()) / (n * (n - 1))) / float(den.mean())
-    q = float(stats.t.ppf(0.5 + level / 2, n - 1))
-    return _guard(r, r - q * se, r + q * se, n)
+    se = math.sqrt(float((d * d).sum()) / ((n - 1) * (units or n))) / float(den.mean())
+    q = float(stats.norm.ppf(0.5 + level / 2) if units else stats.t.ppf(0.5 + level / 2, n - 1))
+    return _guard(r, r - q * se, r + q * se, n, note)
+
+
+def wilson_interval(k: int, n: int, *, level: float = 0.95, units: float | None = None,
+                    note: str | None = None) -> Interval:
+    """k/n with the Wilson score interval. Resamples: paths (k of n paths had the event);
+    with `units`, the interval is the Wilson interval of k/n at an effective sample size of
+    `units` independent paths (as `ratio_interval`). Never of zero width for n ≥ 1, so it is
+    given from one path on."""
+    if n == 0:
+        return Interval(None, None, None, 0, "no paths")
+    m = float(units or n)
+    p = k / n
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    centre = (p + z * z / (2 * m)) / (1 + z * z / m)
+    half = z * math.sqrt(p * (1 - p) / m + z * z / (4 * m * m)) / (1 + z * z / m)
+    return Interval(p, max(0.0, centre - half), min(1.0, centre + half), n, note)
 
 
 def mean_interval(x: np.ndarray, *, level: float = 0.95) -> Interval:
@@ -118,13 +144,10 @@ def mean_interval(x: np.ndarray, *, level: float = 0.95) -> Interval:
     return _guard(m, m - half, m + half, n)
 
 
-def wilson_interval(k: int, n: int, *, level: float = 0.95) -> Interval:
-    """k/n with the Wilson score interval. Resamples: paths (k of n paths had the event).
-    Never of zero width for n ≥ 1, so it is given from one path on."""
-    if n == 0:
-        return Interval(None, None, None, 0, "no paths")
-    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="wilson")
-    return Interval(k / n, float(ci.low), float(ci.high), n)
+def _no_interval(x: np.ndarray, note: str) -> Interval:
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    return Interval(float(x.mean()) if x.size else None, None, None, int(x.size), note)
 
 
 def _per_path_ratios(s: PathSummaries) -> dict[str, np.ndarray]:
@@ -172,20 +195,37 @@ class EnsembleMetrics:
         return "\n".join(lines)
 
 
-def ensemble_metrics(s: PathSummaries, *, games: int, level: float = 0.95) -> EnsembleMetrics:
-    """The metrics of an ensemble whose paths each had `games` games (module docstring)."""
+def ensemble_metrics(s: PathSummaries, *, games: int, level: float = 0.95,
+                     resampled_from: int | None = None) -> EnsembleMetrics:
+    """The metrics of an ensemble whose paths each had `games` games (module docstring).
+
+    Args:
+        resampled_from: for paths resampled from real games (`LakeSource`), how many real
+            games there were. Every path is then made of the same few games, so intervals
+            that shrink with the number of paths would only measure the resampling noise.
+            The intervals of EV per bet, per game, expectancy, hit rate and ruin are instead
+            those of the real sample: the spread across paths at an effective sample size of
+            resampled_from / games independent paths; the means of per-path quantities
+            (final bankroll, Sharpe, ...) get no interval.
+    """
     n = s.paths
     ruined = s.ruin_game >= 0
     ratios = _per_path_ratios(s)
     gross_loss = float(s.gross_loss_sol.sum())
+    units = resampled_from / games if resampled_from else None
+    note = (f"for a sample of {resampled_from} real games (paths resampled from them)"
+            if resampled_from else None)
+    kw: dict[str, Any] = {"level": level, "units": units, "note": note}
+    per_path = {"final_bankroll_mean": s.final_sol, **ratios}
     intervals = {
-        "ev_per_bet": ratio_interval(s.pnl_sol, s.staked_sol, level=level),
-        "ev_per_game": ratio_interval(s.pnl_sol, s.games_played, level=level),
-        "expectancy_sol": ratio_interval(s.pnl_sol, s.bets, level=level),
-        "hit_rate": ratio_interval(s.wins, s.bets, level=level),
-        "ruin_probability": wilson_interval(int(ruined.sum()), n, level=level),
-        "final_bankroll_mean": mean_interval(s.final_sol, level=level),
-        **{k: mean_interval(v, level=level) for k, v in ratios.items()},
+        "ev_per_bet": ratio_interval(s.pnl_sol, s.staked_sol, **kw),
+        "ev_per_game": ratio_interval(s.pnl_sol, s.games_played, **kw),
+        "expectancy_sol": ratio_interval(s.pnl_sol, s.bets, **kw),
+        "hit_rate": ratio_interval(s.wins, s.bets, **kw),
+        "ruin_probability": wilson_interval(int(ruined.sum()), n, **kw),
+        **{k: (mean_interval(v, level=level) if units is None else _no_interval(
+            v, "resampled real games: it would only measure the resampling"))
+            for k, v in per_path.items()},
     }
     values: dict[str, float | None] = {
         f"final_bankroll_p{round(q * 100):02d}": _q(s.final_sol, q) for q in QUANTILES}

@@ -79,6 +79,8 @@ def sweep(strategy: str, grid: Mapping[str, Sequence[object]], source: Source, *
     parts = run_tasks(tasks, executor=executor, workers=workers, progress=progress)
     rows = []
     for point, (lo, hi) in zip(points, spans, strict=True):
-        m = ensemble_metrics(PathSummaries.concat(parts[lo:hi]), games=games, level=level)
+        real = source.describe().get("used") if source.name == "lake" else None
+        m = ensemble_metrics(PathSummaries.concat(parts[lo:hi]), games=games, level=level,
+                             resampled_from=real if isinstance(real, int) else None)
         rows.append({**point, **m.to_dict()})
     return pl.DataFrame(rows, infer_schema_length=None)
