@@ -75,7 +75,7 @@ def checkpoint_games(games: int, *, points: int = 50) -> np.ndarray:
 
 
 class Book:
-    """Every path's state; per-game fields are reset at each game's start."""
+    """Every path's state; per-game fields are reset when a path starts a game."""
 
     def __init__(self, n: int, first_path: int, bankroll: float, cps: np.ndarray) -> None:
         self.path = np.arange(first_path, first_path + n, dtype=np.int64)
@@ -104,19 +104,33 @@ class Book:
         self.cp_bank[:, 0], self.cp_dd[:, 0] = bankroll, 0.0
         self.n = n
 
-    def reset_game(self) -> None:
-        n = self.n
-        self.bet_stake, self.pend_bet_stake = np.zeros(n), np.zeros(n)
-        self.bet_start, self.pend_bet_tick = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
-        self.pos_qty, self.pos_cost = np.zeros(n), np.zeros(n)
+        # the game in play of each path (its index is `games_played`), on the path's own
+        # clock: paths do not wait for each other
+        self.tick = i0()
+        self.end = i0()  # last tick with a price of the game in play (engine only)
+        self.rugged = np.zeros(n, bool)
+        self.live = np.zeros(n, bool)  # a game is in play
+        self.bet_stake, self.pend_bet_stake, self.pos_qty, self.pos_cost = f0(), f0(), f0(), f0()
+        self.pend_buy_stake = f0()
         self.pos_entry = np.full(n, np.nan)
-        self.pend_buy_stake = np.zeros(n)
+        self.bet_start, self.pend_bet_tick = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
         self.pend_buy_tick = np.full(n, -1, np.int64)
         self.pend_sell_tick = np.full(n, -1, np.int64)
         self.done = np.zeros(n, bool)
-        self.wake = np.zeros(n, np.int64)
+        self.wake = i0()
         self.risked = np.zeros(n, bool)
-        self.game_start = self.cash.copy()
+
+    def start_games(self, idx: np.ndarray, end: np.ndarray, rugged: np.ndarray) -> None:
+        """Paths `idx` start a game (tick 0) whose last tick with a price is `end`."""
+        self.end[idx], self.rugged[idx], self.tick[idx], self.live[idx] = end, rugged, 0, True
+        for name in ("bet_stake", "pend_bet_stake", "pos_qty", "pos_cost", "pend_buy_stake",
+                     "wake"):
+            getattr(self, name)[idx] = 0
+        for name in ("bet_start", "pend_bet_tick", "pend_buy_tick", "pend_sell_tick"):
+            getattr(self, name)[idx] = -1
+        self.pos_entry[idx] = np.nan
+        self.done[idx] = self.risked[idx] = False
+        self.game_start[idx] = self.cash[idx]
 
     def settle(self, idx: np.ndarray, stake: np.ndarray, back: np.ndarray) -> None:
         """Book finished bets or trades: `stake` paid, `back` returned."""
@@ -135,6 +149,13 @@ class Book:
         self.last_won[idx] = won
 
     def summaries(self, bankroll: float) -> PathSummaries:
+        """The per-path results. A path that stopped early keeps its last bankroll and
+        drawdown at the checkpoints it did not reach."""
+        fill = np.isnan(self.cp_bank)
+        dd = np.where(self.peak > 0, (self.peak - self.cash) / np.where(self.peak > 0,
+                                                                          self.peak, 1.0), 0.0)
+        self.cp_bank[fill] = np.broadcast_to(self.cash[:, None], fill.shape)[fill]
+        self.cp_dd[fill] = np.broadcast_to(dd[:, None], fill.shape)[fill]
         return PathSummaries(
             bankroll_sol=bankroll, checkpoint_games=self.cps, final_sol=self.cash,
             ruin_game=self.ruin_game, games_played=self.games_played,

@@ -48,9 +48,9 @@ class SidebetFixed:
 
     def decide(self, view: TickView) -> Decision:
         """Wait until `start_tick`, then bet and be done with the game."""
-        if view.tick < self.start_tick:
-            return Decision(wait_until=self.start_tick)
-        return Decision(sidebet_sol=self.stake, done=True)
+        now = view.tick >= self.start_tick
+        return Decision(sidebet_sol=np.where(now, self.stake, 0.0), done=now,
+                        wait_until=self.start_tick)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +66,13 @@ class SidebetMartingale:
 
     def decide(self, view: TickView) -> Decision:
         """Wait until `start_tick`, then bet the progression's stake."""
-        if view.tick < self.start_tick:
-            return Decision(wait_until=self.start_tick)
+        now = view.tick >= self.start_tick
         k = view.consecutive_losses
         if self.max_steps > 0:
             k = np.minimum(k, self.max_steps)
-        return Decision(sidebet_sol=self.base * self.factor ** k.astype(float), done=True)
+        stake = self.base * self.factor ** k.astype(float)
+        return Decision(sidebet_sol=np.where(now, stake, 0.0), done=now,
+                        wait_until=self.start_tick)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +87,10 @@ class SidebetKelly:
 
     def decide(self, view: TickView) -> Decision:
         """Wait until `start_tick`, then stake the Kelly share of the cash (or nothing)."""
-        if view.tick < self.start_tick:
-            return Decision(wait_until=self.start_tick)
+        now = view.tick >= self.start_tick
         f = kelly_fraction(self.p_win)
-        stake = self.fraction * f * view.cash_sol if f > 0 else 0.0
-        return Decision(sidebet_sol=stake, done=True)
+        stake = np.where(now, self.fraction * f * view.cash_sol, 0.0) if f > 0 else 0.0
+        return Decision(sidebet_sol=stake, done=now, wait_until=self.start_tick)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +105,13 @@ class SidebetDue:
 
     def decide(self, view: TickView) -> Decision:
         """Wait until `start_tick`, then bet where the recent games ran long."""
-        if view.tick < self.start_tick:
-            return Decision(wait_until=self.start_tick)
+        now = view.tick >= self.start_tick
         recent = view.recent_rug_ticks
         seen = (recent != NO_GAME).all(axis=1)
         mean = np.where(recent < 0, MAX_TICKS, recent).mean(axis=1)
-        return Decision(sidebet_sol=np.where(seen & (mean >= self.threshold), self.stake, 0.0),
-                        done=True)
+        bet = now & seen & (mean >= self.threshold)
+        return Decision(sidebet_sol=np.where(bet, self.stake, 0.0), done=now,
+                        wait_until=self.start_tick)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,16 +128,14 @@ class TradeTarget:
     def decide(self, view: TickView) -> Decision:
         """Buy at the entry tick; then watch every tick for the exit signal."""
         t = view.tick
-        if t < self.entry_tick:
-            return Decision(wait_until=self.entry_tick)
-        if t == self.entry_tick:
-            return Decision(buy_sol=self.stake)
+        after = t > self.entry_tick
         held, pending = view.position_open, view.order_pending
         hit = view.price >= view.position_entry_price * self.target  # NaN compares False
-        if self.exit_tick > 0 and t >= self.exit_tick:
-            hit = np.ones(view.size, bool)
-        sell = held & ~pending & hit
-        return Decision(sell=sell, done=(~held & ~pending) | sell)
+        if self.exit_tick > 0:
+            hit |= t >= self.exit_tick
+        sell = after & held & ~pending & hit
+        return Decision(buy_sol=np.where(t == self.entry_tick, self.stake, 0.0), sell=sell,
+                        done=after & ((~held & ~pending) | sell), wait_until=self.entry_tick)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,10 @@
-"""The backtest engine: a strategy plays games on many independent bankrolls in lockstep.
+"""The backtest engine: a strategy plays games on many independent bankrolls at once.
 
-A chunk of `n` paths (independent bankrolls) plays its games in sequence; game `g` of every
-path is played at the same time, tick by tick, and each path's games come from the source
-(`rugslab.strategy.ensemble`). The strategy is called once per tick with a `TickView` of the
-paths that still want decisions (`rugslab.strategy.protocol`).
+A chunk of `n` paths (independent bankrolls) plays its games in sequence, each path on its
+own clock: when a path's game ends it starts its next one, so every step of the engine moves
+every path that is still playing to its own next event. The games come from the source's
+`GameStream` (`rugslab.strategy.sources`); the strategy is called with a `TickView` of the
+paths that want a decision at their tick (`rugslab.strategy.protocol`).
 
 Execution rules (`ExecutionRules`; tests in `tests/strategy/test_engine.py`):
 
@@ -28,32 +29,32 @@ Execution rules (`ExecutionRules`; tests in `tests/strategy/test_engine.py`):
   game's end without stepping (the rug tick is known to the engine, never to the strategy).
   `Decision.wait_until` skips ticks, so the engine jumps from event to event.
 
-Why lockstep by game: game g of every path is played at the same time, so a view has one
-tick for the whole batch and each step is a few numpy operations on the paths still in play.
-A path whose game ends early waits for the others before its next game; paths are
-independent, so waiting changes nothing but the order of the work. Strategy ticks are
-decision ticks: `sidebet-fixed` with `start_tick` 10 decides at tick 10 and its bet starts at
-tick 10 + latency (`startedAtTick` in the feed).
+Why a clock per path: a strategy that watches every tick (a trade waiting for its target)
+needs one engine step per tick. Played in lockstep (game g of every path at once), a game
+would take as many steps as the longest game of the batch (~200·ln n ticks); with a clock per
+path the steps per game are the mean length (~200), and the batch stays full. Strategy ticks
+are decision ticks: `sidebet-fixed` with `start_tick` 10 decides at tick 10 and its bet starts
+at tick 10 + latency (`startedAtTick` in the feed).
 
-Memory is O(n) per chunk (plus the prices a strategy reads of the current game): each path
-is summarised on the fly (`PathSummaries`), never stored game by game.
+Memory is O(n) per chunk (plus the prices of the current games): each path is summarised on
+the fly (`PathSummaries`, `rugslab.strategy.book`), never stored game by game.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from rugslab.errors import ConfigError
-from rugslab.feed.rules import MAX_TICKS, SIDEBET_PAYOUT_X, SIDEBET_WINDOW_TICKS
+from rugslab.feed.rules import SIDEBET_PAYOUT_X, SIDEBET_WINDOW_TICKS
 from rugslab.strategy.book import Book, PathSummaries, checkpoint_games
-from rugslab.strategy.protocol import CAPPED, Decision, GameTape, Strategy, TickView
+from rugslab.strategy.protocol import CAPPED, Decision, GameStream, Strategy, TickView
 
 #: Relative tolerance when comparing a stake with the cash (float rounding of sums).
 STAKE_TOLERANCE = 1e-9
 _DUST = 1e-12
+_NEVER = np.iinfo(np.int64).max // 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,8 @@ class ExecutionRules:
 
 
 def _broadcast(value: object, m: int, dtype: type, what: str, strategy: str) -> np.ndarray:
+    if isinstance(value, int | float | bool | np.number | np.bool_):
+        return np.full(m, value, dtype=dtype)
     try:
         return np.broadcast_to(np.asarray(value, dtype=dtype), (m,))
     except (ValueError, TypeError) as e:
@@ -83,15 +86,19 @@ def _broadcast(value: object, m: int, dtype: type, what: str, strategy: str) -> 
 
 
 class Engine:
-    """Plays one chunk: `n` paths from `first_path`, game by game (`play_chunk`)."""
+    """Plays one chunk: `n` paths from `first_path`, `games` games each (`play_chunk`)."""
 
-    def __init__(self, strategy: Strategy, rules: ExecutionRules, *, n: int,
-                 first_path: int = 0, checkpoints: np.ndarray | None = None) -> None:
+    def __init__(self, strategy: Strategy, rules: ExecutionRules, stream: GameStream, *,
+                 n: int, games: int, first_path: int = 0,
+                 checkpoints: np.ndarray | None = None) -> None:
         self.strategy = strategy
+        self.name = getattr(strategy, "name", type(strategy).__name__)
         self.rules = rules
-        cps = checkpoint_games(0) if checkpoints is None else np.asarray(checkpoints, np.int64)
+        self.stream = stream
+        self.games = games
+        cps = checkpoint_games(games) if checkpoints is None else np.asarray(checkpoints,
+                                                                               np.int64)
         self.book = Book(n, first_path, rules.bankroll_sol, cps)
-        self._game = 0
 
     # -- orders ---------------------------------------------------------------------------
     def _stake(self, idx: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -99,8 +106,8 @@ class Engine:
         b = self.book
         cash = b.cash[idx]
         short = wanted > cash * (1.0 + STAKE_TOLERANCE) + _DUST
-        first = short & (b.ruin_game[idx] < 0)
-        b.ruin_game[idx[first]] = self._game
+        first = idx[short & (b.ruin_game[idx] < 0)]
+        b.ruin_game[first] = b.games_played[first]
         if self.rules.stop_at_ruin:
             stake = np.where(short, 0.0, np.minimum(wanted, cash))
             b.stopped[idx[short]] = True
@@ -109,22 +116,24 @@ class Engine:
             stake = np.minimum(wanted, cash)
         return np.where(stake > _DUST, stake, 0.0)
 
-    def _fill(self, idx: np.ndarray, t: int, tape: GameTape) -> None:
-        b = self.book
-        s = idx[b.pend_sell_tick[idx] == t]
+    def _fill(self, idx: np.ndarray) -> None:
+        """Orders due at each path's tick."""
+        b, t = self.book, self.book.tick
+        s = idx[b.pend_sell_tick[idx] == t[idx]]
         if s.size:
-            p = tape.prices(s, t)
+            p = self.stream.prices(s, t[s])
             gap = ~np.isfinite(p)
-            b.pend_sell_tick[s[gap]] = t + 1
+            b.pend_sell_tick[s[gap]] += 1  # no price recorded: the next tick
             s, p = s[~gap], p[~gap]
             b.settle(s, b.pos_cost[s], b.pos_qty[s] * p)
             b.pos_qty[s], b.pos_cost[s], b.pos_entry[s], b.pend_sell_tick[s] = 0, 0, np.nan, -1
-        u = idx[b.pend_buy_tick[idx] == t]
+        u = idx[b.pend_buy_tick[idx] == t[idx]]
         if u.size:
-            p = tape.prices(u, t)
+            p = self.stream.prices(u, t[u])
             gap = ~np.isfinite(p)
-            b.pend_buy_tick[u[gap]] = t + 1
+            b.pend_buy_tick[u[gap]] += 1
             u, p = u[~gap], p[~gap]
+            b.pend_buy_tick[u] = -1
             u, p = u[p > 0], p[p > 0]  # a price of 0 buys nothing: the order lapses
             stake = self._stake(u, b.pend_buy_stake[u])
             ok = stake > 0
@@ -132,29 +141,29 @@ class Engine:
             b.cash[u] -= stake
             b.pos_qty[u], b.pos_cost[u], b.pos_entry[u] = stake / p, stake, p
             b.risked[u] = True
-            b.pend_buy_tick[idx[b.pend_buy_tick[idx] == t]] = -1
-        v = idx[b.pend_bet_tick[idx] == t]
+        v = idx[b.pend_bet_tick[idx] == t[idx]]
         if v.size:
             stake = self._stake(v, b.pend_bet_stake[v])
             ok = stake > 0
-            b.cash[v[ok]] -= stake[ok]
-            b.bet_stake[v[ok]], b.bet_start[v[ok]] = stake[ok], t
-            b.risked[v[ok]] = True
+            w = v[ok]
+            b.cash[w] -= stake[ok]
+            b.bet_stake[w], b.bet_start[w], b.risked[w] = stake[ok], t[w], True
             b.pend_bet_tick[v], b.pend_bet_stake[v] = -1, 0.0
 
-    def _close_windows(self, idx: np.ndarray, t: int) -> None:
-        """Side bets whose window ends at t while the game is alive at t: lost."""
+    def _close_windows(self, idx: np.ndarray) -> None:
+        """Side bets whose window ends at the path's tick, the game alive there: lost."""
         b = self.book
-        lost = idx[(b.bet_start[idx] >= 0) & (b.bet_start[idx] + self.rules.window_ticks == t)]
+        start = b.bet_start[idx]
+        lost = idx[(start >= 0) & (start + self.rules.window_ticks == b.tick[idx])]
         if lost.size:
             b.settle(lost, b.bet_stake[lost], np.zeros(lost.size))
             b.bet_stake[lost], b.bet_start[lost] = 0.0, -1
 
-    def _finish(self, idx: np.ndarray, tape: GameTape) -> None:
+    def _finish(self, idx: np.ndarray) -> None:
         """Settle everything open of paths whose game is over (or who are done with it)."""
         b = self.book
-        end, rugged = tape.end_tick[idx], tape.rugged[idx]
-        o = (b.bet_start[idx] >= 0)
+        end, rugged = b.end[idx], b.rugged[idx]
+        o = b.bet_start[idx] >= 0
         if o.any():
             i = idx[o]
             win = rugged[o] & (end[o] + 1 <= b.bet_start[i] + self.rules.window_ticks)
@@ -162,23 +171,54 @@ class Engine:
             b.bet_stake[i], b.bet_start[i] = 0.0, -1
         h = b.pos_qty[idx] > 0
         if h.any():
-            i, rug, last = idx[h], rugged[h], end[h]
-            back = np.zeros(i.size)
-            capped = ~rug
+            i, back = idx[h], np.zeros(int(h.sum()))
+            capped = ~rugged[h]
             if capped.any():  # ran to the cap: sold at the last price
                 c = i[capped]
-                p = tape.prices(c, int(last[capped][0])) if np.unique(last[capped]).size == 1 \
-                    else np.array([tape.prices(c[k:k + 1], int(x))[0]
-                                   for k, x in enumerate(last[capped])])
+                p = self.stream.prices(c, b.end[c])
                 back[capped] = np.where(np.isfinite(p), b.pos_qty[c] * p, b.pos_cost[c])
             b.settle(i, b.pos_cost[i], back)
             b.pos_qty[i], b.pos_cost[i], b.pos_entry[i] = 0.0, 0.0, np.nan
         b.pend_bet_tick[idx], b.pend_buy_tick[idx], b.pend_sell_tick[idx] = -1, -1, -1
+        self._close_games(idx)
 
-    def _ask(self, idx: np.ndarray, t: int, tape: GameTape) -> None:
-        b, name = self.book, getattr(self.strategy, "name", type(self.strategy).__name__)
-        view = TickView(tick=t, game=self._game, latency_ticks=self.rules.latency_ticks,
-                        idx=idx, book=b, tape=tape)
+    def _close_games(self, idx: np.ndarray) -> None:
+        """End-of-game books of paths `idx`; each starts its next game if it has one."""
+        b = self.book
+        cash = b.cash[idx]
+        cash[cash < _DUST * self.rules.bankroll_sol] = 0.0  # float dust of sums: 1e-16 SOL
+        b.cash[idx] = cash
+        start = b.game_start[idx]
+        r = np.where(start > 0, (cash - start) / np.where(start > 0, start, 1.0), 0.0)
+        b.sum_r[idx] += r
+        b.sum_r2[idx] += r * r
+        b.sum_down2[idx] += np.minimum(r, 0.0) ** 2
+        b.exposed[idx] += b.risked[idx]
+        peak = np.maximum(b.peak[idx], cash)
+        fall = peak - cash
+        dd = np.where(peak > 0, fall / np.where(peak > 0, peak, 1.0), 0.0)
+        b.peak[idx] = peak
+        b.max_dd[idx] = np.maximum(b.max_dd[idx], dd)
+        b.max_dd_sol[idx] = np.maximum(b.max_dd_sol[idx], fall)
+        under = np.where(cash < peak * (1.0 - STAKE_TOLERANCE), b.under[idx] + 1, 0)
+        b.under[idx] = under
+        b.max_under[idx] = np.maximum(b.max_under[idx], under)
+        b.recent[idx, 1:] = b.recent[idx, :-1]
+        b.recent[idx, 0] = np.where(b.rugged[idx], b.end[idx] + 1, CAPPED)
+        played = b.games_played[idx] + 1
+        b.games_played[idx] = played
+        k = np.searchsorted(b.cps, played)
+        at = (k < b.cps.size) & (b.cps[np.minimum(k, b.cps.size - 1)] == played)
+        b.cp_bank[idx[at], k[at]], b.cp_dd[idx[at], k[at]] = cash[at], dd[at]
+        b.live[idx] = False
+        more = idx[(played < self.games) & ~b.stopped[idx]]
+        if more.size:
+            b.start_games(more, *self.stream.deal(more))
+
+    def _ask(self, idx: np.ndarray) -> None:
+        b, name = self.book, self.name
+        view = TickView(latency_ticks=self.rules.latency_ticks, idx=idx, book=b,
+                        tape=self.stream)
         try:
             d = self.strategy.decide(view)
         finally:
@@ -188,124 +228,92 @@ class Engine:
         if not isinstance(d, Decision):
             raise ConfigError(f"Strategy {name!r} returned {type(d).__name__}: expected a "
                               "Decision or None.")
-        m, fill = idx.size, t + self.rules.latency_ticks
+        m = idx.size
+        fill = b.tick[idx] + self.rules.latency_ticks
         for what, value in (("sidebet_sol", d.sidebet_sol), ("buy_sol", d.buy_sol)):
             if value is None:
                 continue
             x = _broadcast(value, m, float, what, name)
             if not np.all(x >= 0):  # NaN fails too
-                bad = float(x[~(x >= 0)][0])
-                raise ConfigError(f"Strategy {name!r} ordered {what} {bad!r} at tick {t}: "
-                                  "expected a stake ≥ 0 SOL (0: no order).")
+                i = int(np.argmax(~(x >= 0)))
+                raise ConfigError(f"Strategy {name!r} ordered {what} {float(x[i])!r} at tick "
+                                  f"{int(b.tick[idx[i]])}: expected a stake ≥ 0 SOL (0: no "
+                                  "order).")
             if what == "sidebet_sol":
                 ok = (x > 0) & (b.bet_start[idx] < 0) & (b.pend_bet_tick[idx] < 0)
-                b.pend_bet_stake[idx[ok]], b.pend_bet_tick[idx[ok]] = x[ok], fill
+                b.pend_bet_stake[idx[ok]], b.pend_bet_tick[idx[ok]] = x[ok], fill[ok]
             else:
                 ok = ((x > 0) & (b.pos_qty[idx] == 0) & (b.pend_buy_tick[idx] < 0)
                       & (b.pend_sell_tick[idx] < 0))
-                b.pend_buy_stake[idx[ok]], b.pend_buy_tick[idx[ok]] = x[ok], fill
+                b.pend_buy_stake[idx[ok]], b.pend_buy_tick[idx[ok]] = x[ok], fill[ok]
         if d.sell is not None:
             x = _broadcast(d.sell, m, bool, "sell", name)
             ok = x & (b.pos_qty[idx] > 0) & (b.pend_sell_tick[idx] < 0)
-            b.pend_sell_tick[idx[ok]] = fill
+            b.pend_sell_tick[idx[ok]] = fill[ok]
         if d.done is not None:
             b.done[idx[_broadcast(d.done, m, bool, "done", name)]] = True
         if d.wait_until is not None:
             b.wake[idx] = _broadcast(d.wait_until, m, np.int64, "wait_until", name)
 
-    def _next_tick(self, act: np.ndarray, t: int, end: np.ndarray) -> int:
-        """The next tick at which anything can happen: a wanted decision, a fill or a window
-        end. A game's end is not an event: whatever it settles is settled from the end tick
-        whenever the engine next looks (`_finish`), so the engine jumps over it."""
+    def _next_ticks(self, idx: np.ndarray) -> np.ndarray:
+        """Each path's next event: a wanted decision, a fill or a window end. A game's end is
+        not an event: what it settles is settled from the end tick whenever the engine next
+        looks (`_finish`), so a path jumps over it."""
         b = self.book
-        nxt = None
-        asking = act[~b.done[act]]
-        if asking.size:
-            nxt = max(int(b.wake[asking].min()), t + 1)
-        for ticks in (b.pend_bet_tick[act], b.pend_buy_tick[act], b.pend_sell_tick[act]):
-            pending = ticks[ticks >= 0]
-            if pending.size:
-                nxt = min(nxt or MAX_TICKS + 1, int(pending.min()))
-        starts = b.bet_start[act]
-        starts = starts[starts >= 0]
-        if starts.size:
-            nxt = min(nxt or MAX_TICKS + 1, int(starts.min()) + self.rules.window_ticks)
-        if nxt is None:
-            return int(end[act].max()) + 1
-        return max(nxt, t + 1)
+        t = b.tick[idx]
+        nxt = np.where(b.done[idx], _NEVER, np.maximum(b.wake[idx], t + 1))
+        for ticks in (b.pend_bet_tick[idx], b.pend_buy_tick[idx], b.pend_sell_tick[idx]):
+            nxt = np.where(ticks >= 0, np.minimum(nxt, ticks), nxt)
+        start = b.bet_start[idx]
+        nxt = np.where(start >= 0, np.minimum(nxt, start + self.rules.window_ticks), nxt)
+        nxt = np.where(nxt == _NEVER, b.end[idx] + 1, nxt)
+        return np.maximum(nxt, t + 1)
 
-    # -- games ----------------------------------------------------------------------------
-    def play_game(self, tape: GameTape) -> None:
-        """Play the next game of every path that has not stopped."""
+    # -- the loop -------------------------------------------------------------------------
+    def run(self) -> PathSummaries:
+        """Play every game of every path; the paths' summaries."""
         b = self.book
-        b.reset_game()
-        played = ~b.stopped
-        act = np.flatnonzero(played)
-        end = tape.end_tick
-        t = 0
+        everyone = np.arange(b.n)
+        b.start_games(everyone, *self.stream.deal(everyone))
+        act = everyone
         while act.size:
-            over = end[act] < t
+            over = b.end[act] < b.tick[act]
             if over.any():
-                self._finish(act[over], tape)
-                act = act[~over]
+                self._finish(act[over])  # and start the next game, at its tick 0
+                act = act[b.live[act]]
                 if not act.size:
                     break
-            self._close_windows(act, t)
-            self._fill(act, t, tape)
-            ask = act[~b.done[act] & (b.wake[act] <= t)]
+            self._close_windows(act)
+            self._fill(act)
+            ask = act[~b.done[act] & (b.wake[act] <= b.tick[act])]
             if ask.size:
-                self._ask(ask, t, tape)
+                self._ask(ask)
                 if self.rules.latency_ticks == 0:
-                    self._fill(ask, t, tape)
+                    self._fill(ask)
             quiet = (b.done[act] & (b.pend_bet_tick[act] < 0) & (b.pend_buy_tick[act] < 0)
                      & (b.pend_sell_tick[act] < 0))
+            fresh = np.zeros(b.n, bool)
             if quiet.any():
-                self._finish(act[quiet], tape)
-                act = act[~quiet]
-            if act.size:
-                t = self._next_tick(act, t, end)
-        self._close_game(tape, played)
-        self._game += 1
-
-    def _close_game(self, tape: GameTape, played: np.ndarray) -> None:
-        b = self.book
-        b.cash[b.cash < _DUST * self.rules.bankroll_sol] = 0.0  # float dust of sums: 1e-16 SOL
-        pnl = b.cash - b.game_start
-        r = np.where(b.game_start > 0, pnl / np.where(b.game_start > 0, b.game_start, 1.0), 0.0)
-        r = np.where(played, r, 0.0)
-        b.games_played += played
-        b.exposed += played & b.risked
-        b.sum_r += r
-        b.sum_r2 += r * r
-        b.sum_down2 += np.minimum(r, 0.0) ** 2
-        np.maximum(b.peak, b.cash, out=b.peak)
-        fall = b.peak - b.cash
-        dd = np.where(b.peak > 0, fall / np.where(b.peak > 0, b.peak, 1.0), 0.0)
-        np.maximum(b.max_dd, dd, out=b.max_dd)
-        np.maximum(b.max_dd_sol, fall, out=b.max_dd_sol)
-        b.under = np.where(b.cash < b.peak * (1.0 - STAKE_TOLERANCE), b.under + 1, 0)
-        np.maximum(b.max_under, b.under, out=b.max_under)
-        p = np.flatnonzero(played)
-        b.recent[p, 1:] = b.recent[p, :-1]
-        b.recent[p, 0] = np.where(tape.rugged[p], tape.end_tick[p] + 1, CAPPED)
-        k = np.flatnonzero(b.cps == self._game + 1)
-        if k.size:
-            b.cp_bank[:, k[0]], b.cp_dd[:, k[0]] = b.cash, dd
+                q = act[quiet]
+                self._finish(q)
+                fresh[q] = b.live[q]  # started its next game
+            act = act[b.live[act]]
+            move = act[~fresh[act]]  # a path that just started a game is at its tick 0
+            b.tick[move] = self._next_ticks(move)
+        return b.summaries(self.rules.bankroll_sol)
 
 
-def play_chunk(strategy: Strategy, tapes: Iterable[GameTape], rules: ExecutionRules, *,
-               n: int, first_path: int = 0, checkpoints: np.ndarray | None = None
+def play_chunk(strategy: Strategy, stream: GameStream, rules: ExecutionRules, *, n: int,
+               games: int, first_path: int = 0, checkpoints: np.ndarray | None = None
                ) -> PathSummaries:
-    """Play every game of `tapes` (one `GameTape` per game, all for the same `n` paths).
+    """Play `games` games from `stream` on each of `n` paths.
 
     Returns:
         The paths' `PathSummaries` (paths numbered from `first_path` in the views).
 
     Raises:
         ConfigError: the strategy returned something that is not a Decision, or a bad stake.
-        LookaheadError: the strategy asked for a tick after the current one.
+        LookaheadError: the strategy asked for a tick after a path's own.
     """
-    engine = Engine(strategy, rules, n=n, first_path=first_path, checkpoints=checkpoints)
-    for tape in tapes:
-        engine.play_game(tape)
-    return engine.book.summaries(rules.bankroll_sol)
+    return Engine(strategy, rules, stream, n=n, games=games, first_path=first_path,
+                  checkpoints=checkpoints).run()

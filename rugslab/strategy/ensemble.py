@@ -61,9 +61,9 @@ class ChunkTask:
 
 def run_chunk(task: ChunkTask) -> PathSummaries:
     """Play one chunk (a pure function of the task)."""
-    stream = np.random.SeedSequence(task.seed, spawn_key=(task.chunk,))
-    tapes = task.source.tapes(task.paths, task.games, stream)
-    return play_chunk(task.strategy, tapes, task.rules, n=task.paths,
+    seed = np.random.SeedSequence(task.seed, spawn_key=(task.chunk,))
+    stream = task.source.stream(task.paths, task.games, seed)
+    return play_chunk(task.strategy, stream, task.rules, n=task.paths, games=task.games,
                       first_path=task.first_path, checkpoints=task.checkpoints)
 
 

@@ -1,26 +1,27 @@
 """The streaming Strategy protocol: what a strategy sees at a tick, and what it may decide.
 
 A strategy is an object with a `name` and one method, `decide(view) -> Decision | None`. The
-engine (`rugslab.strategy.engine`) calls it once per tick of a game with a `TickView` of that
-tick only, for a batch of independent bankrolls ("paths") at once: every field of the view is
-a numpy array with one entry per path in the batch (`view.size` of them), and every field of
-a `Decision` is a scalar (the same for the whole batch) or such an array.
+engine (`rugslab.strategy.engine`) calls it with a `TickView` for a batch of independent
+bankrolls ("paths"): every field of the view is a numpy array with one entry per path in the
+batch (`view.size` of them), and every field of a `Decision` is a scalar (the same for the
+whole batch) or such an array. Each path is at its own tick of its own game (`view.tick`,
+`view.game` are arrays too): a path starts its next game as soon as its last one ended.
 
-What a view holds: the tick, the price at the tick (NaN where the source did not record it),
-the receive time when the source has a clock, the path's own open side bet and trading
-position and its pending orders, its cash, and the history of its earlier games (counts,
-streaks, the rug ticks of the last 10 games, as the feed's `gameHistory` shows them). Earlier
-prices of the current game come from `view.past_price(t)`, which raises `LookaheadError` for
-any tick after the view's own. Nothing in a view refers to later ticks, and a view expires
-when `decide` returns (any read after that raises), so a strategy cannot keep one and read
-it later. The rug tick never reaches the strategy. (Python cannot seal objects against
-introspection; the protocol guards the API, and the Monte Carlo source does not even draw a
-price before a strategy asks for it.)
+What a view holds, per path: the tick, the price at that tick (NaN where the source did not
+record it), the receive time when the source has a clock, the path's own open side bet and
+trading position and its pending orders, its cash, and the history of its earlier games
+(counts, streaks, the rug ticks of the last 10 games, as the feed's `gameHistory` shows them).
+Earlier prices of the current game come from `view.past_price(t)`, which raises
+`LookaheadError` for any tick after the path's own. Nothing in a view refers to later ticks,
+and a view expires when `decide` returns (any read after that raises), so a strategy cannot
+keep one and read it later. The rug tick never reaches the strategy. (Python cannot seal
+objects against introspection; the protocol guards the API, and the Monte Carlo source does
+not even draw a price before a strategy asks for it.)
 
 Why batches of paths: a backtest of 10⁶ games is 10⁶ strategy calls in Python if it runs one
-game at a time; one call per tick for thousands of paths is numpy work instead. A live feed
-(paper trading) is a batch of one path, fed tick by tick as frames arrive: nothing here
-assumes the game is complete, or that the next tick exists.
+game at a time; one call for thousands of paths is numpy work instead. A live feed (paper
+trading) is a batch of one path, fed tick by tick as frames arrive: nothing here assumes the
+game is complete, or that the next tick exists.
 
 Strategies keep no state between calls: what they may know is in the view (the engine holds
 the bankroll, positions and history), so one strategy object serves any number of paths,
@@ -85,22 +86,25 @@ class Strategy(Protocol):
         ...
 
 
-class GameTape(Protocol):
-    """One game for each path of a chunk, as a source gives it to the engine (never to a
-    strategy). `end_tick` (int64, one per path) is the last tick with a price; `rugged` (bool)
-    is False for a game that ran to the cap. The rug tick is `end_tick + 1`."""
+class GameStream(Protocol):
+    """The games of a chunk's paths, as a source gives them to the engine (never to a
+    strategy). Each path has its own sequence of games; `deal` starts the next one."""
 
-    end_tick: np.ndarray
-    rugged: np.ndarray
     has_clock: bool
 
-    def prices(self, idx: np.ndarray, tick: int) -> np.ndarray:
-        """Price at `tick` of paths `idx` (sorted; every one alive at `tick`); NaN where the
-        source has no price."""
+    def deal(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Start the next game of paths `idx` (sorted): (end_tick, rugged), one per path.
+        `end_tick` (int64) is the game's last tick with a price; `rugged` is False for a game
+        that ran to the cap. The rug tick is `end_tick + 1`."""
         ...
 
-    def recv_ts(self, idx: np.ndarray, tick: int) -> np.ndarray:
-        """Receive time of `tick` (epoch seconds, NaN where unknown) of paths `idx`."""
+    def prices(self, idx: np.ndarray, ticks: np.ndarray) -> np.ndarray:
+        """Price of each path of `idx` at its tick in `ticks` of its current game (alive
+        there); NaN where the source has no price."""
+        ...
+
+    def recv_ts(self, idx: np.ndarray, ticks: np.ndarray) -> np.ndarray:
+        """Receive time (epoch seconds, NaN where unknown) of each path's tick."""
         ...
 
 
@@ -111,10 +115,11 @@ class ViewExpired(RugslabError):
 class TickView:
     """One tick of the current game for a batch of paths (see the module docstring).
 
-    Scalars: `tick`, `game` (index of the game within each path, 0-based), `latency_ticks`
-    (a decision now fills at `tick + latency_ticks`), `size` (paths in the batch).
+    Scalars: `latency_ticks` (a decision now fills at `tick + latency_ticks`), `size`.
 
     Arrays, one entry per path (read lazily; each read is a copy):
+        tick            the path's tick in its game (int64)
+        game            the index of that game within the path (0-based; = games_played)
         path            path number within the ensemble (int64)
         price           price at `tick` (×start; NaN where not recorded)
         recv_ts         receive time of `tick` (epoch s, NaN unknown); None without a clock
@@ -132,12 +137,11 @@ class TickView:
                         `CAPPED` (-1) for a game that ran to the cap, `NO_GAME` (0) for none
     """
 
-    __slots__ = ("_book", "_cache", "_idx", "_open", "_tape", "game", "latency_ticks", "tick")
+    __slots__ = ("_book", "_cache", "_idx", "_open", "_tape", "_tick", "latency_ticks")
 
-    def __init__(self, *, tick: int, game: int, latency_ticks: int, idx: np.ndarray,
-                 book: Any, tape: GameTape) -> None:
-        self.tick = tick
-        self.game = game
+    def __init__(self, *, latency_ticks: int, idx: np.ndarray, book: Any,
+                 tape: GameStream) -> None:
+        self._tick = book.tick[idx]
         self.latency_ticks = latency_ticks
         self._idx = idx
         self._book = book
@@ -153,8 +157,8 @@ class TickView:
     def _check(self) -> None:
         if not self._open:
             raise ViewExpired(
-                f"This view of tick {self.tick} expired when decide() returned: read what a "
-                "strategy needs inside decide(), from the view it is given.")
+                "This view expired when decide() returned: read what a strategy needs inside "
+                "decide(), from the view it is given.")
 
     @property
     def size(self) -> int:
@@ -166,38 +170,48 @@ class TickView:
         return np.asarray(getattr(self._book, name)[self._idx])
 
     @property
+    def tick(self) -> np.ndarray:
+        """Each path's tick in its current game."""
+        self._check()
+        return self._tick.copy()
+
+    @property
     def price(self) -> np.ndarray:
-        """Price at this tick, one per path (NaN where the source did not record it)."""
+        """Price at each path's tick (NaN where the source did not record it)."""
         self._check()
         if "price" not in self._cache:
-            self._cache["price"] = self._tape.prices(self._idx, self.tick)
+            self._cache["price"] = self._tape.prices(self._idx, self._tick)
         return self._cache["price"].copy()
 
     @property
     def recv_ts(self) -> np.ndarray | None:
-        """Receive time of this tick (epoch seconds, NaN where unknown); None without a clock."""
+        """Receive time of each path's tick (epoch seconds, NaN where unknown); None without
+        a clock."""
         self._check()
         if not self._tape.has_clock:
             return None
-        return self._tape.recv_ts(self._idx, self.tick)
+        return self._tape.recv_ts(self._idx, self._tick)
 
-    def past_price(self, tick: int) -> np.ndarray:
-        """Price at an earlier `tick` of this game (this tick included), one per path.
+    def past_price(self, tick: int | np.ndarray) -> np.ndarray:
+        """Price at an earlier tick of the current game (the path's own tick included): one
+        tick for every path, or one per path.
 
         Raises:
-            LookaheadError: `tick` is after the view's tick (or negative).
+            LookaheadError: a tick after the path's own tick (or negative).
         """
         self._check()
-        t = int(tick)
-        if t > self.tick or t < 0:
+        t = np.broadcast_to(np.asarray(tick, np.int64), self._tick.shape)
+        bad = (t > self._tick) | (t < 0)
+        if bad.any():
+            i = int(np.argmax(bad))
+            now, asked = int(self._tick[i]), int(t[i])
             raise LookaheadError(
-                f"Invalid tick {t} for past_price at tick {self.tick}: a strategy reads ticks "
-                f"0..{self.tick} only (later ticks have not happened yet).",
-                tick=self.tick, requested=t)
-        if t == self.tick:
-            return self.price
+                f"Invalid tick {asked} for past_price at tick {now}: a strategy reads ticks "
+                f"0..{now} only (later ticks have not happened yet).", tick=now, requested=asked)
         return self._tape.prices(self._idx, t)
 
+    game = property(lambda self: self._field("games_played"),
+                    doc="Index of each path's current game (= games played before it).")
     path = property(lambda self: self._field("path"), doc="Path number in the ensemble.")
     cash_sol = property(lambda self: self._field("cash"), doc="Money not at risk (SOL).")
     game_start_sol = property(lambda self: self._field("game_start"),
@@ -221,8 +235,7 @@ class TickView:
     order_pending = property(
         lambda self: (self._field("pend_buy_tick") >= 0) | (self._field("pend_sell_tick") >= 0),
         doc="A buy or a sell was ordered and has not filled.")
-    games_played = property(lambda self: self._field("games_played"),
-                            doc="Games this path finished before this one.")
+    games_played = game
     bets = property(lambda self: self._field("bets"), doc="Bets and trades settled so far.")
     consecutive_losses = property(lambda self: self._field("consec_losses"),
                                   doc="Losing bets in a row (0 after a win).")

@@ -1,12 +1,13 @@
 """Where an ensemble's games come from: the provably-fair generator, or the lake's real games.
 
 `MonteCarloSource`: the same process as `rugslab.sim.montecarlo` (its `draw_game_lengths` and
-`step_prices`, so no constant is restated). A game's length is drawn first, for all paths of
-a chunk at once; prices are drawn tick by tick only for the paths and ticks a strategy (or a
-fill) asks for, so a side-bet strategy that never reads a price costs no price draws. Every
-path-tick still gets its own fresh uniforms, so the prices a strategy sees have exactly the
-generator's distribution; which draw lands on which path depends on what was asked, so a
-chunk is reproducible for a given strategy, seed and chunk, not across strategies.
+`step_prices`, so no constant is restated). A game's length is drawn when a path starts it
+(for all paths starting one at that step at once); prices are drawn tick by tick only for the
+paths and ticks a strategy (or a fill) asks for, so a side-bet strategy that never reads a
+price costs no price draws. Every path-tick still gets its own fresh uniforms, so the prices
+a strategy sees have exactly the generator's distribution; which draw lands on which path
+depends on what was asked, so a chunk is reproducible for a given strategy, seed and chunk,
+not across strategies.
 
 `LakeSource`: real games, in start-time order, resampled as blocks of consecutive games
 (moving-block bootstrap, Künsch 1989): each path is a run of blocks whose first games are
@@ -25,7 +26,7 @@ joined late (first recorded tick > 0) are kept and counted, since their rug tick
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -36,20 +37,20 @@ from rugslab.analysis._frames import require_columns
 from rugslab.errors import ConfigError
 from rugslab.feed.rules import GAME_VERSIONS, MAX_TICKS, NOMINAL_TICK_MS, START_PRICE
 from rugslab.sim.montecarlo import draw_game_lengths, step_prices
-from rugslab.strategy.protocol import GameTape
+from rugslab.strategy.protocol import GameStream
 
 
 class Source(Protocol):
-    """Games for the engine: `tapes(n, games, seed)` yields one `GameTape` per game for `n`
-    paths, `games` of them, from a `SeedSequence` (the same seed gives the same games)."""
+    """Games for the engine: `stream(n, games, seed)` is a `GameStream` of `games` games for
+    each of `n` paths, from a `SeedSequence` (the same seed gives the same games)."""
 
     @property
     def name(self) -> str:
         """Short name ("sim", "lake")."""
         ...
 
-    def tapes(self, n: int, games: int, seed: np.random.SeedSequence) -> Iterator[GameTape]:
-        """One tape per game, in play order."""
+    def stream(self, n: int, games: int, seed: np.random.SeedSequence) -> GameStream:
+        """The games of `n` paths."""
         ...
 
     def describe(self) -> dict[str, object]:
@@ -57,42 +58,41 @@ class Source(Protocol):
         ...
 
 
-class _MonteCarloTape:
-    """One generated game per path; prices drawn on demand (module docstring)."""
+class _MonteCarloStream:
+    """Generated games, one at a time per path; prices drawn on demand (module docstring).
+    Each path's prices of its current game are kept (`_drawn`, n × the longest game so far)
+    for `past_price`."""
 
     has_clock = False
 
     def __init__(self, rng: np.random.Generator, n: int, version: str) -> None:
-        self.end_tick, self.rugged = draw_game_lengths(rng, n)
         self._rng, self._version = rng, version
-        self._price = np.full(n, START_PRICE)
-        self._at = np.zeros(n, np.int64)
-        self._drawn: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self._at = np.zeros(n, np.int64)  # the last tick drawn of each path's game
+        self._drawn = np.full((n, 64), np.nan)
 
-    def _advance(self, idx: np.ndarray, tick: int) -> None:
-        while True:
-            at = self._at[idx]
-            lo = int(at.min())
-            if lo >= tick:
-                return
-            sub = idx[at == lo]
-            new = step_prices(self._rng, self._price[sub], self._version)
-            self._price[sub], self._at[sub] = new, lo + 1
-            self._drawn.setdefault(lo + 1, []).append((sub, new))
+    def deal(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self._at[idx] = 0
+        self._drawn[idx, 0] = START_PRICE
+        return draw_game_lengths(self._rng, idx.shape[0])
 
-    def prices(self, idx: np.ndarray, tick: int) -> np.ndarray:
-        if tick == 0:
-            return np.full(idx.shape[0], START_PRICE)
-        self._advance(idx, tick)
-        if np.all(self._at[idx] == tick):
-            return self._price[idx]
-        parts = self._drawn[tick]  # paths already beyond `tick`: read what was drawn then
-        ids = np.concatenate([p[0] for p in parts])
-        vals = np.concatenate([p[1] for p in parts])
-        order = np.argsort(ids, kind="stable")
-        return vals[order][np.searchsorted(ids[order], idx)]
+    def prices(self, idx: np.ndarray, ticks: np.ndarray) -> np.ndarray:
+        need = int(ticks.max()) if ticks.size else 0
+        if need >= self._drawn.shape[1]:
+            grow = np.full((self._drawn.shape[0], max(need + 1, 2 * self._drawn.shape[1])),
+                           np.nan)
+            grow[:, : self._drawn.shape[1]] = self._drawn
+            self._drawn = grow
+        lag = self._at[idx] < ticks
+        while lag.any():  # one tick at a time for the paths behind their tick
+            sub = idx[lag]
+            at = self._at[sub]
+            self._drawn[sub, at + 1] = step_prices(self._rng, self._drawn[sub, at],
+                                                   self._version)
+            self._at[sub] = at + 1
+            lag = self._at[idx] < ticks
+        return self._drawn[idx, ticks]
 
-    def recv_ts(self, idx: np.ndarray, tick: int) -> np.ndarray:
+    def recv_ts(self, idx: np.ndarray, ticks: np.ndarray) -> np.ndarray:
         return np.full(idx.shape[0], np.nan)
 
 
@@ -108,11 +108,9 @@ class MonteCarloSource:
             raise ConfigError(f"Invalid version {self.version!r}: expected one of "
                               f"{', '.join(GAME_VERSIONS)}.")
 
-    def tapes(self, n: int, games: int, seed: np.random.SeedSequence) -> Iterator[GameTape]:
-        """`games` generated games for `n` paths (module docstring)."""
-        rng = np.random.default_rng(seed)
-        for _ in range(games):
-            yield _MonteCarloTape(rng, n, self.version)
+    def stream(self, n: int, games: int, seed: np.random.SeedSequence) -> GameStream:
+        """Generated games for `n` paths (module docstring)."""
+        return _MonteCarloStream(np.random.default_rng(seed), n, self.version)
 
     def describe(self) -> dict[str, object]:
         """`source` "sim" and the generator version."""
@@ -186,17 +184,28 @@ def lake_games(games: pl.DataFrame, ticks: pl.DataFrame) -> LakeGames:
                      price, recv, counts)
 
 
-class _ScriptedTape:
-    def __init__(self, prices: np.ndarray, rugged: bool, n: int, has_clock: bool) -> None:
-        self._prices, self.has_clock = prices, has_clock
-        self.end_tick = np.full(n, prices.size - 1, np.int64)
-        self.rugged = np.full(n, rugged)
+class _RecordedStream:
+    """Games of a `LakeGames`; each path plays the games `order(path, k)` gives, k = 0, 1…"""
 
-    def prices(self, idx: np.ndarray, tick: int) -> np.ndarray:
-        return np.full(idx.shape[0], self._prices[tick])
+    has_clock = True
 
-    def recv_ts(self, idx: np.ndarray, tick: int) -> np.ndarray:
-        return np.full(idx.shape[0], float(tick) * NOMINAL_TICK_MS / 1000.0)
+    def __init__(self, data: LakeGames, order: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                 n: int) -> None:
+        self._data, self._order = data, order
+        self._dealt = np.zeros(n, np.int64)
+        self._game = np.zeros(n, np.int64)
+
+    def deal(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        g = self._order(idx, self._dealt[idx])
+        self._dealt[idx] += 1
+        self._game[idx] = g
+        return self._data.end_tick[g], self._data.rugged[g]
+
+    def prices(self, idx: np.ndarray, ticks: np.ndarray) -> np.ndarray:
+        return self._data.price[self._data.offset[self._game[idx]] + ticks]
+
+    def recv_ts(self, idx: np.ndarray, ticks: np.ndarray) -> np.ndarray:
+        return self._data.recv_ts[self._data.offset[self._game[idx]] + ticks]
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,11 +223,17 @@ class ScriptedSource:
         if not self.games or any(len(g) == 0 or len(g) > MAX_TICKS + 1 for g in self.games):
             raise ConfigError(f"ScriptedSource needs games of 1..{MAX_TICKS + 1} prices.")
 
-    def tapes(self, n: int, games: int, seed: np.random.SeedSequence) -> Iterator[GameTape]:
-        """The scripted games in order, for all `n` paths (`seed` is not used)."""
-        for g in range(games):
-            prices = np.asarray(self.games[g % len(self.games)], float)
-            yield _ScriptedTape(prices, prices.size <= MAX_TICKS, n, True)
+    def stream(self, n: int, games: int, seed: np.random.SeedSequence) -> GameStream:
+        """The scripted games in order, for every one of `n` paths (`seed` is not used)."""
+        prices = [np.asarray(g, float) for g in self.games]
+        end = np.array([p.size - 1 for p in prices], np.int64)
+        k = len(prices)
+        offset = np.concatenate([[0], np.cumsum(end + 1)[:-1]]).astype(np.int64)
+        flat = np.concatenate(prices)
+        ts = np.concatenate([np.arange(p.size) * NOMINAL_TICK_MS / 1000.0 for p in prices])
+        data = LakeGames(np.array([f"scripted-{i}" for i in range(k)]), end,
+                         end < MAX_TICKS, offset, flat, ts)
+        return _RecordedStream(data, lambda idx, dealt: dealt % k, n)
 
     def describe(self) -> dict[str, object]:
         """`source` "scripted" and the number of games."""
@@ -234,20 +249,6 @@ def scripted_game(rug_tick: int | None, *, prices: dict[int, float] | None = Non
     for t, p in (prices or {}).items():
         out[t] = p
     return tuple(out)
-
-
-class _LakeTape:
-    has_clock = True
-
-    def __init__(self, data: LakeGames, which: np.ndarray) -> None:
-        self._data, self._which = data, which
-        self.end_tick, self.rugged = data.end_tick[which], data.rugged[which]
-
-    def prices(self, idx: np.ndarray, tick: int) -> np.ndarray:
-        return self._data.price[self._data.offset[self._which[idx]] + tick]
-
-    def recv_ts(self, idx: np.ndarray, tick: int) -> np.ndarray:
-        return self._data.recv_ts[self._data.offset[self._which[idx]] + tick]
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,13 +275,12 @@ class LakeSource:
         b = self.block_games or max(1, round(self.data.n ** (1 / 3)))
         return min(b, self.data.n)
 
-    def tapes(self, n: int, games: int, seed: np.random.SeedSequence) -> Iterator[GameTape]:
+    def stream(self, n: int, games: int, seed: np.random.SeedSequence) -> GameStream:
         """Each path: ⌈games / b⌉ blocks of b consecutive real games, starts uniform."""
         rng = np.random.default_rng(seed)
         b = self.block
         starts = rng.integers(0, self.data.n - b + 1, size=(n, -(-games // b)))
-        for g in range(games):
-            yield _LakeTape(self.data, starts[:, g // b] + g % b)
+        return _RecordedStream(self.data, lambda idx, k: starts[idx, k // b] + k % b, n)
 
     def describe(self) -> dict[str, object]:
         """`source` "lake", `block_games` and the counts of `LakeGames`."""

@@ -145,21 +145,22 @@ def test_a_strategy_that_reads_ahead_gets_an_error(source) -> None:
 
 @dataclass
 class _Remember:
-    """Checks past_price(t − 1) against the price it saw at t − 1 (a test may keep state)."""
+    """Checks past_price(t − 3) against the price it saw at t − 3 (a test may keep state)."""
 
     seen: dict = field(default_factory=dict)
     checked: list = field(default_factory=list)
     name: str = "remember"
 
     def decide(self, view: TickView) -> Decision:
-        key = (view.game, view.tick)
-        self.seen[key] = dict(zip(view.path.tolist(), view.price.tolist(), strict=True))
-        if view.tick >= 1 and view.tick % 3 == 0:
-            before = self.seen[(view.game, view.tick - 3)]
-            past = view.past_price(view.tick - 3)
-            self.checked += [before[p] == x for p, x in zip(view.path.tolist(), past.tolist(),
-                                                              strict=True)]
-        # a third of the paths stop watching at tick 20: the batch shrinks
+        path, game, tick = view.path.tolist(), view.game.tolist(), view.tick.tolist()
+        for key, price in zip(zip(path, game, tick, strict=True), view.price.tolist(),
+                              strict=True):
+            self.seen[key] = price
+        back = np.maximum(view.tick - 3, 0)
+        past = view.past_price(back).tolist()
+        self.checked += [self.seen[(p, g, t)] == x for p, g, t, x in zip(
+            path, game, back.tolist(), past, strict=True)]
+        # a third of the paths stop watching at tick 20: paths drift apart in their games
         return Decision(done=(view.path % 3 == 0) & (view.tick >= 20))
 
 
@@ -175,8 +176,8 @@ class _History:
     name: str = "history"
 
     def decide(self, view: TickView) -> Decision:
-        self.rows.append((view.game, view.recent_rug_ticks[0, :3].tolist(),
-                          view.games_played[0]))
+        self.rows.append((int(view.game[0]), view.recent_rug_ticks[0, :3].tolist(),
+                          int(view.games_played[0])))
         return Decision(done=True)
 
 

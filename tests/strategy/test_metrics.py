@@ -68,3 +68,38 @@ def test_metrics_of_hand_built_paths() -> None:
     bands = e.bankroll_bands()
     assert bands["game"].to_list() == [0, 1, 2, 3, 4]
     assert bands["p50"].to_list() == [10.0, 14.0, 13.0, 17.0, 16.0]
+
+
+def test_paths_resampled_from_few_real_games_keep_the_real_samples_uncertainty() -> None:
+    rng = np.random.default_rng(0)
+    pnl, staked = rng.choice([4.0, -1.0], size=(2, 400), p=[0.2, 0.8]), np.ones((2, 400))
+    gen = metrics.ratio_interval(pnl[0], staked[0])
+    # the same spread, but the paths came from 50 real games, 100 per path: 0.5 paths' worth
+    real = metrics.ratio_interval(pnl[0], staked[0], units=50 / 100, note="real")
+    assert (real.hi - real.lo) / (gen.hi - gen.lo) == pytest.approx(
+        math.sqrt(400 / 0.5) * 1.959964 / 1.965927, rel=1e-4)
+    ruin = metrics.wilson_interval(40, 400, units=0.5)
+    assert ruin.value == 0.1 and ruin.lo < 0.01 and ruin.hi > 0.8
+
+
+def test_a_lake_ensembles_intervals_do_not_shrink_with_more_paths() -> None:
+    import datetime as dt
+
+    import polars as pl
+
+    from rugslab.strategy.sources import LakeSource, lake_games
+
+    rugs = [30, 100, 45, 200, 12, 80, 51, 60, 300, 20] * 3
+    games = pl.DataFrame({"game_id": [f"g{i:02d}" for i in range(30)], "rug_tick": rugs,
+                          "rugged": True, "last_live_tick": [r - 1 for r in rugs]})
+    ticks = pl.DataFrame({"game_id": ["g00"], "tick": [0], "price_x": [1.0],
+                          "recv_ts": [dt.datetime(2025, 12, 1, tzinfo=dt.UTC)], "is_rug": False})
+    src = LakeSource(lake_games(games, ticks), block_games=3)
+
+    def width(paths: int) -> float:
+        iv = run_ensemble(SidebetFixed(start_tick=5, stake=0.1), src, paths=paths,
+                          games_per_path=30, seed=2).metrics().intervals["ev_per_bet"]
+        assert iv.note == "for a sample of 30 real games (paths resampled from them)"
+        return iv.hi - iv.lo
+
+    assert width(800) == pytest.approx(width(100), rel=0.25)

@@ -55,8 +55,9 @@ def test_lake_games_keep_games_with_a_known_end_in_start_order() -> None:
 def test_blocks_are_runs_of_consecutive_games() -> None:
     data = lake_games(*_lake())
     src = LakeSource(data, block_games=2)
-    tapes = list(src.tapes(50, 5, np.random.SeedSequence(1)))
-    ends = np.stack([t.end_tick for t in tapes], axis=1)  # (paths, games)
+    stream = src.stream(50, 5, np.random.SeedSequence(1))
+    everyone = np.arange(50)
+    ends = np.stack([stream.deal(everyone)[0] for _ in range(5)], axis=1)  # (paths, games)
     order = {3: 0, 59: 1, MAX_TICKS: 2}
     pos = np.vectorize(order.get)(ends)
     # games 0-1 and 2-3 of a path are two consecutive real games; game 4 starts a block
