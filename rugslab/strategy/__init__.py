@@ -2,7 +2,7 @@
 
     protocol   the streaming Strategy protocol: TickView (one tick, a batch of paths), Decision
     engine     execution rules (latency, side bets, trading, stake cap, ruin, the cap) and the
-               lockstep engine that plays a chunk of paths game by game
+               engine that plays a chunk of paths, each on its own clock
     book       the engine's per-path state and the per-path summaries a chunk returns
     sources    games from the provably-fair generator or the lake's real games (block bootstrap)
     ensemble   run_ensemble: chunks (pure functions of their inputs) through any map-like executor
