@@ -19,7 +19,7 @@ from rugslab.readers.archive import state_fields
 from rugslab.tables.batch import RowBatch
 from rugslab.tables.schemas import TABLES
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "captures"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "captures"
 _SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
