@@ -7,7 +7,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rugslab.assembly.assembler import GameAssembler
-from rugslab.assembly.ticks import HISTORY, LIVE, PARTIAL, TickBuffer, parse_window
+from rugslab.assembly.ticks import (
+    HISTORY,
+    LIVE,
+    PARTIAL,
+    TICK_COLUMNS,
+    TickBuffer,
+    parse_window,
+    tick_row,
+)
 from rugslab.errors import FrameError
 from rugslab.feed.frames import Frame
 
@@ -143,3 +151,11 @@ def test_a_later_batch_that_disagrees_with_a_written_tick_is_counted() -> None:
     assert sorted((r["tick"], r["source"]) for r in second.rows["ticks"]) == [
         (3, "partial"), (4, "live")]
     assert (second.counters["ticks.duplicate"], second.counters["ticks.price_conflict"]) == (3, 1)
+
+
+def test_a_tick_row_holds_the_ticks_columns_in_table_order() -> None:
+    assert tuple(TABLES["ticks"].polars_schema) == TICK_COLUMNS
+    row = tick_row(G, 3, 1.25, 1_765_500_000_000_000, "live", False)
+    assert dict(zip(TICK_COLUMNS, row, strict=True)) == {
+        "game_id": G, "tick": 3, "price_x": 1.25, "recv_ts": 1_765_500_000_000_000,
+        "source": "live", "is_rug": False}

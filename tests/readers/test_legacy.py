@@ -101,6 +101,13 @@ def test_late_joined_game_row(whole: RowBatch) -> None:
     assert row["first_seen_ts"].isoformat() == "2025-10-29T18:36:08.375715+00:00"
 
 
+def test_tick_and_game_rows_hold_every_column_in_table_order(whole: RowBatch) -> None:
+    # built by the assembler's `tick_row` / `game_row`, as the live path builds them
+    for table in ("ticks", "games"):
+        columns = list(TABLES[table].polars_schema)
+        assert all(list(r) == columns for r in whole.rows[table]), table
+
+
 def test_game_in_two_files_keeps_the_earliest_receipt(whole: RowBatch) -> None:
     ticks = whole.frame("ticks").filter(
         (pl.col("game_id") == "20251031-27f73b2e287041b0") & (pl.col("tick") == 300)
