@@ -18,6 +18,7 @@ from rugslab.assembly.ticks import (
 )
 from rugslab.errors import FrameError
 from rugslab.feed.frames import Frame
+from rugslab.tables.schemas import TABLES
 
 G = "20251212-25dcb17086a24ad7"
 
