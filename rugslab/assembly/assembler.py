@@ -58,7 +58,7 @@ from rugslab.feed.frames import UNDECODABLE_EVENT, Frame
 from rugslab.feed.payloads import game_id, req_int, req_price, shown
 from rugslab.feed.phases import GamePhase, no_phase_reason, phase_of, rug_tick_of
 from rugslab.tables.batch import RowBatch
-from rugslab.tables.rejects import EarliestRejects, raw_text, reject_id, reject_row
+from rugslab.tables.rejects import EarliestRejects, json_text, reject_id, reject_row
 
 DEFAULT_KEEP_GAMES = 64
 _ACTIVE, _RUG = GamePhase.ACTIVE, GamePhase.RUG
@@ -119,7 +119,7 @@ class GameAssembler:
             self._feed(frame)
         except Exception as e:  # last resort so that one frame never stops an ingest
             batch.count("errors.internal")
-            self._reject("frame", f"internal error {type(e).__name__}: {e}", raw_text(frame.args))
+            self._reject("frame", f"internal error {type(e).__name__}: {e}", json_text(frame.args))
 
     def _feed(self, fr: Frame) -> None:
         batch = self._batch
@@ -131,12 +131,12 @@ class GameAssembler:
             args_json = fr.args_json
             fid = fr.frame_id
         except Exception as e:  # args that are not JSON (e.g. non-str keys, huge ints)
-            # not JSON (just failed): its repr, safe at any depth (`raw_text`)
-            self._fid = reject_id(raw_text((event, recv, fr.args)))
+            # not JSON (just failed): its repr, safe at any depth (`json_text`)
+            self._fid = reject_id(json_text((event, recv, fr.args)))
             self._reject(
                 "raw_events",
                 f"frame args not JSON-serialisable: {type(e).__name__}: {e}",
-                raw_text(fr.args),
+                json_text(fr.args),
             )
             return
         self._fid = fid
@@ -282,7 +282,7 @@ class GameAssembler:
             if too_long:
                 self._hist_reject("ticks", too_long, blob, digest, recv)
             for table, reason, rec in h.rejects:
-                self._hist_reject(table, reason, raw_text(rec), digest, recv)
+                self._hist_reject(table, reason, json_text(rec), digest, recv)
 
     # ---------------------------------------------------------------- draining
     def drain(self) -> RowBatch:
@@ -370,9 +370,8 @@ class GameAssembler:
         batch = self._batch
         batch.add(
             "rejects",
-            reject_row(
-                reject_id(self._fid, table, reason), table, reason, self._src, self._recv, raw
-            ),
+            reject_row((self._fid, table, reason), table, reason, raw, source=self._src,
+                       recv_ts=self._recv),
         )
         batch.count("rejects")
         batch.count(f"rejects.{table}")
@@ -383,7 +382,7 @@ class GameAssembler:
         """A reject inside a gameHistory entry: one row per entry content, earliest sighting."""
         text = raw.decode() if isinstance(raw, bytes) else raw
         self._hist_rejects.add(
-            reject_row(reject_id(digest, table, reason), table, reason, self._src, recv, text)
+            reject_row((digest, table, reason), table, reason, text, source=self._src, recv_ts=recv)
         )
 
 
