@@ -43,7 +43,7 @@ from rugslab.config import DEFAULT_BATCH_FRAMES, DERIVED_EVERY_BATCHES, RAW_BATC
 from rugslab.errors import ConfigError, InputFormatError, LakeError, LakeWriteError
 from rugslab.feed.frames import BadRecord
 from rugslab.ingest_summary import IngestSummary
-from rugslab.lake.validate import reject_row
+from rugslab.lake.validate import content_reject
 from rugslab.lake.writer import WriteReport, write_batch
 from rugslab.lake.zones import LakeReceipts
 from rugslab.readers import detect as fmt
@@ -185,7 +185,7 @@ class _Progress:
 
 def _bad_row(bad: BadRecord) -> dict[str, Any]:
     where = f"{Path(bad.source).name}:{bad.line_no}" if bad.line_no is not None else bad.source
-    return reject_row(
+    return content_reject(
         "raw_events",
         f"{where}: {bad.reason}",
         bad.raw,

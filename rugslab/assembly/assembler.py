@@ -76,7 +76,7 @@ from rugslab.feed.frames import UNDECODABLE_EVENT, Frame
 from rugslab.feed.payloads import game_id, req_int, req_price, shown
 from rugslab.feed.phases import GamePhase, no_phase_reason, phase_of, rug_tick_of
 from rugslab.tables.batch import RowBatch
-from rugslab.tables.rejects import EarliestRejects, raw_text, reject_id, reject_row
+from rugslab.tables.rejects import EarliestRejects, json_text, reject_id, reject_row
 
 DEFAULT_KEEP_GAMES = 64
 _ACTIVE, _RUG = GamePhase.ACTIVE, GamePhase.RUG
@@ -98,7 +98,7 @@ class _FrameContext(NamedTuple):
         recv_ts_us: `Frame.recv_ts_us` when an int, else None.
         args_json: the argument list as JSON text (`Frame.args_json`); b"" in the context of
             a frame whose args are not JSON, or of an internal error (those rejects carry the
-            args' `raw_text`).
+            args' `json_text`).
     """
 
     frame_id: str
@@ -164,17 +164,17 @@ class GameAssembler:
                 args_json = frame.args_json
                 fid = frame.frame_id
             except Exception as e:  # args that are not JSON (e.g. non-str keys, huge ints)
-                # not JSON (just failed): its repr, safe at any depth (`raw_text`)
-                fid = reject_id(raw_text((frame.event, recv, frame.args)))
+                # not JSON (just failed): its repr, safe at any depth (`json_text`)
+                fid = reject_id(json_text((frame.event, recv, frame.args)))
                 reason = f"frame args not JSON-serialisable: {type(e).__name__}: {e}"
                 self._reject(_FrameContext(fid, src, recv, b""), "raw_events", reason,
-                             raw_text(frame.args))
+                             json_text(frame.args))
                 return
             self._feed(frame, _FrameContext(fid, src, recv, args_json))
         except Exception as e:  # last resort so that one frame never stops an ingest
             batch.count("errors.internal")
             self._reject(_FrameContext(fid, src, recv, b""), "frame",
-                         f"internal error {type(e).__name__}: {e}", raw_text(frame.args))
+                         f"internal error {type(e).__name__}: {e}", json_text(frame.args))
 
     def _feed(self, fr: Frame, ctx: _FrameContext) -> None:
         """A frame whose identity is read: its `raw_events` row, then its event's rows."""
@@ -366,7 +366,7 @@ class GameAssembler:
         if too_long:
             self._hist_reject(ctx, "ticks", too_long, blob, digest)
         for table, reason, rec in h.rejects:
-            self._hist_reject(ctx, table, reason, raw_text(rec), digest)
+            self._hist_reject(ctx, table, reason, json_text(rec), digest)
 
     # ---------------------------------------------------------------- draining
     def drain(self) -> RowBatch:
@@ -455,8 +455,8 @@ class GameAssembler:
         batch = self._batch
         batch.add(
             "rejects",
-            reject_row(reject_id(ctx.frame_id, table, reason), table, reason, ctx.source,
-                       ctx.recv_ts_us, raw),
+            reject_row((ctx.frame_id, table, reason), table, reason, raw, source=ctx.source,
+                       recv_ts=ctx.recv_ts_us),
         )
         batch.count("rejects")
         batch.count(f"rejects.{table}")
@@ -466,8 +466,8 @@ class GameAssembler:
     ) -> None:
         """A reject inside a gameHistory entry: one row per entry content, earliest sighting."""
         text = raw.decode() if isinstance(raw, bytes) else raw
-        self._hist_rejects.add(reject_row(reject_id(digest, table, reason), table, reason,
-                                          ctx.source, ctx.recv_ts_us, text))
+        self._hist_rejects.add(reject_row((digest, table, reason), table, reason, text,
+                                          source=ctx.source, recv_ts=ctx.recv_ts_us))
 
 def _get(payload: Any, key: str) -> Any:
     return payload.get(key) if type(payload) is dict else None

@@ -49,7 +49,7 @@ from rugslab.readers.clock import (
     why_unknown,
     zone_offset_us,
 )
-from rugslab.readers.files import iter_lines, open_binary, raw_text
+from rugslab.readers.files import iter_lines, line_text, open_binary
 from rugslab.readers.timestamps import iso_to_us
 
 _STAMPED_BYTES = tuple(e.encode() for e in SERVER_STAMPED_EVENTS)  # a cheap line filter
@@ -61,7 +61,7 @@ def _args(data: Any) -> list[Any]:
 
 
 def _bad(src: str, n: int | None, raw: bytes | str, reason: str) -> BadRecord:
-    return BadRecord(source=src, line_no=n, raw=raw_text(raw), reason=reason)
+    return BadRecord(source=src, line_no=n, raw=line_text(raw), reason=reason)
 
 
 def _load(src: str, n: int, line: bytes) -> dict[str, Any] | BadRecord:

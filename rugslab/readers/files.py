@@ -258,7 +258,7 @@ def iter_lines(path: Path | str, *, buffer_size: int = READ_BUFFER) -> Iterator[
     """Yield `(line_no, line)` for every line that is not blank; `line_no` is 1-based.
 
     Lines keep their trailing newline (JSON parsers ignore it and copying big lines costs;
-    `raw_text` drops it). Streaming: one line in memory at a time. At a break in the file (a
+    `line_text` drops it). Streaming: one line in memory at a time. At a break in the file (a
     gzip stream cut short or corrupt, a read error) every line before it is yielded, the part
     of a line the break cut included (it has no newline); then the break is raised, or
     recorded under `cuts_recorded()` (the lines simply end). `buffer_size`: as `open_binary`.
@@ -291,7 +291,7 @@ def iter_lines(path: Path | str, *, buffer_size: int = READ_BUFFER) -> Iterator[
         log.record(path, msg)
 
 
-def raw_text(data: bytes | str, limit: int = RAW_LIMIT) -> str:
+def line_text(data: bytes | str, limit: int = RAW_LIMIT) -> str:
     """`data` as text for a rejects row: at most `limit` bytes, invalid UTF-8 replaced."""
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogatepass")

@@ -48,7 +48,6 @@ Measured on the 125 real files: 40,366 lines, 322 torn, 40,440 whole records (39
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -60,10 +59,11 @@ from rugslab.assembly.game_facts import GameFacts, TickCoverage, game_row
 from rugslab.assembly.ticks import LIVE, TickValues, tick_appender, tick_row
 from rugslab.feed.payloads import short_number
 from rugslab.feed.rules import GAME_ID_PATTERN, PRICE_MAX_X, TICK_MAX
-from rugslab.readers.files import iter_lines, raw_text
+from rugslab.readers.files import iter_lines, line_text
 from rugslab.readers.salvage import RECORD_START, split_records
 from rugslab.readers.timestamps import iso_to_us
 from rugslab.tables.batch import RowBatch
+from rugslab.tables.rejects import reject_row
 
 TICK_SOURCE = "import"
 ACTIVE_PHASES = frozenset({"GAME_ACTIVATION", "ACTIVE_GAMEPLAY"})
@@ -76,12 +76,11 @@ _TS_IN_TEXT = re.compile(r'"timestamp":\s*"([^"]{19,32})"')
 _TYPE_IN_TEXT = re.compile(r'"type":\s*"(\w+)"')
 
 
-def reject_id(source_name: str, line_no: int, raw: str, offset: int = 0) -> str:
-    """Stable id of a rejected piece: BLAKE2b-128 hex of (file basename, line, offset, raw)."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(f"{source_name}\x00{line_no}\x00{offset}\x00".encode())
-    h.update(raw.encode("utf-8", "surrogatepass"))
-    return h.hexdigest()
+def fragment_key(source_name: str, line_no: int, offset: int, raw: str) -> tuple[str, ...]:
+    """The `reject_id` parts of a rejected piece of a recording (`tables.rejects.reject_id`):
+    file basename, line, offset in the line (0-based), raw text. The row's reason names the
+    first three (`legacy recording <name> line <n> col <offset + 1>: ...`)."""
+    return (source_name, str(line_no), str(offset), raw)
 
 
 @dataclass(slots=True)
@@ -240,7 +239,7 @@ class LegacyImporter:
     def _reject(
         batch: RowBatch, src: str, name: str, n: int, offset: int, text: str, why: str
     ) -> None:
-        raw = raw_text(text)
+        raw = line_text(text)
         tm = _TYPE_IN_TEXT.search(raw)
         table = "games" if tm and tm.group(1) in ("game_start", "game_end") else "ticks"
         ts = _TS_IN_TEXT.search(raw)
@@ -258,14 +257,8 @@ class LegacyImporter:
         reason = f"legacy recording {name} line {n} col {offset + 1}: {why}"
         batch.add(
             "rejects",
-            {
-                "reject_id": reject_id(name, n, raw, offset),
-                "table": table,
-                "reason": reason,
-                "source": src,
-                "recv_ts": us,
-                "raw": raw,
-            },
+            reject_row(fragment_key(name, n, offset, raw), table, reason, raw, source=src,
+                       recv_ts=us),
         )
 
     def finish(self) -> RowBatch:

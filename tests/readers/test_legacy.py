@@ -8,8 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from rugslab.readers.legacy import import_recording, import_recordings, reject_id
+from rugslab.readers.legacy import fragment_key, import_recording, import_recordings
 from rugslab.tables.batch import RowBatch
+from rugslab.tables.rejects import reject_id
 from rugslab.tables.schemas import TABLES
 
 GID = "20251031-0123456789abcdef"
@@ -186,7 +187,7 @@ def test_crafted_file_active_ticks_rug_and_defects(tmp_path: Path) -> None:
         f"{where} 9 col 1: tail of a record whose start was lost (torn write)",
         f"{where} 10 col 1: 'game_id' 'bad' is not YYYYMMDD-<16 hex>",
     ]
-    assert rejects["reject_id"][2] == reject_id(p.name, 10, lines[9], 0)
+    assert rejects["reject_id"][2] == reject_id(*fragment_key(p.name, 10, 0, lines[9]))
     assert rejects["recv_ts"].dt.to_string("%S%.6f").to_list() == ["01.250000", None, "03.000000"]
 
 
