@@ -40,7 +40,7 @@ import orjson
 
 from rugslab.errors import FrameError
 from rugslab.feed.frames import BadRecord, Frame, normalize_args, parse_socketio_text
-from rugslab.readers.files import iter_lines, line_text, open_binary
+from rugslab.readers.files import iter_lines, line_text, open_binary, source_name
 from rugslab.readers.timestamps import any_to_us
 
 RECEIVED = frozenset({"received", "receive", "recv", "in", "incoming", "inbound", "down"})
@@ -201,7 +201,7 @@ def read_browser(
         InputFormatError: the file cannot be opened or its gzip stream is corrupt.
     """
     counters = Counter() if counters is None else counters
-    src = str(path)
+    src = source_name(path)
     with open_binary(path) as f:
         first = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if first == b"[":

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from rugslab.errors import InputFormatError
+from rugslab.tables.rejects import storable_text
 
 GZIP_MAGIC = b"\x1f\x8b"
 #: Read buffer of `open_binary`. Frames run to ~6 KB (gameHistory frames ~300 KB): with the
@@ -289,6 +290,13 @@ def iter_lines(path: Path | str, *, buffer_size: int = READ_BUFFER) -> Iterator[
         if log is None:
             raise InputFormatError(msg, path=path)
         log.record(path, msg)
+
+
+def source_name(path: Path | str) -> str:
+    """The `source` column's value for rows read from `path`: the path as text, with the bytes
+    of a name that is not UTF-8 written as escapes (`\\udcff`; `tables.rejects.storable_text`),
+    so the lake can store it."""
+    return storable_text(str(path))
 
 
 def line_text(data: bytes | str, limit: int = RAW_LIMIT) -> str:

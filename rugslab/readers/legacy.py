@@ -59,7 +59,7 @@ from rugslab.assembly.game_facts import GameFacts, TickCoverage, game_row
 from rugslab.assembly.ticks import LIVE, TickValues, tick_appender, tick_row
 from rugslab.feed.payloads import short_number
 from rugslab.feed.rules import GAME_ID_PATTERN, PRICE_MAX_X, TICK_MAX
-from rugslab.readers.files import iter_lines, line_text
+from rugslab.readers.files import iter_lines, line_text, source_name
 from rugslab.readers.salvage import RECORD_START, split_records
 from rugslab.readers.timestamps import iso_to_us
 from rugslab.tables.batch import RowBatch
@@ -146,7 +146,7 @@ class LegacyImporter:
             InputFormatError: the file cannot be opened or its gzip stream is corrupt.
         """
         batch = RowBatch()
-        src, name = str(path), Path(path).name
+        src, name = source_name(path), Path(path).name
         m = _FILE_DATE.search(name)
         file_date = m.group(1) if m else None
         mismatched: set[str] = set()

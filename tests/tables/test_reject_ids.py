@@ -84,10 +84,27 @@ def test_a_bad_line_in_a_file_whose_name_is_not_utf8_becomes_a_reject(tmp_path: 
     summary = ingest([folder], lake=lake, progress=False)
     assert (summary.files_read, summary.bad_records, summary.rows_new["rejects"]) == (1, 1, 1)
     (row,) = read_table("rejects", lake).to_dicts()
-    where = "cap-\udcff\udcfe.jsonl:1"
+    where = "cap-\\udcff\\udcfe.jsonl:1"  # the source as stored (`readers.files.source_name`)
     assert row["reason"] == ("cap-\\udcff\\udcfe.jsonl:1: line 1: 'timestamp' 'yesterday' is "
                              "not an ISO timestamp")
     assert row["source"] == storable_text(str(path))
     assert row["reject_id"] == reject_id("raw_events", where, line)
     again = ingest([folder], lake=lake, progress=False)
     assert again.rows_new["rejects"] == 0
+
+
+def test_good_lines_of_a_file_whose_name_is_not_utf8_are_kept(
+    tmp_path: Path, captures_dir: Path
+) -> None:
+    # the frames' `source` carries the name: it crashed the raw_events write before
+    folder = tmp_path / "in"
+    folder.mkdir()
+    path = Path(os.fsdecode(os.fsencode(folder) + b"/cap-\xff.jsonl"))
+    try:
+        path.write_bytes((captures_dir / "2025-12-12_two-rugs.jsonl").read_bytes())
+    except OSError as e:  # a file system that allows only UTF-8 names
+        pytest.skip(f"cannot make a file with a name that is not UTF-8 here: {e}")
+    summary = ingest([folder], lake=tmp_path / "lake", progress=False)
+    assert (summary.files_read, summary.bad_records, summary.rows_new["raw_events"]) == (1, 0, 554)
+    sources = read_table("raw_events", tmp_path / "lake")["source"].unique().to_list()
+    assert sources == [storable_text(str(path))] and "\\udcff" in sources[0]
