@@ -7,12 +7,13 @@ Usage: `asm.feed(frame)` for each frame; every N frames (`asm.pending`) and at t
 Where a frame becomes a tick row (the whole path, file by file):
 1. `readers/*` turn an input file into `feed.frames.Frame`s; `ingest.ingest` feeds each one
    to `GameAssembler.feed` (the collector does the same with the frames it receives).
-2. `feed` reads the frame's identity (`_FrameContext`: id, source, receive time, argument
-   text) and `_feed` routes a `gameStateUpdate` to `_game_state`, which takes its
-   `gameHistory` (`_history` → `assembly.history.fold_entry`: a revealed path, HISTORY), the
-   game id and seed facts, and, for an active or rug frame, `_live_ticks`: `tickCount` and
-   `price` (`feed.payloads`), the `partialPrices` window (`assembly.ticks.parse_window`), the
-   rug tick (`feed.phases.rug_tick_of`) and full `prices` arrays (`assembly.history.fold_arrays`).
+2. `feed` reads the frame's identity (`assembly.frame_context.FrameContext`: id, source,
+   receive time, argument text) and `_feed` routes a `gameStateUpdate` to `_game_state`, which
+   takes its `gameHistory` (`assembly.history_fold.HistoryFold.fold` →
+   `assembly.history.fold_entry`: a revealed path, HISTORY), the game id and seed facts, and,
+   for an active or rug frame, `_live_ticks`: `tickCount` and `price` (`feed.payloads`), the
+   `partialPrices` window (`assembly.ticks.parse_window`), the rug tick
+   (`feed.phases.rug_tick_of`) and full `prices` arrays (`assembly.history.fold_arrays`).
    Each price is a candidate in `assembly.ticks.TickBuffer` (best of live > partial > history).
 3. `drain` → `assembly.ticks.settle_ticks` keeps one candidate per (game, tick), drops those
    past the rug or written in an earlier batch, and appends each row built by
@@ -53,13 +54,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
-import orjson
-
+from rugslab.assembly.frame_context import FrameContext
 from rugslab.assembly.game_facts import GameFacts, GameMemory, game_row, seed_row
-from rugslab.assembly.history import fold_arrays, fold_entry, fold_seed_facts, parse_history_entry
-from rugslab.assembly.history_cache import UNDECODED, RollingHistory
+from rugslab.assembly.history import fold_arrays, fold_seed_facts
+from rugslab.assembly.history_fold import HistoryFold
 from rugslab.assembly.raw_events import RawEvents
 from rugslab.assembly.ticks import (
     LIVE,
@@ -76,7 +76,7 @@ from rugslab.feed.frames import UNDECODABLE_EVENT, Frame
 from rugslab.feed.payloads import game_id, req_int, req_price, shown
 from rugslab.feed.phases import GamePhase, no_phase_reason, phase_of, rug_tick_of
 from rugslab.tables.batch import RowBatch
-from rugslab.tables.rejects import EarliestRejects, json_text, reject_id, reject_row
+from rugslab.tables.rejects import json_text, reject_id
 
 DEFAULT_KEEP_GAMES = 64
 _ACTIVE, _RUG = GamePhase.ACTIVE, GamePhase.RUG
@@ -85,31 +85,6 @@ _TRADE = "standard/newTrade"
 _SIDE_BET = "newSideBet"
 _PARTIAL_PRICES = f"{_STATE}.partialPrices"
 _NO_WINDOW: tuple[None, tuple[()], tuple[()]] = (None, (), ())  # `parse_window` of no window
-
-
-class _FrameContext(NamedTuple):
-    """The frame being fed, as its `rejects` rows name it (one per frame, passed down to
-    every step that may reject).
-
-    Attributes:
-        frame_id: `Frame.frame_id` (for args that are not JSON: an id over event, receive time
-            and the args' repr); "" when a frame could not be read that far.
-        source: `Frame.source` (its repr when not a str).
-        recv_ts_us: `Frame.recv_ts_us` when an int, else None.
-        args_json: the argument list as JSON text (`Frame.args_json`); b"" in the context of
-            a frame whose args are not JSON, or of an internal error (those rejects carry the
-            args' `json_text`).
-    """
-
-    frame_id: str
-    source: str
-    recv_ts_us: int | None
-    args_json: bytes
-
-    @property
-    def raw(self) -> str:
-        """The frame's arguments as JSON text: a reject row's `raw`."""
-        return self.args_json.decode()
 
 
 def _min(a: Any, b: Any) -> Any:
@@ -128,7 +103,7 @@ class GameAssembler:
     def __init__(self, *, keep_games: int = DEFAULT_KEEP_GAMES) -> None:
         self.keep_games = keep_games
         self._games: OrderedDict[str, GameMemory] = OrderedDict()
-        self._rolling = RollingHistory()  # recent gameHistory entries, to read the next cheaply
+        self._history = HistoryFold(self._games, self._acc)
         self._raw_events = RawEvents()  # raw rows; their text buffer is reused batch to batch
         self._reset()
 
@@ -137,8 +112,7 @@ class GameAssembler:
         self._accs: dict[str, GameFacts] = {}
         self._ticks = TickBuffer()
         self._records = RecordBuffer()
-        self._hist_seen: dict[str, int] = {}
-        self._hist_rejects = EarliestRejects()
+        self._history.restart(self._batch, self._ticks, self._records)
         self._seen_ids: set[str] = set()
         self._raw_events.restart()
         self.pending = 0
@@ -167,16 +141,16 @@ class GameAssembler:
                 # not JSON (just failed): its repr, safe at any depth (`json_text`)
                 fid = reject_id(json_text((frame.event, recv, frame.args)))
                 reason = f"frame args not JSON-serialisable: {type(e).__name__}: {e}"
-                self._reject(_FrameContext(fid, src, recv, b""), "raw_events", reason,
-                             json_text(frame.args))
+                FrameContext(fid, src, recv, b"").reject(batch, "raw_events", reason,
+                                                         json_text(frame.args))
                 return
-            self._feed(frame, _FrameContext(fid, src, recv, args_json))
+            self._feed(frame, FrameContext(fid, src, recv, args_json))
         except Exception as e:  # last resort so that one frame never stops an ingest
             batch.count("errors.internal")
-            self._reject(_FrameContext(fid, src, recv, b""), "frame",
-                         f"internal error {type(e).__name__}: {e}", json_text(frame.args))
+            FrameContext(fid, src, recv, b"").reject(
+                batch, "frame", f"internal error {type(e).__name__}: {e}", json_text(frame.args))
 
-    def _feed(self, fr: Frame, ctx: _FrameContext) -> None:
+    def _feed(self, fr: Frame, ctx: FrameContext) -> None:
         """A frame whose identity is read: its `raw_events` row, then its event's rows."""
         batch = self._batch
         fid = ctx.frame_id
@@ -200,9 +174,9 @@ class GameAssembler:
             self._side_bet(payload, ctx)
         elif event == UNDECODABLE_EVENT:  # the collector's record of a packet it could not read
             bad = payload if type(payload) is dict else {}
-            self._reject(ctx, "frame", str(bad.get("error")), str(bad.get("raw")))
+            ctx.reject(batch, "frame", str(bad.get("error")), str(bad.get("raw")))
 
-    def _payload(self, fr: Frame, ctx: _FrameContext) -> Any:
+    def _payload(self, fr: Frame, ctx: FrameContext) -> Any:
         """The frame's payload (a lazy frame: only the fields the assembler reads, decoded);
         None, and a reject, when its args are not a list."""
         payload = fr.state_fields
@@ -210,39 +184,39 @@ class GameAssembler:
             return payload
         if type(fr.args) is list:
             return fr.payload
-        self._reject(ctx, "frame", f"Frame.args {shown(fr.args)}: expected a list", ctx.raw)
+        ctx.reject(self._batch, "frame", f"Frame.args {shown(fr.args)}: expected a list")
         return None
 
-    def _trade(self, payload: Any, ctx: _FrameContext) -> None:
+    def _trade(self, payload: Any, ctx: FrameContext) -> None:
         try:
             row = trade_row(payload, ctx=_TRADE, source="live", recv_ts_us=ctx.recv_ts_us)
         except FrameError as e:
-            self._reject(ctx, "trades", e.reason, ctx.raw)
+            ctx.reject(self._batch, "trades", e.reason)
             return
         self._touch(row["game_id"], ctx.recv_ts_us)
         self._records.offer_trade(row, LIVE)
 
-    def _side_bet(self, payload: Any, ctx: _FrameContext) -> None:
+    def _side_bet(self, payload: Any, ctx: FrameContext) -> None:
         try:
             gid = game_id(_get(payload, "gameId"), _SIDE_BET)
             key, fields = placed_bet(payload, ctx=_SIDE_BET, gid=gid)
         except FrameError as e:
-            self._reject(ctx, "side_bets", e.reason, ctx.raw)
+            ctx.reject(self._batch, "side_bets", e.reason)
             return
         self._touch(key[0], ctx.recv_ts_us)
         self._records.offer_bet(key, fields, 0)
 
     # ------------------------------------------------------- gameStateUpdate
-    def _game_state(self, payload: Any, ctx: _FrameContext) -> None:
+    def _game_state(self, payload: Any, ctx: FrameContext) -> None:
         """A `gameStateUpdate`: its gameHistory entries, its game's facts, then (active and rug
         frames only) its tick prices."""
         if type(payload) is not dict:
-            self._reject(ctx, "frame", f"{_STATE} payload {shown(payload)}: expected an object",
-                         ctx.raw)
+            ctx.reject(self._batch, "frame",
+                       f"{_STATE} payload {shown(payload)}: expected an object")
             return
         history = payload.get("gameHistory")
         if history is not None:
-            self._history(history, ctx)
+            self._history.fold(history, ctx)
         gid = self._state_game_id(payload, ctx)
         if gid is None:
             return
@@ -252,10 +226,10 @@ class GameAssembler:
         if phase is _ACTIVE or phase is _RUG:
             self._live_ticks(payload, gid, acc, phase is _RUG, ctx)
         elif phase is None:
-            self._reject(ctx, "ticks", no_phase_reason(payload, _STATE), ctx.raw)
+            ctx.reject(self._batch, "ticks", no_phase_reason(payload, _STATE))
         # cooldown / presale: no ticks (presale shows tickCount 0 before the start)
 
-    def _state_game_id(self, payload: dict[str, Any], ctx: _FrameContext) -> str | None:
+    def _state_game_id(self, payload: dict[str, Any], ctx: FrameContext) -> str | None:
         """The frame's `gameId`, checked (None, and a reject, when it is not a game id)."""
         gid = payload.get("gameId")
         if type(gid) is str and gid in self._accs:  # a game of the batch: its id was checked
@@ -263,18 +237,18 @@ class GameAssembler:
         try:
             return game_id(gid, _STATE)
         except FrameError as e:
-            self._reject(ctx, "games", e.reason, ctx.raw)
+            ctx.reject(self._batch, "games", e.reason)
             return None
 
-    def _seed_facts(self, payload: dict[str, Any], acc: GameFacts, ctx: _FrameContext) -> None:
+    def _seed_facts(self, payload: dict[str, Any], acc: GameFacts, ctx: FrameContext) -> None:
         """Version and server seed hash (`provablyFair`) into the game's facts."""
         try:
             fold_seed_facts(payload, acc, _STATE)
         except FrameError as e:
-            self._reject(ctx, "seeds", e.reason, ctx.raw)
+            ctx.reject(self._batch, "seeds", e.reason)
 
     def _live_ticks(
-        self, payload: dict[str, Any], gid: str, acc: GameFacts, rug: bool, ctx: _FrameContext
+        self, payload: dict[str, Any], gid: str, acc: GameFacts, rug: bool, ctx: FrameContext
     ) -> None:
         """An active or rug frame: the live price at `tickCount`, the `partialPrices` window and
         any full `prices`/`trades` arrays become candidates; the game's start, rug tick and end
@@ -283,14 +257,14 @@ class GameAssembler:
             tick_count = req_int(payload, "tickCount", _STATE)
             price = req_price(payload, "price", _STATE)
         except FrameError as e:
-            self._reject(ctx, "ticks", e.reason, ctx.raw)
+            ctx.reject(self._batch, "ticks", e.reason)
             return
         acc.seen_live = True
         end, window, _ = self._partial_window(payload, ctx)
         last = rug_tick_of(tick_count, end) if rug else tick_count
         if last > TICK_MAX:
             reason = f"{_STATE}.tickCount {tick_count}: above the last tick {TICK_MAX}"
-            self._reject(ctx, "ticks", reason, ctx.raw)
+            ctx.reject(self._batch, "ticks", reason)
             return
         recv = ctx.recv_ts_us
         if rug:
@@ -306,10 +280,10 @@ class GameAssembler:
             for table, reason in fold_arrays(
                 payload, gid, last, rug, self._ticks, self._records, self._batch.counters
             ):
-                self._reject(ctx, table, reason, ctx.raw)
+                ctx.reject(self._batch, table, reason)
 
     def _partial_window(
-        self, payload: dict[str, Any], ctx: _FrameContext
+        self, payload: dict[str, Any], ctx: FrameContext
     ) -> tuple[int | None, Sequence[tuple[int, float]], Sequence[str]]:
         """`parse_window` of the frame's `partialPrices` ((None, (), ()) when it has none or it
         is unusable); the values left out are rejected, the window's good ones kept."""
@@ -319,54 +293,12 @@ class GameAssembler:
         try:
             parsed = parse_window(pp, _PARTIAL_PRICES)
         except FrameError as e:
-            self._reject(ctx, "ticks", e.reason, ctx.raw)
+            ctx.reject(self._batch, "ticks", e.reason)
             return _NO_WINDOW
         bad = parsed[2]
         if bad:
-            self._reject(ctx, "ticks", "; ".join(bad), ctx.raw)
+            ctx.reject(self._batch, "ticks", "; ".join(bad))
         return parsed
-
-    def _history(self, history: Any, ctx: _FrameContext) -> None:
-        """gameHistory entries: each distinct entry content is parsed once per assembler
-        (content known by its digest; `assembly.history_cache.RollingHistory` tells the
-        entries apart)."""
-        entries = self._rolling.entries(history)
-        if entries is None:
-            self._reject(ctx, "games", f"{_STATE}.gameHistory {shown(history)}: expected a list",
-                         ctx.raw)
-            return
-        recv = ctx.recv_ts_us
-        games, seen, batch = self._games, self._hist_seen, self._batch
-        for raw_id, blob, digest, e in entries:
-            if raw_id is not None:
-                state = games.get(raw_id)
-                if state is not None and digest in state.entries:
-                    games.move_to_end(raw_id)
-                    if recv is not None:
-                        seen[raw_id] = _min(seen.get(raw_id), recv)
-                    batch.count("history.cached")
-                    continue
-            self._history_entry(orjson.loads(blob) if e is UNDECODED else e, blob, digest, ctx)
-
-    def _history_entry(self, e: Any, blob: bytes, digest: bytes, ctx: _FrameContext) -> None:
-        """One gameHistory entry not parsed before (`blob`: its JSON text)."""
-        try:
-            h = parse_history_entry(e)
-        except FrameError as err:
-            self._hist_reject(ctx, "games", err.reason, blob, digest)
-            return
-        self._batch.count("history.parsed")
-        gid = h.game_id
-        acc = self._acc(gid)
-        self._games[gid].entries.add(digest)
-        recv = ctx.recv_ts_us
-        if recv is not None:
-            self._hist_seen[gid] = _min(self._hist_seen.get(gid), recv)
-        too_long = fold_entry(h, acc, self._ticks, self._records)
-        if too_long:
-            self._hist_reject(ctx, "ticks", too_long, blob, digest)
-        for table, reason, rec in h.rejects:
-            self._hist_reject(ctx, table, reason, json_text(rec), digest)
 
     # ---------------------------------------------------------------- draining
     def drain(self) -> RowBatch:
@@ -381,11 +313,12 @@ class GameAssembler:
         `*_conflict`, `errors.internal` (a bug: should stay 0).
         """
         batch, accs, states = self._batch, self._accs, self._games
+        hist_seen = self._history.first_seen
         for gid, acc in accs.items():
             state = states[gid]
             if acc.rug is not None and (state.rug_tick is None or acc.rug < state.rug_tick):
                 state.rug_tick = acc.rug
-            seen = self._hist_seen.get(gid)
+            seen = hist_seen.get(gid)
             if seen is not None and (acc.first_seen is None or seen < acc.first_seen):
                 acc.first_seen = seen
         add = batch.add
@@ -404,7 +337,7 @@ class GameAssembler:
         for placed, payout in self._records.bets.values():
             add("side_bets", bet_row(placed, payout))
         batch.counters.update(self._records.counts())
-        for row in self._hist_rejects.rows.values():
+        for row in self._history.rejects.rows.values():
             add("rejects", row)
             batch.count("rejects")
             batch.count(f"rejects.{row['table']}")
@@ -450,24 +383,6 @@ class GameAssembler:
             acc.first_seen = recv
         return acc
 
-    def _reject(self, ctx: _FrameContext, table: str, reason: str, raw: str) -> None:
-        """A `rejects` row for the frame `ctx`: `raw` could not become a row of `table`."""
-        batch = self._batch
-        batch.add(
-            "rejects",
-            reject_row((ctx.frame_id, table, reason), table, reason, raw, source=ctx.source,
-                       recv_ts=ctx.recv_ts_us),
-        )
-        batch.count("rejects")
-        batch.count(f"rejects.{table}")
-
-    def _hist_reject(
-        self, ctx: _FrameContext, table: str, reason: str, raw: bytes | str, digest: bytes
-    ) -> None:
-        """A reject inside a gameHistory entry: one row per entry content, earliest sighting."""
-        text = raw.decode() if isinstance(raw, bytes) else raw
-        self._hist_rejects.add(reject_row((digest, table, reason), table, reason, text,
-                                          source=ctx.source, recv_ts=ctx.recv_ts_us))
 
 def _get(payload: Any, key: str) -> Any:
     return payload.get(key) if type(payload) is dict else None
