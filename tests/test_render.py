@@ -48,6 +48,7 @@ def test_chart_svg_draws_every_bar_with_its_values_as_tooltip() -> None:
     assert len(MARK.findall(svg)) == 3
     assert re.findall(r"<title>([^<]*)</title>", svg) == [
         "tick: 1\nrugs: 3", "tick: 2\nrugs: 1", "tick: 3\nrugs: 2"]
+    assert 'aria-label="tick' not in svg  # the title is each bar's accessible name
     assert render.external_references(svg) == []
 
 
