@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from rugslab.analysis._frames import require_columns
-from rugslab.analysis.resample import DEFAULT_RESAMPLES, bootstrap_sums, ratio_of_sums
+from rugslab.analysis.resample import DEFAULT_RESAMPLES, bootstrap_ratios
 from rugslab.errors import ConfigError
 
 
@@ -67,9 +67,10 @@ def calibration(preds: ArrayLike, outcomes: ArrayLike, *, groups: ArrayLike | No
     Args:
         preds: predicted probabilities in [0, 1].
         outcomes: 0/1 (or bool) outcomes, same length.
-        groups: the game of each prediction. Given, the reliability bars are a cluster
-            bootstrap (resamples whole games, `n_resamples` replicates, seeded; the same
-            replicates for every bin); without, Wilson intervals (rows independent).
+        groups: the game of each prediction. Given, the reliability bars are a studentized
+            cluster bootstrap (`resample.bootstrap_ratios`: resamples whole games,
+            `n_resamples` replicates, seeded; the same replicates for every bin); without,
+            Wilson intervals (rows independent).
         bins: number of bins; "uniform" splits [0, 1] evenly, "quantile" at prediction
             quantiles (better when predictions sit in a narrow range, as here).
 
@@ -106,9 +107,8 @@ def calibration(preds: ArrayLike, outcomes: ArrayLike, *, groups: ArrayLike | No
         np.add.at(sums, (code, col, 1), 1.0)
         games = [int(v) for v in (sums[:, :, 1] > 0).sum(axis=0)]
         if n_games >= 2:
-            boot = bootstrap_sums(sums.reshape(n_games, -1),
-                                  lambda t: ratio_of_sums(t.reshape(*t.shape[:-1], -1, 2)),
-                                  n_resamples=n_resamples, level=level, seed=seed)
+            boot = bootstrap_ratios(sums[:, :, 0], sums[:, :, 1], n_resamples=n_resamples,
+                                    level=level, bounds=(0.0, 1.0), seed=seed)
             lo, hi = boot.lo, boot.hi
     rows = []
     for j, b in enumerate(used.tolist()):
@@ -162,9 +162,9 @@ def compare_models_by_game(
     """Which model the held-out games support: score differences with game-level intervals.
 
     The timing model is set against the published constant and, when `baseline` is given,
-    against the intercept-only model. Each interval is a cluster bootstrap (resamples whole
-    test games, `n_resamples` replicates, seeded) of mean score(timing) - mean score(reference)
-    over the resampled games' rows.
+    against the intercept-only model. Each interval is a studentized cluster bootstrap
+    (`resample.bootstrap_ratios`: resamples whole test games, `n_resamples` replicates,
+    seeded) of mean score(timing) - mean score(reference) over the resampled games' rows.
 
     Returns:
         One row per metric ("brier", "log_loss") and reference ("constant", "intercept"):
@@ -176,7 +176,7 @@ def compare_models_by_game(
     Raises:
         ConfigError: fewer than 2 test games.
 
-    Source: `rugslab.analysis.resample.bootstrap_sums` over per-game score sums.
+    Source: `rugslab.analysis.resample.bootstrap_ratios` over per-game score sums.
     """
     require_columns(test_rows, ("game_id", "p_constant", "rug_within"), table="rug_window_rows")
     y = test_rows["rug_within"].cast(pl.Float64).to_numpy()
@@ -198,8 +198,8 @@ def compare_models_by_game(
             loss[name] = np.bincount(game, weights=per_row, minlength=n_games)
         for ref in [r for r in ("constant", "intercept") if r in loss]:
             delta = loss["timing"] - loss[ref]
-            boot = bootstrap_sums(np.column_stack([delta, rows_per_game]), ratio_of_sums,
-                                  n_resamples=n_resamples, level=level, seed=seed)
+            boot = bootstrap_ratios(delta, rows_per_game, n_resamples=n_resamples,
+                                    level=level, seed=seed)
             _, lo, hi = boot.scalar()
             better = "timing" if hi < 0 else ref if lo > 0 else "neither (interval spans 0)"
             out.append({"metric": metric, "reference": ref,

@@ -37,7 +37,7 @@ from scipy import stats
 from scipy.special import xlogy
 
 from rugslab.analysis._frames import require_columns, require_probability
-from rugslab.analysis.resample import DEFAULT_RESAMPLES, bootstrap_sums, ratio_of_sums
+from rugslab.analysis.resample import DEFAULT_RESAMPLES, bootstrap_ratios
 from rugslab.errors import ConfigError, SchemaViolation
 from rugslab.feed.rules import RUG_PROB_PER_TICK
 
@@ -361,11 +361,11 @@ def pooled_hazard(
     """The constant hazard that fits the games best, rugs / game-ticks at risk, with intervals.
 
     Returns:
-        `games` (with exposure), `exposure` (game-ticks), `rugs`, `hazard`, `lo`, `hi` (cluster
-        bootstrap percentile interval: resamples whole games, `n_resamples` replicates,
-        seeded; robust to games that differ in their hazard), `wilson_lo`, `wilson_hi` (the
-        binomial interval over game-ticks, exact when every game has the same constant
-        hazard).
+        `games` (with exposure), `exposure` (game-ticks), `rugs`, `hazard`, `lo`, `hi`
+        (studentized cluster bootstrap, `resample.bootstrap_ratios`: resamples whole games,
+        `n_resamples` replicates, seeded; robust to games that differ in their hazard),
+        `wilson_lo`, `wilson_hi` (the binomial interval over game-ticks, exact when every game
+        has the same constant hazard).
 
     Raises:
         ConfigError: no game carries exposure. SchemaViolation: see `game_exposure`.
@@ -380,8 +380,8 @@ def pooled_hazard(
     rugs, exposure = int(sums[:, 0].sum()), int(sums[:, 1].sum())
     lo = hi = math.nan
     if e.height >= 2:
-        boot = bootstrap_sums(sums, ratio_of_sums, n_resamples=n_resamples, level=level,
-                              seed=seed)
+        boot = bootstrap_ratios(sums[:, 0], sums[:, 1], n_resamples=n_resamples, level=level,
+                                bounds=(0.0, 1.0), seed=seed)
         _, lo, hi = boot.scalar()
     w_lo, w_hi = _ci(rugs, exposure, "wilson", level)
     return {"games": float(e.height), "exposure": float(exposure), "rugs": float(rugs),

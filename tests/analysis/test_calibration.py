@@ -82,7 +82,7 @@ def test_compare_models_by_game_prefers_an_informative_timing_model() -> None:
     assert cmp["diff"][1] == pytest.approx(b["timing"] - b["intercept"], rel=1e-12)
     assert cmp["reference_score"][0] == pytest.approx(0.5 * 0.82**2 + 0.5 * 0.18**2, rel=1e-12)
     assert b["intercept"] == pytest.approx(0.25)  # predicts 0.5 for every row
-    assert (cmp["lo"] <= cmp["diff"]).all() and (cmp["diff"] <= cmp["hi"]).all()
+    assert (cmp["lo"] <= cmp["diff"] + 1e-12).all() and (cmp["diff"] <= cmp["hi"] + 1e-12).all()
 
 
 def test_compare_models_by_game_says_neither_when_the_interval_spans_zero() -> None:
