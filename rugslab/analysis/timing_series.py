@@ -68,6 +68,7 @@ def interval_autocorrelation(
     intervals: pl.DataFrame,
     *,
     max_lag: int = 20,
+    exclude_stalls: bool = False,
     n_resamples: int = DEFAULT_RESAMPLES,
     level: float = 0.95,
     seed: int = 0,
@@ -76,8 +77,10 @@ def interval_autocorrelation(
 
     For lag k, every pair (interval ending at tick t, interval ending at tick t+k) of the same
     game where both exist is used; the coefficient is Pearson's r over those pairs, pooled over
-    games. Stalls stay in: r is the correlation the variance of a window's duration needs, and
-    a long stall moves it (see `interval_breakdown` for where they are).
+    games. With stalls in, r is the correlation the variance of a window's duration needs, but
+    a single long stall moves it (its pairs dominate every sum of squares);
+    `exclude_stalls` drops the stall intervals (`is_stall`) first, so r describes the ordinary
+    ticks, their catch-up bursts included (stalls are counted by `interval_stats`).
 
     Returns:
         One row per lag 1..max_lag: `lag`, `n_pairs`, `games` (games with a pair), `acf` (r;
@@ -93,6 +96,9 @@ def interval_autocorrelation(
     require_columns(intervals, ("game_id", "tick", "interval_ms"), table="intervals")
     if max_lag < 1:
         raise ConfigError(f"Invalid max_lag {max_lag!r}: expected a whole number ≥ 1.")
+    if exclude_stalls:
+        require_columns(intervals, ("is_stall",), table="intervals")
+        intervals = intervals.filter(~pl.col("is_stall"))
     _, sums = lag_sums(intervals, max_lag=max_lag)
     pairs = sums[:, 0::_SUMS]
     r = _pearson(sums.sum(axis=0))

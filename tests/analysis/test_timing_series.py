@@ -51,6 +51,12 @@ def test_autocorrelation_pairs_within_games(intervals: pl.DataFrame) -> None:
     assert acf["acf"].to_list() == pytest.approx([r1, r2])
     with pytest.raises(ConfigError, match="max_lag"):
         timing_series.interval_autocorrelation(intervals, max_lag=0)
+    # without A's stall (1200 at tick 5) its lag-1 pairs are (250,250) (250,30) (30,250)
+    calm = timing_series.interval_autocorrelation(intervals, max_lag=1, exclude_stalls=True,
+                                                  n_resamples=0)
+    assert calm["n_pairs"][0] == 3
+    assert calm["acf"][0] == pytest.approx(statistics.correlation([250, 250, 30],
+                                                                  [250, 30, 250]))
 
 
 def _ma1_lake(rng: np.random.Generator, games: int, ticks: int, theta: float) -> pl.DataFrame:
