@@ -27,6 +27,31 @@ from rugslab.feed.rules import GAME_VERSIONS
 from rugslab.sim.montecarlo import simulate_peaks
 
 
+def _complete_games(games: pl.DataFrame) -> pl.DataFrame:
+    require_columns(games, ("game_id", "rug_tick", "peak_x", "completeness"), table="games")
+    version = (pl.col("version").fill_null("v3") if "version" in games.columns
+               else pl.lit("v3")).alias("version")
+    return games.filter(
+        (pl.col("completeness") == "complete") & pl.col("rug_tick").is_not_null()
+        & pl.col("peak_x").is_not_null() & (pl.col("rug_tick") >= 1)
+    ).select("game_id", pl.col("rug_tick").cast(pl.Int64), "peak_x", version).with_columns(
+        pl.when(pl.col("version").is_in(GAME_VERSIONS)).then(pl.col("version"))
+        .otherwise(pl.lit("v3")).alias("version")).sort("game_id")
+
+
+def _simulate(used: pl.DataFrame, per_game: int, rng: np.random.Generator) -> np.ndarray:
+    """(games, per_game) generator peaks, each row at its game's length and version."""
+    if per_game < 10:
+        raise ConfigError(f"Invalid per_game {per_game!r}: expected ≥ 10 simulated paths.")
+    sims = np.empty((used.height, per_game))
+    for v in sorted(set(used["version"].to_list())):
+        idx = np.flatnonzero((used["version"] == v).to_numpy())
+        lengths = np.repeat(used["rug_tick"].to_numpy()[idx] - 1, per_game)
+        sims[idx] = simulate_peaks(lengths, seed=rng.integers(2**32), version=v).reshape(
+            idx.size, per_game)
+    return sims
+
+
 def peak_pit(games: pl.DataFrame, *, per_game: int = 200, seed: int = 0) -> pl.DataFrame:
     """The generator's P(peak < observed | rug tick) for every complete game with a rug tick.
 
@@ -45,31 +70,41 @@ def peak_pit(games: pl.DataFrame, *, per_game: int = 200, seed: int = 0) -> pl.D
     Raises:
         ConfigError: per_game < 10.
     """
-    require_columns(games, ("game_id", "rug_tick", "peak_x", "completeness"), table="games")
-    if per_game < 10:
-        raise ConfigError(f"Invalid per_game {per_game!r}: expected ≥ 10 simulated paths.")
-    version = (pl.col("version").fill_null("v3") if "version" in games.columns
-               else pl.lit("v3")).alias("version")
-    used = games.filter(
-        (pl.col("completeness") == "complete") & pl.col("rug_tick").is_not_null()
-        & pl.col("peak_x").is_not_null() & (pl.col("rug_tick") >= 1)
-    ).select("game_id", pl.col("rug_tick").cast(pl.Int64), "peak_x", version).with_columns(
-        pl.when(pl.col("version").is_in(GAME_VERSIONS)).then(pl.col("version"))
-        .otherwise(pl.lit("v3")).alias("version")).sort("game_id")
+    used = _complete_games(games)
     rng = np.random.default_rng(seed)
-    pit = np.empty(used.height)
-    med = np.empty(used.height)
-    for v in sorted(set(used["version"].to_list())):
-        idx = np.flatnonzero((used["version"] == v).to_numpy())
-        lengths = np.repeat(used["rug_tick"].to_numpy()[idx] - 1, per_game)
-        sims = simulate_peaks(lengths, seed=rng.integers(2**32), version=v).reshape(
-            idx.size, per_game)
-        x = used["peak_x"].to_numpy()[idx][:, None]
-        below = (sims < x).mean(axis=1)
-        equal = (sims == x).mean(axis=1)
-        pit[idx] = below + rng.random(idx.size) * equal
-        med[idx] = np.median(sims, axis=1)
-    return used.with_columns(pl.Series("pit", pit), pl.Series("sim_median_x", med))
+    sims = _simulate(used, per_game, rng)
+    x = used["peak_x"].to_numpy()[:, None]
+    below = (sims < x).mean(axis=1)
+    equal = (sims == x).mean(axis=1)
+    pit = below + rng.random(used.height) * equal
+    return used.with_columns(pl.Series("pit", pit),
+                             pl.Series("sim_median_x", np.median(sims, axis=1)))
+
+
+def exceedance_given_length(games: pl.DataFrame, levels: list[float], *, per_game: int = 200,
+                            seed: int = 0) -> pl.DataFrame:
+    """Complete games reaching each peak level: observed against the generator's expectation
+    at the same rug ticks.
+
+    Returns:
+        One row per level: `level_x`, `games`, `observed` (games with peak ≥ level),
+        `expected` (Σ over the games of the generator's P(peak ≥ level | rug tick)), `z`
+        ((observed - expected) / √Σ P(1-P): games are independent Bernoulli trials),
+        `p_value` (two-sided, normal).
+    """
+    used = _complete_games(games)
+    sims = _simulate(used, per_game, np.random.default_rng(seed))
+    x = used["peak_x"].to_numpy()
+    rows = []
+    for level in levels:
+        prob = (sims >= level).mean(axis=1)
+        obs, exp, var = int((x >= level).sum()), float(prob.sum()), float(
+            (prob * (1 - prob)).sum())
+        z = (obs - exp) / np.sqrt(var) if var > 0 else float("nan")
+        rows.append({"level_x": float(level), "games": used.height, "observed": obs,
+                     "expected": exp, "z": z,
+                     "p_value": float(2 * stats.norm.sf(abs(z))) if var > 0 else float("nan")})
+    return pl.DataFrame(rows)
 
 
 def pit_uniformity(pit: pl.DataFrame) -> dict[str, float]:

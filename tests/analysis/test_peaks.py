@@ -41,3 +41,15 @@ def test_pits_see_peaks_that_are_too_high() -> None:
     assert u["mean_pit"] > 0.6 and u["ks_p_value"] < 1e-3
     with pytest.raises(ConfigError, match="per_game"):
         peaks.peak_pit(games, per_game=5)
+
+
+def test_exceedance_given_length_expects_what_the_lengths_allow() -> None:
+    games = _lake(2000, seed=6)
+    e = peaks.exceedance_given_length(games, [2.0, 10.0], per_game=100, seed=2)
+    assert e["games"][0] == games.filter((pl.col("completeness") == "complete")
+                                         & pl.col("rug_tick").is_not_null()).height
+    assert (e["p_value"] > 0.001).all()
+    # the generator's unconditional share of 2x games (~0.47) would expect far more of these
+    # short complete games to reach 2x than their lengths allow
+    unconditional = (games["peak_x"] >= 2.0).mean() * e["games"][0]
+    assert abs(e["observed"][0] - e["expected"][0]) < 0.5 * abs(e["observed"][0] - unconditional)
