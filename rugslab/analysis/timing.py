@@ -264,15 +264,18 @@ def interval_breakdown(intervals: pl.DataFrame, *, by: Literal["day", "session"]
     raise ConfigError(f"Invalid by {by!r}: expected 'day' or 'session'.")
 
 
-def interval_anomalies(intervals: pl.DataFrame, *, sigma: float = 5.0) -> pl.DataFrame:
+def interval_anomalies(intervals: pl.DataFrame, *, sigma: float = 10.0,
+                       by: Literal["day", "all"] = "day") -> pl.DataFrame:
     """Outliers by a robust rule, and stalls.
 
-    An interval is an outlier when its robust z = (x - median) / (`MAD_TO_SD`·MAD), over the
-    whole sample, exceeds `sigma` in absolute value; median and MAD do not move with a few
-    stalls, as a mean and standard deviation do (a single 20 s interval lifts the standard
-    deviation of a lake's ~10⁵ intervals by a seventh and hides every smaller outlier behind
-    it). The intervals have a tight core and heavy tails, so 3 robust σ flag a large share;
-    the default is 5.
+    An interval is an outlier when its robust z = (x - median) / (`MAD_TO_SD`·MAD) exceeds
+    `sigma` in absolute value, with median and MAD taken over its UTC day (`by="day"`: days
+    can hold different regimes, and a noisy day would otherwise flag every tick of a calm one)
+    or over the whole sample (`by="all"`). Median and MAD do not move with a few stalls, as a
+    mean and standard deviation do (a single 20 s interval lifts the standard deviation of a
+    lake's ~10⁵ intervals by a seventh and hides every smaller outlier behind it). The
+    intervals have a tight core (a MAD of a few ms) and heavy tails, so a small `sigma` flags
+    a large share of ordinary catch-ups; the default is 10.
 
     Returns:
         The matching rows of `intervals` with `z` (robust) and `reason` ("outlier", "stall"
@@ -280,10 +283,13 @@ def interval_anomalies(intervals: pl.DataFrame, *, sigma: float = 5.0) -> pl.Dat
     """
     require_columns(intervals, ("interval_ms", "is_stall", "recv_ts"), table="intervals")
     require_positive("sigma", sigma)
-    x = intervals["interval_ms"].drop_nulls().to_numpy()
-    med = float(np.median(x)) if x.size else 0.0
-    scale = MAD_TO_SD * float(np.median(np.abs(x - med))) if x.size else 0.0
-    z = pl.lit(0.0) if scale == 0 else (pl.col("interval_ms") - med) / scale
+    if by not in ("day", "all"):
+        raise ConfigError(f"Invalid by {by!r}: expected 'day' or 'all'.")
+    key = pl.col("recv_ts").dt.date() if by == "day" else pl.lit(0)
+    x = pl.col("interval_ms")
+    med = x.median().over(key)
+    scale = MAD_TO_SD * (x - med).abs().median().over(key)
+    z = pl.when(scale > 0).then((x - med) / scale).otherwise(pl.lit(0.0))
     out = intervals.with_columns(z.alias("z"))
     far = pl.col("z").abs() > sigma
     reason = (

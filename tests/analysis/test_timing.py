@@ -124,6 +124,15 @@ def test_anomalies_are_robust_outliers_and_stalls(ticks: pl.DataFrame) -> None:
     assert out["z"][0] == pytest.approx(350 / (timing.MAD_TO_SD * 5))
     # the old 3σ rule on mean and sd: the stall lifts the sd to 1.5 s and hides the 600 ms tick
     assert (600 - statistics.mean(ms)) / statistics.stdev(ms) < 1
+    # a second day, 40 times as spread: z is taken against each day's own median and MAD, so
+    # the same ticks stand out; pooled, the wide day's ordinary ticks would all be outliers
+    wide = iv2.with_columns(pl.col("recv_ts") + dt.timedelta(days=1),
+                            (pl.col("interval_ms") - 250) * 40 + 250)
+    both = pl.concat([iv2, wide])
+    assert timing.interval_anomalies(both, sigma=10.0)["tick"].to_list() == [7, 9, 7, 9]
+    assert timing.interval_anomalies(both, sigma=10.0, by="all").height > 4
+    with pytest.raises(ConfigError, match="'day' or 'all'"):
+        timing.interval_anomalies(both, by="week")  # type: ignore[arg-type]
 
 
 def test_breakdown_by_day_and_session() -> None:
