@@ -47,7 +47,7 @@ def _simulate(used: pl.DataFrame, per_game: int, rng: np.random.Generator) -> np
     for v in sorted(set(used["version"].to_list())):
         idx = np.flatnonzero((used["version"] == v).to_numpy())
         lengths = np.repeat(used["rug_tick"].to_numpy()[idx] - 1, per_game)
-        sims[idx] = simulate_peaks(lengths, seed=rng.integers(2**32), version=v).reshape(
+        sims[idx] = simulate_peaks(lengths, seed=int(rng.integers(2**32)), version=v).reshape(
             idx.size, per_game)
     return sims
 
