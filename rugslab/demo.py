@@ -8,15 +8,15 @@ numbers computed from the lake. Nothing touches the network beyond 127.0.0.1.
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 import polars as pl
-from scipy import stats
 
-from rugslab.analysis.sidebet import rug_within_probability
+from rugslab.analysis.sidebet import resolved_bets_vs_model
 from rugslab.analysis.timing import interval_stats, tick_intervals
 from rugslab.collector.run import CollectOptions, CollectSummary, collect
 from rugslab.errors import ConfigError
@@ -48,19 +48,20 @@ class DemoReport:
                 "headline numbers (from the lake, the games of this demo):",
                 f"  games: {h['games']:.0f} ({h['games_rugged']:.0f} rugged), "
                 f"ticks: {h['ticks']:,.0f}",
-                f"  mean tick interval: {h['mean_interval_ms']:.2f} ms at {self.speed:g}x "
-                f"(= {h['mean_interval_ms'] * self.speed:.1f} ms at 1x; nominal "
+                f"  median tick interval: {h['median_interval_ms']:.2f} ms at {self.speed:g}x "
+                f"(= {h['median_interval_ms'] * self.speed:.1f} ms at 1x; nominal "
                 f"{NOMINAL_TICK_MS:.0f} ms)",
-                f"  side bets resolved: {h['bets']:.0f}, won {h['won']:.0f}: win rate "
-                f"{h['win_rate']:.3f} (95% CI {lo:.3f}-{hi:.3f}) vs {h['win_rate_model']:.3f} "
-                "expected under the published constant hazard",
+                f"  side bets resolved: {h['bets']:.0f} in {h['bet_games']:.0f} games, won "
+                f"{h['won']:.0f}: win rate {h['win_rate']:.3f} ({_interval(lo, hi)}, resampling "
+                f"games) vs {h['win_rate_model']:.3f} expected under the published constant "
+                "hazard",
                 "",
                 "next: open notebooks/00_lake_tour.ipynb (jupyter lab notebooks/)",
             ]
         )
 
 
-def headline_numbers(lake: Path, session_id: str | None = None) -> dict[str, float]:
+def demo_numbers(lake: Path, session_id: str | None = None) -> dict[str, float]:
     """Games, ticks, mean live tick interval and side-bet win rate against the model.
 
     Args:
@@ -69,7 +70,9 @@ def headline_numbers(lake: Path, session_id: str | None = None) -> dict[str, flo
             own games, not whatever else the lake holds); None = every game in the lake.
 
     The model's rate averages P(rug within the bet's window | alive at its start tick) under
-    the constant 0.5% hazard over the resolved bets.
+    the constant 0.5% hazard over the resolved bets. The win rate's 95% interval resamples
+    whole games (bets of one game share its rug tick: `sidebet.resolved_bets_vs_model`); it is
+    NaN with fewer than two games holding bets.
     """
     scope = ""
     params: list[str] = []
@@ -83,27 +86,33 @@ def headline_numbers(lake: Path, session_id: str | None = None) -> dict[str, flo
         games = con.sql(f"SELECT game_id, rug_tick, rugged FROM games{scope}",
                         params=params).pl()
         ticks = con.sql(f"SELECT game_id, tick, recv_ts FROM ticks{scope}", params=params).pl()
-        bets_sql = f"SELECT start_tick, won FROM side_bets{scope or ' WHERE true'} AND resolved"
+        bets_sql = f"SELECT * FROM side_bets{scope or ' WHERE true'} AND resolved"
         bets = con.sql(bets_sql, params=params).pl()
     n_games = games.height
     rugged = pl.col("rugged").fill_null(False) | pl.col("rug_tick").is_not_null()
     n_rugged = games.filter(rugged).height
     iv = interval_stats(tick_intervals(ticks, games))
-    n, won = bets.height, int(bets["won"].sum()) if bets.height else 0
-    ci = stats.binomtest(won, n).proportion_ci() if n else None
-    model = float(rug_within_probability(bets["start_tick"].to_numpy()).mean()) if n else 0.0
+    vs_model = resolved_bets_vs_model(bets, include_practice=True).row(0, named=True)
     return {
         "games": float(n_games),
         "games_rugged": float(n_rugged),
         "ticks": float(ticks.height),
-        "mean_interval_ms": iv["mean"],
-        "bets": float(n),
-        "won": float(won),
-        "win_rate": won / n if n else float("nan"),
-        "win_rate_lo": ci.low if ci else float("nan"),
-        "win_rate_hi": ci.high if ci else float("nan"),
-        "win_rate_model": model,
+        "median_interval_ms": iv["median"],
+        "bets": float(vs_model["n"]),
+        "bet_games": float(vs_model["games"]),
+        "won": float(vs_model["wins"]),
+        "win_rate": vs_model["win_rate"],
+        "win_rate_lo": vs_model["lo"],
+        "win_rate_hi": vs_model["hi"],
+        "win_rate_model": vs_model["expected_win_rate"],
     }
+
+
+def _interval(lo: float, hi: float) -> str:
+    """"95% CI lo-hi", or why there is none (no interval of zero width is shown)."""
+    if math.isnan(lo) or math.isnan(hi) or hi <= lo:
+        return "95% CI: n too small"
+    return f"95% CI {lo:.3f}-{hi:.3f}"
 
 
 def run_demo(
@@ -127,5 +136,5 @@ def run_demo(
         )
         collected = collect(opts, out=out)
     verified = verify_lake(lake)
-    return DemoReport(collected, verified, headline_numbers(lake, collected.session_id), speed)
+    return DemoReport(collected, verified, demo_numbers(lake, collected.session_id), speed)
 

@@ -6,17 +6,23 @@ hazard is h(t) = P(rug at t | alive at t-1) = p for t in 1..5000 and the rug tic
 P(T = t) = (1-p)^(t-1)·p. A game that survives 5000 draws ends without a rug.
 
 A game of the `games` table contributes exposure (game-ticks at risk) on ticks
-`max(entry, 1) .. exit`, where
-- entry = `first_live_tick` (left truncation: a game joined mid-way is only in the sample
-  because it was still running at that tick); null entry = 0 (the path is known from tick 0,
-  e.g. from `gameHistory` prices);
+`entry + 1 .. exit`, where
+- entry = `first_live_tick` (left truncation): a game joined mid-way is in the sample because it
+  was still running at that tick, so its draws 1..entry are known to have passed and it is at
+  risk from the tick AFTER entry; null entry = 0 (the path is known from tick 0, e.g. from
+  `gameHistory` prices);
 - exit = `rug_tick` (an event at exit) or, when `rug_tick` is null, `last_live_tick` (right
-  censoring: the game was seen alive at that tick and nothing after).
-Games with neither `rug_tick` nor `last_live_tick` carry no exposure; `game_exposure` reports
-them with `reason`. A rug tick before the entry or at tick 0 is inconsistent input and raises.
+  censoring: the game was seen alive at that tick and nothing after). A game known to have
+  rugged at an unknown tick (`rugged` true, `rug_tick` null) is censored there too: it was
+  alive at its last live tick, and leaving it out would drop long games selectively.
+Games with no tick at risk carry no exposure; `game_exposure` reports them with `reason` (a game
+first seen on its rug frame, rug tick = entry, is one: it was not running when the receiver
+joined). A rug tick before the entry or at tick 0 is inconsistent input and raises.
 
 Source: the life-table / Kaplan–Meier estimator for discrete time with left truncation
-(Klein & Moeschberger, Survival Analysis, 2nd ed., §4.6); intervals from scipy's binomtest.
+(Klein & Moeschberger, Survival Analysis, 2nd ed., §4.6); intervals from scipy's binomtest, and
+for the pooled hazard a cluster bootstrap over games (`rugslab.analysis.resample`).
+Kaplan–Meier bands, Nelson–Aalen, Weibull and the trend test: `rugslab.analysis.survival`.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from scipy import stats
 from scipy.special import xlogy
 
 from rugslab.analysis._frames import require_columns, require_probability
+from rugslab.analysis.resample import DEFAULT_RESAMPLES, bootstrap_ratios
 from rugslab.errors import ConfigError, SchemaViolation
 from rugslab.feed.rules import RUG_PROB_PER_TICK
 
@@ -41,62 +48,68 @@ def game_exposure(games: pl.DataFrame, *, entry_col: str = "first_live_tick") ->
     """Per game: the ticks it was at risk and whether it rugged.
 
     Args:
-        games: the lake's `games` table (`game_id`, `rug_tick`, `last_live_tick`, `entry_col`).
+        games: the lake's `games` table (`game_id`, `rug_tick`, `last_live_tick`, `entry_col`,
+            optional `rugged`).
         entry_col: the left-truncation column (null → 0).
 
     Returns:
-        One row per input game: `game_id`, `at_risk_from` (max(entry, 1)), `exit_tick`,
-        `rugged` (bool), `used` (bool), `reason` (null when used, else "no exposure", or
-        "rugged, rug tick unknown" for a game whose `rugged` column is True without a
-        `rug_tick`: it is neither a survivor nor an event at a known tick, so it is left out).
+        One row per input game: `game_id`, `entry` (entry_col, null → 0), `at_risk_from`
+        (entry + 1), `exit_tick`, `rugged` (bool: an event at exit), `rug_unknown` (rugged at
+        an unknown tick: censored at its last live tick), `used` (bool), `reason` (null when
+        used, else "no exposure" or "joined at its rug").
 
     Raises:
         SchemaViolation: missing columns, or a game with `rug_tick` 0 or before its entry
             (`failure_cases` lists them).
     """
     require_columns(games, ("game_id", "rug_tick", "last_live_tick", entry_col), table="games")
+    rug_unknown = (pl.col("rugged").fill_null(False) & pl.col("rug_tick").is_null()
+                   if "rugged" in games.columns else pl.lit(False))
     df = games.select(
         "game_id",
-        pl.max_horizontal(pl.col(entry_col).fill_null(0).cast(pl.Int64), pl.lit(1)).alias(
-            "at_risk_from"
-        ),
+        pl.col(entry_col).fill_null(0).cast(pl.Int64).alias("entry"),
         pl.coalesce(pl.col("rug_tick"), pl.col("last_live_tick")).cast(pl.Int64).alias(
             "exit_tick"
         ),
         pl.col("rug_tick").is_not_null().alias("rugged"),
-        # rugged at a tick nobody knows: neither a survivor nor an event time; left out
-        (
-            pl.col("rugged").fill_null(False) & pl.col("rug_tick").is_null()
-            if "rugged" in games.columns
-            else pl.lit(False)
-        ).alias("_rug_unknown"),
+        rug_unknown.alias("rug_unknown"),
         pl.col("rug_tick").cast(pl.Int64).alias("_rug"),
-        pl.col(entry_col).fill_null(0).cast(pl.Int64).alias("_entry"),
-    )
-    bad = df.filter((pl.col("_rug") == 0) | (pl.col("_rug") < pl.col("_entry")))
+    ).with_columns((pl.col("entry") + 1).alias("at_risk_from"))
+    bad = df.filter((pl.col("_rug") == 0) | (pl.col("_rug") < pl.col("entry")))
     if bad.height:
         raise SchemaViolation(
             f"{bad.height} game(s) rug at tick 0 or before their {entry_col} (e.g. "
-            f"{bad['game_id'][0]}: rug_tick {bad['_rug'][0]}, {entry_col} {bad['_entry'][0]}). "
+            f"{bad['game_id'][0]}: rug_tick {bad['_rug'][0]}, {entry_col} {bad['entry'][0]}). "
             "Fix the games table (rug_tick ≥ 1 and ≥ the entry tick).",
             table="games",
-            failure_cases=bad.select("game_id", "_rug", "_entry"),
+            failure_cases=bad.select("game_id", "_rug", "entry"),
         )
-    used = (
-        pl.col("exit_tick").is_not_null()
-        & (pl.col("exit_tick") >= pl.col("at_risk_from"))
-        & ~pl.col("_rug_unknown")
-    )
+    used = pl.col("exit_tick").is_not_null() & (pl.col("exit_tick") >= pl.col("at_risk_from"))
     reason = (
-        pl.when(used)
-        .then(pl.lit(None, pl.String))
-        .when(pl.col("_rug_unknown"))
-        .then(pl.lit("rugged, rug tick unknown"))
+        pl.when(used).then(pl.lit(None, pl.String))
+        .when(pl.col("_rug") == pl.col("entry")).then(pl.lit("joined at its rug"))
         .otherwise(pl.lit("no exposure"))
     )
-    return df.with_columns(used.alias("used"), reason.alias("reason")).drop(
-        "_rug", "_entry", "_rug_unknown"
-    )
+    return df.with_columns(used.alias("used"), reason.alias("reason")).select(
+        "game_id", "entry", "at_risk_from", "exit_tick", "rugged", "rug_unknown", "used",
+        "reason")
+
+
+def at_risk_table(games: pl.DataFrame, *, entry_col: str = "first_live_tick") -> pl.DataFrame:
+    """Games at risk and rugs per tick (the life table before any pooling).
+
+    Returns:
+        One row per tick 1..(last exit tick) with games at risk: `tick`, `at_risk`, `rugs`.
+        Same exposure rules as `game_exposure`.
+    """
+    exposure = game_exposure(games, entry_col=entry_col)
+    top = exposure.filter(pl.col("used"))["exit_tick"].max()
+    last = int(top) if top is not None else 0  # type: ignore[arg-type]
+    at_risk, rugs = _at_risk_and_rugs(exposure, last)
+    t = np.arange(last + 1)
+    keep = (t >= 1) & (at_risk > 0)
+    return pl.DataFrame({"tick": t[keep].astype(np.int64), "at_risk": at_risk[keep],
+                         "rugs": rugs[keep].astype(np.int64)})
 
 
 def _at_risk_and_rugs(exposure: pl.DataFrame, last: int) -> tuple[np.ndarray, np.ndarray]:
@@ -141,9 +154,14 @@ def hazard_curve(
         level: confidence level.
 
     Returns:
-        One row per tick 1..max_tick: `tick`, `at_risk`, `rugs`, `hazard` (rugs / at_risk,
-        NaN when at_risk is 0), `lo`, `hi`, `survival` (Kaplan–Meier Π(1 - h) up to the tick;
-        null on the pooled row), `pooled`.
+        One row per tick 1..max_tick: `tick`, `last_tick` (= tick; on the pooled row the last
+        tick with a game at risk: the tail the row stands for), `at_risk`, `rugs`, `hazard`
+        (rugs / at_risk, NaN when at_risk is 0), `lo`, `hi`, `survival` (Kaplan–Meier
+        Π(1 - h) up to the tick; null on the pooled row), `pooled`.
+
+        The binomial interval per row is the life table's: a game adds at most one row per
+        tick and at most one rug, and the likelihood factorises over ticks (Klein &
+        Moeschberger §4.6); what it treats as independent: games at risk at that tick.
 
     Raises:
         SchemaViolation: see `game_exposure`.
@@ -161,9 +179,12 @@ def hazard_curve(
         h = np.where(n > 0, k / np.maximum(n, 1), np.nan)
     bounds = [_ci(ki, ni, ci, level) for ki, ni in zip(k, n, strict=True)]
     surv = np.cumprod(1.0 - np.nan_to_num(h[:-1], nan=0.0))
+    tail = np.flatnonzero(at_risk[max_tick:])
+    ticks = np.arange(1, max_tick + 1, dtype=np.int64)
     return pl.DataFrame(
         {
-            "tick": np.arange(1, max_tick + 1, dtype=np.int64),
+            "tick": ticks,
+            "last_tick": np.append(ticks[:-1], max_tick + (int(tail[-1]) if tail.size else 0)),
             "at_risk": n.astype(np.int64),
             "rugs": k.astype(np.int64),
             "hazard": h,
@@ -183,7 +204,8 @@ class HazardTest:
     Attributes:
         p_null: the null hazard tested.
         exposure, rugs: total game-ticks at risk and rugs.
-        pooled, lo, hi: the pooled hazard rugs/exposure with its interval.
+        pooled, lo, hi: the pooled hazard rugs/exposure with its Wilson interval over
+            game-ticks (`pooled_hazard` gives one that resamples games).
         binom_p_value: exact two-sided binomial test of the pooled hazard against `p_null`.
         statistic, dof, p_value: likelihood-ratio test of "h = p_null in every bin" against a
             free hazard per bin (dof = bins with exposure).
@@ -286,58 +308,20 @@ def test_constant_hazard(
 test_constant_hazard.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
-def survival_curve(games: pl.DataFrame, *, entry_col: str = "first_live_tick") -> pl.DataFrame:
-    """Kaplan–Meier survival of the rug tick from `scipy.stats.ecdf`, for untruncated games.
-
-    scipy's estimator handles right censoring but not left truncation, so only games observed
-    from the start (entry null or 0) may be passed; use `hazard_curve` (its `survival`
-    column) for truncated samples.
-
-    Returns:
-        One row per distinct event/censoring tick: `tick`, `survival` (P(T > tick)), `lo`,
-        `hi` (95% log-log interval).
-
-    Raises:
-        ConfigError: a game has entry > 0, or no game carries exposure.
-    """
-    exposure = game_exposure(games, entry_col=entry_col)
-    truncated = games.filter(pl.col(entry_col).fill_null(0) > 0)
-    if truncated.height:
-        raise ConfigError(
-            f"survival_curve got {truncated.height} left-truncated game(s) ({entry_col} > 0), "
-            f"e.g. {truncated['game_id'][0]}: scipy's ecdf cannot handle truncation. Filter "
-            "them out or use hazard_curve."
-        )
-    used = exposure.filter(pl.col("used"))
-    if used.height == 0:
-        raise ConfigError("survival_curve: no game has a rug_tick or last_live_tick.")
-    data = stats.CensoredData(
-        uncensored=used.filter(pl.col("rugged"))["exit_tick"].to_numpy(),
-        right=used.filter(~pl.col("rugged"))["exit_tick"].to_numpy(),
-    )
-    res = stats.ecdf(data)
-    band = res.sf.confidence_interval(0.95, method="log-log")
-    return pl.DataFrame(
-        {
-            "tick": res.sf.quantiles.astype(np.int64),
-            "survival": res.sf.probabilities,
-            "lo": band.low.probabilities,
-            "hi": band.high.probabilities,
-        }
-    )
-
-
 def binned_hazard(curve: pl.DataFrame, *, bin_ticks: int = 25, ci: CiMethod = "wilson",
                   level: float = 0.95) -> pl.DataFrame:
     """Pool a per-tick hazard curve into bins of `bin_ticks` ticks (steadier than per tick).
 
     Args:
-        curve: `hazard_curve` output; its pooled last row stays a bin of its own.
+        curve: `hazard_curve` output; its pooled last row stays a bin of its own (its
+            `last_tick` is the end of the tail).
 
     Returns:
         One row per bin with exposure: `tick` (first tick of the bin), `last_tick`, `at_risk`
-        (game-ticks), `rugs`, `hazard` (rugs / at_risk), `lo`, `hi` (binomial interval),
-        `pooled`.
+        (game-ticks), `rugs`, `hazard` (rugs / at_risk), `lo`, `hi` (binomial interval over
+        the bin's game-ticks: the life table's, valid as a game adds at most one rug and its
+        ticks' terms multiply in the likelihood; for an interval robust to games that differ,
+        `pooled_hazard` resamples games), `pooled`.
 
     Raises:
         ConfigError: `bin_ticks` < 1.
@@ -345,13 +329,14 @@ def binned_hazard(curve: pl.DataFrame, *, bin_ticks: int = 25, ci: CiMethod = "w
     require_columns(curve, ("tick", "at_risk", "rugs", "pooled"), table="hazard_curve")
     if bin_ticks < 1:
         raise ConfigError(f"Invalid bin_ticks {bin_ticks!r}: expected a whole number ≥ 1.")
+    last = pl.col("last_tick") if "last_tick" in curve.columns else pl.col("tick")
     binned = (
         curve.with_columns(
             pl.when(pl.col("pooled")).then(pl.col("tick"))
             .otherwise((pl.col("tick") - 1) // bin_ticks * bin_ticks + 1).alias("_bin")
         )
         .group_by("_bin")
-        .agg(pl.col("tick").max().alias("last_tick"), pl.col("at_risk").sum(),
+        .agg(last.max().alias("last_tick"), pl.col("at_risk").sum(),
              pl.col("rugs").sum(), pl.col("pooled").any())
         .filter(pl.col("at_risk") > 0)
         .sort("_bin")
@@ -366,3 +351,41 @@ def binned_hazard(curve: pl.DataFrame, *, bin_ticks: int = 25, ci: CiMethod = "w
         pl.Series("hi", [b[1] for b in bounds], dtype=pl.Float64),
         "pooled",
     )
+
+
+def pooled_hazard(
+    games: pl.DataFrame,
+    *,
+    entry_col: str = "first_live_tick",
+    n_resamples: int = DEFAULT_RESAMPLES,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, float]:
+    """The constant hazard that fits the games best, rugs / game-ticks at risk, with intervals.
+
+    Returns:
+        `games` (with exposure), `exposure` (game-ticks), `rugs`, `hazard`, `lo`, `hi`
+        (studentized cluster bootstrap, `resample.bootstrap_ratios`: resamples whole games,
+        `n_resamples` replicates, seeded; robust to games that differ in their hazard),
+        `wilson_lo`, `wilson_hi` (the binomial interval over game-ticks, exact when every game
+        has the same constant hazard).
+
+    Raises:
+        ConfigError: no game carries exposure. SchemaViolation: see `game_exposure`.
+    """
+    e = game_exposure(games, entry_col=entry_col).filter(pl.col("used"))
+    if e.height == 0:
+        raise ConfigError("No exposure: no game has a rug_tick or last_live_tick after its "
+                          "entry. Pass games with observed ticks.")
+    sums = e.select(pl.col("rugged").cast(pl.Float64),
+                    (pl.col("exit_tick") - pl.col("at_risk_from") + 1).cast(pl.Float64)
+                    ).to_numpy()
+    rugs, exposure = int(sums[:, 0].sum()), int(sums[:, 1].sum())
+    lo = hi = math.nan
+    if e.height >= 2:
+        boot = bootstrap_ratios(sums[:, 0], sums[:, 1], n_resamples=n_resamples, level=level,
+                                bounds=(0.0, 1.0), seed=seed)
+        _, lo, hi = boot.scalar()
+    w_lo, w_hi = _ci(rugs, exposure, "wilson", level)
+    return {"games": float(e.height), "exposure": float(exposure), "rugs": float(rugs),
+            "hazard": rugs / exposure, "lo": lo, "hi": hi, "wilson_lo": w_lo, "wilson_hi": w_hi}

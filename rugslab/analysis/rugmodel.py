@@ -9,21 +9,25 @@ model and sets it against the constant-hazard model of the published generator:
              intervals (mean, standard deviation, ...), fitted by maximum likelihood with a
              small L2 penalty (scipy.optimize, L-BFGS-B), features standardised on the train set.
 
-Both are judged on held-out games (`split_by_game`) by `calibration`: Brier score, log loss and
-a reliability table. Rows of one game overlap (windows share ticks), so every row of a game
-goes to the same side of the split.
+Both are judged on held-out games by `calibration`: Brier score, log loss and a reliability
+table, against a third, the intercept-only model (one probability fitted on the train games:
+what the timing features add beyond refitting the rate). Rows of one game overlap (windows share
+ticks and the rug), so every row of a game goes to the same side of a split (`split_by_game`,
+random; `split_by_time`, the latest games held out), and every interval resamples whole games
+(`rugslab.analysis.resample`): a 40-tick row shares its outcome with ~40 neighbours.
+
+This is the predictive comparison; the direct test of "does timing move the hazard", with an
+equivalence verdict, is `rugslab.analysis.timing_hazard`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import polars as pl
-from numpy.typing import ArrayLike
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from rugslab.analysis._frames import require_columns
 from rugslab.analysis.sidebet import rug_within_probability
@@ -57,9 +61,9 @@ def rug_window_rows(
             `games` get no rows.
 
     Returns:
-        `game_id`, `tick`, `mean_interval_ms`, `std_interval_ms`, `max_interval_ms`,
-        `last_interval_ms`, `n_intervals`, `rug_within` (bool: rug tick ≤ t + horizon),
-        `p_constant` (the constant-hazard probability for that tick).
+        `game_id`, `tick`, `recv_ts` (of tick t), `mean_interval_ms`, `std_interval_ms`,
+        `max_interval_ms`, `last_interval_ms`, `n_intervals`, `rug_within` (bool: rug tick ≤
+        t + horizon), `p_constant` (the constant-hazard probability for that tick).
     """
     require_columns(games, ("game_id", "rug_tick", "last_live_tick"), table="games")
     if k < 2 or step < 1 or horizon < 1:
@@ -68,7 +72,7 @@ def rug_window_rows(
     need = max(2, k // 2) if min_intervals is None else min_intervals
     iv = tick_intervals(ticks).select("game_id", "tick", "interval_ms")
     live = (
-        ticks.filter(pl.col("recv_ts").is_not_null()).select("game_id", "tick")
+        ticks.filter(pl.col("recv_ts").is_not_null()).select("game_id", "tick", "recv_ts")
         .join(iv, on=["game_id", "tick"], how="left").sort("game_id", "tick")
     )
     win = f"{k}i"
@@ -115,9 +119,11 @@ class TimingModel:
 
     def predict(self, rows: pl.DataFrame) -> np.ndarray:
         """P(rug within the horizon) for each row of `rows` (needs the model's features)."""
+        c = np.array(self.coef)
+        if not self.features:  # intercept only
+            return np.full(rows.height, float(special.expit(c[0])))
         require_columns(rows, self.features, table="rug_window_rows")
         z = (_matrix(rows, self.features) - np.array(self.mean)) / np.array(self.scale)
-        c = np.array(self.coef)
         return special.expit(c[0] + z @ c[1:])
 
 
@@ -170,6 +176,19 @@ def fit_timing_model(
                        tuple(res.x.tolist()), n, bool(res.success))
 
 
+def fit_intercept_model(rows: pl.DataFrame, *, target: str = "rug_within") -> TimingModel:
+    """The intercept-only baseline: one probability, the train rows' rate of `target`.
+
+    Raises:
+        ConfigError: no rows, or the target is all true / all false.
+    """
+    require_columns(rows, (target,), table="rug_window_rows")
+    y = rows[target].cast(pl.Float64).to_numpy()
+    if y.size == 0 or y.min() == y.max():
+        raise ConfigError(f"Cannot fit: {y.size} rows; need both outcomes. Use more games.")
+    return TimingModel((), (), (), (float(special.logit(y.mean())),), int(y.size), True)
+
+
 def split_by_game(rows: pl.DataFrame, *, test_fraction: float = 0.3, seed: int = 0
                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split rows into (train, test) by game: every row of a game lands on one side.
@@ -186,136 +205,17 @@ def split_by_game(rows: pl.DataFrame, *, test_fraction: float = 0.3, seed: int =
     return rows.filter(~is_test), rows.filter(is_test)
 
 
-@dataclass(frozen=True, slots=True)
-class Calibration:
-    """Scores of probabilistic predictions against 0/1 outcomes.
-
-    Attributes:
-        n: predictions scored; base_rate: mean outcome.
-        brier: mean (p - y)²; log_loss: mean -[y log p + (1-y) log(1-p)] (p clipped to
-            [1e-15, 1 - 1e-15]).
-        table: reliability bins: `bin`, `n`, `mean_pred`, `observed`, `lo`, `hi` (Wilson 95%).
+def split_by_time(rows: pl.DataFrame, *, test_fraction: float = 0.3, time_col: str = "recv_ts"
+                  ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split rows into (train, test) by time: the latest round(test_fraction · games) games,
+    ordered by their first `time_col`, are the test set (a model must predict games that came
+    after the ones it learned from; days that differ show up here and not in a random split).
     """
-
-    n: int
-    base_rate: float
-    brier: float
-    log_loss: float
-    table: pl.DataFrame
-
-
-def calibration(preds: ArrayLike, outcomes: ArrayLike, *, bins: int = 10,
-                strategy: Literal["uniform", "quantile"] = "quantile") -> Calibration:
-    """Brier score, log loss and a reliability table.
-
-    Args:
-        preds: predicted probabilities in [0, 1].
-        outcomes: 0/1 (or bool) outcomes, same length.
-        bins: number of bins; "uniform" splits [0, 1] evenly, "quantile" at prediction
-            quantiles (better when predictions sit in a narrow range, as here).
-
-    Raises:
-        ConfigError: lengths differ, empty input, or predictions outside [0, 1].
-    """
-    p = np.asarray(preds, dtype=float)
-    y = np.asarray(outcomes, dtype=float)
-    if p.shape != y.shape or p.size == 0:
-        raise ConfigError(f"preds ({p.size}) and outcomes ({y.size}) must be non-empty and of "
-                          "equal length.")
-    if np.any((p < 0) | (p > 1)) or np.any(np.isnan(p)):
-        raise ConfigError("preds must be probabilities in [0, 1] (no NaN).")
-    pc = np.clip(p, 1e-15, 1 - 1e-15)
-    brier = float(np.mean((p - y) ** 2))
-    log_loss = float(-np.mean(y * np.log(pc) + (1 - y) * np.log(1 - pc)))
-    if strategy == "uniform":
-        edges = np.linspace(0.0, 1.0, bins + 1)
-    elif strategy == "quantile":
-        edges = np.unique(np.quantile(p, np.linspace(0.0, 1.0, bins + 1)))
-    else:
-        raise ConfigError(f"Invalid strategy {strategy!r}: expected 'uniform' or 'quantile'.")
-    idx = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(edges.size - 2, 0))
-    rows = []
-    for b in np.unique(idx).tolist():
-        sel = idx == b
-        n, k = int(sel.sum()), int(y[sel].sum())
-        ci = stats.binomtest(k, n).proportion_ci(method="wilson")
-        rows.append({"bin": b, "n": n, "mean_pred": float(p[sel].mean()),
-                     "observed": k / n, "lo": float(ci.low), "hi": float(ci.high)})
-    return Calibration(int(p.size), float(y.mean()), brier, log_loss, pl.DataFrame(rows))
-
-
-def compare_models(test_rows: pl.DataFrame, model: TimingModel, *, bins: int = 10
-                   ) -> pl.DataFrame:
-    """Constant-hazard vs timing model on held-out rows.
-
-    Returns:
-        Two rows (`model` = "constant", "timing"): `n`, `brier`, `log_loss`, `base_rate`.
-        Lower is better for both scores.
-    """
-    require_columns(test_rows, ("p_constant", "rug_within"), table="rug_window_rows")
-    y = test_rows["rug_within"].cast(pl.Float64).to_numpy()
-    out = []
-    for name, pred in (("constant", test_rows["p_constant"].to_numpy()),
-                       ("timing", model.predict(test_rows))):
-        c = calibration(pred, y, bins=bins)
-        out.append({"model": name, "n": c.n, "brier": c.brier, "log_loss": c.log_loss,
-                    "base_rate": c.base_rate})
-    return pl.DataFrame(out)
-
-
-
-def compare_models_by_game(
-    test_rows: pl.DataFrame, model: TimingModel, *, n_resamples: int = 2000,
-    level: float = 0.95, seed: int = 0,
-) -> pl.DataFrame:
-    """Which model the held-out games support: score differences with game-level intervals.
-
-    Rows of one game overlap (their 40-tick windows share the rug), so the interval resamples
-    whole games (a cluster bootstrap): each resample draws the test games with replacement
-    and recomputes mean score(timing) - mean score(constant) over their rows.
-
-    Returns:
-        Two rows (`metric` = "brier", "log_loss"): `constant`, `timing` (mean scores, lower is
-        better), `diff` (timing - constant), `lo`, `hi` (bootstrap percentile interval of
-        `diff`), `games`, `rows`, `better`: "timing" or "constant" when the interval excludes
-        0, else "neither (interval spans 0)".
-
-    Raises:
-        ConfigError: fewer than 2 test games.
-
-    Source: scipy.stats.bootstrap (percentile) over game indices.
-    """
-    require_columns(test_rows, ("game_id", "p_constant", "rug_within"), table="rug_window_rows")
-    y = test_rows["rug_within"].cast(pl.Float64).to_numpy()
-    preds = {"constant": np.clip(test_rows["p_constant"].to_numpy(), 1e-15, 1 - 1e-15),
-             "timing": np.clip(model.predict(test_rows), 1e-15, 1 - 1e-15)}
-    codes = test_rows["game_id"].cast(pl.Categorical).to_physical().to_numpy()
-    _, game = np.unique(codes, return_inverse=True)
-    n_games = int(game.max()) + 1 if game.size else 0
-    if n_games < 2:
-        raise ConfigError(f"compare_models_by_game needs ≥ 2 test games, got {n_games}.")
-    rows_per_game = np.bincount(game, minlength=n_games).astype(float)
-    out = []
-    for metric in ("brier", "log_loss"):
-        loss = {}
-        for name, p in preds.items():
-            per_row = (p - y) ** 2 if metric == "brier" else -(y * np.log(p)
-                                                               + (1 - y) * np.log(1 - p))
-            loss[name] = np.bincount(game, weights=per_row, minlength=n_games)
-        delta = loss["timing"] - loss["constant"]
-
-        def stat(ix: np.ndarray, axis: int = -1, delta: np.ndarray = delta) -> np.ndarray:
-            i = ix.astype(np.int64)
-            return delta[i].sum(axis=axis) / rows_per_game[i].sum(axis=axis)
-
-        res = stats.bootstrap((np.arange(n_games, dtype=float),), stat, n_resamples=n_resamples,
-                              confidence_level=level, method="percentile", vectorized=True,
-                              rng=np.random.default_rng(seed))
-        lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
-        better = "timing" if hi < 0 else "constant" if lo > 0 else "neither (interval spans 0)"
-        total = rows_per_game.sum()
-        out.append({"metric": metric, "constant": float(loss["constant"].sum() / total),
-                    "timing": float(loss["timing"].sum() / total),
-                    "diff": float(delta.sum() / total), "lo": lo, "hi": hi,
-                    "games": n_games, "rows": int(total), "better": better})
-    return pl.DataFrame(out)
+    if not 0.0 < test_fraction < 1.0:
+        raise ConfigError(f"Invalid test_fraction {test_fraction!r}: expected a value in (0, 1).")
+    require_columns(rows, ("game_id", time_col), table="rug_window_rows")
+    order = rows.group_by("game_id").agg(pl.col(time_col).min()).sort(time_col, "game_id")
+    n_test = round(test_fraction * order.height)
+    test_ids = order["game_id"].tail(n_test).to_list() if n_test else []
+    is_test = pl.col("game_id").is_in(test_ids)
+    return rows.filter(~is_test), rows.filter(is_test)

@@ -28,6 +28,15 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from rugslab.analysis._frames import require_columns, require_positive, require_probability
+from rugslab.analysis.hazard import game_exposure
+from rugslab.analysis.resample import (
+    DEFAULT_RESAMPLES,
+    bootstrap_ratios,
+    bootstrap_sums,
+    design_effect,
+    ratio_cluster_se,
+    simultaneous_band,
+)
 from rugslab.errors import ConfigError
 from rugslab.feed.rules import MAX_TICKS, RUG_PROB_PER_TICK, SIDEBET_PAYOUT_X, SIDEBET_WINDOW_TICKS
 
@@ -96,16 +105,26 @@ def analytic_sidebet_ev(
     })
 
 
-def _binary_interval(x: np.ndarray, *, n_resamples: int, level: float,
-                     rng: np.random.Generator) -> tuple[float, float, str]:
-    """Bootstrap percentile interval of a 0/1 mean; exact Clopper–Pearson when degenerate."""
-    k, n = int(x.sum()), int(x.size)
-    if k in (0, n):  # every resample has the same mean: bootstrap gives a zero-width interval
-        ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="exact")
-        return float(ci.low), float(ci.high), "exact"
-    res = stats.bootstrap((x,), np.mean, n_resamples=n_resamples, confidence_level=level,
-                          method="percentile", vectorized=True, rng=rng)
-    return float(res.confidence_interval.low), float(res.confidence_interval.high), "bootstrap"
+def _window_sums(exposure: pl.DataFrame, last: int) -> np.ndarray:
+    """(games, 2·last) per game and tick 1..last: [rug at t, at risk at t] interleaved."""
+    start = exposure["at_risk_from"].to_numpy()
+    stop = exposure["exit_tick"].to_numpy()
+    t = np.arange(1, last + 1)
+    at_risk = (start[:, None] <= t) & (t <= stop[:, None])
+    rug = exposure["rugged"].to_numpy()[:, None] & (stop[:, None] == t)
+    out = np.empty((exposure.height, 2 * last))
+    out[:, 0::2], out[:, 1::2] = rug, at_risk
+    return out
+
+
+def _conditional_win(totals: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """1 - Π_{t=s+1}^{end} (1 - rugs_t / at_risk_t) per start, from (..., 2·last) totals."""
+    t = totals.reshape(*totals.shape[:-1], -1, 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = t[..., 0] / t[..., 1]
+        log_s = np.log1p(-np.where(t[..., 1] > 0, np.minimum(h, 1.0), np.nan))
+    cum = np.concatenate([np.zeros((*log_s.shape[:-1], 1)), np.cumsum(log_s, axis=-1)], axis=-1)
+    return 1.0 - np.exp(cum[..., ends] - cum[..., starts])
 
 
 def empirical_win_rate(
@@ -114,54 +133,82 @@ def empirical_win_rate(
     *,
     window: int = SIDEBET_WINDOW_TICKS,
     payout_x: float = SIDEBET_PAYOUT_X,
+    max_ticks: int = MAX_TICKS,
     entry_col: str = "first_live_tick",
-    n_resamples: int = 2000,
+    n_resamples: int = DEFAULT_RESAMPLES,
     level: float = 0.95,
     seed: int = 0,
 ) -> pl.DataFrame:
-    """Win rate of a hypothetical bet at each start tick, over the lake's games.
+    """Win probability of a bet at each start tick over the lake's games, censoring done right.
 
-    A game counts for start tick s when a bet could have been placed and its outcome is known:
-    it was observed alive at s (entry ≤ s < rug tick) and either rugged, or was seen alive
-    through s + window (censored games seen for less are left out of that tick; counted in
-    `n_unknown`).
+    P(win at s) = P(rug at s+1..s+window | alive at s) = 1 - Π_{t=s+1}^{s+window} (1 - h(t)),
+    with h the Kaplan–Meier hazard (games at risk and rugs per tick under the exposure rules of
+    `hazard.game_exposure`: left truncation at the first live tick, right censoring at the last
+    live tick, games rugged at an unknown tick censored). A complete-case count ("games whose
+    outcome is known") would keep a game censored inside the window when it rugged (a win is
+    known at once) and drop it when it lived on (a loss needs the whole window watched):
+    biased towards wins. The product uses every game for exactly the ticks it was watched.
 
     Args:
-        games: `games` table: `game_id`, `rug_tick`, `last_live_tick`, `entry_col`.
+        games: `games` table: `game_id`, `rug_tick`, `last_live_tick`, `entry_col`, optional
+            `rugged`.
+        start_ticks: the start ticks s; the window ends at min(s + window, max_ticks).
 
     Returns:
-        One row per start tick: `start_tick`, `n` (games), `wins`, `n_unknown`, `win_rate`,
-        `lo`, `hi` (bootstrap percentile interval over games; exact binomial when all bets
-        won or all lost), `ci_method`, `ev_per_stake` (payout_x·win_rate - 1), `ev_lo`, `ev_hi`.
+        One row per start tick: `start_tick`, `n` (games at risk at s+1), `wins` (their rugs
+        inside the window), `n_unknown` (of the n, censored inside the window without a rug),
+        `win_rate`, `lo`, `hi` (pointwise: percentile cluster bootstrap, resamples whole games,
+        `n_resamples` replicates, seeded; Clopper–Pearson on wins / (n - n_unknown) when every
+        replicate agrees), `band_lo`, `band_hi` (simultaneous over all the start ticks: sup-t
+        band from the same replicates), `ci_method`, `ev_per_stake` (payout_x·win_rate - 1),
+        `ev_lo`, `ev_hi`, `ev_band_lo`, `ev_band_hi`. NaN where no game is at risk.
 
-    Source: scipy.stats.bootstrap (percentile), scipy.stats.binomtest.
+    Source: Klein & Moeschberger (2003) §4.6 (conditional survival); `resample.bootstrap_sums`,
+    `resample.simultaneous_band`.
     """
     require_columns(games, ("game_id", "rug_tick", "last_live_tick", entry_col), table="games")
-    rug = games["rug_tick"].to_numpy().astype(float)  # null → NaN
-    last = games["last_live_tick"].fill_null(-1).to_numpy().astype(float)
-    entry = games[entry_col].fill_null(0).to_numpy().astype(float)
-    rng = np.random.default_rng(seed)
+    s = np.asarray(start_ticks, dtype=np.int64).reshape(-1)
+    ends = np.minimum(s + window, max_ticks)
+    last = int(max(ends.max(initial=1), 1))
+    e = game_exposure(games, entry_col=entry_col).filter(pl.col("used"))
+    sums = _window_sums(e, last)
+    starts_ix = np.clip(s, 0, last)
+
+    def stat(totals: np.ndarray) -> np.ndarray:
+        return _conditional_win(totals, starts_ix, np.maximum(ends, starts_ix))
+
+    est = stat(sums.sum(axis=0)[None, :])[0] if e.height else np.full(s.size, np.nan)
+    lo = hi = band_lo = band_hi = np.full(s.size, np.nan)
+    if e.height >= 2:
+        boot = bootstrap_sums(sums, stat, n_resamples=n_resamples, level=level, seed=seed)
+        lo, hi = boot.lo, boot.hi
+        band_lo, band_hi, _ = simultaneous_band(boot)
+    stop = e["exit_tick"].to_numpy()
+    start = e["at_risk_from"].to_numpy()
+    rugged = e["rugged"].to_numpy()
     rows = []
-    for s in np.asarray(start_ticks, dtype=np.int64).tolist():
-        alive = (entry <= s) & ~(rug <= s)  # NaN rug compares False: still alive
-        known = ~np.isnan(rug) | (last >= s + window)
-        x = (rug[alive & known] <= s + window).astype(float)
-        row: dict[str, object] = {"start_tick": s, "n": int(x.size), "wins": int(x.sum()),
-                                  "n_unknown": int((alive & ~known).sum())}
-        if x.size:
-            lo, hi, method = _binary_interval(x, n_resamples=n_resamples, level=level, rng=rng)
-            rate = float(x.mean())
-        else:
-            lo = hi = rate = math.nan
-            method = None
-        row |= {"win_rate": rate, "lo": lo, "hi": hi, "ci_method": method}
-        rows.append(row)
-    out = pl.DataFrame(rows, schema={"start_tick": pl.Int64, "n": pl.Int64, "wins": pl.Int64,
-                                     "n_unknown": pl.Int64, "win_rate": pl.Float64,
-                                     "lo": pl.Float64, "hi": pl.Float64, "ci_method": pl.String})
+    for i, si in enumerate(s.tolist()):
+        risk = (start <= si + 1) & (stop >= si + 1)
+        inside = risk & rugged & (stop <= ends[i])
+        unknown = risk & ~rugged & (stop < ends[i])
+        n, k, u = int(risk.sum()), int(inside.sum()), int(unknown.sum())
+        method, lo_i, hi_i = "game bootstrap", float(lo[i]), float(hi[i])
+        if n and not hi_i > lo_i and n - u > 0:  # every replicate agrees: no spread to read
+            ci = stats.binomtest(k, n - u).proportion_ci(confidence_level=level,
+                                                         method="exact")
+            method, lo_i, hi_i = "exact", float(ci.low), float(ci.high)
+        rows.append({"start_tick": si, "n": n, "wins": k, "n_unknown": u,
+                     "win_rate": float(est[i]) if n else math.nan, "lo": lo_i, "hi": hi_i,
+                     "band_lo": float(band_lo[i]), "band_hi": float(band_hi[i]),
+                     "ci_method": method if n else None})
+    out = pl.DataFrame(rows, schema={
+        "start_tick": pl.Int64, "n": pl.Int64, "wins": pl.Int64, "n_unknown": pl.Int64,
+        "win_rate": pl.Float64, "lo": pl.Float64, "hi": pl.Float64, "band_lo": pl.Float64,
+        "band_hi": pl.Float64, "ci_method": pl.String})
     return out.with_columns(
         (payout_x * pl.col(c) - 1.0).alias(n)
-        for c, n in (("win_rate", "ev_per_stake"), ("lo", "ev_lo"), ("hi", "ev_hi"))
+        for c, n in (("win_rate", "ev_per_stake"), ("lo", "ev_lo"), ("hi", "ev_hi"),
+                     ("band_lo", "ev_band_lo"), ("band_hi", "ev_band_hi"))
     )
 
 
@@ -210,36 +257,89 @@ def montecarlo_sidebet_ev(
     )
 
 
-def resolved_bets_vs_model(side_bets: pl.DataFrame, *, p: float = RUG_PROB_PER_TICK,
-                           include_practice: bool = False) -> pl.DataFrame:
-    """Real resolved side bets next to the constant-hazard model, pooled over all start ticks.
+def bet_outcomes(side_bets: pl.DataFrame, games: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Each bet's outcome: the payout record's, else the rule applied to the game's rug tick.
 
-    Args:
-        side_bets: the lake's `side_bets` table (`start_tick`, `end_tick`, `resolved`, `won`,
-            `practice`, `bet_amount_sol`, `profit_sol`).
+    A bet without a payout record is not dropped when its game says how it ended: rug tick ≤
+    end tick wins, a rug after the end or a game seen alive through the end loses (rug tick
+    unknown but `last_live_tick` ≥ end). Only bets whose game is not known that far stay
+    unknown (`won` null): counting the known ones only would keep a bet whose game rugged
+    early (a win, known at once) and drop one whose game was lost from view before the end.
 
     Returns:
-        One row: `n`, `wins`, `win_rate`, `lo`, `hi` (Wilson), `expected_win_rate` (mean
-        model P(win) of those bets' windows), `binom_p_value` (exact test of wins against the
-        expected rate, valid as the model rate is ≈ constant), `staked_sol`, `profit_sol`.
+        `side_bets` with `outcome_won` (bool, null when unknown) and `outcome_from`
+        ("payout", "rug tick", "seen alive" or null).
     """
-    require_columns(side_bets, ("start_tick", "end_tick", "resolved", "won", "practice",
-                                "bet_amount_sol", "profit_sol"), table="side_bets")
-    bets = side_bets.filter(pl.col("resolved") & pl.col("won").is_not_null())
+    won = pl.when(pl.col("resolved") & pl.col("won").is_not_null()).then(pl.col("won"))
+    src = pl.when(pl.col("resolved") & pl.col("won").is_not_null()).then(pl.lit("payout"))
+    if games is None:
+        return side_bets.with_columns(won.alias("outcome_won"), src.alias("outcome_from"))
+    require_columns(games, ("game_id", "rug_tick", "last_live_tick"), table="games")
+    g = games.select("game_id", pl.col("rug_tick").cast(pl.Int64).alias("_rug"),
+                     pl.col("last_live_tick").cast(pl.Int64).alias("_last")).unique("game_id")
+    end = pl.col("end_tick").cast(pl.Int64)
+    return side_bets.join(g, on="game_id", how="left").with_columns(
+        won.when(pl.col("_rug").is_not_null()).then(pl.col("_rug") <= end)
+        .when(pl.col("_last") >= end).then(pl.lit(False)).alias("outcome_won"),
+        src.when(pl.col("_rug").is_not_null()).then(pl.lit("rug tick"))
+        .when(pl.col("_last") >= end).then(pl.lit("seen alive")).alias("outcome_from"),
+    ).drop("_rug", "_last")
+
+
+def resolved_bets_vs_model(side_bets: pl.DataFrame, *, games: pl.DataFrame | None = None,
+                           p: float = RUG_PROB_PER_TICK, include_practice: bool = False,
+                           n_resamples: int = DEFAULT_RESAMPLES, level: float = 0.95,
+                           seed: int = 0) -> pl.DataFrame:
+    """Real side bets next to the constant-hazard model, pooled over all start ticks.
+
+    Bets cluster in few games and the bets of one game share its rug tick, so every interval
+    and test here treats games as the independent units.
+
+    Args:
+        side_bets: the lake's `side_bets` table (`game_id`, `start_tick`, `end_tick`,
+            `resolved`, `won`, `practice`, `bet_amount_sol`, `profit_sol`).
+        games: when given, bets without a payout record get their outcome from the game
+            (`bet_outcomes`).
+
+    Returns:
+        One row: `n` (bets with an outcome), `games`, `n_unknown` (bets without one), `wins`,
+        `win_rate`, `lo`, `hi` (studentized cluster bootstrap: resamples whole games,
+        `n_resamples` replicates, seeded), `design_effect` (cluster-robust variance over the
+        binomial one), `wilson_lo`, `wilson_hi` (the interval that treats bets as independent,
+        for comparison), `expected_win_rate` (mean model P(win) of those bets' windows),
+        `p_value` (two-sided z test of the win rate against the expected, cluster-robust
+        standard error), `staked_sol`, `profit_sol`.
+
+    Source: `resample.bootstrap_ratios`, `resample.ratio_cluster_se`, `resample.design_effect`.
+    """
+    require_columns(side_bets, ("game_id", "start_tick", "end_tick", "resolved", "won",
+                                "practice", "bet_amount_sol", "profit_sol"), table="side_bets")
+    bets = bet_outcomes(side_bets, games)
     if not include_practice:
         bets = bets.filter(~pl.col("practice"))
-    n, k = bets.height, int(bets["won"].sum()) if bets.height else 0
+    unknown = bets.filter(pl.col("outcome_won").is_null()).height
+    bets = bets.filter(pl.col("outcome_won").is_not_null())
+    n, k = bets.height, int(bets["outcome_won"].sum()) if bets.height else 0
     window = (bets["end_tick"] - bets["start_tick"]).to_numpy()
     expected = float(np.mean(1.0 - (1.0 - p) ** window)) if n else math.nan
+    per_game = bets.group_by("game_id").agg(pl.col("outcome_won").sum().cast(pl.Float64),
+                                            pl.len().cast(pl.Float64).alias("bets"))
+    y, m = per_game["outcome_won"].to_numpy(), per_game["bets"].to_numpy()
+    lo = hi = w_lo = w_hi = pv = math.nan
     if n:
-        ci = stats.binomtest(k, n).proportion_ci(method="wilson")
-        lo, hi = float(ci.low), float(ci.high)
-        pv = float(stats.binomtest(k, n, expected).pvalue)
-    else:
-        lo = hi = pv = math.nan
+        ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
+        w_lo, w_hi = float(ci.low), float(ci.high)
+    if per_game.height >= 2:
+        boot = bootstrap_ratios(y, m, n_resamples=n_resamples, level=level, bounds=(0.0, 1.0),
+                                seed=seed)
+        _, lo, hi = boot.scalar()
+        se = ratio_cluster_se(y, m)
+        pv = float(2 * stats.norm.sf(abs(k / n - expected) / se)) if se > 0 else math.nan
     return pl.DataFrame([{
-        "n": n, "wins": k, "win_rate": k / n if n else math.nan, "lo": lo, "hi": hi,
-        "expected_win_rate": expected, "binom_p_value": pv,
+        "n": n, "games": per_game.height, "n_unknown": unknown, "wins": k,
+        "win_rate": k / n if n else math.nan, "lo": lo, "hi": hi,
+        "design_effect": design_effect(y, m), "wilson_lo": w_lo, "wilson_hi": w_hi,
+        "expected_win_rate": expected, "p_value": pv,
         "staked_sol": float(bets["bet_amount_sol"].sum()),
         "profit_sol": float(bets["profit_sol"].fill_null(0.0).sum()),
     }])

@@ -6,25 +6,40 @@ An interval is measured only between two ADJACENT ticks (tick t-1 → t) of one 
 received live; a gap in the live ticks yields no interval (its duration spans several ticks).
 
 Nominal 250 ms per tick. Catch-up bursts (frames ~5 ms apart after a stall) show as intervals
-under `BURST_MS`; stalls as intervals over `PAUSE_MS`.
+under `BURST_MS`. A **stall** is an interval longer than `STALL_MS` = four nominal ticks (1 s):
+the receiver saw no tick for the time of four. Stalls are rare and long (one of 20 s moves the
+standard deviation of a whole lake), so the headline spread is robust (median, MAD, IQR,
+percentiles) and stalls are counted on their own; moments (mean, standard deviation) are
+reported beside them, named as sensitive to stalls.
+
+A recording session (`recording_sessions`) is a run of games the receiver watched without a
+break longer than `SESSION_GAP`: sessions and days can hold different regimes (receiver,
+network, server load), so summaries come per session and per day as well as pooled.
+
+Autocorrelation and the duration of a 40-tick window: `rugslab.analysis.timing_series`.
 """
 
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from typing import Literal
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from rugslab.analysis._frames import require_columns, require_positive
 from rugslab.errors import ConfigError
-from rugslab.feed.rules import SIDEBET_WINDOW_TICKS
+from rugslab.feed.rules import NOMINAL_TICK_MS
 
 BURST_MS = 50.0
-PAUSE_MS = 1000.0
+#: A stall: an interval longer than four nominal ticks.
+STALL_MS = 4 * NOMINAL_TICK_MS
+#: A new recording session starts when the receiver saw no live tick for this long.
+SESSION_GAP = "10m"
 PERCENTILES = (1, 5, 25, 75, 95, 99)
+#: MAD × this = the standard deviation of a normal sample with that MAD.
+MAD_TO_SD = 1.482602218505602
 
 
 def tick_intervals(ticks: pl.DataFrame, games: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -42,7 +57,7 @@ def tick_intervals(ticks: pl.DataFrame, games: pl.DataFrame | None = None) -> pl
         One row per pair of adjacent live ticks (t-1, t) of a game, sorted by game and tick:
         `game_id`, `tick` (the later tick t), `recv_ts` (of tick t, UTC), `interval_ms`
         (Float64, recv_ts[t] - recv_ts[t-1] in ms; negative when the receiver's clock stepped
-        back), `is_burst` (< 50 ms), `is_pause` (> 1000 ms).
+        back), `is_burst` (< 50 ms), `is_stall` (> `STALL_MS`).
 
     Raises:
         SchemaViolation: a required column is missing.
@@ -69,64 +84,87 @@ def tick_intervals(ticks: pl.DataFrame, games: pl.DataFrame | None = None) -> pl
         .drop("_step")
         .with_columns(
             (pl.col("interval_ms") < BURST_MS).alias("is_burst"),
-            (pl.col("interval_ms") > PAUSE_MS).alias("is_pause"),
+            (pl.col("interval_ms") > STALL_MS).alias("is_stall"),
         )
     )
     return out
 
 
 def interval_stats(intervals: pl.DataFrame, *, column: str = "interval_ms") -> dict[str, float]:
-    """Summary of an interval sample.
+    """Summary of an interval sample: robust spread first, stalls counted, then moments.
 
     Args:
         intervals: output of `tick_intervals` (or any frame with a numeric `column`).
         column: the column to summarise.
 
     Returns:
-        `n`, `mean`, `median`, `std` (ddof=1), `variance` (ddof=1), `cv` (std / mean),
-        `min`, `p1`, `p5`, `p25`, `p75`, `p95`, `p99`, `max` (ms; percentiles by linear
-        interpolation, numpy's default), `share_burst` (< 50 ms), `share_pause` (> 1000 ms).
-        With n = 0 every value but `n` is NaN; with n = 1 `std`, `variance`, `cv` are NaN.
+        In this order (ms unless said):
+        - `n`, `median`, `mad` (median absolute deviation from the median), `mad_sd`
+          (`MAD_TO_SD`·mad: the σ a normal sample with this MAD would have), `iqr` (p75 - p25),
+          `min`, `p1`, `p5`, `p25`, `p75`, `p95`, `p99`, `max` (linear interpolation);
+        - `stalls` (count of intervals > `STALL_MS`), `share_stall`, `share_burst` (< 50 ms);
+        - moments, sensitive to stalls: `mean`, `std`, `variance` (ddof=1), `cv` (std / mean),
+          and `mean_no_stalls`, `std_no_stalls` (the same without the stalls).
+        With n = 0 every value but `n` and `stalls` is NaN; with n = 1 `std`, `variance`, `cv`
+        are NaN.
     """
     require_columns(intervals, (column,), table="intervals")
     x = intervals[column].drop_nulls().to_numpy().astype(float)
     n = x.size
+    stall = x > STALL_MS
     out: dict[str, float] = {"n": float(n)}
     if n == 0:
-        keys = ["mean", "median", "std", "variance", "cv", "min"]
-        keys += [f"p{q}" for q in PERCENTILES] + ["max", "share_burst", "share_pause"]
-        return out | dict.fromkeys(keys, math.nan)
-    d = stats.describe(x, ddof=1) if n > 1 else None
+        keys = ["median", "mad", "mad_sd", "iqr", "min", *(f"p{q}" for q in PERCENTILES), "max"]
+        keys += ["stalls", "share_stall", "share_burst", "mean", "std", "variance", "cv",
+                 "mean_no_stalls", "std_no_stalls"]
+        return out | dict.fromkeys(keys, math.nan) | {"stalls": 0.0}
+    med = float(np.median(x))
+    mad = float(np.median(np.abs(x - med)))
+    q = dict(zip(PERCENTILES, np.percentile(x, PERCENTILES).tolist(), strict=True))
+    out |= {"median": med, "mad": mad, "mad_sd": MAD_TO_SD * mad, "iqr": q[75] - q[25],
+            "min": float(x.min())}
+    out |= {f"p{k}": float(v) for k, v in q.items()} | {"max": float(x.max())}
+    out |= {"stalls": float(stall.sum()), "share_stall": float(stall.mean()),
+            "share_burst": float(np.mean(x < BURST_MS))}
     mean = float(x.mean())
-    var = float(d.variance) if d is not None else math.nan
-    std = math.sqrt(var) if d is not None else math.nan
+    var = float(np.var(x, ddof=1)) if n > 1 else math.nan
+    std = math.sqrt(var) if n > 1 else math.nan
+    calm = x[~stall]
     out |= {
         "mean": mean,
-        "median": float(np.median(x)),
         "std": std,
         "variance": var,
         "cv": std / mean if mean != 0 else math.nan,
-        "min": float(x.min()),
+        "mean_no_stalls": float(calm.mean()) if calm.size else math.nan,
+        "std_no_stalls": float(np.std(calm, ddof=1)) if calm.size > 1 else math.nan,
     }
-    for q, v in zip(PERCENTILES, np.percentile(x, PERCENTILES), strict=True):
-        out[f"p{q}"] = float(v)
-    out["max"] = float(x.max())
-    out["share_burst"] = float(np.mean(x < BURST_MS))
-    out["share_pause"] = float(np.mean(x > PAUSE_MS))
     return out
 
 
 def _summary_exprs() -> list[pl.Expr]:
+    """Robust summary per group (the columns of `interval_drift`)."""
     x = pl.col("interval_ms")
     return [
         pl.len().alias("n"),
-        x.mean().alias("mean_ms"),
+        pl.col("game_id").n_unique().alias("games"),
         x.median().alias("median_ms"),
-        x.std().alias("std_ms"),
-        (x.quantile(0.99, interpolation="linear")).alias("p99_ms"),
+        (x - x.median()).abs().median().alias("mad_ms"),
+        (x.quantile(0.75, interpolation="linear") - x.quantile(0.25, interpolation="linear"))
+        .alias("iqr_ms"),
+        x.quantile(0.01, interpolation="linear").alias("p1_ms"),
+        x.quantile(0.99, interpolation="linear").alias("p99_ms"),
+        pl.col("is_stall").sum().cast(pl.Int64).alias("stalls"),
         pl.col("is_burst").mean().alias("share_burst"),
-        pl.col("is_pause").mean().alias("share_pause"),
+        x.max().alias("max_ms"),
+        x.mean().alias("mean_ms"),
+        x.std().alias("std_ms"),
     ]
+
+
+_SUMMARY = ("`n`, `games`, `median_ms`, `mad_ms`, `iqr_ms`, `p1_ms`, `p99_ms`, `stalls` "
+            "(intervals > STALL_MS), `share_burst`, `max_ms`, then the stall-sensitive moments "
+            "`mean_ms`, `std_ms`")
+_COLS = ("game_id", "recv_ts", "interval_ms", "is_burst", "is_stall")
 
 
 def interval_drift(intervals: pl.DataFrame, *, every: str = "1h") -> pl.DataFrame:
@@ -137,11 +175,12 @@ def interval_drift(intervals: pl.DataFrame, *, every: str = "1h") -> pl.DataFram
         every: a polars duration string for the period: "1h", "1d", "15m", ...
 
     Returns:
-        One row per period that holds intervals, sorted: `period_start` (UTC), `n`, `mean_ms`,
-        `median_ms`, `std_ms`, `p99_ms`, `share_burst`, `share_pause`.
+        One row per period that holds intervals, sorted: `period_start` (UTC), then the robust
+        summary: `n`, `games`, `median_ms`, `mad_ms`, `iqr_ms`, `p1_ms`, `p99_ms`, `stalls`,
+        `share_burst`, `max_ms`, `mean_ms`, `std_ms`. Periods without intervals have no row
+        (charts must not join across them: `rugslab.plots.drift_chart`).
     """
-    require_columns(intervals, ("recv_ts", "interval_ms", "is_burst", "is_pause"),
-                    table="intervals")
+    require_columns(intervals, _COLS, table="intervals")
     return (
         intervals.with_columns(pl.col("recv_ts").dt.truncate(every).alias("period_start"))
         .group_by("period_start")
@@ -159,161 +198,109 @@ def interval_profile(
         One row per hour/weekday present: `hour` or `weekday`, then the columns of
         `interval_drift`.
     """
-    require_columns(intervals, ("recv_ts", "interval_ms", "is_burst", "is_pause"),
-                    table="intervals")
+    require_columns(intervals, _COLS, table="intervals")
     if by not in ("hour", "weekday"):
         raise ConfigError(f"Invalid by {by!r}: expected 'hour' or 'weekday'.")
     key = pl.col("recv_ts").dt.hour() if by == "hour" else pl.col("recv_ts").dt.weekday()
     return intervals.with_columns(key.alias(by)).group_by(by).agg(_summary_exprs()).sort(by)
 
 
-def _lag_pairs(intervals: pl.DataFrame, lag: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (interval at tick t, interval at tick t+lag) of the same game."""
-    left = intervals.select("game_id", "tick", "interval_ms")
-    right = left.with_columns(pl.col("tick") - lag).rename({"interval_ms": "later"})
-    pairs = left.join(right, on=["game_id", "tick"], how="inner")
-    return pairs["interval_ms"].to_numpy(), pairs["later"].to_numpy()
+def recording_sessions(intervals: pl.DataFrame, *, gap: str = SESSION_GAP) -> pl.DataFrame:
+    """Group games into recording sessions: runs with no break in live ticks longer than `gap`.
 
+    Games are ordered by their first interval's `recv_ts`; a game starts a new session when
+    it begins more than `gap` after the latest interval of every earlier game.
 
-def interval_autocorrelation(intervals: pl.DataFrame, *, max_lag: int = 20) -> pl.DataFrame:
-    """Autocorrelation of intervals by lag, within games.
-
-    For lag k, every pair (interval ending at tick t, interval ending at tick t+k) of the same
-    game where both exist is used; the coefficient is Pearson's r over those pairs.
+    Args:
+        intervals: `tick_intervals` output.
+        gap: a polars duration string ("10m", "1h").
 
     Returns:
-        One row per lag 1..max_lag: `lag`, `n_pairs`, `acf` (r; NaN with < 3 pairs or no
-        variance), `lo`, `hi` (95% interval from `scipy.stats.pearsonr`, Fisher z).
-
-    Source: scipy.stats.pearsonr.
+        One row per game with intervals, sorted by `first_ts`: `game_id`, `session` (1, 2, ...
+        in time order), `session_start` (UTC: the first interval of the session), `first_ts`,
+        `last_ts`.
     """
-    require_columns(intervals, ("game_id", "tick", "interval_ms"), table="intervals")
-    if max_lag < 1:
-        raise ConfigError(f"Invalid max_lag {max_lag!r}: expected a whole number ≥ 1.")
-    rows = []
-    for lag in range(1, max_lag + 1):
-        a, b = _lag_pairs(intervals, lag)
-        r = lo = hi = math.nan
-        if a.size >= 3 and np.std(a) > 0 and np.std(b) > 0:
-            res = stats.pearsonr(a, b)
-            ci = res.confidence_interval(0.95)
-            r, lo, hi = float(res.statistic), float(ci.low), float(ci.high)
-        rows.append({"lag": lag, "n_pairs": int(a.size), "acf": r, "lo": lo, "hi": hi})
-    return pl.DataFrame(
-        rows,
-        schema={"lag": pl.Int64, "n_pairs": pl.Int64, "acf": pl.Float64, "lo": pl.Float64,
-                "hi": pl.Float64},
-    )
+    require_columns(intervals, ("game_id", "recv_ts"), table="intervals")
+    limit = _duration(gap)
+    spans = intervals.group_by("game_id").agg(
+        pl.col("recv_ts").min().alias("first_ts"), pl.col("recv_ts").max().alias("last_ts")
+    ).sort("first_ts", "game_id")
+    seen = pl.col("last_ts").cum_max().shift(1)
+    return spans.with_columns(
+        (seen.is_null() | (pl.col("first_ts") - seen > limit)).cum_sum().cast(pl.Int64)
+        .alias("session")
+    ).with_columns(
+        pl.col("first_ts").min().over("session").alias("session_start")
+    ).select("game_id", "session", "session_start", "first_ts", "last_ts")
 
 
-def interval_anomalies(intervals: pl.DataFrame, *, sigma: float = 3.0) -> pl.DataFrame:
-    """Intervals more than `sigma` standard deviations from the mean, or pauses (> 1 s).
+def _duration(text: str) -> timedelta:
+    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+        raise ConfigError(f"Invalid gap {text!r}: expected a whole number and a unit s, m, h "
+                          "or d, e.g. '10m'.")
+    return timedelta(**{units[text[-1]]: int(text[:-1])})
+
+
+def interval_breakdown(intervals: pl.DataFrame, *, by: Literal["day", "session"] = "day",
+                       gap: str = SESSION_GAP) -> pl.DataFrame:
+    """Robust interval statistics per UTC day or per recording session.
+
+    Args:
+        intervals: `tick_intervals` output.
+        by: "day" (UTC date of `recv_ts`) or "session" (`recording_sessions` with `gap`).
 
     Returns:
-        The matching rows of `intervals` with `z` ((x - mean) / std over the whole sample) and
-        `reason` ("sigma", "pause" or "sigma+pause"), sorted by `recv_ts`.
+        One row per day / session in time order: `day` (Date) or `session` with
+        `session_start`, then the columns of `interval_drift` after `period_start`.
     """
-    require_columns(intervals, ("interval_ms", "is_pause", "recv_ts"), table="intervals")
+    require_columns(intervals, _COLS, table="intervals")
+    if by == "day":
+        keyed = intervals.with_columns(pl.col("recv_ts").dt.date().alias("day"))
+        return keyed.group_by("day").agg(_summary_exprs()).sort("day")
+    if by == "session":
+        s = recording_sessions(intervals, gap=gap).select("game_id", "session", "session_start")
+        keyed = intervals.join(s, on="game_id", how="left")
+        return keyed.group_by("session", "session_start").agg(_summary_exprs()).sort("session")
+    raise ConfigError(f"Invalid by {by!r}: expected 'day' or 'session'.")
+
+
+def interval_anomalies(intervals: pl.DataFrame, *, sigma: float = 10.0,
+                       by: Literal["day", "all"] = "day") -> pl.DataFrame:
+    """Outliers by a robust rule, and stalls.
+
+    An interval is an outlier when its robust z = (x - median) / (`MAD_TO_SD`·MAD) exceeds
+    `sigma` in absolute value, with median and MAD taken over its UTC day (`by="day"`: days
+    can hold different regimes, and a noisy day would otherwise flag every tick of a calm one)
+    or over the whole sample (`by="all"`). Median and MAD do not move with a few stalls, as a
+    mean and standard deviation do (a single 20 s interval lifts the standard deviation of a
+    lake's ~10⁵ intervals by a seventh and hides every smaller outlier behind it). The
+    intervals have a tight core (a MAD of a few ms) and heavy tails, so a small `sigma` flags
+    a large share of ordinary catch-ups; the default is 10.
+
+    Returns:
+        The matching rows of `intervals` with `z` (robust) and `reason` ("outlier", "stall"
+        or "outlier+stall"), sorted by `recv_ts`.
+    """
+    require_columns(intervals, ("interval_ms", "is_stall", "recv_ts"), table="intervals")
     require_positive("sigma", sigma)
-    mean = intervals["interval_ms"].mean()
-    std = intervals["interval_ms"].std()
-    if mean is None or std is None or std == 0:
-        z = pl.lit(0.0)
-    else:
-        z = (pl.col("interval_ms") - mean) / std
+    if by not in ("day", "all"):
+        raise ConfigError(f"Invalid by {by!r}: expected 'day' or 'all'.")
+    key = pl.col("recv_ts").dt.date() if by == "day" else pl.lit(0)
+    x = pl.col("interval_ms")
+    med = x.median().over(key)
+    scale = MAD_TO_SD * (x - med).abs().median().over(key)
+    z = pl.when(scale > 0).then((x - med) / scale).otherwise(pl.lit(0.0))
     out = intervals.with_columns(z.alias("z"))
     far = pl.col("z").abs() > sigma
     reason = (
-        pl.when(far & pl.col("is_pause")).then(pl.lit("sigma+pause"))
-        .when(far).then(pl.lit("sigma"))
-        .otherwise(pl.lit("pause"))
+        pl.when(far & pl.col("is_stall")).then(pl.lit("outlier+stall"))
+        .when(far).then(pl.lit("outlier"))
+        .otherwise(pl.lit("stall"))
     )
-    return out.filter(far | pl.col("is_pause")).with_columns(reason.alias("reason")).sort(
+    return out.filter(far | pl.col("is_stall")).with_columns(reason.alias("reason")).sort(
         "recv_ts"
     )
-
-
-def window_durations(intervals: pl.DataFrame, *, window_ticks: int = SIDEBET_WINDOW_TICKS
-                     ) -> np.ndarray:
-    """Observed wall-clock durations (ms) of every run of `window_ticks` consecutive intervals.
-
-    A window ending at tick t sums the intervals of ticks t-window_ticks+1..t of one game and
-    exists only when all of them were measured (overlapping windows; one per end tick).
-    """
-    require_columns(intervals, ("game_id", "tick", "interval_ms"), table="intervals")
-    if window_ticks < 1:
-        raise ConfigError(f"Invalid window_ticks {window_ticks!r}: expected a whole number ≥ 1.")
-    df = intervals.select("game_id", "tick", "interval_ms").sort("game_id", "tick")
-    # a run of consecutive ticks shares (tick - row number) within a game
-    df = df.with_columns(
-        (pl.col("tick").cast(pl.Int64) - pl.int_range(pl.len()).over("game_id")).alias("_run")
-    )
-    sums = df.with_columns(
-        pl.col("interval_ms").rolling_sum(window_ticks).over("game_id", "_run").alias("_sum")
-    )
-    return sums["_sum"].drop_nulls().to_numpy()
-
-
-def predict_window_duration(
-    intervals: pl.DataFrame,
-    *,
-    window_ticks: int = SIDEBET_WINDOW_TICKS,
-    level: float = 0.95,
-    max_lag: int | None = None,
-) -> dict[str, float]:
-    """Predicted wall-clock duration of a `window_ticks`-tick window, with its uncertainty.
-
-    Two answers, side by side:
-    - empirical: the observed durations of all runs of `window_ticks` consecutive measured
-      intervals (`window_durations`); its quantiles are a predictive interval that carries the
-      real autocorrelation and tails (pauses), no model needed;
-    - normal: the sum of n = window_ticks intervals with mean μ, variance σ² and lag-k
-      autocorrelation ρ_k has mean nμ and variance nσ²(1 + 2 Σ_{k<n} (1 - k/n) ρ_k) (the
-      standard variance of a sum of a stationary series); ρ_k for k > `max_lag` is taken as
-      0. The default uses every lag below the window (`window_ticks - 1`): the real feed's
-      intervals oscillate (ρ_1 ≈ -0.6, catch-up after a stall) well past lag 10, and cutting
-      them off understates the spread. `iid_sd_ms` is the same with every ρ_k = 0.
-
-    Returns:
-        `window_ticks`, `mean_ms` (n·μ), `iid_sd_ms`, `adjusted_sd_ms`, `normal_lo_ms`,
-        `normal_hi_ms` (mean ± z·adjusted sd), `n_windows`, `empirical_mean_ms`,
-        `empirical_lo_ms`, `empirical_hi_ms` (quantiles (1-level)/2 and (1+level)/2 of the
-        observed windows; NaN when none).
-    """
-    if not 0.0 < level < 1.0:
-        raise ConfigError(f"Invalid level {level!r}: expected a probability strictly in (0, 1).")
-    s = interval_stats(intervals)
-    n = window_ticks
-    lags = n - 1 if max_lag is None else max_lag
-    acf = interval_autocorrelation(intervals, max_lag=max(1, min(lags, n - 1)))
-    rho = np.nan_to_num(acf["acf"].to_numpy(), nan=0.0)
-    k = np.arange(1, rho.size + 1)
-    keep = k < n
-    factor = 1.0 + 2.0 * float(np.sum((1.0 - k[keep] / n) * rho[keep]))
-    var1 = s["variance"]
-    iid_var = n * var1
-    adj_var = max(iid_var * factor, 0.0)
-    z = float(stats.norm.ppf(0.5 + level / 2.0))
-    mean = n * s["mean"]
-    windows = window_durations(intervals, window_ticks=window_ticks)
-    q_lo, q_hi = (1.0 - level) / 2.0, (1.0 + level) / 2.0
-    if windows.size:
-        e_mean = float(windows.mean())
-        e_lo, e_hi = (float(v) for v in np.quantile(windows, [q_lo, q_hi]))
-    else:
-        e_mean = e_lo = e_hi = math.nan
-    return {
-        "window_ticks": float(n),
-        "mean_ms": mean,
-        "iid_sd_ms": math.sqrt(iid_var),
-        "adjusted_sd_ms": math.sqrt(adj_var),
-        "normal_lo_ms": mean - z * math.sqrt(adj_var),
-        "normal_hi_ms": mean + z * math.sqrt(adj_var),
-        "n_windows": float(windows.size),
-        "empirical_mean_ms": e_mean,
-        "empirical_lo_ms": e_lo,
-        "empirical_hi_ms": e_hi,
-    }
 
 
 def catch_up_bursts(intervals: pl.DataFrame, *, burst_ms: float = BURST_MS) -> pl.DataFrame:

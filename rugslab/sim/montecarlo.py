@@ -103,10 +103,16 @@ def step_prices(rng: np.random.Generator, price: np.ndarray, version: str) -> np
 
 
 def _simulate_chunk(
-    rng: np.random.Generator, n: int, version: str, at_ticks: tuple[int, ...], keep_paths: bool
+    rng: np.random.Generator, n: int, version: str, at_ticks: tuple[int, ...], keep_paths: bool,
+    lengths: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[np.ndarray] | None]:
-    """(total_ticks, rugged, peak, price_at[len(at_ticks), n], paths or None) in input order."""
-    total, rugged = draw_game_lengths(rng, n)
+    """(total_ticks, rugged, peak, price_at[len(at_ticks), n], paths or None) in input order.
+
+    `lengths`: given total_ticks per game (the rug draws are then not made; rugged is True)."""
+    if lengths is None:
+        total, rugged = draw_game_lengths(rng, n)
+    else:
+        total, rugged = lengths.astype(np.int64), np.ones(n, bool)
     order = np.argsort(-total, kind="stable")
     length = total[order]
     price = np.ones(n)
@@ -207,3 +213,37 @@ def simulate_paths(
     rng = np.random.default_rng(seed)
     *_, paths = _simulate_chunk(rng, n, version, (), True)
     return paths or []
+
+
+def simulate_peaks(
+    total_ticks: Sequence[int] | np.ndarray,
+    *,
+    seed: int | np.random.SeedSequence | None = None,
+    version: str = "v3",
+    chunk_size: int = DEFAULT_CHUNK,
+) -> np.ndarray:
+    """Peaks of games of given lengths: one simulated price path per entry of `total_ticks`.
+
+    The rug draw is independent of the price (module docstring), so a game that rugged at tick
+    T has the price path of T - 1 ticks of the process, whatever made it that long: this is the
+    generator's peak conditional on the rug tick.
+
+    Args:
+        total_ticks: price ticks after tick 0 per game (rug tick - 1), each in 0..5000.
+
+    Returns:
+        float64 peaks (≥ 1.0), in the order of `total_ticks`.
+
+    Raises:
+        ConfigError: a length outside 0..5000, unknown version, chunk_size ≤ 0.
+    """
+    lengths = np.asarray(total_ticks, dtype=np.int64).reshape(-1)
+    _check(lengths.size, version, (), chunk_size)
+    if lengths.size and (lengths.min() < 0 or lengths.max() > MAX_TICKS):
+        raise ConfigError(f"Invalid total_ticks: expected values in 0..{MAX_TICKS}.")
+    rng = np.random.default_rng(seed)
+    out = np.empty(lengths.size)
+    for lo in range(0, lengths.size, chunk_size):
+        part = lengths[lo:lo + chunk_size]
+        out[lo:lo + part.size] = _simulate_chunk(rng, part.size, version, (), False, part)[2]
+    return out

@@ -33,47 +33,56 @@ def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]
 @pytest.fixture
 def hand_games() -> pl.DataFrame:
     return _games([
-        ("g1", 0, 3, 2),        # at risk 1,2,3; rug at 3
-        ("g2", 2, 2, None),     # joined on the rug frame: at risk 2; rug at 2
+        ("g1", 0, 3, 2),        # seen from tick 0: at risk 1, 2, 3; rug at 3
+        ("g2", 2, 2, None),     # first seen on its rug frame: not running when joined
         ("g3", None, None, None),  # never seen ticking: no exposure
-        ("g4", 1, None, 4),     # censored after tick 4: at risk 1..4
-        ("g5", 5, 7, 6),        # at risk 5,6,7; rug at 7
+        ("g4", 1, None, 4),     # joined at tick 1 (so alive there), censored after 4: 2..4
+        ("g5", 5, 7, 6),        # joined at 5: at risk 6, 7; rug at 7
     ])
 
 
 def test_life_table_exact(hand_games: pl.DataFrame) -> None:
     c = hazard.hazard_curve(hand_games, max_tick=4)
     assert c["tick"].to_list() == [1, 2, 3, 4]
-    assert c["at_risk"].to_list() == [2, 3, 2, 4]  # last row pools ticks ≥ 4: g4@4, g5@5,6,7
-    assert c["rugs"].to_list() == [0, 1, 1, 1]
-    assert c["hazard"].to_list() == pytest.approx([0.0, 1 / 3, 1 / 2, 1 / 4])
-    assert c["survival"].to_list()[:3] == pytest.approx([1.0, 2 / 3, 1 / 3])
+    assert c["at_risk"].to_list() == [1, 2, 2, 3]  # last row pools ticks ≥ 4: g4@4, g5@6,7
+    assert c["rugs"].to_list() == [0, 0, 1, 1]
+    assert c["hazard"].to_list() == pytest.approx([0.0, 0.0, 1 / 2, 1 / 3])
+    assert c["survival"].to_list()[:3] == pytest.approx([1.0, 1.0, 1 / 2])
     assert c["survival"][3] is None
     assert c["pooled"].to_list() == [False, False, False, True]
-    assert (c["lo"][1], c["hi"][1]) == pytest.approx(_wilson(1, 3))
-    assert (c["lo"][0], c["hi"][0]) == pytest.approx(_wilson(0, 2))
+    assert c["last_tick"].to_list() == [1, 2, 3, 7]  # the pooled row stands for ticks 4..7
+    assert (c["lo"][2], c["hi"][2]) == pytest.approx(_wilson(1, 2))
+    assert (c["lo"][0], c["hi"][0]) == pytest.approx(_wilson(0, 1))
+
+
+def test_risk_sets_start_the_tick_after_entry(hand_games: pl.DataFrame) -> None:
+    e = hazard.game_exposure(hand_games)
+    assert e.select("game_id", "at_risk_from", "exit_tick").rows()[3:] == [
+        ("g4", 2, 4), ("g5", 6, 7)]
+    table = hazard.at_risk_table(hand_games)
+    assert table.rows() == [(1, 1, 0), (2, 2, 0), (3, 2, 1), (4, 1, 0), (6, 1, 0), (7, 1, 1)]
 
 
 def test_exposure_reports_games_without_exposure(hand_games: pl.DataFrame) -> None:
     e = hazard.game_exposure(hand_games)
-    assert e.filter(~pl.col("used"))["game_id"].to_list() == ["g3"]
-    assert e.filter(~pl.col("used"))["reason"].to_list() == ["no exposure"]
+    assert e.filter(~pl.col("used")).select("game_id", "reason").rows() == [
+        ("g2", "joined at its rug"), ("g3", "no exposure")]
 
 
-def test_a_game_that_rugged_at_an_unknown_tick_is_left_out_not_censored(
+def test_a_game_that_rugged_at_an_unknown_tick_is_censored_at_its_last_live_tick(
     hand_games: pl.DataFrame,
 ) -> None:
     games = hand_games.with_columns(
         pl.Series("rugged", [True, True, None, True, True])  # g4: rugged, tick unknown
     )
     e = hazard.game_exposure(games)
-    assert e.filter(~pl.col("used")).select("game_id", "reason").rows() == [
-        ("g3", "no exposure"),
-        ("g4", "rugged, rug tick unknown"),
-    ]
+    g4 = e.filter(pl.col("game_id") == "g4").row(0, named=True)
+    assert (g4["used"], g4["rugged"], g4["rug_unknown"], g4["exit_tick"]) == (
+        True, False, True, 4)
+    # the same exposure as a plain censored game: it was alive at tick 4, nothing more known
     c = hazard.hazard_curve(games, max_tick=4)
-    assert c["at_risk"].to_list() == [1, 2, 1, 3]  # g4's ticks 1..4 no longer count
-    assert c["rugs"].to_list() == [0, 1, 1, 1]
+    assert c["at_risk"].to_list() == [1, 2, 2, 3]
+    assert c["rugs"].to_list() == [0, 0, 1, 1]
 
 
 def test_rug_before_entry_raises() -> None:
@@ -124,18 +133,6 @@ def test_constant_hazard_rejects_a_wrong_null() -> None:
     assert t.p_value < 0.001 and t.binom_p_value < 0.001
 
 
-def test_scipy_km_matches_life_table_on_untruncated_games() -> None:
-    games, _ = _simulated(3000, seed=13)
-    untruncated = games.filter(pl.col("first_live_tick") == 0)
-    km = hazard.survival_curve(untruncated)
-    life = hazard.hazard_curve(untruncated, max_tick=2000)
-    joined = km.join(life.select("tick", pl.col("survival").alias("life")), on="tick")
-    assert joined.height == km.filter(pl.col("tick") < 2000).height
-    np.testing.assert_allclose(joined["survival"], joined["life"], rtol=1e-10)
-    with pytest.raises(ConfigError, match="left-truncated"):
-        hazard.survival_curve(games)
-
-
 def test_binned_hazard_pools_exposure_and_rugs_per_bin() -> None:
     # three games seen from tick 0: rugs at 3 and 7, one censored alive at tick 9
     games = pl.DataFrame({"game_id": ["a", "b", "c"], "rug_tick": [3, 7, None],
@@ -145,11 +142,24 @@ def test_binned_hazard_pools_exposure_and_rugs_per_bin() -> None:
     curve = hazard.hazard_curve(games, max_tick=8)
     b = hazard.binned_hazard(curve, bin_ticks=5)
     # ticks 1-5: a at risk 1..3, b 1..5, c 1..5 = 13 game-ticks, 1 rug (a at 3);
-    # tick 6-7: b 6..7, c 6..7 = 4, 1 rug (b at 7); pooled row tick 8: c 8..9 = 2, 0 rugs
+    # tick 6-7: b 6..7, c 6..7 = 4, 1 rug (b at 7); pooled row ticks 8..9: c 8..9 = 2, 0 rugs
     assert b.select("tick", "last_tick", "at_risk", "rugs", "pooled").rows() == [
-        (1, 5, 13, 1, False), (6, 7, 4, 1, False), (8, 8, 2, 0, True)]
+        (1, 5, 13, 1, False), (6, 7, 4, 1, False), (8, 9, 2, 0, True)]
     assert b["hazard"].to_list() == [1 / 13, 1 / 4, 0.0]
     lo, hi = hazard._ci(1, 13, "wilson", 0.95)
     assert (b["lo"][0], b["hi"][0]) == (lo, hi)
     with pytest.raises(ConfigError, match="bin_ticks"):
         hazard.binned_hazard(curve, bin_ticks=0)
+
+
+def test_pooled_hazard_interval_resamples_games() -> None:
+    games, _ = _simulated(4000, seed=23)
+    h = hazard.pooled_hazard(games, n_resamples=500, seed=2)
+    t = hazard.test_constant_hazard(games)
+    assert (h["rugs"], h["exposure"]) == (t.rugs, t.exposure)
+    assert h["hazard"] == pytest.approx(t.pooled)
+    assert h["lo"] <= P <= h["hi"]
+    # one hazard for every game: the game bootstrap and the binomial interval agree
+    assert h["hi"] - h["lo"] == pytest.approx(h["wilson_hi"] - h["wilson_lo"], rel=0.15)
+    with pytest.raises(ConfigError, match="No exposure"):
+        hazard.pooled_hazard(_games([("x", None, None, None)]))

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from rugslab.analysis import rugmodel
+from rugslab.analysis.calibration import compare_models
 from rugslab.errors import ConfigError
 
 T0 = dt.datetime(2025, 11, 3, 12, tzinfo=dt.UTC)
@@ -71,9 +72,9 @@ def test_fit_recovers_a_real_timing_effect_and_beats_constant() -> None:
     # the fitted slope is on (x - train mean) / train std, close to the true 1.0 on z
     assert m.coef[1] == pytest.approx(1.0, abs=0.06)
     assert abs(m.coef[2]) < 0.05  # std_interval_ms carries no signal here
-    cmp = rugmodel.compare_models(test, m)
+    cmp = compare_models(test, m, baseline=rugmodel.fit_intercept_model(train))
     brier = dict(zip(cmp["model"], cmp["brier"], strict=True))
-    assert brier["timing"] < brier["constant"]
+    assert brier["timing"] < brier["constant"] and brier["timing"] < brier["intercept"]
 
 
 def test_fit_finds_no_effect_under_the_null() -> None:
@@ -88,58 +89,26 @@ def test_split_keeps_games_whole() -> None:
     assert test["game_id"].n_unique() == 30 and train.height + test.height == 2000
 
 
-def test_calibration_exact() -> None:
-    c = rugmodel.calibration([0.1, 0.1, 0.9, 0.9], [0, 1, 1, 1], bins=2, strategy="uniform")
-    assert c.brier == pytest.approx((0.01 + 0.81 + 0.01 + 0.01) / 4)
-    assert c.log_loss == pytest.approx(-(3 * math.log(0.9) + math.log(0.1)) / 4)
-    assert c.base_rate == 0.75
-    assert c.table.select("bin", "n", "mean_pred", "observed").rows() == [
-        (0, 2, pytest.approx(0.1), 0.5), (1, 2, pytest.approx(0.9), 1.0)]
-
-
-def test_calibration_rejects_bad_input() -> None:
-    with pytest.raises(ConfigError, match="equal length"):
-        rugmodel.calibration([0.5], [1, 0])
-    with pytest.raises(ConfigError, match=r"\[0, 1\]"):
-        rugmodel.calibration([1.5], [1])
+def test_calibration_rejects_bad_input_to_the_fit() -> None:
     with pytest.raises(ConfigError, match="need both outcomes"):
         rugmodel.fit_timing_model(_synthetic(10, 0.0, 1).with_columns(
             pl.lit(False).alias("rug_within")))
 
 
-def _separable_rows(n_games: int = 40) -> pl.DataFrame:
-    # games alternate: slow ticks (mean 400 ms) always rug within the window, fast ones never
-    rows = []
-    for g in range(n_games):
-        slow = g % 2 == 0
-        for t in range(1, 11):
-            rows.append({"game_id": f"g{g:02d}", "tick": t,
-                         "mean_interval_ms": 400.0 + t if slow else 250.0 + t,
-                         "std_interval_ms": 5.0, "rug_within": slow, "p_constant": 0.18})
-    return pl.DataFrame(rows)
+def test_intercept_model_predicts_the_train_rate() -> None:
+    rows = _synthetic(2000, slope=1.0, seed=9)
+    m = rugmodel.fit_intercept_model(rows)
+    assert m.features == ()
+    assert m.predict(rows) == pytest.approx(np.full(2000, rows["rug_within"].mean()))
 
 
-def test_compare_models_by_game_prefers_an_informative_timing_model() -> None:
-    rows = _separable_rows()
-    model = rugmodel.fit_timing_model(rows)
-    cmp = rugmodel.compare_models_by_game(rows, model, n_resamples=500, seed=1)
-    assert cmp["metric"].to_list() == ["brier", "log_loss"]
-    assert cmp["better"].to_list() == ["timing", "timing"]
-    assert cmp["games"].to_list() == [40, 40] and cmp["rows"].to_list() == [400, 400]
-    # the point estimate is the plain difference of the scores compare_models reports
-    plain = rugmodel.compare_models(rows, model)
-    b = dict(zip(plain["model"], plain["brier"], strict=True))
-    assert cmp["diff"][0] == pytest.approx(b["timing"] - b["constant"], rel=1e-12)
-    assert cmp["constant"][0] == pytest.approx(0.5 * 0.82**2 + 0.5 * 0.18**2, rel=1e-12)
-    assert (cmp["lo"] <= cmp["diff"]).all() and (cmp["diff"] <= cmp["hi"]).all()
-
-
-def test_compare_models_by_game_says_neither_when_the_interval_spans_zero() -> None:
-    rows = _separable_rows()
-    # a model that predicts exactly the constant probability: the difference is 0 everywhere
-    same = rugmodel.TimingModel(("mean_interval_ms",), (0.0,), (1.0,),
-                                (math.log(0.18 / 0.82), 0.0), 400, True)
-    cmp = rugmodel.compare_models_by_game(rows, same, n_resamples=200)
-    assert cmp["better"].to_list() == ["neither (interval spans 0)"] * 2
-    with pytest.raises(ConfigError, match="2 test games"):
-        rugmodel.compare_models_by_game(rows.filter(pl.col("game_id") == "g00"), same)
+def test_split_by_time_holds_out_the_latest_games() -> None:
+    t0 = dt.datetime(2025, 11, 3, tzinfo=dt.UTC)
+    rows = _synthetic(200, slope=0.0, seed=2).with_columns(  # 10 games of 20 rows
+        (pl.lit(t0) + pl.duration(minutes=pl.col("game_id").str.slice(1).cast(pl.Int64)
+                                  * 7 % 10)).alias("recv_ts"))
+    train, test = rugmodel.split_by_time(rows, test_fraction=0.3)
+    # minutes 7·g mod 10: g7 → 9, g4 → 8, g1 → 7 are the latest three
+    assert sorted(test["game_id"].unique().to_list()) == ["g1", "g4", "g7"]
+    assert train.height + test.height == 200 and set(train["game_id"]).isdisjoint(
+        test["game_id"])

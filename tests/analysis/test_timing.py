@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import statistics
 
@@ -42,7 +43,7 @@ def test_intervals_only_between_adjacent_live_ticks(ticks: pl.DataFrame) -> None
         (B, 11, 300.0), (B, 14, 250.0),
     ]
     assert iv["is_burst"].to_list() == [False, False, True, False, False, False, False]
-    assert iv["is_pause"].to_list() == [False, False, False, False, True, False, False]
+    assert iv["is_stall"].to_list() == [False, False, False, False, True, False, False]
 
 
 def test_ticks_past_the_games_rug_tick_are_left_out_when_games_are_given(
@@ -77,12 +78,20 @@ def test_interval_stats_exact(ticks: pl.DataFrame) -> None:
     assert s["p99"] == pytest.approx(300 + 0.94 * 900)
     assert (s["min"], s["max"]) == (30.0, 1200.0)
     assert s["share_burst"] == pytest.approx(1 / 7)
-    assert s["share_pause"] == pytest.approx(1 / 7)
+    assert s["share_stall"] == pytest.approx(1 / 7)
+    # robust spread: |x - 250| sorted 0, 0, 0, 0, 50, 220, 950 → MAD 0; IQR 275 - 250
+    assert (s["mad"], s["mad_sd"], s["iqr"], s["stalls"]) == (0.0, 0.0, 25.0, 1.0)
+    # without the stall (1200): 30, 250, 250, 250, 250, 300
+    calm = [30, 250, 250, 250, 250, 300]
+    assert s["mean_no_stalls"] == pytest.approx(statistics.mean(calm))
+    assert s["std_no_stalls"] == pytest.approx(statistics.stdev(calm))
+    assert list(s)[:4] == ["n", "median", "mad", "mad_sd"]  # robust spread leads
 
 
 def test_interval_stats_empty_sample_is_nan() -> None:
     s = timing.interval_stats(pl.DataFrame({"interval_ms": []}, schema={"interval_ms": pl.Float64}))
     assert s["n"] == 0 and math.isnan(s["mean"]) and math.isnan(s["p99"])
+    assert s["stalls"] == 0 and math.isnan(s["mad"])
 
 
 def test_drift_per_hour(ticks: pl.DataFrame) -> None:
@@ -90,57 +99,71 @@ def test_drift_per_hour(ticks: pl.DataFrame) -> None:
     assert d["period_start"].to_list() == [T0, T1]
     assert d["n"].to_list() == [5, 2]
     assert d["mean_ms"].to_list() == pytest.approx([1980 / 5, 275.0])
-    assert d["share_pause"].to_list() == pytest.approx([0.2, 0.0])
+    assert d["stalls"].to_list() == [1, 0]
+    assert d["games"].to_list() == [1, 1]
+    # hour 18, game A: 30, 250, 250, 250, 1200 → median 250, MAD 0; hour 19: 300, 250
+    assert d["median_ms"].to_list() == [250.0, 275.0]
+    assert d["mad_ms"].to_list() == [0.0, 25.0]
     h = timing.interval_profile(timing.tick_intervals(ticks), by="hour")
     assert h["hour"].to_list() == [18, 19]
 
 
-def test_autocorrelation_pairs_within_games(ticks: pl.DataFrame) -> None:
-    acf = timing.interval_autocorrelation(timing.tick_intervals(ticks), max_lag=2)
-    # lag 1: only game A has neighbouring intervals: (250,250) (250,30) (30,250) (250,1200)
-    r1 = statistics.correlation([250, 250, 30, 250], [250, 30, 250, 1200])
-    r2 = statistics.correlation([250, 250, 30], [30, 250, 1200])
-    assert acf["n_pairs"].to_list() == [4, 3]
-    assert acf["acf"].to_list() == pytest.approx([r1, r2])
-    assert (acf["lo"] <= acf["acf"]).all() and (acf["acf"] <= acf["hi"]).all()
-
-
-def test_anomalies_sigma_and_pause(ticks: pl.DataFrame) -> None:
+def test_anomalies_are_robust_outliers_and_stalls(ticks: pl.DataFrame) -> None:
     iv = timing.tick_intervals(ticks)
-    # z of 1200 = (1200 - 361.43) / 380.02 = 2.21: a pause but not a 3σ outlier
-    a3 = timing.interval_anomalies(iv, sigma=3.0)
-    assert a3.select("tick", "reason").rows() == [(5, "pause")]
-    a2 = timing.interval_anomalies(iv, sigma=2.0)
-    assert a2.select("tick", "reason").rows() == [(5, "sigma+pause")]
-    assert a2["z"][0] == pytest.approx((1200 - 2530 / 7) / math.sqrt((1780900 - 2530**2 / 7) / 6))
+    # MAD is 0 here (four intervals of exactly 250): no robust scale, so only the stall counts
+    a = timing.interval_anomalies(iv)
+    assert a.select("tick", "reason").rows() == [(5, "stall")]
+    # a sample with spread: 240..260 around 250, one 600 ms late tick and one 5 s stall
+    ms = [250, 240, 260, 245, 255, 250, 600, 250, 5000, 250]
+    stamps = [T0 + dt.timedelta(milliseconds=v) for v in itertools.accumulate([0, *ms])]
+    iv2 = timing.tick_intervals(pl.DataFrame({"game_id": "g", "tick": range(11),
+                                              "recv_ts": stamps}))
+    # median 250, |x - 250| = 0,10,10,5,5,0,350,0,4750,0 → MAD 5 → robust σ = 7.41
+    out = timing.interval_anomalies(iv2, sigma=10.0)
+    assert out.select("tick", "reason").rows() == [(7, "outlier"), (9, "outlier+stall")]
+    assert out["z"][0] == pytest.approx(350 / (timing.MAD_TO_SD * 5))
+    # the old 3σ rule on mean and sd: the stall lifts the sd to 1.5 s and hides the 600 ms tick
+    assert (600 - statistics.mean(ms)) / statistics.stdev(ms) < 1
+    # a second day, 40 times as spread: z is taken against each day's own median and MAD, so
+    # the same ticks stand out; pooled, the wide day's ordinary ticks would all be outliers
+    wide = iv2.with_columns(pl.col("recv_ts") + dt.timedelta(days=1),
+                            (pl.col("interval_ms") - 250) * 40 + 250)
+    both = pl.concat([iv2, wide])
+    assert timing.interval_anomalies(both, sigma=10.0)["tick"].to_list() == [7, 9, 7, 9]
+    assert timing.interval_anomalies(both, sigma=10.0, by="all").height > 4
+    with pytest.raises(ConfigError, match="'day' or 'all'"):
+        timing.interval_anomalies(both, by="week")  # type: ignore[arg-type]
 
 
-def test_window_durations_use_only_unbroken_runs(ticks: pl.DataFrame) -> None:
-    w = timing.window_durations(timing.tick_intervals(ticks), window_ticks=2)
-    assert sorted(w.tolist()) == [280.0, 280.0, 500.0, 1450.0]
-
-
-def test_predict_window_duration(ticks: pl.DataFrame) -> None:
-    iv = timing.tick_intervals(ticks)
-    p = timing.predict_window_duration(iv, window_ticks=2, level=0.5, max_lag=1)
-    var = (1780900 - 2530**2 / 7) / 6
-    r1 = statistics.correlation([250, 250, 30, 250], [250, 30, 250, 1200])
-    assert p["mean_ms"] == pytest.approx(2 * 2530 / 7)
-    assert p["iid_sd_ms"] == pytest.approx(math.sqrt(2 * var))
-    # n = 2: factor 1 + 2·(1 - 1/2)·ρ₁
-    assert p["adjusted_sd_ms"] == pytest.approx(math.sqrt(2 * var * (1 + r1)))
-    assert p["n_windows"] == 4
-    assert p["empirical_mean_ms"] == pytest.approx((280 + 280 + 500 + 1450) / 4)
-    # quartiles of [280, 280, 500, 1450]: positions 0.75 and 2.25
-    assert (p["empirical_lo_ms"], p["empirical_hi_ms"]) == pytest.approx((280.0, 737.5))
+def test_breakdown_by_day_and_session() -> None:
+    t0 = dt.datetime(2025, 11, 3, 9, tzinfo=dt.UTC)
+    rows = []
+    # games a, b 1 minute apart (one session), c 2 hours later (a new session), d next day
+    for gid, start, ms in [("a", t0, 250), ("b", t0 + dt.timedelta(minutes=1), 250),
+                           ("c", t0 + dt.timedelta(hours=2), 300),
+                           ("d", t0 + dt.timedelta(days=1), 200)]:
+        rows += [(gid, t, start + dt.timedelta(milliseconds=ms * t)) for t in range(5)]
+    iv = timing.tick_intervals(pl.DataFrame(rows, schema=["game_id", "tick", "recv_ts"],
+                                            orient="row"))
+    s = timing.recording_sessions(iv)
+    assert s.select("game_id", "session").rows() == [("a", 1), ("b", 1), ("c", 2), ("d", 3)]
+    by_session = timing.interval_breakdown(iv, by="session")
+    assert by_session.select("session", "n", "games", "median_ms").rows() == [
+        (1, 8, 2, 250.0), (2, 4, 1, 300.0), (3, 4, 1, 200.0)]
+    by_day = timing.interval_breakdown(iv, by="day")
+    assert by_day.select("n", "games").rows() == [(12, 3), (4, 1)]
+    with pytest.raises(ConfigError, match="gap"):
+        timing.recording_sessions(iv, gap="ten minutes")
+    with pytest.raises(ConfigError, match="'day' or 'session'"):
+        timing.interval_breakdown(iv, by="week")  # type: ignore[arg-type]
 
 
 def test_bad_arguments_are_named() -> None:
     with pytest.raises(SchemaViolation, match="recv_ts"):
         timing.tick_intervals(pl.DataFrame({"game_id": [A], "tick": [1]}))
-    iv = pl.DataFrame({"game_id": [A], "tick": [1], "interval_ms": [1.0]})
-    with pytest.raises(ConfigError, match="max_lag"):
-        timing.interval_autocorrelation(iv, max_lag=0)
+    two = pl.DataFrame({"game_id": [A, A], "tick": [0, 1], "recv_ts": [T0, T0]})
+    with pytest.raises(ConfigError, match="'hour' or 'weekday'"):
+        timing.interval_profile(timing.tick_intervals(two), by="minute")  # type: ignore[arg-type]
 
 
 def test_catch_up_bursts_runs_and_the_stall_before() -> None:
@@ -157,22 +180,3 @@ def test_catch_up_bursts_runs_and_the_stall_before() -> None:
                                          t0 + dt.timedelta(milliseconds=1972)]
     with pytest.raises(ConfigError, match="burst_ms"):
         timing.catch_up_bursts(timing.tick_intervals(ticks), burst_ms=0)
-
-
-def test_window_prediction_uses_every_lag_below_the_window_by_default() -> None:
-    # a period-24 oscillation: correlations beyond lag 10 are far from zero
-    import numpy as np
-
-    ms = 250 + 40 * np.sin(2 * np.pi * np.arange(2000) / 24)
-    t0 = dt.datetime(2025, 12, 12, tzinfo=dt.UTC)
-    ts = t0 + pl.Series(np.cumsum(ms) * 1000).cast(pl.Duration("us"))
-    ticks = pl.DataFrame({"game_id": ["g"] * 2000, "tick": range(2000), "recv_ts": ts})
-    iv = timing.tick_intervals(ticks)
-    default = timing.predict_window_duration(iv, window_ticks=40)
-    full = timing.predict_window_duration(iv, window_ticks=40, max_lag=39)
-    short = timing.predict_window_duration(iv, window_ticks=40, max_lag=10)
-    assert default["adjusted_sd_ms"] == full["adjusted_sd_ms"]
-    assert default["adjusted_sd_ms"] != short["adjusted_sd_ms"]
-    # the full-lag normal sd is close to the spread of the observed 40-tick windows
-    observed_sd = float(np.std(timing.window_durations(iv, window_ticks=40)))
-    assert abs(default["adjusted_sd_ms"] - observed_sd) < 0.25 * observed_sd

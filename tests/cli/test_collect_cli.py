@@ -63,7 +63,8 @@ def test_demo_runs_the_pipeline_offline_and_prints_headline_numbers(
     out = capsys.readouterr().out
     assert "verified 15, failed 0" in out  # 12 revealed in the capture + the demo's 3
     assert "games: 4 (3 rugged)" in out  # the 3 collected + the next one, not yet rugged
-    assert "mean tick interval:" in out and "side bets resolved:" in out
+    assert "median tick interval:" in out and "side bets resolved:" in out
+    assert "resampling games" in out or "n too small" in out  # a game-level interval
     assert "notebooks/00_lake_tour.ipynb" in out
     assert main(["status", "--lake", str(tmp_path)]) == 0
     assert "| date" in capsys.readouterr().out
