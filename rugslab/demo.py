@@ -9,16 +9,14 @@ numbers computed from the lake. Nothing touches the network beyond 127.0.0.1.
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
 
 import polars as pl
 
 from rugslab.analysis.sidebet import resolved_bets_vs_model
 from rugslab.analysis.timing import interval_stats, tick_intervals
-from rugslab.collector.run import CollectOptions, CollectSummary, collect
+from rugslab.collector.run import STDERR, CollectOptions, CollectSummary, Out, collect
 from rugslab.errors import ConfigError
 from rugslab.fair.verify import VerifySummary
 from rugslab.feed.rules import NOMINAL_TICK_MS
@@ -117,7 +115,7 @@ def _interval(lo: float, hi: float) -> str:
 
 def run_demo(
     lake: Path, *, games: int = 20, speed: float = 40.0, seed: int = 2026,
-    out: TextIO | None = sys.stderr,
+    out: Out = STDERR,
 ) -> DemoReport:
     """Serve a simulated feed, collect `games` complete games into `lake`, verify, measure.
 

@@ -15,17 +15,16 @@ systemd stop (`KillSignal=SIGINT`) ends with the report and exit status 0, not a
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import FrameType
-from typing import TextIO, TypeVar
+from typing import TypeVar
 
 from rugslab.collector.journal import pending_journals
-from rugslab.collector.run import CollectOptions, collect
+from rugslab.collector.run import STDERR, CollectOptions, Out, collect
 from rugslab.collector.summary import CollectSummary
 from rugslab.fair.verify import VerifySummary
 from rugslab.lake.delta_maintain import RETENTION, LakeMaintenance, maintain_lake
@@ -90,7 +89,7 @@ def _signals_deferred() -> Iterator[list[str]]:
 
 
 def run_nightly(
-    opts: CollectOptions, *, retention: timedelta = RETENTION, out: TextIO | None = sys.stderr
+    opts: CollectOptions, *, retention: timedelta = RETENTION, out: Out = STDERR
 ) -> NightlyReport:
     """Collect with `opts`, then maintain (compact, vacuum files unreferenced for `retention`)
     and verify the lake; returns the report.

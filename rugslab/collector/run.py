@@ -26,7 +26,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Final, Literal, TextIO
 
 from rugslab.assembly.assembler import GameAssembler
 from rugslab.backoff import (
@@ -50,6 +50,18 @@ from rugslab.tables.columns import ColumnRows
 
 #: Rows held for a retry after failed lake writes before they are let go from memory (their
 #: frames stay in the journal, which is then recovered at the next start).
+#: Where status lines go: a stream, None (silent), or `STDERR`, the process's standard error
+#: at the time of the call (a default bound at import would keep a stream that may be closed
+#: by then, e.g. one a test harness swapped in).
+Out = TextIO | Literal["stderr"] | None
+STDERR: Final = "stderr"
+
+
+def status_stream(out: Out) -> TextIO | None:
+    """`out` with `STDERR` resolved to the current `sys.stderr`."""
+    return sys.stderr if out == STDERR else out  # type: ignore[return-value]
+
+
 MAX_PENDING_ROWS = 2_000_000
 #: ... or bytes of frame arguments held in them (`raw_events.args_json`): 256 MiB is ~2 hours
 #: of the live feed (~5 frames/s of 7.3 KB, the mean of bench/ingest.py's archive).
@@ -266,7 +278,7 @@ class _Collector:
 
 
 async def collect_async(
-    opts: CollectOptions, stop: asyncio.Event | None = None, *, out: TextIO | None = sys.stderr
+    opts: CollectOptions, stop: asyncio.Event | None = None, *, out: Out = STDERR
 ) -> CollectSummary:
     """Collect the feed at `opts.url` into `opts.lake` until a stop condition (module doc).
 
@@ -284,7 +296,7 @@ async def collect_async(
     stop = stop or asyncio.Event()
     opts.lake.mkdir(parents=True, exist_ok=True)
     with collector_lock(opts.lake):
-        c = _Collector(opts, stop, out)
+        c = _Collector(opts, stop, status_stream(out))
         try:
             c.summary.recovered = recover_journals(opts.lake)
         except LakeError as e:  # e.g. a full disk: collect anyway, recover at the next start
@@ -333,7 +345,7 @@ def _expire(c: _Collector) -> None:
     c.stop.set()
 
 
-def collect(opts: CollectOptions, *, out: TextIO | None = sys.stderr) -> CollectSummary:
+def collect(opts: CollectOptions, *, out: Out = STDERR) -> CollectSummary:
     """Blocking `collect_async` that stops cleanly on SIGINT and SIGTERM.
 
     Either signal, whenever it comes (connected, connecting, waiting to reconnect), sets the
@@ -343,14 +355,16 @@ def collect(opts: CollectOptions, *, out: TextIO | None = sys.stderr) -> Collect
     would cancel every task instead, is never installed: `ListenOnlyClient`.)
     """
 
+    stream = status_stream(out)
+
     async def main() -> CollectSummary:
         stop = asyncio.Event()
         box: dict[str, str] = {}
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, _on_signal, stop, sig, box, out)
-        summary = await collect_async(opts, stop, out=out)
+                loop.add_signal_handler(sig, _on_signal, stop, sig, box, stream)
+        summary = await collect_async(opts, stop, out=stream)
         if "signal" in box and summary.stop_reason == "stopped":
             summary.stop_reason = f"{box['signal']} received"
         return summary
