@@ -7,9 +7,9 @@ Per file (`readers.iter_inputs` expands folders, each real folder and file once)
 is sniffed from the first lines that are records (`readers.detect.detect`):
 
     frame formats      `readers.read_frames` → `assembly.assembler.GameAssembler.feed`; every
-                       `batch_frames` frames (or `RAW_BATCH_BYTES` of arguments) the
-                       raw_events rows are written, and every `batch_frames *
-                       DERIVED_EVERY_BATCHES` frames all the other rows
+                       `batch_frames` frames (or `raw_batch_bytes` of arguments, by default
+                       `config.RAW_BATCH_BYTES`) the raw_events rows are written, and every
+                       `batch_frames * DERIVED_EVERY_BATCHES` frames all the other rows
     legacy recording   `readers.legacy.LegacyImporter`, one for the run: each file's rejects
                        and counters as it is read; the ticks and games of all recordings at
                        the end, so a game recorded in two files keeps each tick's earliest
@@ -21,7 +21,7 @@ Unreadable records (`BadRecord`) become `rejects` rows; a file or folder that ca
 all never stops the run, nor does a file that breaks mid-way (a truncated gzip: the lines before
 the break are kept, the break is in `IngestSummary.files_cut_short`). One assembler serves the
 whole run, so a game that spans two files (a journal rotated mid-game) is still one game.
-Memory stays bounded by `batch_frames` raw frames (at most `RAW_BATCH_BYTES` of arguments)
+Memory stays bounded by `batch_frames` raw frames (at most `raw_batch_bytes` of arguments)
 and the other rows of `batch_frames * DERIVED_EVERY_BATCHES` frames (~1% of their bytes);
 the legacy recordings' ticks are held until the end of the run (above).
 """
@@ -43,7 +43,7 @@ from rugslab.config import DEFAULT_BATCH_FRAMES, DERIVED_EVERY_BATCHES, RAW_BATC
 from rugslab.errors import ConfigError, InputFormatError, LakeError, LakeWriteError
 from rugslab.feed.frames import BadRecord
 from rugslab.ingest_summary import IngestSummary
-from rugslab.lake.validate import reject_row
+from rugslab.lake.validate import content_reject
 from rugslab.lake.writer import WriteReport, write_batch
 from rugslab.lake.zones import LakeReceipts
 from rugslab.readers import detect as fmt
@@ -100,14 +100,16 @@ class _Run:
 
 class _Batches:
     """When an ingest run writes, so memory stays bounded: the raw frames every `batch_frames`
-    frames (or once their arguments pass `RAW_BATCH_BYTES`), everything else every
+    frames (or once their arguments pass `raw_batch_bytes`), everything else every
     `batch_frames * DERIVED_EVERY_BATCHES` frames (the assembler drained), and the rows of
     legacy recordings every `batch_frames` rows."""
 
-    def __init__(self, run: _Run, assembler: GameAssembler, batch_frames: int) -> None:
+    def __init__(self, run: _Run, assembler: GameAssembler, batch_frames: int, *,
+                 raw_batch_bytes: int = RAW_BATCH_BYTES) -> None:
         self.run = run
         self.assembler = assembler
         self.batch_frames = batch_frames
+        self.raw_batch_bytes = raw_batch_bytes
         self.drain_at = batch_frames * DERIVED_EVERY_BATCHES
         self.pending = RowBatch()  # rows that do not come from the assembler
         self.n_pending = 0  # frames and rows since the last full write
@@ -134,7 +136,7 @@ class _Batches:
             self.flush()
             return True
         if self.n_raw >= self.batch_frames or (
-            not self.n_raw % 64 and self.assembler.raw_bytes >= RAW_BATCH_BYTES
+            not self.n_raw % 64 and self.assembler.raw_bytes >= self.raw_batch_bytes
         ):
             self.run.write(self.assembler.drain_raw())
             self.n_raw = 0
@@ -183,7 +185,7 @@ class _Progress:
 
 def _bad_row(bad: BadRecord) -> dict[str, Any]:
     where = f"{Path(bad.source).name}:{bad.line_no}" if bad.line_no is not None else bad.source
-    return reject_row(
+    return content_reject(
         "raw_events",
         f"{where}: {bad.reason}",
         bad.raw,
@@ -227,6 +229,7 @@ def ingest(
     batch_frames: int = DEFAULT_BATCH_FRAMES,
     progress: bool = True,
     utc_offset_us: int | None = None,
+    raw_batch_bytes: int = RAW_BATCH_BYTES,
 ) -> IngestSummary:
     """Read every input file into the lake; re-ingesting the same files adds no rows.
 
@@ -240,12 +243,15 @@ def ingest(
         utc_offset_us: the recorder's UTC offset (local − UTC, µs) for local-clock captures
             whose zone cannot be inferred (`readers.clock.parse_utc_offset("-05:00")`); a zone
             the recording already has in the lake still wins (`readers.clock`).
+        raw_batch_bytes: the raw_events rows are also written, before `batch_frames` frames,
+            once the frames' arguments held reach this many bytes (checked every 64 frames);
+            bounds memory when frames are big.
 
     Returns:
         An `IngestSummary` (print it for a table of rows offered / new / rejected).
 
     Raises:
-        ConfigError: `batch_frames` is not positive.
+        ConfigError: `batch_frames` or `raw_batch_bytes` is not positive.
         InputFormatError: a path given does not exist.
         LakeError: the lake cannot be written (read-only, disk full): the message names the
             file, how far the run got and the fix; what was written stays (whole files only)
@@ -253,6 +259,10 @@ def ingest(
     """
     if batch_frames <= 0:
         raise ConfigError(f"Invalid batch_frames {batch_frames}: expected a positive whole number.")
+    if raw_batch_bytes <= 0:
+        raise ConfigError(
+            f"Invalid raw_batch_bytes {raw_batch_bytes}: expected a positive whole number."
+        )
     lake = Path(lake)
     summary = IngestSummary()
     files = list(iter_inputs(paths, on_skip=summary.skip, counters=summary.counters))
@@ -262,7 +272,7 @@ def ingest(
     # one importer for the run: a game recorded in several files keeps each tick's earliest
     # receipt, and the duplicates are counted (legacy ticks are held until the end of the run)
     legacy = LegacyImporter()
-    batches = _Batches(run, assembler, batch_frames)
+    batches = _Batches(run, assembler, batch_frames, raw_batch_bytes=raw_batch_bytes)
 
     sizes = {p: input_size(p) for p in files}
     enabled = progress and sys.stderr.isatty()

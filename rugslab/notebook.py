@@ -11,6 +11,10 @@ it was opened (the files of one `lake.snapshot`), so a notebook's numbers come f
 the lake even while a collector writes, and `RUGSLAB_AS_OF=<the printed time>` reproduces
 them later (within the log's 12 hours of versions).
 
+`open_lake` also switches altair to the offline renderer (`rugslab.render`): every chart the
+notebook shows is drawn to SVG when its cell runs and saved in the output, so it shows with no
+network, behind a firewall and in an archived notebook (altair's default loads vega from a CDN).
+
 and then call the analysis library with `lab.cap(n)` for every Monte Carlo size, bootstrap
 resample count and game count, so one variable makes a CI run fast while a user's run (no
 variable) uses everything.
@@ -38,6 +42,7 @@ from rugslab.fair import replay_game
 from rugslab.ingest import ingest
 from rugslab.lake.catalog import connect, read_table
 from rugslab.lake.snapshot import LakeSnapshot, lake_snapshot
+from rugslab.render import enable_offline_charts
 from rugslab.tables.schemas import TABLES
 
 #: Origins, from strongest evidence to weakest (a game seen several ways gets the first).
@@ -162,6 +167,10 @@ def open_lake(env: Mapping[str, str] | None = None, *, cwd: Path | None = None) 
     A relative lake path is looked up in `cwd` (default: the working directory), then in its
     parent, so a notebook started from `notebooks/` finds the repository's `./lake`.
 
+    Also makes altair draw charts offline (`rugslab.render.enable_offline_charts`): the
+    notebooks call this first, so their charts need no network and no notebook has to set up
+    altair itself.
+
     Raises:
         ConfigError: RUGSLAB_SAMPLE_SIZE is not a positive whole number, or RUGSLAB_AS_OF is
             not an ISO 8601 time.
@@ -172,6 +181,7 @@ def open_lake(env: Mapping[str, str] | None = None, *, cwd: Path | None = None) 
     settings = Settings.from_env(env)
     pinned = env.get("RUGSLAB_AS_OF")
     as_of = parse_as_of(pinned, arg="RUGSLAB_AS_OF") if pinned else None
+    enable_offline_charts()
     here = Path.cwd() if cwd is None else Path(cwd)
     lake = settings.lake
     candidates = [lake] if lake.is_absolute() else [here / lake, here.parent / lake]

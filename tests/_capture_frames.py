@@ -3,6 +3,9 @@
 Formats (../shared/captures/README.md): 12-06 `{timestamp, event_type, data}` lines, 12-12
 `{seq, ts, event, data}` lines, 02-06 one JSON object name → `{_meta, event_type, timestamp_ms,
 data}`. Naive timestamps are taken as UTC.
+
+Imported by name (`from _capture_frames import ...`) from any test folder: pytest puts `tests/`
+on `sys.path` for `tests/conftest.py` (the default `prepend` import mode, no `__init__.py`).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import pytest
 import rugslab.ingest as ingest_module
 import rugslab.readers.files as files_module
 import rugslab.tables.texts as texts_module
+from rugslab.errors import ConfigError
 from rugslab.ingest import ingest
 from rugslab.ingest_summary import IngestSummary
 from rugslab.lake.catalog import read_table
@@ -85,12 +86,10 @@ def test_lake_content_does_not_depend_on_the_batch_size(
 
 
 def test_raw_frames_are_written_once_their_bytes_reach_the_bound(
-    once: tuple[Path, IngestSummary], shared_dir: Path, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    once: tuple[Path, IngestSummary], shared_dir: Path, tmp_path: Path
 ) -> None:
     lake, _ = once
-    monkeypatch.setattr(ingest_module, "RAW_BATCH_BYTES", 64 * 1024)
-    ingest([shared_dir / "captures"], lake=tmp_path, progress=False)
+    ingest([shared_dir / "captures"], lake=tmp_path, progress=False, raw_batch_bytes=64 * 1024)
     files = list((tmp_path / "raw_events").rglob("*.parquet"))
     # 765 frames, ~5 MB of arguments: a write per 64-frame check past 64 KB (no more than
     # one per 64 frames), against one per partition with the default bound
@@ -98,6 +97,12 @@ def test_raw_frames_are_written_once_their_bytes_reach_the_bound(
     assert _sorted(tmp_path, "raw_events").equals(
         _sorted(lake, "raw_events").filter(pl.col("source").str.contains("captures"))
     )
+
+
+@pytest.mark.parametrize("bound", ["batch_frames", "raw_batch_bytes"])
+def test_a_batch_bound_that_is_not_positive_is_a_config_error(bound: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=f"Invalid {bound} 0: expected a positive"):
+        ingest([], lake=tmp_path, progress=False, **{bound: 0})  # type: ignore[arg-type]
 
 
 def test_bad_lines_become_rejects_naming_file_and_line(captures_dir: Path, tmp_path: Path) -> None:

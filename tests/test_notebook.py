@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import altair as alt
 import numpy as np
 import polars as pl
 import pytest
 
-from rugslab import notebook
+from rugslab import notebook, render
 from rugslab.errors import ConfigError, LakeError
 from rugslab.fair import replay_game
 from rugslab.lake.writer import write_batch
@@ -90,6 +91,16 @@ def test_open_lake_finds_a_relative_lake_one_folder_up(lake: Path, tmp_path: Pat
     with pytest.raises(ConfigError, match="RUGSLAB_SAMPLE_SIZE"):
         notebook.open_lake({"RUGSLAB_LAKE": str(lake), "RUGSLAB_SAMPLE_SIZE": "0"})
 
+
+
+def test_open_lake_switches_altair_to_the_offline_renderer(lake: Path) -> None:
+    before = alt.renderers.active
+    alt.renderers.enable("default")
+    try:
+        notebook.open_lake({"RUGSLAB_LAKE": str(lake)})
+        assert alt.renderers.active == render.RENDERER
+    finally:
+        alt.renderers.enable(before)
 
 def test_exceedance_counts_and_wilson_interval() -> None:
     e = notebook.exceedance(pl.Series([1.0, 2.0, 3.0, None, 10.0]), [2, 10, 11])

@@ -4,6 +4,24 @@ rejects), in batches whose content does not depend on the order of the frames.
 Usage: `asm.feed(frame)` for each frame; every N frames (`asm.pending`) and at the end,
 `writer.write(asm.drain())`.
 
+Where a frame becomes a tick row (the whole path, file by file):
+1. `readers/*` turn an input file into `feed.frames.Frame`s; `ingest.ingest` feeds each one
+   to `GameAssembler.feed` (the collector does the same with the frames it receives).
+2. `feed` reads the frame's identity (`assembly.frame_context.FrameContext`: id, source,
+   receive time, argument text) and `_feed` routes a `gameStateUpdate` to `_game_state`, which
+   takes its `gameHistory` (`assembly.history_fold.HistoryFold.fold` →
+   `assembly.history.fold_entry`: a revealed path, HISTORY), the game id and seed facts, and,
+   for an active or rug frame, `_live_ticks`: `tickCount` and `price` (`feed.payloads`), the
+   `partialPrices` window (`assembly.ticks.parse_window`), the rug tick
+   (`feed.phases.rug_tick_of`) and full `prices` arrays (`assembly.history.fold_arrays`).
+   Each price is a candidate in `assembly.ticks.TickBuffer` (best of live > partial > history).
+3. `drain` → `assembly.ticks.settle_ticks` keeps one candidate per (game, tick), drops those
+   past the rug or written in an earlier batch, and appends each row built by
+   `assembly.ticks.tick_row` to the batch (`tables.columns.ColumnRows`, `RowBatch.rows["ticks"]`).
+4. `lake.writer.write_batch` checks the rows against `tables.schemas.TickRow` and appends them
+   to the Delta table. (Legacy recordings carry no frames: `readers.legacy.LegacyImporter.finish`
+   builds its rows with the same `tick_row`, and its game rows with `game_facts.game_row`.)
+
 Rules (every one a min / max / priority, never "last seen", so shuffling or duplicating the
 frames of one batch gives the same rows after dedup by table key):
 - raw_events: every frame, known event or not. Bad input → a `rejects` row, never an exception.
@@ -35,13 +53,13 @@ Source: PROTOCOL.md; field names checked against the captures in ../shared/captu
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
+from rugslab.assembly.frame_context import FrameContext
 from rugslab.assembly.game_facts import GameFacts, GameMemory, game_row, seed_row
-from rugslab.assembly.history import fold_arrays, fold_entry, fold_seed_facts, parse_history_entry
-from rugslab.assembly.history_cache import UNDECODED, RollingHistory
+from rugslab.assembly.history import fold_arrays, fold_seed_facts
+from rugslab.assembly.history_fold import HistoryFold
 from rugslab.assembly.raw_events import RawEvents
 from rugslab.assembly.ticks import (
     LIVE,
@@ -58,10 +76,15 @@ from rugslab.feed.frames import UNDECODABLE_EVENT, Frame
 from rugslab.feed.payloads import game_id, req_int, req_price, shown
 from rugslab.feed.phases import GamePhase, no_phase_reason, phase_of, rug_tick_of
 from rugslab.tables.batch import RowBatch
-from rugslab.tables.rejects import EarliestRejects, raw_text, reject_id, reject_row
+from rugslab.tables.rejects import json_text, reject_id
 
 DEFAULT_KEEP_GAMES = 64
 _ACTIVE, _RUG = GamePhase.ACTIVE, GamePhase.RUG
+_STATE = "gameStateUpdate"  # the event, and where its fields sit in reject reasons
+_TRADE = "standard/newTrade"
+_SIDE_BET = "newSideBet"
+_PARTIAL_PRICES = f"{_STATE}.partialPrices"
+_NO_WINDOW: tuple[None, tuple[()], tuple[()]] = (None, (), ())  # `parse_window` of no window
 
 
 def _min(a: Any, b: Any) -> Any:
@@ -80,10 +103,7 @@ class GameAssembler:
     def __init__(self, *, keep_games: int = DEFAULT_KEEP_GAMES) -> None:
         self.keep_games = keep_games
         self._games: OrderedDict[str, GameMemory] = OrderedDict()
-        # the frame being fed, for reject rows
-        self._fid, self._src, self._args = "", "", b""
-        self._recv: int | None = None
-        self._rolling = RollingHistory()  # recent gameHistory entries, to read the next cheaply
+        self._history = HistoryFold(self._games, self._acc)
         self._raw_events = RawEvents()  # raw rows; their text buffer is reused batch to batch
         self._reset()
 
@@ -92,15 +112,10 @@ class GameAssembler:
         self._accs: dict[str, GameFacts] = {}
         self._ticks = TickBuffer()
         self._records = RecordBuffer()
-        self._hist_seen: dict[str, int] = {}
-        self._hist_rejects = EarliestRejects()
+        self._history.restart(self._batch, self._ticks, self._records)
         self._seen_ids: set[str] = set()
         self._raw_events.restart()
         self.pending = 0
-
-    @property
-    def _raw(self) -> str:  # the frame's arguments as JSON text, for reject rows
-        return self._args.decode()
 
     @property
     def games_remembered(self) -> int:
@@ -114,123 +129,145 @@ class GameAssembler:
         batch = self._batch
         self.pending += 1
         batch.counters["frames"] += 1
-        self._fid, self._src, self._recv, self._args = "", "", None, b""
+        # as much of the frame's identity as was read, for the reject row of an internal error
+        fid, src, recv = "", "", None
         try:
-            self._feed(frame)
+            src = frame.source if type(frame.source) is str else repr(frame.source)
+            recv = frame.recv_ts_us if type(frame.recv_ts_us) is int else None
+            try:
+                args_json = frame.args_json
+                fid = frame.frame_id
+            except Exception as e:  # args that are not JSON (e.g. non-str keys, huge ints)
+                # not JSON (just failed): its repr, safe at any depth (`json_text`)
+                fid = reject_id(json_text((frame.event, recv, frame.args)))
+                reason = f"frame args not JSON-serialisable: {type(e).__name__}: {e}"
+                FrameContext(fid, src, recv, b"").reject(batch, "raw_events", reason,
+                                                         json_text(frame.args))
+                return
+            self._feed(frame, FrameContext(fid, src, recv, args_json))
         except Exception as e:  # last resort so that one frame never stops an ingest
             batch.count("errors.internal")
-            self._reject("frame", f"internal error {type(e).__name__}: {e}", raw_text(frame.args))
+            FrameContext(fid, src, recv, b"").reject(
+                batch, "frame", f"internal error {type(e).__name__}: {e}", json_text(frame.args))
 
-    def _feed(self, fr: Frame) -> None:
+    def _feed(self, fr: Frame, ctx: FrameContext) -> None:
+        """A frame whose identity is read: its `raw_events` row, then its event's rows."""
         batch = self._batch
-        event = fr.event
-        self._src = fr.source if type(fr.source) is str else repr(fr.source)
-        recv = fr.recv_ts_us if type(fr.recv_ts_us) is int else None
-        self._recv = recv
-        try:
-            args_json = fr.args_json
-            fid = fr.frame_id
-        except Exception as e:  # args that are not JSON (e.g. non-str keys, huge ints)
-            # not JSON (just failed): its repr, safe at any depth (`raw_text`)
-            self._fid = reject_id(raw_text((event, recv, fr.args)))
-            self._reject(
-                "raw_events",
-                f"frame args not JSON-serialisable: {type(e).__name__}: {e}",
-                raw_text(fr.args),
-            )
-            return
-        self._fid = fid
+        fid = ctx.frame_id
         if fid in self._seen_ids:  # the same frame again in this batch: rows would be equal
             batch.count("duplicates")
             return
         self._seen_ids.add(fid)
+        event = fr.event
         if type(event) is not str:
             event = repr(event)
         batch.counters["frames." + event] += 1
-        self._args = args_json
-        payload = fr.state_fields  # a lazy frame: only the payload fields read here are decoded
-        if payload is None:
-            if type(fr.args) is list:
-                payload = fr.payload
-            else:
-                self._reject("frame", f"Frame.args {shown(fr.args)}: expected a list", self._raw)
+        payload = self._payload(fr, ctx)
         gid = payload.get("gameId") if type(payload) is dict else None
-        self._raw_events.add(batch, fr, fid, recv, event, gid if type(gid) is str else None,
-                             args_json, self._src)
-        if event == "gameStateUpdate":
-            self._game_state(payload, recv)
-        elif event == "standard/newTrade":
-            try:
-                row = trade_row(payload, ctx=event, source="live", recv_ts_us=recv)
-            except FrameError as e:
-                self._reject("trades", e.reason, self._raw)
-                return
-            self._touch(row["game_id"], recv)
-            self._records.offer_trade(row, LIVE)
-        elif event == "newSideBet":
-            try:
-                gid = game_id(_get(payload, "gameId"), event)
-                key, fields = placed_bet(payload, ctx=event, gid=gid)
-            except FrameError as e:
-                self._reject("side_bets", e.reason, self._raw)
-                return
-            self._touch(key[0], recv)
-            self._records.offer_bet(key, fields, 0)
+        self._raw_events.add(batch, fr, fid, ctx.recv_ts_us, event,
+                             gid if type(gid) is str else None, ctx.args_json, ctx.source)
+        if event == _STATE:
+            self._game_state(payload, ctx)
+        elif event == _TRADE:
+            self._trade(payload, ctx)
+        elif event == _SIDE_BET:
+            self._side_bet(payload, ctx)
         elif event == UNDECODABLE_EVENT:  # the collector's record of a packet it could not read
             bad = payload if type(payload) is dict else {}
-            self._reject("frame", str(bad.get("error")), str(bad.get("raw")))
+            ctx.reject(batch, "frame", str(bad.get("error")), str(bad.get("raw")))
 
-    def _game_state(self, payload: Any, recv: int | None) -> None:
-        ctx = "gameStateUpdate"
+    def _payload(self, fr: Frame, ctx: FrameContext) -> Any:
+        """The frame's payload (a lazy frame: only the fields the assembler reads, decoded);
+        None, and a reject, when its args are not a list."""
+        payload = fr.state_fields
+        if payload is not None:
+            return payload
+        if type(fr.args) is list:
+            return fr.payload
+        ctx.reject(self._batch, "frame", f"Frame.args {shown(fr.args)}: expected a list")
+        return None
+
+    def _trade(self, payload: Any, ctx: FrameContext) -> None:
+        try:
+            row = trade_row(payload, ctx=_TRADE, source="live", recv_ts_us=ctx.recv_ts_us)
+        except FrameError as e:
+            ctx.reject(self._batch, "trades", e.reason)
+            return
+        self._touch(row["game_id"], ctx.recv_ts_us)
+        self._records.offer_trade(row, LIVE)
+
+    def _side_bet(self, payload: Any, ctx: FrameContext) -> None:
+        try:
+            gid = game_id(_get(payload, "gameId"), _SIDE_BET)
+            key, fields = placed_bet(payload, ctx=_SIDE_BET, gid=gid)
+        except FrameError as e:
+            ctx.reject(self._batch, "side_bets", e.reason)
+            return
+        self._touch(key[0], ctx.recv_ts_us)
+        self._records.offer_bet(key, fields, 0)
+
+    # ------------------------------------------------------- gameStateUpdate
+    def _game_state(self, payload: Any, ctx: FrameContext) -> None:
+        """A `gameStateUpdate`: its gameHistory entries, its game's facts, then (active and rug
+        frames only) its tick prices."""
         if type(payload) is not dict:
-            self._reject("frame", f"{ctx} payload {shown(payload)}: expected an object", self._raw)
+            ctx.reject(self._batch, "frame",
+                       f"{_STATE} payload {shown(payload)}: expected an object")
             return
         history = payload.get("gameHistory")
         if history is not None:
-            self._history(history, recv)
-        gid = payload.get("gameId")
-        if type(gid) is not str or gid not in self._accs:  # a game of the batch was checked
-            try:
-                gid = game_id(gid, ctx)
-            except FrameError as e:
-                self._reject("games", e.reason, self._raw)
-                return
-        acc = self._touch(gid, recv)
-        try:
-            fold_seed_facts(payload, acc, ctx)
-        except FrameError as e:
-            self._reject("seeds", e.reason, self._raw)
-        phase = phase_of(payload)
-        if phase is None:
-            self._reject("ticks", no_phase_reason(payload, ctx), self._raw)
+            self._history.fold(history, ctx)
+        gid = self._state_game_id(payload, ctx)
+        if gid is None:
             return
-        if phase is not _ACTIVE and phase is not _RUG:
-            return  # cooldown / presale: no ticks (presale shows tickCount 0 before the start)
+        acc = self._touch(gid, ctx.recv_ts_us)
+        self._seed_facts(payload, acc, ctx)
+        phase = phase_of(payload)
+        if phase is _ACTIVE or phase is _RUG:
+            self._live_ticks(payload, gid, acc, phase is _RUG, ctx)
+        elif phase is None:
+            ctx.reject(self._batch, "ticks", no_phase_reason(payload, _STATE))
+        # cooldown / presale: no ticks (presale shows tickCount 0 before the start)
+
+    def _state_game_id(self, payload: dict[str, Any], ctx: FrameContext) -> str | None:
+        """The frame's `gameId`, checked (None, and a reject, when it is not a game id)."""
+        gid = payload.get("gameId")
+        if type(gid) is str and gid in self._accs:  # a game of the batch: its id was checked
+            return gid
         try:
-            tick_count = req_int(payload, "tickCount", ctx)
-            price = req_price(payload, "price", ctx)
+            return game_id(gid, _STATE)
         except FrameError as e:
-            self._reject("ticks", e.reason, self._raw)
+            ctx.reject(self._batch, "games", e.reason)
+            return None
+
+    def _seed_facts(self, payload: dict[str, Any], acc: GameFacts, ctx: FrameContext) -> None:
+        """Version and server seed hash (`provablyFair`) into the game's facts."""
+        try:
+            fold_seed_facts(payload, acc, _STATE)
+        except FrameError as e:
+            ctx.reject(self._batch, "seeds", e.reason)
+
+    def _live_ticks(
+        self, payload: dict[str, Any], gid: str, acc: GameFacts, rug: bool, ctx: FrameContext
+    ) -> None:
+        """An active or rug frame: the live price at `tickCount`, the `partialPrices` window and
+        any full `prices`/`trades` arrays become candidates; the game's start, rug tick and end
+        are folded into its facts."""
+        try:
+            tick_count = req_int(payload, "tickCount", _STATE)
+            price = req_price(payload, "price", _STATE)
+        except FrameError as e:
+            ctx.reject(self._batch, "ticks", e.reason)
             return
         acc.seen_live = True
-        window: list[tuple[int, float]] = []
-        end = None
-        partial_prices = payload.get("partialPrices")
-        if partial_prices is not None:
-            try:
-                end, window, bad = parse_window(partial_prices, f"{ctx}.partialPrices")
-            except FrameError as e:
-                self._reject("ticks", e.reason, self._raw)
-            else:
-                if bad:  # the window's good values are kept
-                    self._reject("ticks", "; ".join(bad), self._raw)
-        last = rug_tick_of(tick_count, end) if phase is _RUG else tick_count
+        end, window, _ = self._partial_window(payload, ctx)
+        last = rug_tick_of(tick_count, end) if rug else tick_count
         if last > TICK_MAX:
-            self._reject(
-                "ticks", f"{ctx}.tickCount {tick_count}: above the last tick {TICK_MAX}", self._raw
-            )
+            reason = f"{_STATE}.tickCount {tick_count}: above the last tick {TICK_MAX}"
+            ctx.reject(self._batch, "ticks", reason)
             return
-        if phase is _RUG:
+        recv = ctx.recv_ts_us
+        if rug:
             acc.rug = _min(acc.rug, last)
             acc.end = _min(acc.end, recv)
         elif tick_count == 0:
@@ -241,48 +278,27 @@ class GameAssembler:
             self._ticks.offer_many(gid, window, PARTIAL, last)
         if "prices" in payload or "trades" in payload:  # the game's facts: `_touch` above
             for table, reason in fold_arrays(
-                payload, gid, last, phase is _RUG, self._ticks, self._records, self._batch.counters
+                payload, gid, last, rug, self._ticks, self._records, self._batch.counters
             ):
-                self._reject(table, reason, self._raw)
+                ctx.reject(self._batch, table, reason)
 
-    def _history(self, history: Any, recv: int | None) -> None:
-        """gameHistory entries: each distinct entry content is parsed once per assembler
-        (content known by its digest; `assembly.history_cache.RollingHistory` tells the
-        entries apart)."""
-        entries = self._rolling.entries(history)
-        if entries is None:
-            self._reject(
-                "games", f"gameStateUpdate.gameHistory {shown(history)}: expected a list", self._raw
-            )
-            return
-        games, seen, batch = self._games, self._hist_seen, self._batch
-        for raw_id, blob, digest, e in entries:
-            if raw_id is not None:
-                state = games.get(raw_id)
-                if state is not None and digest in state.entries:
-                    games.move_to_end(raw_id)
-                    if recv is not None:
-                        seen[raw_id] = _min(seen.get(raw_id), recv)
-                    batch.count("history.cached")
-                    continue
-            if e is UNDECODED:
-                e = orjson.loads(blob)
-            try:
-                h = parse_history_entry(e)
-            except FrameError as err:
-                self._hist_reject("games", err.reason, blob, digest, recv)
-                continue
-            batch.count("history.parsed")
-            gid = h.game_id
-            acc = self._acc(gid)
-            games[gid].entries.add(digest)
-            if recv is not None:
-                seen[gid] = _min(seen.get(gid), recv)
-            too_long = fold_entry(h, acc, self._ticks, self._records)
-            if too_long:
-                self._hist_reject("ticks", too_long, blob, digest, recv)
-            for table, reason, rec in h.rejects:
-                self._hist_reject(table, reason, raw_text(rec), digest, recv)
+    def _partial_window(
+        self, payload: dict[str, Any], ctx: FrameContext
+    ) -> tuple[int | None, Sequence[tuple[int, float]], Sequence[str]]:
+        """`parse_window` of the frame's `partialPrices` ((None, (), ()) when it has none or it
+        is unusable); the values left out are rejected, the window's good ones kept."""
+        pp = payload.get("partialPrices")
+        if pp is None:
+            return _NO_WINDOW
+        try:
+            parsed = parse_window(pp, _PARTIAL_PRICES)
+        except FrameError as e:
+            ctx.reject(self._batch, "ticks", e.reason)
+            return _NO_WINDOW
+        bad = parsed[2]
+        if bad:
+            ctx.reject(self._batch, "ticks", "; ".join(bad))
+        return parsed
 
     # ---------------------------------------------------------------- draining
     def drain(self) -> RowBatch:
@@ -297,11 +313,12 @@ class GameAssembler:
         `*_conflict`, `errors.internal` (a bug: should stay 0).
         """
         batch, accs, states = self._batch, self._accs, self._games
+        hist_seen = self._history.first_seen
         for gid, acc in accs.items():
             state = states[gid]
             if acc.rug is not None and (state.rug_tick is None or acc.rug < state.rug_tick):
                 state.rug_tick = acc.rug
-            seen = self._hist_seen.get(gid)
+            seen = hist_seen.get(gid)
             if seen is not None and (acc.first_seen is None or seen < acc.first_seen):
                 acc.first_seen = seen
         add = batch.add
@@ -320,7 +337,7 @@ class GameAssembler:
         for placed, payout in self._records.bets.values():
             add("side_bets", bet_row(placed, payout))
         batch.counters.update(self._records.counts())
-        for row in self._hist_rejects.rows.values():
+        for row in self._history.rejects.rows.values():
             add("rejects", row)
             batch.count("rejects")
             batch.count(f"rejects.{row['table']}")
@@ -365,26 +382,6 @@ class GameAssembler:
         if recv is not None and (acc.first_seen is None or recv < acc.first_seen):
             acc.first_seen = recv
         return acc
-
-    def _reject(self, table: str, reason: str, raw: str) -> None:
-        batch = self._batch
-        batch.add(
-            "rejects",
-            reject_row(
-                reject_id(self._fid, table, reason), table, reason, self._src, self._recv, raw
-            ),
-        )
-        batch.count("rejects")
-        batch.count(f"rejects.{table}")
-
-    def _hist_reject(
-        self, table: str, reason: str, raw: bytes | str, digest: bytes, recv: int | None
-    ) -> None:
-        """A reject inside a gameHistory entry: one row per entry content, earliest sighting."""
-        text = raw.decode() if isinstance(raw, bytes) else raw
-        self._hist_rejects.add(
-            reject_row(reject_id(digest, table, reason), table, reason, self._src, recv, text)
-        )
 
 
 def _get(payload: Any, key: str) -> Any:

@@ -1,4 +1,5 @@
-"""GameFacts: what one batch of frames taught about a game, and its `games` / `seeds` rows.
+"""GameFacts: what one batch of frames taught about a game, and its `games` / `seeds` rows
+(`game_row` also makes the legacy importer's game rows, from what the recordings show).
 
 The assembler folds every fact with min / max / set-union, so the rows do not depend on frame
 order; the lake writer then merges the partial rows of successive batches with the rules in
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from rugslab.feed.rules import hash_matches
 
@@ -77,10 +78,28 @@ def _pick(values: set[str], name: str, counters: Counter[str]) -> str | None:
     return min(values)
 
 
-def game_row(game_id: str, f: GameFacts, counters: Counter[str]) -> dict[str, Any]:
-    """A partial `games` row from `f`. ticks_recorded/missing and completeness stay null
-    (`tables.derived.tick_coverage` fills them at write time)."""
-    return {
+class TickCoverage(NamedTuple):
+    """A game's tick coverage columns of `games` (`tables.derived.tick_coverage` has the rules)."""
+
+    ticks_recorded: int
+    ticks_missing: int | None
+    completeness: str
+
+
+def game_row(
+    game_id: str, f: GameFacts, counters: Counter[str], coverage: TickCoverage | None = None
+) -> dict[str, Any]:
+    """A partial `games` row from `f`: the one definition of a game row, for the assembler and
+    the legacy importer (`readers.legacy`).
+
+    Args:
+        game_id: the game; f: its facts; counters: receive `games.version_conflict` /
+            `games.hash_conflict` when `f` holds several values.
+        coverage: the coverage columns, when the caller holds every tick of the game (the
+            legacy importer); without it they stay null (the lake writer fills them from the
+            stored ticks, `tables.derived.tick_coverage`).
+    """
+    row: dict[str, Any] = {
         "game_id": game_id,
         "version": _pick(f.versions, "games.version", counters),
         "server_seed_hash": _pick(f.hashes, "games.hash", counters),
@@ -93,9 +112,12 @@ def game_row(game_id: str, f: GameFacts, counters: Counter[str]) -> dict[str, An
         "rugged": f.rugged or f.rug is not None,
         "peak_x": f.peak,
         "crash_price_x": f.crash[2] if f.crash is not None else None,
-        "seen_live": f.seen_live,
-        "revealed": f.revealed,
     }
+    if coverage is not None:
+        row.update(coverage._asdict())
+    row["seen_live"] = f.seen_live
+    row["revealed"] = f.revealed
+    return row
 
 
 def seed_row(game_id: str, f: GameFacts, counters: Counter[str]) -> dict[str, Any] | None:

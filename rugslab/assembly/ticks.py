@@ -8,8 +8,9 @@ Sources of a tick's price, best first (PROTOCOL.md, "Prices per tick"):
 
 `TickBuffer` keeps the best candidate per (game, tick) within one batch of frames: lower
 source rank wins, then the earlier receive time, then the lower price, so the choice does not
-depend on frame order. The gap ledger and coverage over stored ticks are
-`rugslab.tables.derived`.
+depend on frame order; `settle_ticks` writes the winners as `ticks` rows. `tick_row` is the
+one definition of such a row (the legacy importer builds its rows with it too). The gap ledger
+and coverage over stored ticks are `rugslab.tables.derived`.
 """
 
 from __future__ import annotations
@@ -31,8 +32,39 @@ LIVE, PARTIAL, HISTORY = 0, 1, 2
 SOURCES = ("live", "partial", "history")
 #: "0".."5001" → int: one dict lookup validates and converts a partialPrices key.
 _TICK_KEYS = {str(t): t for t in range(TICK_MAX + 1)}
-#: `ticks` columns in the order `settle_ticks` appends them (`schemas.TickRow`).
+#: `ticks` columns in the order `tick_row` gives them (`schemas.TickRow`).
 TICK_COLUMNS = ("game_id", "tick", "price_x", "recv_ts", "source", "is_rug")
+#: One `ticks` row: values in `TICK_COLUMNS` order.
+TickValues = tuple[str, int, float, int | None, str, bool]
+
+
+def tick_row(
+    game_id: str, tick: int, price_x: float, recv_ts_us: int | None, source: str, is_rug: bool
+) -> TickValues:
+    """One `ticks` row (`schemas.TickRow`), as values in `TICK_COLUMNS` order: the one
+    definition of a tick row, for the assembler (`settle_ticks`) and the legacy importer
+    (`readers.legacy`). Append it with `tick_appender(batch)`.
+
+    Args:
+        game_id: the game; tick: 0..TICK_MAX; price_x: the multiplier at that tick (the crash
+            price at the rug tick); recv_ts_us: receive time, µs since the epoch, UTC (None
+            when not received live); source: one of `schemas.TICK_SOURCES` (`SOURCES`, or
+            `import` for legacy recordings); is_rug: the tick is the game's rug tick.
+    """
+    return (game_id, tick, price_x, recv_ts_us, source, is_rug)
+
+
+def tick_appender(batch: RowBatch) -> Callable[[TickValues], None]:
+    """The function that appends one `tick_row` to `batch.rows["ticks"]` (kept as columns,
+    `tables.columns.ColumnRows`, which it starts when the batch has no ticks; a batch holding
+    its ticks as dicts gets one dict per row)."""
+    rows = batch.rows.get("ticks")
+    if rows is None:
+        rows = batch.rows["ticks"] = ColumnRows(TICK_COLUMNS)
+    if isinstance(rows, ColumnRows):
+        return rows.append_tuple
+    dict_rows = rows
+    return lambda v: dict_rows.append(dict(zip(TICK_COLUMNS, v, strict=True)))
 
 
 class TickBuffer:
@@ -103,7 +135,7 @@ def settle_ticks(
     """
     if not buf.best:
         return
-    put = _tick_sink(batch)
+    put = tick_appender(batch)
     beyond = duplicate = 0
     conflicts = buf.conflicts
     by_source = [0, 0, 0]
@@ -132,7 +164,8 @@ def settle_ticks(
                 conflicts += 1
             continue
         mem.emitted[t] = price
-        put((gid, t, price, ts if rank == LIVE and ts != _NO_TS else None, SOURCES[rank], is_rug))
+        put(tick_row(gid, t, price, ts if rank == LIVE and ts != _NO_TS else None, SOURCES[rank],
+                     is_rug))
         by_source[rank] += 1
     # counted once per batch, and only when non-zero (a counter is absent, not 0, if nothing)
     for name, n in (("ticks.beyond_rug", beyond), ("ticks.duplicate", duplicate),
@@ -140,17 +173,6 @@ def settle_ticks(
                     *((f"ticks.{src}", k) for src, k in zip(SOURCES, by_source, strict=True))):
         if n:
             batch.count(name, n)
-
-
-def _tick_sink(batch: RowBatch) -> Callable[[tuple[Any, ...]], None]:
-    """Appends one `ticks` row given as a tuple in `TICK_COLUMNS` order."""
-    rows = batch.rows.get("ticks")
-    if rows is None:
-        rows = batch.rows["ticks"] = ColumnRows(TICK_COLUMNS)
-    if isinstance(rows, ColumnRows):
-        return rows.append_tuple
-    dict_rows = rows
-    return lambda v: dict_rows.append(dict(zip(TICK_COLUMNS, v, strict=True)))
 
 
 def parse_window(pp: Any, ctx: str) -> tuple[int | None, list[tuple[int, float]], list[str]]:

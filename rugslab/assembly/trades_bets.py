@@ -34,7 +34,15 @@ from rugslab.feed.payloads import (
     req_str,
     shown,
 )
-from rugslab.feed.rules import TRADE_TYPES
+from rugslab.feed.rules import (
+    AMOUNT_MAX_SOL,
+    PAYOUT_MAX_SOL,
+    PAYOUT_X_MAX,
+    QTY_MAX,
+    SIDEBET_END_TICK_MAX,
+    TICK_MAX,
+    TRADE_TYPES,
+)
 
 PRACTICE_COIN = "0xPractice"
 #: 2100-01-01 in ms since the epoch: a later `timestamp` is not a real time.
@@ -42,6 +50,11 @@ MAX_EPOCH_MS = 4_102_444_800_000
 
 #: (game_id, player_id, start_tick): the key of a `side_bets` row.
 BetKey = tuple[str, str, int]
+
+# The bound of a signed SOL amount (the schemas' `_within(AMOUNT_MAX_SOL)`), checked at parse
+# time so a bad amount is a reject naming the field, not a row the lake refuses.
+def _sol(d: dict[str, Any], key: str, ctx: str) -> float | None:
+    return opt_num(d, key, ctx, lo=-AMOUNT_MAX_SOL, hi=AMOUNT_MAX_SOL, what="amount in SOL")
 
 
 def trade_row(
@@ -74,12 +87,12 @@ def trade_row(
         "username": opt_str(d, "username", ctx),
         "level": opt_int(d, "level", ctx),
         "trade_type": ttype,
-        "tick": opt_int(d, "tickIndex", ctx),
+        "tick": opt_int(d, "tickIndex", ctx, hi=TICK_MAX),
         "price_x": opt_price(d, "price", ctx),
-        "qty": opt_num(d, "qty", ctx),
-        "amount_sol": opt_num(d, "amount", ctx),
-        "bonus_portion_sol": opt_num(d, "bonusPortion", ctx),
-        "real_portion_sol": opt_num(d, "realPortion", ctx),
+        "qty": opt_num(d, "qty", ctx, lo=-QTY_MAX, hi=QTY_MAX, what="qty"),
+        "amount_sol": _sol(d, "amount", ctx),
+        "bonus_portion_sol": _sol(d, "bonusPortion", ctx),
+        "real_portion_sol": _sol(d, "realPortion", ctx),
         "leverage": opt_num(d, "leverage", ctx),
         "coin": opt_str(d, "coin", ctx),
         "recv_ts": recv_ts_us,
@@ -89,7 +102,7 @@ def trade_row(
 
 def _bet_common(d: dict[str, Any], ctx: str, gid: str) -> dict[str, Any]:
     coin = opt_str(d, "coinAddress", ctx)
-    payout_x = opt_num(d, "xPayout", ctx, nonneg=True)
+    payout_x = opt_num(d, "xPayout", ctx, nonneg=True, hi=PAYOUT_X_MAX, what="payout_x")
     if payout_x is not None and payout_x <= 0:
         raise FrameError(f"{ctx}.xPayout {shown(d['xPayout'])}: expected a number > 0")
     rec_gid = d.get("gameId")
@@ -99,7 +112,7 @@ def _bet_common(d: dict[str, Any], ctx: str, gid: str) -> dict[str, Any]:
         "game_id": gid,
         "player_id": req_str(d, "playerId", ctx),
         "username": opt_str(d, "username", ctx),
-        "bet_amount_sol": req_num(d, "betAmount", ctx),
+        "bet_amount_sol": req_num(d, "betAmount", ctx, hi=AMOUNT_MAX_SOL, what="bet_amount_sol"),
         "payout_x": payout_x,
         "coin_address": coin,
         "practice": coin == PRACTICE_COIN,
@@ -123,10 +136,10 @@ def placed_bet(d: Any, *, ctx: str, gid: str) -> tuple[BetKey, dict[str, Any]]:
     ts_ms = opt_int(d, "timestamp", ctx, hi=MAX_EPOCH_MS)
     placed_id = d.get("id")
     row.update(
-        start_tick=req_int(d, start_key, ctx),
-        end_tick=req_int(d, end_key, ctx),
-        bonus_portion_sol=opt_num(d, "bonusPortion", ctx),
-        real_portion_sol=opt_num(d, "realPortion", ctx),
+        start_tick=req_int(d, start_key, ctx, hi=TICK_MAX),
+        end_tick=req_int(d, end_key, ctx, hi=SIDEBET_END_TICK_MAX),
+        bonus_portion_sol=_sol(d, "bonusPortion", ctx),
+        real_portion_sol=_sol(d, "realPortion", ctx),
         placed_ts=ts_ms * 1000 if ts_ms is not None else None,
         placed_id=req_id(d, "id", ctx) if placed_id is not None else None,
     )
@@ -145,16 +158,17 @@ def payout_bet(d: Any, *, ctx: str, gid: str) -> tuple[BetKey, dict[str, Any]]:
     """
     d = as_dict(d, ctx)
     row = _bet_common(d, ctx, gid)
-    payout = req_num(d, "payout", ctx)
+    payout = req_num(d, "payout", ctx, hi=PAYOUT_MAX_SOL, what="payout_sol")
     row.update(
-        start_tick=req_int(d, "startTick", ctx),
-        end_tick=req_int(d, "endTick", ctx),
+        start_tick=req_int(d, "startTick", ctx, hi=TICK_MAX),
+        end_tick=req_int(d, "endTick", ctx, hi=SIDEBET_END_TICK_MAX),
         payout_id=req_id(d, "id", ctx) if d.get("id") is not None else None,
         resolved=True,
         won=payout > 0,
-        resolved_tick=opt_int(d, "tickIndex", ctx),
+        resolved_tick=opt_int(d, "tickIndex", ctx, hi=SIDEBET_END_TICK_MAX),
         payout_sol=payout,
-        profit_sol=opt_num(d, "profit", ctx),
+        profit_sol=opt_num(d, "profit", ctx, lo=-AMOUNT_MAX_SOL, hi=PAYOUT_MAX_SOL,
+                           what="profit_sol"),
     )
     return (gid, row["player_id"], row["start_tick"]), row
 

@@ -209,6 +209,10 @@ def migrate_command(
     and temporary files are left out); each table's row count is checked before its folder
     is swapped. The old folders are kept in <lake>/.migrate/ until you delete them. Safe to
     run again (also after it was killed); a lake already in Delta is left alone.
+
+    Then rejects rows with ids of an older rugslab get the current ids (one commit; the
+    report says how many), so re-ingesting their input adds no second row; also on a lake
+    already in Delta.
     """
     from rugslab.lake.migrate import migrate_lake
 

@@ -116,18 +116,22 @@ class Journal:
         fsync_every_s: the longest time a written frame may wait for its fsync.
         max_held_bytes: bytes of frame arguments (`Frame.args_json`) held in memory while the
             disk refuses writes; past it the oldest held frames are let go (`frames_let_go`).
+        retry_base_s, retry_cap_s: the backoff of `retry()` after a refused write (first and
+            largest ceiling, seconds; `backoff.Backoff`).
 
     A disk that refuses writes (full, read-only, I/O error) never raises out of this class:
     `error` says why while it lasts (`last_error` keeps it, `failures` counts them), the
     frames not surely on disk (since the last fsync, and every frame after) are held in memory
-    in order, and `retry()` (called on a timer; backoff `JOURNAL_RETRY_*`) writes them to a new
-    file of the session once the disk takes them. The file that failed is cut back to its last
+    in order, and `retry()` (called on a timer; backoff `retry_base_s`/`retry_cap_s`, by
+    default `JOURNAL_RETRY_*`) writes them to a new file of the session once the disk takes
+    them. The file that failed is cut back to its last
     fsynced byte (removed when that is 0), so every journal file holds whole lines only and no
     frame twice. Held frames keep their `seq`, hence their `frame_id`.
     """
 
     def __init__(self, lake: Path, session_id: str, *, fsync_every_s: float = 0.5,
-                 max_held_bytes: int = 256 * 2**20) -> None:
+                 max_held_bytes: int = 256 * 2**20, retry_base_s: float = JOURNAL_RETRY_BASE_S,
+                 retry_cap_s: float = JOURNAL_RETRY_CAP_S) -> None:
         self.root = journal_root(lake)
         self.session_id = session_id
         self.writer = ArchiveWriter(self.root, session_id)
@@ -138,7 +142,7 @@ class Journal:
         self.last_error: str | None = None
         self.failures = 0
         self.frames_let_go = 0
-        self.backoff = Backoff(JOURNAL_RETRY_BASE_S, JOURNAL_RETRY_CAP_S)
+        self.backoff = Backoff(retry_base_s, retry_cap_s)
         self._retry_at = 0.0
         self._unsynced: list[Frame] = []  # written since the last fsync: in doubt on failure
         self._held: deque[Frame] = deque()  # not on disk: the disk refused them

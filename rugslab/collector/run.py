@@ -79,6 +79,9 @@ class CollectOptions:
     status_every_s: float = 5.0
     backoff_base_s: float = RECONNECT_BASE_S
     backoff_cap_s: float = RECONNECT_CAP_S
+    #: bytes of frame arguments held in memory, by the rows of failed lake writes and by the
+    #: journal while its disk refuses writes, before they are let go (no flag: a memory bound)
+    max_pending_raw_bytes: int = MAX_PENDING_RAW_BYTES
 
 
 def recover_journals(lake: Path) -> IngestSummary | None:
@@ -103,7 +106,7 @@ class _Collector:
         self.session_id = uuid.uuid4().hex
         self.summary = CollectSummary(self.session_id, opts.url)
         self.journal = Journal(opts.lake, self.session_id, fsync_every_s=opts.fsync_every_s,
-                               max_held_bytes=MAX_PENDING_RAW_BYTES)
+                               max_held_bytes=opts.max_pending_raw_bytes)
         self.assembler = GameAssembler()
         self.status = FeedStatus()
         self.pending = RowBatch()
@@ -157,7 +160,7 @@ class _Collector:
         A failed write (disk full, permissions, ...) never ends the run: the rows are kept for
         the next attempt, retried with backoff (`LAKE_RETRY_*`), and the first failure of a
         streak and its end are announced on the status output. Past `MAX_PENDING_ROWS` rows or
-        `MAX_PENDING_RAW_BYTES` of frame text they are let go from memory; the journal still
+        `max_pending_raw_bytes` of frame text they are let go from memory; the journal still
         holds their frames (on disk, or in memory while the disk refuses it too) and is then
         left for recovery at the next start. Returns True on success.
         """
@@ -175,7 +178,8 @@ class _Collector:
                 self.summary.write_failures += 1
                 self.failed_in_row += 1
                 self.retry_after_mono = time.monotonic() + self.write_backoff.next_delay()
-                if len(batch) > MAX_PENDING_ROWS or _raw_bytes(batch) > MAX_PENDING_RAW_BYTES:
+                if (len(batch) > MAX_PENDING_ROWS
+                        or _raw_bytes(batch) > self.opts.max_pending_raw_bytes):
                     self.journal_needs_recovery = True
                     # the journal holds frames, not connection events: their rows stay
                     self.pending = RowBatch()

@@ -30,8 +30,8 @@ UNDECODABLE_EVENT = "rugslab/undecodable"
 #: The fields of a `gameStateUpdate` payload that game assembly reads
 #: (`rugslab.assembly.assembler`).
 #: A reader may hand over only these (`Frame.lazy`), leaving the big ones undecoded
-#: (leaderboard, rugRoyale, ...: most of a ~6 KB frame). tests/test_assemble_properties.py checks
-#: that the assembler gives the same rows from these fields alone.
+#: (leaderboard, rugRoyale, ...: most of a ~6 KB frame): the assembler gives the same rows
+#: from these fields alone (tested in tests/assembly/test_assembler_properties.py).
 STATE_FIELDS = frozenset({
     "gameId", "gameHistory", "provablyFair", "gameVersion", "rugged", "active",
     "allowPreRoundBuys", "tickCount", "price", "partialPrices", "prices", "trades",

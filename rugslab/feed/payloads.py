@@ -76,48 +76,53 @@ def opt_int(d: dict[str, Any], key: str, ctx: str, *, lo: int = 0, hi: int = INT
 
 def num(
     value: Any, ctx: str, key: str, *, nonneg: bool = True, hi: float = _FLOAT_MAX,
-    what: str = "value",
+    lo: float = -_FLOAT_MAX, what: str = "value",
 ) -> float:
-    """`value` as a finite float (int accepted; bool refused); ≥ 0 when `nonneg`; ≤ `hi`.
+    """`value` as a finite float (int accepted; bool refused) in [`lo`, `hi`], and ≥ 0 when
+    `nonneg` (then `lo` is not used).
 
     Raises:
-        FrameError: not a number, not finite, negative when `nonneg`, or above `hi` (reason
-            `<ctx>.<key> 1.23e+29 (float): <what> <= 1e9 failed, beyond what the game
+        FrameError: not a number, not finite, negative when `nonneg`, or outside [lo, hi]
+            (reason `<ctx>.<key> 1.23e+29 (float): <what> <= 1e9 failed, beyond what the game
             allows`).
     """
     t = type(value)
     if t is float and 0.0 <= value <= hi:  # the usual value, fit either way (NaN, inf fail)
         return value
+    floor = 0.0 if nonneg else lo
     if t is float:
-        if math.isfinite(value) and (value >= 0.0 or not nonneg) and value <= hi:
+        if math.isfinite(value) and floor <= value <= hi:
             return value
-    elif t is int and (value >= 0 or not nonneg) and value <= hi:
+    elif t is int and floor <= value <= hi:
         return float(value)
     if (t is float or t is int) and hi < value < math.inf:
         raise FrameError(f"{ctx}.{key} {shown(value)}: {what} <= {short_number(hi)} failed, "
+                         "beyond what the game allows")
+    if (t is float or t is int) and -math.inf < value < floor and not nonneg:
+        raise FrameError(f"{ctx}.{key} {shown(value)}: {what} >= {short_number(lo)} failed, "
                          "beyond what the game allows")
     raise _fail(ctx, key, value, "a finite number >= 0" if nonneg else "a finite number")
 
 
 def req_num(
     d: dict[str, Any], key: str, ctx: str, *, nonneg: bool = True, hi: float = _FLOAT_MAX,
-    what: str = "value",
+    lo: float = -_FLOAT_MAX, what: str = "value",
 ) -> float:
     """`d[key]` as a finite float; see `num`. Raises FrameError when missing or bad."""
     if key not in d:
         raise FrameError(f"{ctx}.{key} missing: expected a number")
-    return num(d[key], ctx, key, nonneg=nonneg, hi=hi, what=what)
+    return num(d[key], ctx, key, nonneg=nonneg, hi=hi, lo=lo, what=what)
 
 
 def opt_num(
     d: dict[str, Any], key: str, ctx: str, *, nonneg: bool = False, hi: float = _FLOAT_MAX,
-    what: str = "value",
+    lo: float = -_FLOAT_MAX, what: str = "value",
 ) -> float | None:
     """`d[key]` as a finite float, or None when absent/null."""
     v = d.get(key)
     if v is None:
         return None
-    return num(v, ctx, key, nonneg=nonneg, hi=hi, what=what)
+    return num(v, ctx, key, nonneg=nonneg, hi=hi, lo=lo, what=what)
 
 
 def price(value: Any, ctx: str, key: str) -> float:

@@ -140,7 +140,7 @@ def maintain(
     table: str,
     *,
     days: list[date] | list[str] | None = None,
-    commits_between_compactions: int | None = None,
+    commits_between_compactions: int = COMPACT_AFTER_FILES,
     checkpoint_every: int = CHECKPOINT_EVERY,
     retention: timedelta = RETENTION,
     log_retention: timedelta = LOG_RETENTION,
@@ -153,8 +153,7 @@ def maintain(
         table: lake table name.
         days: partitions the last write touched (None: every partition).
         commits_between_compactions: compact a partition holding at least this many files
-            (each append commit adds one file per partition it touches); default
-            `COMPACT_AFTER_FILES` (read at each call).
+            (each append commit adds one file per partition it touches).
         checkpoint_every: write a checkpoint when this many commits passed since the last one.
         retention: `vacuum` deletes an unreferenced data file only once its tombstone, or
             (tombstone expired, or never committed) the file itself, is older than this.
@@ -168,8 +167,6 @@ def maintain(
         LakeError: the table cannot be opened or maintained (read-only disk, corrupt log).
     """
     rep = MaintenanceReport(table)
-    if commits_between_compactions is None:
-        commits_between_compactions = COMPACT_AFTER_FILES
     dt = open_table(lake, table)
     if dt is None:
         return rep

@@ -171,8 +171,13 @@ def prepare_frame(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     return typed
 
 
-def _with_retries(lake: Path, table: str, attempt: Callable[[DeltaTable], T]) -> T:
-    """Run `attempt` on a freshly opened table until its commit succeeds."""
+def with_retries(lake: Path, table: str, attempt: Callable[[DeltaTable], T]) -> T:
+    """`attempt(table)` on the table freshly opened (created when missing), again after each
+    `CommitFailedError` (with a `Backoff` sleep), at most `MAX_ATTEMPTS` times.
+
+    Raises:
+        LakeWriteError: the table cannot be written, or every attempt lost to a concurrent one.
+    """
     path = layout.table_dir(lake, table)
     backoff = Backoff(COMMIT_RETRY_BASE_S, COMMIT_RETRY_CAP_S)
     for _ in range(MAX_ATTEMPTS):
@@ -240,7 +245,7 @@ def append_absent(lake: Path | str, table: str, frame: pl.DataFrame) -> int:
         metrics = _merge(dt, table, rows, predicate).when_not_matched_insert_all().execute()
         return int(metrics["num_target_rows_inserted"])
 
-    return _with_retries(lake, table, attempt)
+    return with_retries(lake, table, attempt)
 
 
 def _current(dt: DeltaTable, table: str, days: list[date], where: pl.Expr) -> pl.DataFrame:
@@ -316,7 +321,7 @@ def upsert(
         return Upserted(int(metrics["num_target_rows_inserted"]),
                         int(metrics["num_target_rows_updated"]))
 
-    return _with_retries(lake, table, attempt)
+    return with_retries(lake, table, attempt)
 
 
 def replace_rows(
@@ -389,4 +394,4 @@ def replace_rows(
         updated = _changed(new, existing).height - inserted
         return Replaced(inserted, updated, deleted)
 
-    return _with_retries(lake, table, attempt)
+    return with_retries(lake, table, attempt)

@@ -2,8 +2,8 @@
 
 Nothing is dropped silently: a row that cannot be typed (a string tick) or fails its table's
 pandera model becomes a `rejects` row naming the table, the failed checks and columns, and the
-row itself as JSON (`raw`). `reject_id` is a hash of table and raw text, so the same bad row
-ingested twice is stored once.
+row itself as JSON (`raw`). `reject_id` is a hash of table and raw text (`content_key`), so the
+same bad row ingested twice is stored once.
 
 A failed bound reads as the check and the value, `ticks: price_x <= 1e9 failed: 1.23e29`
 (`tick >= 0`, `qty in [-1e12, 1e12]`, ...); other checks as `<column>: <check> (got <value>)`.
@@ -11,7 +11,6 @@ A failed bound reads as the check and the value, `ticks: price_x <= 1e9 failed: 
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ from pandera.errors import SchemaError, SchemaErrors
 from rugslab.errors import SchemaViolation
 from rugslab.feed.payloads import short_number
 from rugslab.tables.batch import RowBatch
+from rugslab.tables.rejects import reject_row
 from rugslab.tables.schemas import TABLES
 
 _MAX_VALUE_CHARS = 80
@@ -39,7 +39,12 @@ def _as_datetime(ts: Any) -> datetime | None:
     return None
 
 
-def reject_row(
+def content_key(table: str, locator: str, raw: str) -> tuple[str, ...]:
+    """The `reject_id` parts of a reject identified by its content: (table, locator, raw)."""
+    return (table, locator, raw)
+
+
+def content_reject(
     table: str,
     reason: str,
     raw: str,
@@ -48,25 +53,15 @@ def reject_row(
     recv_ts: Any = None,
     locator: str = "",
 ) -> dict[str, Any]:
-    """A `rejects` row; `reject_id` = 16-byte BLAKE2b of (table, locator, raw) in hex.
+    """A `rejects` row (`tables.rejects.reject_row`) identified by its content: `reject_id`
+    over `content_key(table, locator, raw)`, whatever the reason.
 
     `locator` tells apart equal raw texts at different places (e.g. `file name:line`); leave
-    it empty for rows whose content is their identity.
+    it empty for rows whose content is their identity. `recv_ts` (µs since the epoch or a
+    datetime) becomes a UTC datetime; anything else, None.
     """
-    h = hashlib.blake2b(digest_size=16)
-    h.update(table.encode())
-    h.update(b"\x00")
-    h.update(locator.encode())
-    h.update(b"\x00")
-    h.update(raw.encode())
-    return {
-        "reject_id": h.hexdigest(),
-        "table": table,
-        "reason": reason,
-        "source": source,
-        "recv_ts": _as_datetime(recv_ts),
-        "raw": raw,
-    }
+    return reject_row(content_key(table, locator, raw), table, reason, raw, source=source,
+                      recv_ts=_as_datetime(recv_ts))
 
 
 def _row_json(row: dict[str, Any]) -> str:
@@ -75,7 +70,7 @@ def _row_json(row: dict[str, Any]) -> str:
 
 def _reject_from_row(table: str, row: dict[str, Any], reason: str) -> dict[str, Any]:
     src = row.get("source")
-    return reject_row(
+    return content_reject(
         table,
         reason,
         _row_json(row),

@@ -39,7 +39,7 @@ import polars as pl
 from rugslab.errors import LakeError, SchemaViolation
 from rugslab.feed.rules import hash_matches
 from rugslab.lake import layout
-from rugslab.lake.delta_maintain import MaintenanceReport, maintain
+from rugslab.lake.delta_maintain import COMPACT_AFTER_FILES, MaintenanceReport, maintain
 from rugslab.lake.delta_read import read_rows
 from rugslab.lake.delta_write import append_absent, replace_rows, upsert
 from rugslab.lake.keys import COMPARED, count_conflicts, first_per_key, may_match
@@ -283,12 +283,16 @@ def _write_gaps(
     return rejects
 
 
-def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
+def write_batch(
+    lake: Path | str, batch: RowBatch, *, commits_between_compactions: int = COMPACT_AFTER_FILES
+) -> WriteReport:
     """Validate `batch` and write it into the lake at `lake`; rows that fail go to `rejects`.
 
     Args:
         lake: lake root folder (created if missing).
         batch: rows per table, as filled by the assembler or the legacy importer.
+        commits_between_compactions: the per-write maintenance compacts a partition this
+            write touched once it holds at least this many files (`delta_maintain.maintain`).
 
     Returns:
         A `WriteReport`: per table, rows offered, rows new to the lake, rows updated, rows
@@ -341,7 +345,9 @@ def write_batch(lake: Path | str, batch: RowBatch) -> WriteReport:
     for t, rep in report.tables.items():
         if rep.committed:
             try:
-                report.maintenance.append(maintain(lake, t, days=sorted(rep.days)))
+                report.maintenance.append(maintain(
+                    lake, t, days=sorted(rep.days),
+                    commits_between_compactions=commits_between_compactions))
             except LakeError as e:  # the rows are committed: a failed tidy-up must not undo
                 report.maintenance_errors.append(str(e))  # the write's report
     return report

@@ -39,7 +39,7 @@ import orjson
 from rugslab.errors import FrameError, LakeError
 from rugslab.feed.frames import BadRecord, Frame
 from rugslab.readers.fields import state_fields
-from rugslab.readers.files import iter_lines, raw_text
+from rugslab.readers.files import iter_lines, line_text, source_name
 
 ARCHIVE_VERSION = 1
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -327,7 +327,7 @@ def read_archive(path: Path | str) -> Iterator[Frame | BadRecord]:
     Raises:
         InputFormatError: the file cannot be opened or its gzip stream is corrupt.
     """
-    src = str(path)
+    src = source_name(path)
     for n, line in iter_lines(path):
         try:
             frame = _fast_frame(line, src)
@@ -339,11 +339,11 @@ def read_archive(path: Path | str) -> Iterator[Frame | BadRecord]:
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError as e:
-            yield BadRecord(src, n, raw_text(line), f"line {n} is not valid JSON ({e})")
+            yield BadRecord(src, n, line_text(line), f"line {n} is not valid JSON ({e})")
             continue
         why = parse_archive_record(obj)
         if why is not None:
-            yield BadRecord(src, n, raw_text(line), f"line {n}: {why}")
+            yield BadRecord(src, n, line_text(line), f"line {n}: {why}")
             continue
         yield Frame(
             event=obj["event"],

@@ -40,7 +40,7 @@ import orjson
 
 from rugslab.errors import FrameError
 from rugslab.feed.frames import BadRecord, Frame, normalize_args, parse_socketio_text
-from rugslab.readers.files import iter_lines, open_binary, raw_text
+from rugslab.readers.files import iter_lines, line_text, open_binary, source_name
 from rugslab.readers.timestamps import any_to_us
 
 RECEIVED = frozenset({"received", "receive", "recv", "in", "incoming", "inbound", "down"})
@@ -110,7 +110,7 @@ def convert_record(obj: Any, src: str, n: int, counters: Counter[str]) -> list[F
     """
 
     def bad(reason: str, us: int | None = None) -> BadRecord:
-        return BadRecord(src, n, raw_text(orjson.dumps(obj)), f"record {n}: {reason}", us)
+        return BadRecord(src, n, line_text(orjson.dumps(obj)), f"record {n}: {reason}", us)
 
     if not isinstance(obj, dict):
         return bad(f"is a JSON {type(obj).__name__}, expected an object")
@@ -201,7 +201,7 @@ def read_browser(
         InputFormatError: the file cannot be opened or its gzip stream is corrupt.
     """
     counters = Counter() if counters is None else counters
-    src = str(path)
+    src = source_name(path)
     with open_binary(path) as f:
         first = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if first == b"[":
@@ -216,7 +216,7 @@ def read_browser(
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError as e:
-            yield BadRecord(src, n, raw_text(line), f"line {n} is not valid JSON ({e})")
+            yield BadRecord(src, n, line_text(line), f"line {n} is not valid JSON ({e})")
             continue
         out = convert_record(obj, src, n, counters)
         yield from ([out] if isinstance(out, BadRecord) else out)

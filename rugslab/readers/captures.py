@@ -49,7 +49,7 @@ from rugslab.readers.clock import (
     why_unknown,
     zone_offset_us,
 )
-from rugslab.readers.files import iter_lines, open_binary, raw_text
+from rugslab.readers.files import iter_lines, line_text, open_binary, source_name
 from rugslab.readers.timestamps import iso_to_us
 
 _STAMPED_BYTES = tuple(e.encode() for e in SERVER_STAMPED_EVENTS)  # a cheap line filter
@@ -61,7 +61,7 @@ def _args(data: Any) -> list[Any]:
 
 
 def _bad(src: str, n: int | None, raw: bytes | str, reason: str) -> BadRecord:
-    return BadRecord(source=src, line_no=n, raw=raw_text(raw), reason=reason)
+    return BadRecord(source=src, line_no=n, raw=line_text(raw), reason=reason)
 
 
 def _load(src: str, n: int, line: bytes) -> dict[str, Any] | BadRecord:
@@ -266,7 +266,7 @@ def _read_lines(
     zones: RecordingZones | None,
 ) -> Iterator[Frame | BadRecord]:
     """The loop both line formats share; `seq` is the record's `seq_key` or the line number."""
-    src = str(path)
+    src = source_name(path)
     offset, receipt_ids = _decide(path, event_key, ts_key, counters, utc_offset_us, zones)
     stamps: array[int] = array("q")
     try:
@@ -312,7 +312,7 @@ def read_curated_json(path: Path | str) -> Iterator[Frame | BadRecord]:
     Raises:
         InputFormatError: the file cannot be opened or its gzip stream is corrupt.
     """
-    src = str(path)
+    src = source_name(path)
     with open_binary(path) as f:
         blob = f.read()
     try:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from rugslab.errors import InputFormatError
+from rugslab.tables.rejects import storable_text
 
 GZIP_MAGIC = b"\x1f\x8b"
 #: Read buffer of `open_binary`. Frames run to ~6 KB (gameHistory frames ~300 KB): with the
@@ -57,8 +58,8 @@ class ReadMeter:
     """How far the input file opened last under `metered()` has been read, for progress bars.
 
     `position` is the byte offset read from the file on disk (for gzip: compressed bytes, as
-    the file's size counts them), at most one read buffer (`READ_BUFFER`) ahead of the lines
-    handed out; 0 before a file is opened and once it is closed.
+    the file's size counts them), at most one read buffer (`READ_BUFFER` by default) ahead of
+    the lines handed out; 0 before a file is opened and once it is closed.
     """
 
     __slots__ = ("_raw",)
@@ -227,11 +228,12 @@ class _GzipStream(io.RawIOBase):
         return bytes(out)
 
 
-def open_binary(path: Path | str) -> BinaryIO:
+def open_binary(path: Path | str, *, buffer_size: int = READ_BUFFER) -> BinaryIO:
     """Open `path` for reading bytes, decompressing gzip transparently.
 
     A gzip stream that breaks (cut short, corrupt) reads as if the file ended there; its
-    `raw.error` says why, and under `cuts_recorded()` the break is recorded.
+    `raw.error` says why, and under `cuts_recorded()` the break is recorded. `buffer_size`:
+    bytes of the read buffer (of the text, for gzip).
 
     Raises:
         InputFormatError: the file cannot be opened.
@@ -240,11 +242,11 @@ def open_binary(path: Path | str) -> BinaryIO:
     f: Any
     raw: Any
     try:
-        raw = open(path, "rb", buffering=0 if gz else READ_BUFFER)  # noqa: SIM115 - the caller closes it
+        raw = open(path, "rb", buffering=0 if gz else buffer_size)  # noqa: SIM115 - the caller closes it
     except OSError as e:
         raise _open_error(path, e) from e
     if gz:
-        f = io.BufferedReader(_GzipStream(raw, str(path)), buffer_size=READ_BUFFER)
+        f = io.BufferedReader(_GzipStream(raw, str(path)), buffer_size=buffer_size)
     else:
         f, raw = raw, raw.raw
     meter = _METER.get()
@@ -253,21 +255,21 @@ def open_binary(path: Path | str) -> BinaryIO:
     return f
 
 
-def iter_lines(path: Path | str) -> Iterator[tuple[int, bytes]]:
+def iter_lines(path: Path | str, *, buffer_size: int = READ_BUFFER) -> Iterator[tuple[int, bytes]]:
     """Yield `(line_no, line)` for every line that is not blank; `line_no` is 1-based.
 
     Lines keep their trailing newline (JSON parsers ignore it and copying big lines costs;
-    `raw_text` drops it). Streaming: one line in memory at a time. At a break in the file (a
+    `line_text` drops it). Streaming: one line in memory at a time. At a break in the file (a
     gzip stream cut short or corrupt, a read error) every line before it is yielded, the part
     of a line the break cut included (it has no newline); then the break is raised, or
-    recorded under `cuts_recorded()` (the lines simply end).
+    recorded under `cuts_recorded()` (the lines simply end). `buffer_size`: as `open_binary`.
 
     Raises:
         InputFormatError: the file cannot be opened, or it breaks (the message names the last
             line read and what to do).
     """
     n = 0
-    with open_binary(path) as f:
+    with open_binary(path, buffer_size=buffer_size) as f:
         why: str | None = None
         try:
             for n, line in enumerate(f, 1):
@@ -290,7 +292,14 @@ def iter_lines(path: Path | str) -> Iterator[tuple[int, bytes]]:
         log.record(path, msg)
 
 
-def raw_text(data: bytes | str, limit: int = RAW_LIMIT) -> str:
+def source_name(path: Path | str) -> str:
+    """The `source` column's value for rows read from `path`: the path as text, with the bytes
+    of a name that is not UTF-8 written as escapes (`\\udcff`; `tables.rejects.storable_text`),
+    so the lake can store it."""
+    return storable_text(str(path))
+
+
+def line_text(data: bytes | str, limit: int = RAW_LIMIT) -> str:
     """`data` as text for a rejects row: at most `limit` bytes, invalid UTF-8 replaced."""
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogatepass")

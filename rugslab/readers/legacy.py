@@ -48,20 +48,22 @@ Measured on the 125 real files: 40,366 lines, 322 torn, 40,440 whole records (39
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rugslab.assembly.game_facts import GameFacts, TickCoverage, game_row
+from rugslab.assembly.ticks import LIVE, TickValues, tick_appender, tick_row
 from rugslab.feed.payloads import short_number
 from rugslab.feed.rules import GAME_ID_PATTERN, PRICE_MAX_X, TICK_MAX
-from rugslab.readers.files import iter_lines, raw_text
+from rugslab.readers.files import iter_lines, line_text, source_name
 from rugslab.readers.salvage import RECORD_START, split_records
 from rugslab.readers.timestamps import iso_to_us
 from rugslab.tables.batch import RowBatch
+from rugslab.tables.rejects import reject_row
 
 TICK_SOURCE = "import"
 ACTIVE_PHASES = frozenset({"GAME_ACTIVATION", "ACTIVE_GAMEPLAY"})
@@ -74,12 +76,11 @@ _TS_IN_TEXT = re.compile(r'"timestamp":\s*"([^"]{19,32})"')
 _TYPE_IN_TEXT = re.compile(r'"type":\s*"(\w+)"')
 
 
-def reject_id(source_name: str, line_no: int, raw: str, offset: int = 0) -> str:
-    """Stable id of a rejected piece: BLAKE2b-128 hex of (file basename, line, offset, raw)."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(f"{source_name}\x00{line_no}\x00{offset}\x00".encode())
-    h.update(raw.encode("utf-8", "surrogatepass"))
-    return h.hexdigest()
+def fragment_key(source_name: str, line_no: int, offset: int, raw: str) -> tuple[str, ...]:
+    """The `reject_id` parts of a rejected piece of a recording (`tables.rejects.reject_id`):
+    file basename, line, offset in the line (0-based), raw text. The row's reason names the
+    first three (`legacy recording <name> line <n> col <offset + 1>: ...`)."""
+    return (source_name, str(line_no), str(offset), raw)
 
 
 @dataclass(slots=True)
@@ -145,7 +146,7 @@ class LegacyImporter:
             InputFormatError: the file cannot be opened or its gzip stream is corrupt.
         """
         batch = RowBatch()
-        src, name = str(path), Path(path).name
+        src, name = source_name(path), Path(path).name
         m = _FILE_DATE.search(name)
         file_date = m.group(1) if m else None
         mismatched: set[str] = set()
@@ -238,7 +239,7 @@ class LegacyImporter:
     def _reject(
         batch: RowBatch, src: str, name: str, n: int, offset: int, text: str, why: str
     ) -> None:
-        raw = raw_text(text)
+        raw = line_text(text)
         tm = _TYPE_IN_TEXT.search(raw)
         table = "games" if tm and tm.group(1) in ("game_start", "game_end") else "ticks"
         ts = _TS_IN_TEXT.search(raw)
@@ -256,19 +257,14 @@ class LegacyImporter:
         reason = f"legacy recording {name} line {n} col {offset + 1}: {why}"
         batch.add(
             "rejects",
-            {
-                "reject_id": reject_id(name, n, raw, offset),
-                "table": table,
-                "reason": reason,
-                "source": src,
-                "recv_ts": us,
-                "raw": raw,
-            },
+            reject_row(fragment_key(name, n, offset, raw), table, reason, raw, source=src,
+                       recv_ts=us),
         )
 
     def finish(self) -> RowBatch:
         """`ticks` and `games` rows of every game seen, with the game-level counters."""
         batch = RowBatch()
+        put: Callable[[TickValues], None] | None = None  # started with the first tick row
         for gid, g in self.games.items():
             batch.count("legacy.games")
             if len(g.files) > 1:
@@ -283,65 +279,60 @@ class LegacyImporter:
                 for t in late:
                     batch.count("legacy.ticks_after_rug")
                     del g.ticks[t]
-            for t in sorted(g.ticks):
-                us, price, rug = g.ticks[t]
-                batch.add(
-                    "ticks",
-                    {
-                        "game_id": gid,
-                        "tick": t,
-                        "price_x": price,
-                        "recv_ts": us,
-                        "source": TICK_SOURCE,
-                        "is_rug": rug,
-                    },
-                )
+            if g.ticks:
+                put = put or tick_appender(batch)
+                for t in sorted(g.ticks):
+                    us, price, rug = g.ticks[t]
+                    put(tick_row(gid, t, price, us, TICK_SOURCE, rug))
             batch.count("legacy.tick_rows", len(g.ticks))
             batch.add("games", self._game_row(batch, gid, g, rug_tick))
         return batch
 
     @staticmethod
     def _game_row(batch: RowBatch, gid: str, g: _Game, rug_tick: int | None) -> dict[str, Any]:
+        """The game's `games` row (`game_facts.game_row` of what its records show, with its tick
+        coverage: the importer holds every tick), its defects counted."""
         live = {t: v for t, v in g.ticks.items() if not v[2]}
-        crash = end_us = None
+        # (rank, receive time, price) of the rug record, or of the post-rug one when the rug
+        # record was lost; a recording is a receipt of the live feed
+        crash: tuple[int, int, float] | None = None
         if rug_tick is not None:
-            end_us, crash, _ = g.ticks[rug_tick]
+            end_us, price, _ = g.ticks[rug_tick]
+            crash = (LIVE, end_us, price)
         elif g.post_rug is not None:
             batch.count("legacy.rug_tick_unknown")
-            end_us, crash = g.post_rug
+            crash = (LIVE, *g.post_rug)
         if not g.rugged_seen:
             batch.count("legacy.no_rug_record")
         if g.first_tick is not None and not g.first_tick[1]:
             batch.count("legacy.joined_late")
         if not g.ticks:
             batch.count("legacy.games_without_ticks")
-        span_end = rug_tick if rug_tick is not None else max(live, default=None)
-        missing = None if span_end is None else span_end + 1 - len(g.ticks)
-        if not g.ticks:
-            completeness = "no_ticks"
-        elif rug_tick is not None and missing == 0:
-            completeness = "complete"
-        else:
-            completeness = "partial"
-        return {
-            "game_id": gid,
-            "version": None,
-            "server_seed_hash": None,
-            "first_seen_ts": g.first_seen_us,
-            "start_ts": live[0][0] if 0 in live else None,
-            "end_ts": end_us,
-            "first_live_tick": min(live, default=None),
-            "last_live_tick": max(live, default=None),
-            "rug_tick": rug_tick,
-            "rugged": rug_tick is not None or g.post_rug is not None or g.rugged_seen,
-            "peak_x": max((v[1] for v in live.values()), default=None),
-            "crash_price_x": crash,
-            "ticks_recorded": len(g.ticks),
-            "ticks_missing": missing,
-            "completeness": completeness,
-            "seen_live": False,
-            "revealed": False,
-        }
+        facts = GameFacts(
+            first_seen=g.first_seen_us,
+            start=live[0][0] if 0 in live else None,
+            end=crash[1] if crash is not None else None,
+            rug=rug_tick,
+            peak=max((v[1] for v in live.values()), default=None),
+            rugged=g.post_rug is not None or g.rugged_seen,
+            first_live=min(live, default=None),
+            last_live=max(live, default=None),
+            crash=crash,
+        )
+        return game_row(gid, facts, batch.counters, _coverage(g, rug_tick, live))
+
+
+def _coverage(g: _Game, rug_tick: int | None, live: dict[int, Any]) -> TickCoverage:
+    """The game's tick coverage from its ticks (the rules of `tables.derived.tick_coverage`)."""
+    span_end = rug_tick if rug_tick is not None else max(live, default=None)
+    missing = None if span_end is None else span_end + 1 - len(g.ticks)
+    if not g.ticks:
+        completeness = "no_ticks"
+    elif rug_tick is not None and missing == 0:
+        completeness = "complete"
+    else:
+        completeness = "partial"
+    return TickCoverage(len(g.ticks), missing, completeness)
 
 
 def import_recordings(paths: Iterable[Path | str]) -> Iterator[RowBatch]:

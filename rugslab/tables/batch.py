@@ -24,7 +24,7 @@ class RowBatch:
     """Rows per lake table (dicts keyed by column name) and named counters.
 
     A table's rows are a list of dicts, or a `columns.ColumnRows` (a sequence of dicts kept
-    as columns) for the tables the assembler fills in bulk.
+    as columns) for the tables filled in bulk (`raw_events`, `ticks`).
     """
 
     rows: dict[str, list[dict[str, Any]] | ColumnRows] = field(default_factory=dict)

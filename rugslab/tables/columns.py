@@ -2,10 +2,11 @@
 
 `RowBatch.rows[table]` is a list of dicts. The assembler's two bulk tables use `ColumnRows`
 instead: `raw_events` (one row per frame, ~6 KB of argument JSON each) and `ticks` (several
-rows per frame). A `ColumnRows` behaves as a sequence of row dicts (len, truth, iteration,
-indexing, `append`, `extend`), so code that reads rows sees no difference; the producer appends
-a tuple of values per row (`append_tuple`; for a table with a text column `append_text_row`,
-or `append_values`: no dict per row), and `RowBatch.frame` builds its polars frame from the
+rows per frame; the legacy importer's ticks too, `assembly.ticks.tick_appender`). A
+`ColumnRows` behaves as a sequence of row dicts (len, truth, iteration, indexing, `append`,
+`extend`), so code that reads rows sees no difference; the producer appends a tuple of values
+per row (`append_tuple`; for a table with a text column `append_text_row`, or
+`append_values`: no dict per row), and `RowBatch.frame` builds its polars frame from the
 columns (`to_series` per column, the same typing as for dict rows).
 
 One column may be a *text* column: its values arrive as UTF-8 `bytes` (a frame's arguments,

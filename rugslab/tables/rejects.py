@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import reprlib
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -17,10 +19,17 @@ from rugslab.config import NO_RECV_TS_US as _NO_TS
 
 
 def reject_id(*parts: str | bytes) -> str:
-    """32-hex BLAKE2b of the parts (NUL-separated): equal inputs give equal ids."""
+    """The `reject_id` of a `rejects` row: 32-hex BLAKE2b-128 of `parts`, equal parts giving
+    equal ids. The one recipe for every rejects row (assembler, validation, readers).
+
+    Recipe: each part, then a NUL byte, fed in order to BLAKE2b with a 16-byte digest; a str
+    part is encoded UTF-8 with 'surrogatepass' (so lone surrogates, e.g. from a file name that
+    is not UTF-8, hash as their 3-byte forms and never raise), a bytes part is taken as is.
+    Example: `reject_id("ticks", "", "{}")` hashes `b"ticks\\x00\\x00{}\\x00"`.
+    """
     h = hashlib.blake2b(digest_size=16)
     for p in parts:
-        h.update(p if isinstance(p, bytes) else p.encode("utf-8", "backslashreplace"))
+        h.update(p if isinstance(p, bytes) else p.encode("utf-8", "surrogatepass"))
         h.update(b"\x00")
     return h.hexdigest()
 
@@ -32,7 +41,7 @@ _DEEP_REPR.maxlevel, _DEEP_REPR.maxstring, _DEEP_REPR.maxother = 200, 4096, 4096
 _DEEP_REPR.maxlist = _DEEP_REPR.maxtuple = _DEEP_REPR.maxdict = 1000
 
 
-def raw_text(value: Any) -> str:
+def json_text(value: Any) -> str:
     """`value` as compact JSON text, or its repr when it is not JSON-serialisable (a repr cut
     at 200 levels when it is nested too deep for Python's own)."""
     try:
@@ -44,17 +53,49 @@ def raw_text(value: Any) -> str:
             return _DEEP_REPR.repr(value)
 
 
+def storable_text(text: str) -> str:
+    """`text` as the lake can store it: unchanged when it is valid UTF-8, else with each lone
+    surrogate (a file name that is not UTF-8, decoded with 'surrogateescape') written as its
+    escape, `\\udcff`."""
+    if text.isascii():  # O(1) in CPython: the common case costs nothing
+        return text
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode()
+    return text
+
+
 def reject_row(
-    rid: str, table: str, reason: str, source: str | None, recv_ts_us: int | None, raw: str
+    key: Sequence[str | bytes],
+    table: str,
+    reason: str,
+    raw: str,
+    *,
+    source: str | None = None,
+    recv_ts: int | datetime | None = None,
 ) -> dict[str, Any]:
-    """One `rejects` row."""
+    """One `rejects` row: the only place such rows are made.
+
+    Args:
+        key: the parts that identify the reject (`reject_id(*key)`), e.g. (frame id, table,
+            reason) or (file name, line, column, raw text); equal parts, one row.
+        table: the table the value was bound for, or `frame`.
+        reason: names the field and the value.
+        raw: the rejected input as text.
+        source: the file or feed it came from.
+        recv_ts: receive time, µs since the epoch (UTC) or an aware datetime.
+
+    Text that is not valid UTF-8 (lone surrogates) is stored escaped (`storable_text`); the id
+    is taken over `key` as given.
+    """
     return {
-        "reject_id": rid,
+        "reject_id": reject_id(*key),
         "table": table,
-        "reason": reason,
-        "source": source,
-        "recv_ts": recv_ts_us,
-        "raw": raw,
+        "reason": storable_text(reason),
+        "source": None if source is None else storable_text(source),
+        "recv_ts": recv_ts,
+        "raw": storable_text(raw),
     }
 
 

@@ -213,9 +213,9 @@ def test_rows_past_the_pending_bound_are_let_go_and_recovered_from_the_journal(
     import rugslab.collector.run as run
 
     _fail_first_writes(monkeypatch, 1)
-    monkeypatch.setattr(run, "MAX_PENDING_RAW_BYTES", 1)  # any frame text is too much to hold
     with running_server(sim_frames(2, seed=3, speed=40), wait_for_clients=1) as srv:
-        summary = collect_until_feed_done(srv, tmp_path)
+        # any frame text is too much to hold
+        summary = collect_until_feed_done(srv, tmp_path, max_pending_raw_bytes=1)
     assert summary.write_failures == 1
     lost = summary.frames - read_table("raw_events", tmp_path).height
     assert lost > 0  # the failed write's rows were let go from memory ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from rugslab.lake.validate import batch_frame, reject_row, validate_frame
+from rugslab.lake.validate import batch_frame, content_reject, validate_frame
 from rugslab.tables.batch import RowBatch
 
 GID = "20251207-e8186dbf38e046d1"
@@ -46,9 +46,9 @@ def test_value_of_the_wrong_type_rejects_only_its_row() -> None:
 
 
 def test_reject_id_is_stable_for_the_same_table_and_text() -> None:
-    a = reject_row("ticks", "r1", '{"x":1}')
-    b = reject_row("ticks", "another reason", '{"x":1}')
-    c = reject_row("trades", "r1", '{"x":1}')
+    a = content_reject("ticks", "r1", '{"x":1}')
+    b = content_reject("ticks", "another reason", '{"x":1}')
+    c = content_reject("trades", "r1", '{"x":1}')
     assert a["reject_id"] == b["reject_id"] != c["reject_id"]
     assert len(a["reject_id"]) == 32
 
@@ -62,6 +62,6 @@ def test_valid_frame_passes_unchanged() -> None:
 
 
 def test_reject_receive_time_is_a_utc_datetime_from_microseconds() -> None:
-    row = reject_row("raw_events", "bad", "x", recv_ts=1_765_066_000_123_456)
+    row = content_reject("raw_events", "bad", "x", recv_ts=1_765_066_000_123_456)
     assert row["recv_ts"].isoformat() == "2025-12-07T00:06:40.123456+00:00"
-    assert reject_row("raw_events", "bad", "x", recv_ts="yesterday")["recv_ts"] is None
+    assert content_reject("raw_events", "bad", "x", recv_ts="yesterday")["recv_ts"] is None

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from rugslab.errors import LakeError
 from rugslab.feed.frames import Frame
-from rugslab.lake import delta_maintain, delta_write
+from rugslab.lake import delta_write
 from rugslab.lake.catalog import read_table
 from rugslab.lake.delta_read import snapshot_files
 from rugslab.lake.writer import write_batch
@@ -165,18 +165,15 @@ def test_a_seed_and_its_hash_from_different_batches_are_checked(
     assert (row["server_seed"], row["server_seed_hash"], row["hash_ok"]) == (seed, h, ok)
 
 
-def test_many_small_writes_keep_the_partition_small_and_every_row(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_many_small_writes_keep_the_partition_small_and_every_row(tmp_path: Path) -> None:
     """With compaction once a partition holds 4 files, 30 writes into one day leave a
     handful of files in the table's version, and exactly the rows written, once each."""
-    monkeypatch.setattr(delta_maintain, "COMPACT_AFTER_FILES", 4)
     compacted = 0
     for i in range(30):
         b = RowBatch()
         b.extend("raw_events", [_raw(f) for f in _raw_frames(i, 1)])
         b.extend("trades", [_trade(i), _trade(i + 1)])
-        report = write_batch(tmp_path, b)
+        report = write_batch(tmp_path, b, commits_between_compactions=4)
         compacted += sum(len(m.compacted) for m in report.maintenance)
         for table in ("raw_events", "trades"):
             assert len(snapshot_files(tmp_path, table, days=["2025-12-07"])) < 4

@@ -12,7 +12,7 @@ import rugslab.readers.files as files_module
 import rugslab.readers.frames as frames_module
 from rugslab.errors import InputFormatError
 from rugslab.readers import iter_inputs
-from rugslab.readers.files import is_gzip, iter_lines, metered, raw_text
+from rugslab.readers.files import is_gzip, iter_lines, line_text, metered
 from rugslab.readers.frames import read_frames
 
 
@@ -51,7 +51,7 @@ def test_gzip_is_told_by_magic_bytes_not_name(tmp_path: Path) -> None:
     q = tmp_path / "packed.jsonl"
     q.write_bytes(gzip.compress(p.read_bytes()))
     assert is_gzip(q)
-    assert [(n, raw_text(line)) for n, line in iter_lines(q)] == [(1, '{"a": 1}'), (4, '{"b": 2}')]
+    assert [(n, line_text(line)) for n, line in iter_lines(q)] == [(1, '{"a": 1}'), (4, '{"b": 2}')]
 
 
 def test_corrupt_gzip_raises_input_format_error(tmp_path: Path) -> None:
@@ -61,16 +61,13 @@ def test_corrupt_gzip_raises_input_format_error(tmp_path: Path) -> None:
         list(iter_lines(p))
 
 
-def test_raw_text_caps_at_64_kib_and_replaces_bad_utf8() -> None:
-    assert len(raw_text(b"x" * 100_000)) == 65536
-    assert raw_text(b"a\xffb\n") == "a\ufffdb"
+def test_line_text_caps_at_64_kib_and_replaces_bad_utf8() -> None:
+    assert len(line_text(b"x" * 100_000)) == 65536
+    assert line_text(b"a\xffb\n") == "a\ufffdb"
 
 
 @pytest.mark.parametrize("gz", [False, True])
-def test_the_read_meter_follows_the_open_file(
-    tmp_path: Path, gz: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(files_module, "READ_BUFFER", 4096)
+def test_the_read_meter_follows_the_open_file(tmp_path: Path, gz: bool) -> None:
     # random text: the gzip file stays large (Python >= 3.12 reads gzip input 128 KiB at a time)
     rnd = random.Random(7)
     text = b"".join(b'{"n": %d, "pad": "%s"}\n' % (i, rnd.randbytes(48).hex().encode())
@@ -82,7 +79,7 @@ def test_the_read_meter_follows_the_open_file(
     seen = []
     with metered() as meter:
         assert meter.position == 0  # nothing opened yet
-        for n, _line in iter_lines(p):
+        for n, _line in iter_lines(p, buffer_size=4096):
             if n % 500 == 0:
                 seen.append(meter.position)
         assert meter.position == 0  # closed

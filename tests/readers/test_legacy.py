@@ -8,8 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from rugslab.readers.legacy import import_recording, import_recordings, reject_id
+from rugslab.readers.legacy import fragment_key, import_recording, import_recordings
 from rugslab.tables.batch import RowBatch
+from rugslab.tables.rejects import reject_id
 from rugslab.tables.schemas import TABLES
 
 GID = "20251031-0123456789abcdef"
@@ -101,6 +102,13 @@ def test_late_joined_game_row(whole: RowBatch) -> None:
     assert row["first_seen_ts"].isoformat() == "2025-10-29T18:36:08.375715+00:00"
 
 
+def test_tick_and_game_rows_hold_every_column_in_table_order(whole: RowBatch) -> None:
+    # built by the assembler's `tick_row` / `game_row`, as the live path builds them
+    for table in ("ticks", "games"):
+        columns = list(TABLES[table].polars_schema)
+        assert all(list(r) == columns for r in whole.rows[table]), table
+
+
 def test_game_in_two_files_keeps_the_earliest_receipt(whole: RowBatch) -> None:
     ticks = whole.frame("ticks").filter(
         (pl.col("game_id") == "20251031-27f73b2e287041b0") & (pl.col("tick") == 300)
@@ -179,7 +187,7 @@ def test_crafted_file_active_ticks_rug_and_defects(tmp_path: Path) -> None:
         f"{where} 9 col 1: tail of a record whose start was lost (torn write)",
         f"{where} 10 col 1: 'game_id' 'bad' is not YYYYMMDD-<16 hex>",
     ]
-    assert rejects["reject_id"][2] == reject_id(p.name, 10, lines[9], 0)
+    assert rejects["reject_id"][2] == reject_id(*fragment_key(p.name, 10, 0, lines[9]))
     assert rejects["recv_ts"].dt.to_string("%S%.6f").to_list() == ["01.250000", None, "03.000000"]
 
 

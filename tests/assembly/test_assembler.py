@@ -446,3 +446,35 @@ def test_a_window_with_one_bad_value_keeps_the_others() -> None:
     assert ticks == {(12, "partial"), (14, "partial"), (15, "partial"), (16, "live")}
     (rej,) = b.rows["rejects"]
     assert rej["table"] == "ticks" and "partialPrices.values.13 'x' (str)" in rej["reason"]
+
+
+class _NoRepr:
+    def __repr__(self) -> str:
+        raise ValueError("no repr")
+
+
+def test_an_internal_error_is_a_reject_naming_as_much_of_the_frame_as_was_read() -> None:
+    gid = "20251212-0123456789abcdef"
+    asm = GameAssembler()
+    # the source cannot be read: nothing of the frame is known
+    asm.feed(Frame("gameStateUpdate", [{"gameId": gid}], _NoRepr(), recv_ts_us=5))  # type: ignore[arg-type]
+    # source and receive time read, then the event name fails (its id cannot be made)
+    asm.feed(Frame(_NoRepr(), [{"gameId": gid}], "t", recv_ts_us=6))  # type: ignore[arg-type]
+    b = asm.drain()
+    assert b.counters["errors.internal"] == 2
+    assert [(r["table"], r["source"], r["recv_ts"], r["reason"], r["raw"])
+            for r in b.rows["rejects"]] == [
+        ("frame", "", None, "internal error ValueError: no repr", f'[{{"gameId":"{gid}"}}]'),
+        ("frame", "t", 6, "internal error ValueError: no repr", f'[{{"gameId":"{gid}"}}]'),
+    ]
+
+
+def test_args_that_are_not_json_are_a_raw_events_reject_with_the_frame_s_source() -> None:
+    asm = GameAssembler()
+    asm.feed(Frame("gameStateUpdate", [{1: 2}], "t", recv_ts_us=7))
+    b = asm.drain()
+    assert "raw_events" not in b.rows
+    (rej,) = b.rows["rejects"]
+    assert (rej["table"], rej["source"], rej["recv_ts"], rej["raw"]) == (
+        "raw_events", "t", 7, "[{1: 2}]")
+    assert rej["reason"].startswith("frame args not JSON-serialisable: TypeError")

@@ -19,7 +19,7 @@ from rugslab.readers.archive import state_fields
 from rugslab.tables.batch import RowBatch
 from rugslab.tables.schemas import TABLES
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "captures"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "captures"
 _SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -197,6 +197,13 @@ CASES = [
     (0, (0, "gameHistory", 0, "globalSidebets", 0, "betAmount"), "x", "side_bets",
      ".globalSidebets[0].betAmount 'x' (str)"),
     (0, (0, "gameHistory", 0, "gameVersion"), "v9", "games", ".gameVersion 'v9' (str)"),
+    # found by the fuzz test above: amounts are bounded at parse time as the schemas bound them
+    (0, (0, "gameHistory", 0, "globalSidebets", 0, "betAmount"), 1000001, "side_bets",
+     ".globalSidebets[0].betAmount 1000001 (int): bet_amount_sol <= 1e6 failed"),
+    (4, (1, "amount"), -2e6, "trades",
+     "standard/newTrade.amount -2000000.0 (float): amount in SOL >= -1e6 failed"),
+    (4, (1, "qty"), 1e13, "trades",
+     "standard/newTrade.qty 10000000000000.0 (float): qty <= 1e12 failed"),
     (8, (0, "startTick"), None, "side_bets", "newSideBet.startTick None (NoneType)"),
     (8, (0, "startTick"), "DELETE", "side_bets", "newSideBet.startTick missing"),
     (7, (0, "trades", 0, "type"), None, "trades", "gameStateUpdate.trades[0].type None"),
