@@ -15,6 +15,7 @@ Where things live, by pipeline stage (each imports only from the stages above it
     lake/       Delta tables: writes, maintenance, snapshots, the DuckDB catalog, migration
     ingest      files → lake;  collector/  the live feed → lake;  sim/  simulated feeds
     analysis/   timing, hazard, side bets, backtests;  plots, notebook: the notebooks' helpers
+    report/     the headline numbers and the notebooks' main charts (`rugslab report`)
     cli/        the `rugslab` command
 """
 
