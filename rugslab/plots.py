@@ -272,10 +272,11 @@ def _segments(frame: pl.DataFrame, x: str) -> pl.Series:
     col = frame[x]
     v = col.to_physical().cast(pl.Float64) if col.dtype.is_temporal() else col.cast(pl.Float64)
     step = v.diff()
-    positive = step.filter(step > 0)
-    if positive.len() == 0:
+    positive = step.filter(step > 0).to_numpy()
+    if positive.size == 0:
         return pl.Series("run", [0] * frame.height, dtype=pl.Int64)
-    return (step > 1.5 * positive.min()).fill_null(False).cast(pl.Int64).cum_sum().rename("run")
+    return (step > 1.5 * float(positive.min())).fill_null(False).cast(pl.Int64).cum_sum().rename(
+        "run")
 
 
 def drift_chart(drift: pl.DataFrame, *, x: str = "period_start") -> alt.LayerChart:

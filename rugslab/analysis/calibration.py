@@ -102,9 +102,10 @@ def calibration(preds: ArrayLike, outcomes: ArrayLike, *, groups: ArrayLike | No
         n_games = int(code.max()) + 1
         # per game and bin: [positives, rows] → totals → observed rate per bin
         sums = np.zeros((n_games, used.size, 2))
-        col = np.searchsorted(used, idx)
-        np.add.at(sums, (code, col, 0), y)
-        np.add.at(sums, (code, col, 1), 1.0)
+        col = np.searchsorted(used, idx).astype(np.int64)
+        flat = (code.astype(np.int64) * used.size + col) * 2  # index of [game, bin, 0]
+        np.add.at(sums.reshape(-1), flat, y)
+        np.add.at(sums.reshape(-1), flat + 1, 1.0)
         games = [int(v) for v in (sums[:, :, 1] > 0).sum(axis=0)]
         if n_games >= 2:
             boot = bootstrap_ratios(sums[:, :, 0], sums[:, :, 1], n_resamples=n_resamples,

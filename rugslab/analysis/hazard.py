@@ -204,7 +204,8 @@ class HazardTest:
     Attributes:
         p_null: the null hazard tested.
         exposure, rugs: total game-ticks at risk and rugs.
-        pooled, lo, hi: the pooled hazard rugs/exposure with its interval.
+        pooled, lo, hi: the pooled hazard rugs/exposure with its Wilson interval over
+            game-ticks (`pooled_hazard` gives one that resamples games).
         binom_p_value: exact two-sided binomial test of the pooled hazard against `p_null`.
         statistic, dof, p_value: likelihood-ratio test of "h = p_null in every bin" against a
             free hazard per bin (dof = bins with exposure).
@@ -317,8 +318,10 @@ def binned_hazard(curve: pl.DataFrame, *, bin_ticks: int = 25, ci: CiMethod = "w
 
     Returns:
         One row per bin with exposure: `tick` (first tick of the bin), `last_tick`, `at_risk`
-        (game-ticks), `rugs`, `hazard` (rugs / at_risk), `lo`, `hi` (binomial interval),
-        `pooled`.
+        (game-ticks), `rugs`, `hazard` (rugs / at_risk), `lo`, `hi` (binomial interval over
+        the bin's game-ticks: the life table's, valid as a game adds at most one rug and its
+        ticks' terms multiply in the likelihood; for an interval robust to games that differ,
+        `pooled_hazard` resamples games), `pooled`.
 
     Raises:
         ConfigError: `bin_ticks` < 1.

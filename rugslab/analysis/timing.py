@@ -22,6 +22,7 @@ Autocorrelation and the duration of a 40-tick window: `rugslab.analysis.timing_s
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from typing import Literal
 
 import numpy as np
@@ -220,7 +221,7 @@ def recording_sessions(intervals: pl.DataFrame, *, gap: str = SESSION_GAP) -> pl
         `last_ts`.
     """
     require_columns(intervals, ("game_id", "recv_ts"), table="intervals")
-    limit = pl.duration(**_duration_kwargs(gap))
+    limit = _duration(gap)
     spans = intervals.group_by("game_id").agg(
         pl.col("recv_ts").min().alias("first_ts"), pl.col("recv_ts").max().alias("last_ts")
     ).sort("first_ts", "game_id")
@@ -233,12 +234,12 @@ def recording_sessions(intervals: pl.DataFrame, *, gap: str = SESSION_GAP) -> pl
     ).select("game_id", "session", "session_start", "first_ts", "last_ts")
 
 
-def _duration_kwargs(text: str) -> dict[str, int]:
+def _duration(text: str) -> timedelta:
     units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
     if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
         raise ConfigError(f"Invalid gap {text!r}: expected a whole number and a unit s, m, h "
                           "or d, e.g. '10m'.")
-    return {units[text[-1]]: int(text[:-1])}
+    return timedelta(**{units[text[-1]]: int(text[:-1])})
 
 
 def interval_breakdown(intervals: pl.DataFrame, *, by: Literal["day", "session"] = "day",

@@ -204,7 +204,7 @@ def timing_hazard_table(rows: pl.DataFrame, *, features: tuple[str, ...] = FEATU
     """
     out = []
     for f in features:
-        if f not in rows.columns or not float(rows[f].cast(pl.Float64).std() or 0) > 0:
+        if f not in rows.columns or not float(np.std(rows[f].cast(pl.Float64).to_numpy())) > 0:
             continue
         t = test_timing_hazard(rows, feature=f, margin=margin)
         out.append({"feature": f, "odds_ratio": t.odds_ratio, "lo": t.lo, "hi": t.hi,

@@ -200,7 +200,7 @@ def predict_window_duration(
         "empirical_mean_ms": float(d.mean()) if d.size else math.nan,
         "empirical_lo_ms": e_lo,
         "empirical_hi_ms": e_hi,
-        "share_with_stall": float(w["has_stall"].mean()) if d.size else math.nan,
+        "share_with_stall": float(np.mean(w["has_stall"].to_numpy())) if d.size else math.nan,
         "mean_ms": mean,
         "iid_sd_ms": math.sqrt(n * var1) if x.size > 1 else math.nan,
         "adjusted_sd_ms": adj,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from scipy import stats
 
 from rugslab.analysis import peaks
 from rugslab.errors import ConfigError
@@ -53,3 +54,9 @@ def test_exceedance_given_length_expects_what_the_lengths_allow() -> None:
     # short complete games to reach 2x than their lengths allow
     unconditional = (games["peak_x"] >= 2.0).mean() * e["games"][0]
     assert abs(e["observed"][0] - e["expected"][0]) < 0.5 * abs(e["observed"][0] - unconditional)
+
+
+def test_the_exceedance_p_value_is_the_exact_count_law() -> None:
+    # equal probabilities: the Poisson-binomial law is the binomial one
+    pmf = peaks._poisson_binomial(np.full(50, 0.1))
+    np.testing.assert_allclose(pmf, stats.binom.pmf(np.arange(51), 50, 0.1), atol=1e-15)
