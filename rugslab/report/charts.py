@@ -17,7 +17,15 @@ import numpy as np
 import polars as pl
 
 from rugslab import plots, plots_stats
-from rugslab.analysis import hazard, sidebet, survival, timing, timing_hazard, timing_series
+from rugslab.analysis import (
+    hazard,
+    peaks,
+    sidebet,
+    survival,
+    timing,
+    timing_hazard,
+    timing_series,
+)
 from rugslab.errors import ConfigError, RugslabError
 from rugslab.fair.verify import VERIFIED, verify_games
 from rugslab.notebook import replay_vs_recorded
@@ -34,10 +42,12 @@ REPORT_CHARTS: dict[str, tuple[str, ...]] = {
     "02 · Rug hazard": ("hazard curve", "Kaplan–Meier survival", "rug tick Q–Q",
                         "timing effect"),
     "03 · Side-bet EV": ("EV by start tick",),
-    "05 · Provably fair": ("replayed game", "rug tick distribution", "peak survival"),
+    "05 · Provably fair": ("replayed game", "rug tick distribution", "peaks given the rug tick"),
 }
 #: Side-bet start ticks of notebook 03's EV chart.
 EV_START_TICKS = np.arange(0, 301, 20)
+#: Generator peaks simulated per complete game at its length (notebook 05's full size).
+PIT_PATHS_PER_GAME = 200
 _ChartMaker = Callable[[], alt.TopLevelMixin]
 
 
@@ -123,9 +133,10 @@ def _sidebet(data: ReportData, sims: pl.DataFrame, n_resamples: int, seed: int
     return [_chart(REPORT_CHARTS["03 · Side-bet EV"][0], ev)]
 
 
-def _fair(data: ReportData, sims: pl.DataFrame) -> list[Block]:
+def _fair(data: ReportData, sims: pl.DataFrame, seed: int) -> list[Block]:
     """Notebook 05: the verified game with the most recorded ticks replayed against them, the
-    generator's rug ticks, and peak survival of the generator against the complete games."""
+    generator's rug ticks, and the complete games' peaks given their rug ticks (PITs, flat
+    under the generator; unconditional peaks would mix in the length bias of complete games)."""
 
     def replay() -> alt.TopLevelMixin:
         ids = data.games["game_id"].implode()
@@ -146,14 +157,13 @@ def _fair(data: ReportData, sims: pl.DataFrame) -> list[Block]:
     def rug_ticks() -> alt.TopLevelMixin:
         return plots.rug_tick_distribution(sims["rug_tick"], bin_ticks=20, max_tick=1000)
 
-    def peaks() -> alt.TopLevelMixin:
-        complete = data.games.filter((pl.col("completeness") == "complete")
-                                     & (pl.col("first_live_tick").fill_null(0) == 0))
-        return plots.peak_survival({"generator (Monte Carlo)": sims["peak_x"],
-                                    "real games (complete)": complete["peak_x"]})
+    def pit() -> alt.TopLevelMixin:
+        pits = peaks.peak_pit(data.games, per_game=PIT_PATHS_PER_GAME, seed=seed)
+        _need(pits.height > 0, "no complete game with a known rug tick")
+        return plots_stats.pit_histogram(pits)
 
     names = REPORT_CHARTS["05 · Provably fair"]
-    return [_chart(n, f) for n, f in zip(names, (replay, rug_ticks, peaks), strict=True)]
+    return [_chart(n, f) for n, f in zip(names, (replay, rug_ticks, pit), strict=True)]
 
 
 def report_charts(data: ReportData, *, n_resamples: int, sim_games: int = DEFAULT_SIM_GAMES,
@@ -180,5 +190,5 @@ def report_charts(data: ReportData, *, n_resamples: int, sim_games: int = DEFAUL
         "01 · Tick timing": _timing(data, n_resamples, seed),
         "02 · Rug hazard": _hazard(data),
         "03 · Side-bet EV": _sidebet(data, sims, n_resamples, seed),
-        "05 · Provably fair": _fair(data, sims),
+        "05 · Provably fair": _fair(data, sims, seed),
     }

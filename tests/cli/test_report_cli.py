@@ -161,7 +161,7 @@ def test_html_is_one_offline_page_with_every_chart(
     for title in ("Tick intervals (receiver clock)", "Tick-interval autocorrelation",
                   "Rug hazard h(t)", "Kaplan–Meier survival", "Q–Q", "odds ratio per SD",
                   "Side-bet EV by start tick", "replay (line) vs lake (points)",
-                  "Rug ticks vs constant hazard", "Peak multiplier"):
+                  "Rug ticks vs constant hazard", "(flat under the generator)"):
         assert title in page, title
     assert "<td>hazard_pooled</td>" in page
     assert re.search(r"lake \S+ read \S+Z: .*games v\d+", page)
