@@ -16,6 +16,7 @@ Where things live, by pipeline stage (each imports only from the stages above it
     ingest      files → lake;  collector/  the live feed → lake;  sim/  simulated feeds
     analysis/   timing, hazard, side bets;  strategy/  backtests on ensembles of bankrolls
     plots, notebook  charts and the notebooks' helpers
+    report/     the headline numbers and the notebooks' main charts (`rugslab report`)
     cli/        the `rugslab` command
 """
 

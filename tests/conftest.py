@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from rugslab import testing
+
+if TYPE_CHECKING:
+    from rugslab.report import LakeReport
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -66,3 +72,27 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[[str, str], Path]]:
     finally:
         for where in mounts:
             subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+@dataclass(frozen=True)
+class ReportLake:
+    """A lake ingested twice (captures, then recordings) and the report read between the two
+    ingests (`first`: 50 replicates, seed 0). Read it only: the session shares it."""
+
+    path: Path
+    first: LakeReport
+
+
+@pytest.fixture(scope="session")
+def report_lake(captures_dir: Path, recordings_dir: Path,
+                tmp_path_factory: pytest.TempPathFactory) -> ReportLake:
+    """`../shared/captures` ingested, its report taken, then `../shared/recordings` ingested."""
+    from rugslab.api import Lake
+    from rugslab.report import build_report
+
+    lake = tmp_path_factory.mktemp("report") / "lake"
+    Lake(lake).ingest([captures_dir])
+    first = build_report(lake, n_resamples=50)
+    time.sleep(0.01)  # the second ingest commits after the first report's read time (ms)
+    Lake(lake).ingest([recordings_dir])
+    return ReportLake(lake, first)

@@ -24,7 +24,7 @@ STAGES = {
     "collector": 8, "sim": 8,
     "analysis": 9, "strategy": 9, "plots": 9, "plots_stats": 9, "render": 9,
     "api": 10,
-    "notebook": 11, "demo": 11, "testing": 11,
+    "notebook": 11, "demo": 11, "testing": 11, "report": 11,
     "cli": 12, "__init__": 13, "__main__": 13,
 }
 LAZY = {"rugslab.cli", "rugslab.__init__"}

@@ -322,8 +322,10 @@ def resolved_bets_vs_model(side_bets: pl.DataFrame, *, games: pl.DataFrame | Non
     n, k = bets.height, int(bets["outcome_won"].sum()) if bets.height else 0
     window = (bets["end_tick"] - bets["start_tick"]).to_numpy()
     expected = float(np.mean(1.0 - (1.0 - p) ** window)) if n else math.nan
+    # sorted: the bootstrap draws games by position, so their order must not change per call
     per_game = bets.group_by("game_id").agg(pl.col("outcome_won").sum().cast(pl.Float64),
-                                            pl.len().cast(pl.Float64).alias("bets"))
+                                            pl.len().cast(pl.Float64).alias("bets")
+                                            ).sort("game_id")
     y, m = per_game["outcome_won"].to_numpy(), per_game["bets"].to_numpy()
     lo = hi = w_lo = w_hi = pv = math.nan
     if n:

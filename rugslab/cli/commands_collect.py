@@ -5,6 +5,9 @@ Thin: each parses flags, resolves `Settings`, calls one library function and pri
 
 from __future__ import annotations
 
+import os
+import stat
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,6 +76,32 @@ def status_command(
     typer.echo(str(Lake(settings.lake).status()))
 
 
+def stdout_folder() -> Path | None:
+    """The folder of the file standard output goes to (cron's `>> rugslab-nightly.log`), or
+    None when it is a terminal, a pipe, a socket or cannot be told (Linux's /proc names the
+    file; it must be the same file as the descriptor's)."""
+    try:
+        fd = sys.stdout.fileno()
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        target = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        same = target.stat()
+    except (OSError, ValueError, AttributeError):  # no descriptor (captured), no /proc
+        return None
+    if (same.st_dev, same.st_ino) != (st.st_dev, st.st_ino):
+        return None  # the log was moved or removed since it was opened
+    return target.parent
+
+
+def report_folder(report_dir: Path | None, lake: Path) -> Path:
+    """Where `rugslab nightly` writes the day's report: `--report-dir`, else beside the log
+    standard output is appended to, else `reports/` beside the lake folder."""
+    if report_dir is not None:
+        return report_dir
+    return stdout_folder() or Path(lake).resolve().parent / "reports"
+
+
 @app.command("nightly")
 def nightly_command(
     url: str | None = typer.Option(None, "--url", help=_URL_HELP),
@@ -86,20 +115,47 @@ def nightly_command(
         help="Vacuum deletes data files no table version needs once unreferenced this long "
         "(e.g. 7d, 36h). Readers holding an older snapshot need its files.",
     ),
+    report_dir: Path | None = typer.Option(  # noqa: B008
+        None, "--report-dir",
+        help="Folder for the day's report-YYYY-MM-DD.json and .html (`rugslab report`) "
+        "(default: beside the log file standard output is appended to, as in the README's "
+        "cron line; else reports/ beside the lake folder).",
+    ),
+    report_resamples: int = typer.Option(
+        1000, "--report-resamples", help="Bootstrap replicates per interval of the report."
+    ),
 ) -> None:
-    """Collect for --duration, compact the lake, verify every seed and print a report.
+    """Collect for --duration, compact the lake, verify every seed, write the day's report and
+    print a summary.
 
     SIGINT or SIGTERM ends the collecting early (what is held is written); compaction and
-    verification still run. A signal during compaction or verification lets that step finish
-    and skips the rest (the report says so). Exits 0, or 1 when any game fails verification.
+    verification still run. A signal during compaction, verification or the report lets that
+    step finish and skips the rest (the summary says so). The report (the lake's headline
+    numbers as JSON and an offline HTML page, UTC date in the name) comes last: if it cannot
+    be written, the summary says why and the lake stays compacted and verified.
+
+    Exits 0; 1 when any game fails verification or the report could not be written.
     """
+    if report_resamples < 10:
+        raise ConfigError(f"Invalid --report-resamples {report_resamples}: expected at least "
+                          "10 (default 1000).")
     from rugslab.collector.nightly import run_nightly
+    from rugslab.report import write_daily_report
 
     opts = _options(url, lake, duration, max_games, "60s")
     keep = timedelta(seconds=parse_duration(retention, arg="--retention"))
-    report = run_nightly(opts, retention=keep)
-    typer.echo(str(report))
-    if not report.ok:
+    folder = report_folder(report_dir, opts.lake)  # type: ignore[attr-defined]
+
+    def day_report() -> str:
+        paths = write_daily_report(opts.lake, folder,  # type: ignore[attr-defined]
+                                   n_resamples=report_resamples)
+        return "wrote " + ", ".join(str(p) for p in paths)
+
+    # stderr as it is now (the default is bound when the module is first imported)
+    summary = run_nightly(opts, retention=keep, report=day_report,  # type: ignore[arg-type]
+                          out=sys.stderr)
+    typer.echo(str(summary))
+    if not summary.ok or summary.report_failed:
         raise typer.Exit(1)
 
 

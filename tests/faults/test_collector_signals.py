@@ -121,14 +121,19 @@ def test_sigint_mid_collect_in_nightly_still_compacts_and_verifies(tmp_path: Pat
     lake = tmp_path / "lake"
     with running_server(sim_frames(30, seed=4, speed=8), wait_for_clients=1) as srv:
         proc, log = start_rugslab(tmp_path, "nightly", "--url", srv.url, "--lake", str(lake),
-                           "--duration", "1h", "--retention", "1h")
+                                  "--duration", "1h", "--retention", "1h",
+                                  "--report-resamples", "50")
         # past the first rug and its revealed seed, so there is something to verify
         wait_for("a game written to the lake", lambda: (lake / "seeds").is_dir()
                   and _journaled_lines(lake) >= 200, proc, log, timeout_s=60)
         out = _stop_with(proc, signal.SIGINT, log, within_s=60)
-    for section in ("== collect ==", "== compact ==", "== verify ==", "== lake =="):
+    for section in ("== collect ==", "== compact ==", "== verify ==", "== report ==",
+                    "== lake =="):
         assert section in out, out
     _assert_everything_written(lake, out, signal.SIGINT)
+    # the day's report lands beside the log standard output was appended to
+    assert len(list(log.parent.glob("report-*.json"))) == 1, out
+    assert len(list(log.parent.glob("report-*.html"))) == 1, out
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
@@ -149,12 +154,14 @@ def test_a_signal_during_compaction_finishes_it_skips_verification_and_exits_0(
     lake = tmp_path / "lake"
     with running_server(sim_frames(3, seed=8, speed=100), wait_for_clients=1) as srv:
         code = main(["nightly", "--url", srv.url, "--lake", str(lake), "--max-games", "2",
-                     "--duration", "60s", "--retention", "1h"])
+                     "--duration", "60s", "--retention", "1h",
+                     "--report-dir", str(tmp_path / "logs")])
     out = capsys.readouterr().out
     assert code == 0, out
     assert calls == ["compact"]  # compaction ran to its end, verification was skipped
     assert "compacted " in out and "partition(s)" in out
     assert f"skipped: {sig.name} received during an earlier step" in out
+    assert "== report ==\nskipped: " in out and not (tmp_path / "logs").exists()
     assert "== lake ==" in out
     # the handlers are back: the process's own SIGINT handling is Python's again
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
