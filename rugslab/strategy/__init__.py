@@ -4,6 +4,7 @@
     engine     execution rules (latency, side bets, trading, stake cap, ruin, the cap) and the
                engine that plays a chunk of paths, each on its own clock
     book       the engine's per-path state and the per-path summaries a chunk returns
+    orders     the order log: each order's decision, fill or lapse, and settlement
     sources    games from the provably-fair generator or the lake's real games (block bootstrap)
     ensemble   run_ensemble: chunks (pure functions of their inputs) through any map-like executor
     metrics    ensemble metrics with intervals across paths ("n too small" instead of a fake one)
@@ -20,11 +21,12 @@ from rugslab.strategy.builtins import STRATEGIES, make_strategy, parse_params
 from rugslab.strategy.engine import ExecutionRules
 from rugslab.strategy.ensemble import Ensemble, compare, run_ensemble
 from rugslab.strategy.metrics import EnsembleMetrics, Interval
+from rugslab.strategy.orders import OrderEvent, OrderLog
 from rugslab.strategy.protocol import Decision, Strategy, TickView
 from rugslab.strategy.sources import LakeSource, MonteCarloSource, lake_games
 
 __all__ = [
     "STRATEGIES", "Decision", "Ensemble", "EnsembleMetrics", "ExecutionRules", "Interval",
-    "LakeSource", "MonteCarloSource", "PathSummaries", "Strategy", "TickView", "compare",
-    "lake_games", "make_strategy", "parse_params", "run_ensemble",
+    "LakeSource", "MonteCarloSource", "OrderEvent", "OrderLog", "PathSummaries", "Strategy",
+    "TickView", "compare", "lake_games", "make_strategy", "parse_params", "run_ensemble",
 ]

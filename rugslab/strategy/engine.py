@@ -37,7 +37,12 @@ are decision ticks: `sidebet-fixed` with `start_tick` 10 decides at tick 10 and 
 at tick 10 + latency (`startedAtTick` in the feed).
 
 Memory is O(n) per chunk (plus the prices of the current games): each path is summarised on
-the fly (`PathSummaries`, `rugslab.strategy.book`), never stored game by game.
+the fly (`PathSummaries`, `rugslab.strategy.book`), never stored game by game; an `OrderLog`
+(`rugslab.strategy.orders`), when given, records every order and what became of it.
+
+One step function serves a backtest and a live game: `Engine.step` moves each path to its
+next event; `run` repeats it over whole games, and the paper runner (`rugslab.paper`) calls
+it for one path as the feed's ticks arrive, ending each game at the observed rug.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ import numpy as np
 from rugslab.errors import ConfigError
 from rugslab.feed.rules import SIDEBET_PAYOUT_X, SIDEBET_WINDOW_TICKS
 from rugslab.strategy.book import Book, PathSummaries, checkpoint_games
+from rugslab.strategy.orders import GAME_OVER, NO_CASH, NO_PRICE, OrderLog
 from rugslab.strategy.protocol import CAPPED, Decision, GameStream, Strategy, TickView
 
 #: Relative tolerance when comparing a stake with the cash (float rounding of sums).
@@ -86,12 +92,17 @@ def _broadcast(value: object, m: int, dtype: type, what: str, strategy: str) -> 
 
 
 class Engine:
-    """Plays one chunk: `n` paths from `first_path`, `games` games each (`play_chunk`)."""
+    """Plays one chunk: `n` paths from `first_path`, `games` games each (`play_chunk`).
+
+    `run` plays every game; `begin` and `step` are its parts, for a driver that feeds a game
+    tick by tick as it happens (`rugslab.paper`). `log` receives every order and what became
+    of it (`rugslab.strategy.orders`); None keeps no log."""
 
     def __init__(self, strategy: Strategy, rules: ExecutionRules, stream: GameStream, *,
                  n: int, games: int, first_path: int = 0,
-                 checkpoints: np.ndarray | None = None) -> None:
+                 checkpoints: np.ndarray | None = None, log: OrderLog | None = None) -> None:
         self.strategy = strategy
+        self.log = log
         self.name = getattr(strategy, "name", type(strategy).__name__)
         self.rules = rules
         self.stream = stream
@@ -118,15 +129,19 @@ class Engine:
 
     def _fill(self, idx: np.ndarray) -> None:
         """Orders due at each path's tick."""
-        b, t = self.book, self.book.tick
+        b, t, log = self.book, self.book.tick, self.log
         s = idx[b.pend_sell_tick[idx] == t[idx]]
         if s.size:
             p = self.stream.prices(s, t[s])
             gap = ~np.isfinite(p)
             b.pend_sell_tick[s[gap]] += 1  # no price recorded: the next tick
             s, p = s[~gap], p[~gap]
-            b.settle(s, b.pos_cost[s], b.pos_qty[s] * p)
+            cost, back = b.pos_cost[s], b.pos_qty[s] * p
+            b.settle(s, cost, back)
             b.pos_qty[s], b.pos_cost[s], b.pos_entry[s], b.pend_sell_tick[s] = 0, 0, np.nan, -1
+            if log is not None:
+                log.filled(b, s, "sell", p, np.nan)
+                log.settled(b, s, "buy", t[s], cost, back, "sold", p)
         u = idx[b.pend_buy_tick[idx] == t[idx]]
         if u.size:
             p = self.stream.prices(u, t[u])
@@ -134,13 +149,19 @@ class Engine:
             b.pend_buy_tick[u[gap]] += 1
             u, p = u[~gap], p[~gap]
             b.pend_buy_tick[u] = -1
+            if log is not None:
+                log.lapsed(b, u[p <= 0], "buy", t[u[p <= 0]], NO_PRICE)
             u, p = u[p > 0], p[p > 0]  # a price of 0 buys nothing: the order lapses
             stake = self._stake(u, b.pend_buy_stake[u])
             ok = stake > 0
+            if log is not None:
+                log.lapsed(b, u[~ok], "buy", t[u[~ok]], NO_CASH)
             u, p, stake = u[ok], p[ok], stake[ok]
             b.cash[u] -= stake
             b.pos_qty[u], b.pos_cost[u], b.pos_entry[u] = stake / p, stake, p
             b.risked[u] = True
+            if log is not None:
+                log.filled(b, u, "buy", p, stake)
         v = idx[b.pend_bet_tick[idx] == t[idx]]
         if v.size:
             stake = self._stake(v, b.pend_bet_stake[v])
@@ -149,6 +170,10 @@ class Engine:
             b.cash[w] -= stake[ok]
             b.bet_stake[w], b.bet_start[w], b.risked[w] = stake[ok], t[w], True
             b.pend_bet_tick[v], b.pend_bet_stake[v] = -1, 0.0
+            if log is not None:
+                log.lapsed(b, v[~ok], "sidebet", t[v[~ok]], NO_CASH)
+                if w.size:  # a side bet needs no price; the log keeps it for the record
+                    log.filled(b, w, "sidebet", self.stream.prices(w, t[w]), stake[ok])
 
     def _close_windows(self, idx: np.ndarray) -> None:
         """Side bets whose window ends at the path's tick, the game alive there: lost."""
@@ -156,31 +181,50 @@ class Engine:
         start = b.bet_start[idx]
         lost = idx[(start >= 0) & (start + self.rules.window_ticks == b.tick[idx])]
         if lost.size:
-            b.settle(lost, b.bet_stake[lost], np.zeros(lost.size))
+            stake = b.bet_stake[lost]
+            b.settle(lost, stake, np.zeros(lost.size))
             b.bet_stake[lost], b.bet_start[lost] = 0.0, -1
+            if self.log is not None:
+                self.log.settled(b, lost, "sidebet", b.tick[lost], stake, 0.0, "lost")
 
     def _finish(self, idx: np.ndarray) -> None:
         """Settle everything open of paths whose game is over (or who are done with it)."""
-        b = self.book
+        b, log = self.book, self.log
         end, rugged = b.end[idx], b.rugged[idx]
         o = b.bet_start[idx] >= 0
         if o.any():
-            i = idx[o]
-            win = rugged[o] & (end[o] + 1 <= b.bet_start[i] + self.rules.window_ticks)
-            b.settle(i, b.bet_stake[i], np.where(win, self.rules.payout_x * b.bet_stake[i], 0.0))
+            i, e, stake = idx[o], end[o], b.bet_stake[idx[o]]
+            close = b.bet_start[i] + self.rules.window_ticks
+            win = rugged[o] & (e + 1 <= close)
+            back = np.where(win, self.rules.payout_x * stake, 0.0)
+            b.settle(i, stake, back)
             b.bet_stake[i], b.bet_start[i] = 0.0, -1
+            if log is not None:  # won at the rug; lost at the window's end (or the cap)
+                log.settled(b, i, "sidebet", np.where(win, e + 1, np.minimum(close, e)), stake,
+                            back, np.where(win, "won", "lost"))
         h = b.pos_qty[idx] > 0
         if h.any():
             i, back = idx[h], np.zeros(int(h.sum()))
-            capped = ~rugged[h]
+            capped, price = ~rugged[h], np.full(i.size, np.nan)
             if capped.any():  # ran to the cap: sold at the last price
                 c = i[capped]
-                p = self.stream.prices(c, b.end[c])
+                price[capped] = p = self.stream.prices(c, b.end[c])
                 back[capped] = np.where(np.isfinite(p), b.pos_qty[c] * p, b.pos_cost[c])
-            b.settle(i, b.pos_cost[i], back)
+            cost = b.pos_cost[i]
+            b.settle(i, cost, back)
             b.pos_qty[i], b.pos_cost[i], b.pos_entry[i] = 0.0, 0.0, np.nan
+            if log is not None:
+                log.settled(b, i, "buy", np.where(capped, b.end[i], b.end[i] + 1), cost, back,
+                            np.where(capped, "capped", "wiped"), price)
+        if log is not None:  # orders still pending: the game ended first
+            for kind, ticks in (("sidebet", b.pend_bet_tick), ("buy", b.pend_buy_tick),
+                                ("sell", b.pend_sell_tick)):
+                w = idx[ticks[idx] >= 0]
+                log.lapsed(b, w, kind, b.end[w] + 1, GAME_OVER)
         b.pend_bet_tick[idx], b.pend_buy_tick[idx], b.pend_sell_tick[idx] = -1, -1, -1
         self._close_games(idx)
+
+    end_games = _finish
 
     def _close_games(self, idx: np.ndarray) -> None:
         """End-of-game books of paths `idx`; each starts its next game if it has one."""
@@ -246,10 +290,15 @@ class Engine:
                 ok = ((x > 0) & (b.pos_qty[idx] == 0) & (b.pend_buy_tick[idx] < 0)
                       & (b.pend_sell_tick[idx] < 0))
                 b.pend_buy_stake[idx[ok]], b.pend_buy_tick[idx[ok]] = x[ok], fill[ok]
+            if self.log is not None:
+                self.log.ordered(b, idx[ok], "sidebet" if what == "sidebet_sol" else "buy",
+                                 x[ok])
         if d.sell is not None:
             x = _broadcast(d.sell, m, bool, "sell", name)
             ok = x & (b.pos_qty[idx] > 0) & (b.pend_sell_tick[idx] < 0)
             b.pend_sell_tick[idx[ok]] = fill[ok]
+            if self.log is not None:
+                self.log.ordered(b, idx[ok], "sell", np.nan)
         if d.done is not None:
             b.done[idx[_broadcast(d.done, m, bool, "done", name)]] = True
         if d.wait_until is not None:
@@ -270,50 +319,68 @@ class Engine:
         return np.maximum(nxt, t + 1)
 
     # -- the loop -------------------------------------------------------------------------
-    def run(self) -> PathSummaries:
-        """Play every game of every path; the paths' summaries."""
+    def begin(self) -> np.ndarray:
+        """Start every path's first game; the paths in play (for `step`)."""
+        everyone = np.arange(self.book.n)
+        self.book.start_games(everyone, *self.stream.deal(everyone))
+        return everyone
+
+    def step(self, act: np.ndarray, *, settle_quiet: bool = True) -> np.ndarray:
+        """One step of paths `act`, each at its own tick: settle a game that ended before
+        it (and start the next), close side-bet windows, fill due orders, ask the strategy,
+        then move each path to its next event. Returns the paths still in play.
+
+        `settle_quiet`: a path that is done with its game and has nothing pending is settled
+        from the game's end at once (a backtest knows the end). A live driver, which learns
+        the end only at the rug, passes False: the path then steps to its open bet's window
+        end, or waits, and the driver ends the game (`end_games`) when the rug comes."""
         b = self.book
-        everyone = np.arange(b.n)
-        b.start_games(everyone, *self.stream.deal(everyone))
-        act = everyone
-        while act.size:
-            over = b.end[act] < b.tick[act]
-            if over.any():
-                self._finish(act[over])  # and start the next game, at its tick 0
-                act = act[b.live[act]]
-                if not act.size:
-                    break
-            self._close_windows(act)
-            self._fill(act)
-            ask = act[~b.done[act] & (b.wake[act] <= b.tick[act])]
-            if ask.size:
-                self._ask(ask)
-                if self.rules.latency_ticks == 0:
-                    self._fill(ask)
+        over = b.end[act] < b.tick[act]
+        if over.any():
+            self._finish(act[over])  # and start the next game, at its tick 0
+            act = act[b.live[act]]
+            if not act.size:
+                return act
+        self._close_windows(act)
+        self._fill(act)
+        ask = act[~b.done[act] & (b.wake[act] <= b.tick[act])]
+        if ask.size:
+            self._ask(ask)
+            if self.rules.latency_ticks == 0:
+                self._fill(ask)
+        fresh = np.zeros(b.n, bool)
+        if settle_quiet:
             quiet = (b.done[act] & (b.pend_bet_tick[act] < 0) & (b.pend_buy_tick[act] < 0)
                      & (b.pend_sell_tick[act] < 0))
-            fresh = np.zeros(b.n, bool)
             if quiet.any():
                 q = act[quiet]
                 self._finish(q)
                 fresh[q] = b.live[q]  # started its next game
-            act = act[b.live[act]]
-            move = act[~fresh[act]]  # a path that just started a game is at its tick 0
-            b.tick[move] = self._next_ticks(move)
-        return b.summaries(self.rules.bankroll_sol)
+        act = act[b.live[act]]
+        move = act[~fresh[act]]  # a path that just started a game is at its tick 0
+        b.tick[move] = self._next_ticks(move)
+        return act
+
+    def run(self) -> PathSummaries:
+        """Play every game of every path; the paths' summaries."""
+        act = self.begin()
+        while act.size:
+            act = self.step(act)
+        return self.book.summaries(self.rules.bankroll_sol)
 
 
 def play_chunk(strategy: Strategy, stream: GameStream, rules: ExecutionRules, *, n: int,
-               games: int, first_path: int = 0, checkpoints: np.ndarray | None = None
-               ) -> PathSummaries:
+               games: int, first_path: int = 0, checkpoints: np.ndarray | None = None,
+               log: OrderLog | None = None) -> PathSummaries:
     """Play `games` games from `stream` on each of `n` paths.
 
     Returns:
-        The paths' `PathSummaries` (paths numbered from `first_path` in the views).
+        The paths' `PathSummaries` (paths numbered from `first_path` in the views); `log`,
+        when given, receives every order's events (`rugslab.strategy.orders`).
 
     Raises:
         ConfigError: the strategy returned something that is not a Decision, or a bad stake.
         LookaheadError: the strategy asked for a tick after a path's own.
     """
     return Engine(strategy, rules, stream, n=n, games=games, first_path=first_path,
-                  checkpoints=checkpoints).run()
+                  checkpoints=checkpoints, log=log).run()
