@@ -26,7 +26,7 @@ joined late (first recorded tick > 0) are kept and counted, since their rug tick
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -208,6 +208,47 @@ class _RecordedStream:
         return self._data.recv_ts[self._data.offset[self._game[idx]] + ticks]
 
 
+def select_games(data: LakeGames, game_ids: Sequence[str]) -> LakeGames:
+    """The games `game_ids` of `data`, in that order, with their prices and receive times
+    (e.g. the games a paper run played, to replay exactly those: `rugslab.paper.compare`).
+
+    Raises:
+        ConfigError: a game is not in `data` (`lake_games` leaves out games whose rug tick
+            is unknown).
+    """
+    pos = {g: i for i, g in enumerate(data.game_id.tolist())}
+    missing = [g for g in game_ids if g not in pos]
+    if missing:
+        raise ConfigError(f"Games {missing[:3]} ({len(missing)} in all) are not among the "
+                          f"{data.n} lake games that can settle a bet: ingest them first "
+                          "(a game whose rug tick is unknown is left out).")
+    k = np.array([pos[g] for g in game_ids], np.int64)
+    end = data.end_tick[k]
+    offset = np.concatenate([[0], np.cumsum(end + 1)[:-1]]).astype(np.int64)
+    take = (np.concatenate([data.offset[i] + np.arange(data.end_tick[i] + 1) for i in k])
+            if k.size else np.zeros(0, np.int64))
+    return LakeGames(data.game_id[k], end, data.rugged[k], offset, data.price[take],
+                     data.recv_ts[take], {"games": k.size, "used": k.size})
+
+
+@dataclass(frozen=True, slots=True)
+class InOrderSource:
+    """The games of a `LakeGames` in their order, the same sequence for every path (repeated
+    when a path plays more games than there are): recorded games replayed as they came."""
+
+    data: LakeGames
+    name: str = "in-order"
+
+    def stream(self, n: int, games: int, seed: np.random.SeedSequence) -> GameStream:
+        """The games in order for every one of `n` paths (`seed` is not used)."""
+        k = self.data.n
+        return _RecordedStream(self.data, lambda idx, dealt: dealt % k, n)
+
+    def describe(self) -> dict[str, object]:
+        """`source` "in-order" and the number of games."""
+        return {"source": self.name, "games": self.data.n}
+
+
 @dataclass(frozen=True, slots=True)
 class ScriptedSource:
     """Hand-built games, the same sequence for every path (tests, worked examples).
@@ -233,7 +274,7 @@ class ScriptedSource:
         ts = np.concatenate([np.arange(p.size) * NOMINAL_TICK_MS / 1000.0 for p in prices])
         data = LakeGames(np.array([f"scripted-{i}" for i in range(k)]), end,
                          end < MAX_TICKS, offset, flat, ts)
-        return _RecordedStream(data, lambda idx, dealt: dealt % k, n)
+        return InOrderSource(data).stream(n, games, seed)
 
     def describe(self) -> dict[str, object]:
         """`source` "scripted" and the number of games."""

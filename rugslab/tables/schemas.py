@@ -23,6 +23,9 @@ Kinds (how `rugslab.lake.writer` writes them):
             matter) and rewrites the partition file atomically.
     replace rows derived from other tables (the gap ledger): a write replaces every row of
             the games it covers.
+
+The paper-trading tables (`paper_decisions`, `paper_results`) have their models in
+`rugslab.tables.paper`; they are registered here like the others.
 """
 
 from __future__ import annotations
@@ -48,24 +51,16 @@ from rugslab.feed.rules import (
     TICKS_PER_GAME_MAX,
     TRADE_TYPES,
 )
-
-UTC_TS = pl.Datetime("us", "UTC")
+from rugslab.tables.fields import UTC_TS
+from rugslab.tables.fields import Strict as _Strict
+from rugslab.tables.fields import within as _within
+from rugslab.tables.paper import PaperDecisionRow, PaperResultRow
 
 TICK_SOURCES = ("live", "partial", "history", "import")
 COMPLETENESS = ("complete", "partial", "no_ticks")
 GAP_REASONS = ("not_received", "before_join")
 CONNECTION_KINDS = ("connected", "connect_failed", "disconnected")
 VERIFICATION_STATUSES = ("failed", "verified")  # sorted: merge rule "min" keeps a failure
-
-
-class _Strict:
-    strict = True
-    coerce = True
-
-
-def _within(limit: float) -> dict[str, float]:
-    """`in_range` arguments of a magnitude bound: [-limit, limit]."""
-    return {"min_value": -limit, "max_value": limit}
 
 
 class RawEvent(pa.DataFrameModel):
@@ -348,6 +343,8 @@ TABLES: dict[str, Table] = {
         Table("gaps", GapRow, ("game_id", "tick_from"), "replace"),
         Table("rejects", RejectRow, ("reject_id",), "append"),
         Table("connections", ConnectionRow, ("session_id", "connection_no", "kind"), "append"),
+        Table("paper_decisions", PaperDecisionRow, ("run_id", "order_no"), "append"),
+        Table("paper_results", PaperResultRow, ("run_id", "order_no"), "append"),
         Table(
             "verifications",
             VerificationRow,

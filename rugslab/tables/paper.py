@@ -1,0 +1,97 @@
+"""Pandera models of the paper-trading tables (`rugslab paper`, `rugslab.paper`).
+
+A paper run plays a strategy of the backtest engine on the live feed, by the backtest's
+execution rules, and never sends anything to rugs.fun. Its rows:
+
+    paper_decisions  one row per order a strategy gave: when it was decided (and when the
+                     run could first have known that tick), what it asked for, and when and
+                     at what price it filled, or why it never did. Key (run_id, order_no).
+    paper_results    one row per side bet or position those orders opened: how and when it
+                     was settled, what it paid back, and the run's cash after it. Key
+                     (run_id, order_no) of the order that opened it.
+
+Both are append tables partitioned by the game's date, written at the end of each game (the
+live `paper` channel carries the same events as they happen). A run is one `run_id`; its
+strategy and parameters (`params_json`, the checked values, keys sorted) are on every row.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+
+from rugslab.feed.rules import AMOUNT_MAX_SOL, GAME_ID_PATTERN, PRICE_MAX_X, TICK_MAX
+from rugslab.tables.fields import UTC_TS, Strict
+
+#: `paper_decisions.kind`: the orders a strategy can give (`rugslab.strategy.orders`).
+ORDER_KINDS = ("sidebet", "buy", "sell")
+#: `paper_decisions.status`: filled, never filled (lapsed) or void (its game's end unknown).
+ORDER_STATUSES = ("filled", "lapsed", "void")
+#: `paper_results.kind`: a side bet, or a position a buy opened.
+RESULT_KINDS = ("sidebet", "position")
+#: `paper_results.outcome`: side bets win or lose; positions are sold, wiped by the rug or
+#: sold at the cap; void: the run never saw the game's end (its books went back to the start).
+OUTCOMES = ("won", "lost", "sold", "wiped", "capped", "void")
+_RUN_ID = {"min_value": 32, "max_value": 32}
+
+
+class PaperDecisionRow(pa.DataFrameModel):
+    """One order of a paper run.
+
+    `decision_tick` is the tick the strategy decided at; `seen_tick` the newest tick the run
+    had seen then (greater when the decision tick reached the run late, through a frame's
+    `partialPrices` window after missed frames: the backtest rule decides at every tick).
+    `cash_sol` is the run's cash when it decided; `fill_*` are null unless `status` is filled.
+    """
+
+    run_id: str = pa.Field(str_length=_RUN_ID)
+    order_no: pl.Int32 = pa.Field(ge=0)
+    strategy: str
+    params_json: str
+    game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
+    kind: str = pa.Field(isin=ORDER_KINDS)
+    decision_tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX)
+    seen_tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX, nullable=True)
+    decided_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
+    latency_ticks: pl.Int32 = pa.Field(ge=0)
+    stake_sol: pl.Float64 = pa.Field(ge=0, le=AMOUNT_MAX_SOL, nullable=True)
+    cash_sol: pl.Float64 = pa.Field(ge=0)
+    status: str = pa.Field(isin=ORDER_STATUSES)
+    reason: str = pa.Field(nullable=True)
+    fill_tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX, nullable=True)
+    fill_price_x: pl.Float64 = pa.Field(ge=0, le=PRICE_MAX_X, nullable=True)
+    filled_stake_sol: pl.Float64 = pa.Field(ge=0, le=AMOUNT_MAX_SOL, nullable=True)
+
+    class Config(Strict):
+        name = "paper_decisions"
+
+
+class PaperResultRow(pa.DataFrameModel):
+    """One side bet or position of a paper run, settled (or void).
+
+    `settle_tick`: a won side bet's rug tick, a lost one's window end (start + 40), a sold
+    position's sell fill, a wiped one's rug tick, a capped one's last tick. `bankroll_sol`:
+    the run's cash after the settlement (what it holds apart from stakes still at risk).
+    """
+
+    run_id: str = pa.Field(str_length=_RUN_ID)
+    order_no: pl.Int32 = pa.Field(ge=0)
+    strategy: str
+    params_json: str
+    game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
+    kind: str = pa.Field(isin=RESULT_KINDS)
+    decision_tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX)
+    fill_tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX)
+    fill_price_x: pl.Float64 = pa.Field(ge=0, le=PRICE_MAX_X, nullable=True)
+    stake_sol: pl.Float64 = pa.Field(ge=0, le=AMOUNT_MAX_SOL)
+    outcome: str = pa.Field(isin=OUTCOMES)
+    settle_tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX, nullable=True)
+    exit_price_x: pl.Float64 = pa.Field(ge=0, le=PRICE_MAX_X, nullable=True)
+    rug_tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX, nullable=True)
+    payout_sol: pl.Float64 = pa.Field(ge=0, nullable=True)
+    pnl_sol: pl.Float64 = pa.Field(nullable=True)
+    bankroll_sol: pl.Float64 = pa.Field(ge=0)
+    settled_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
+
+    class Config(Strict):
+        name = "paper_results"
