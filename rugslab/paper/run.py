@@ -21,7 +21,7 @@ import dataclasses
 import json
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -30,7 +30,7 @@ from rugslab.backoff import RECONNECT_BASE_S, RECONNECT_CAP_S, Backoff
 from rugslab.collector.client import ConnectionEvent, listen
 from rugslab.collector.run import STDERR, Out, status_stream
 from rugslab.errors import ConfigError
-from rugslab.feed.frames import Frame
+from rugslab.feed.frames import BadRecord, Frame
 from rugslab.lake.writer import write_batch
 from rugslab.paper.summary import PaperSummary
 from rugslab.paper.trader import EventSink, PaperTrader
@@ -173,8 +173,7 @@ class _Run:
         await listen(url, self.on_frame, self._on_connection, self.stop,
                      backoff=Backoff(self.opts.backoff_base_s, self.opts.backoff_cap_s))
 
-    async def replay(self, path: Path) -> None:
-        frames = iter(read_frames(path))  # a missing or unreadable file raises here
+    async def replay(self, frames: Iterator[Frame | BadRecord]) -> None:
         while not self.stop.is_set():
             n = 0
             for _, fr in zip(range(_REPLAY_SLICE), frames, strict=False):
@@ -214,6 +213,8 @@ async def paper_async(opts: PaperOptions, stop: asyncio.Event | None = None, *,
     """
     stop = stop or asyncio.Event()
     run = _Run(opts, stop, on_event, status_stream(out))
+    # a missing or unreadable file raises here, before the run starts
+    frames = None if opts.replay is None else iter(read_frames(opts.replay))
     r = opts.rules
     run._say(f"[paper] run {run.trader.run_id}: {opts.strategy} {run.summary.params_json} on "
              f"{run.summary.source}; bankroll {r.bankroll_sol:g} SOL, latency "
@@ -224,8 +225,8 @@ async def paper_async(opts: PaperOptions, stop: asyncio.Event | None = None, *,
     if opts.duration_s is not None:
         deadline = asyncio.get_running_loop().call_later(opts.duration_s, _expire, run)
     try:
-        if opts.replay is not None:
-            await run.replay(opts.replay)
+        if frames is not None:
+            await run.replay(frames)
         else:
             await run.listen(opts.url or "")
     finally:

@@ -125,6 +125,7 @@ class PaperTrader:
         self.on_event = on_event
         self.counts = TraderCounts()
         self.played: list[str] = []  # games played to a known end, in order
+        self.ended_from_history: list[str] = []  # ... of which ended from a revealed path
         self.game: _Game | None = None
         self._left: deque[str] = deque(maxlen=_LEFT_GAMES)  # games left behind, newest last
         self._snapshot: dict[str, np.ndarray] = {}
@@ -248,6 +249,7 @@ class PaperTrader:
             rug = len(path) - 1
             self.stream.record_known(list(enumerate(path)), below=rug)
             self.counts.ended_from_history += 1
+            self.ended_from_history.append(g.game_id)
             self._end(g, rug - 1, rugged=True)
             return True
         if obs.history is not None or obs.phase not in _BEFORE_START:
