@@ -40,7 +40,7 @@ class PaperRecords:
     batch: RowBatch = field(default_factory=RowBatch)
 
     def _base(self, ev: OrderEvent, game_id: str) -> dict[str, Any]:
-        return {"run_id": self.run_id, "order_no": ev.order, "strategy": self.strategy,
+        return {"run_id": self.run_id, "order_no": ev.order, "strategy_name": self.strategy,
                 "params_json": self.params_json, "game_id": game_id}
 
     def add(self, ev: OrderEvent, *, game_id: str, seen_tick: int | None = None,

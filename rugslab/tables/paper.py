@@ -12,7 +12,8 @@ execution rules, and never sends anything to rugs.fun. Its rows:
 
 Both are append tables partitioned by the game's date, written at the end of each game (the
 live `paper` channel carries the same events as they happen). A run is one `run_id`; its
-strategy and parameters (`params_json`, the checked values, keys sorted) are on every row.
+strategy (`strategy_name`) and parameters (`params_json`, the checked values, keys sorted)
+are on every row.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class PaperDecisionRow(pa.DataFrameModel):
 
     run_id: str = pa.Field(str_length=_RUN_ID)
     order_no: pl.Int32 = pa.Field(ge=0)
-    strategy: str
+    strategy_name: str  # not `strategy`: that name is pandera's DataFrameModel.strategy()
     params_json: str
     game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
     kind: str = pa.Field(isin=ORDER_KINDS)
@@ -76,7 +77,7 @@ class PaperResultRow(pa.DataFrameModel):
 
     run_id: str = pa.Field(str_length=_RUN_ID)
     order_no: pl.Int32 = pa.Field(ge=0)
-    strategy: str
+    strategy_name: str  # not `strategy`: that name is pandera's DataFrameModel.strategy()
     params_json: str
     game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
     kind: str = pa.Field(isin=RESULT_KINDS)
