@@ -74,3 +74,15 @@ def test_an_events_file_that_cannot_be_opened_is_named(
                  str(tmp_path), "--events", str(tmp_path / "no" / "such" / "dir" / "e.jsonl")])
     assert code == 2
     assert "Invalid --events" in capsys.readouterr().err
+
+
+def test_a_lake_that_cannot_be_written_is_said_and_exits_1(
+        captures_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    not_a_folder = tmp_path / "lake"
+    not_a_folder.write_text("")
+    code = main(["paper", "sidebet-fixed", "--replay", str(captures_dir / CAPTURE), "--lake",
+                 str(not_a_folder)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "bets: 1 settled, 1 won" in out and "LAKE WRITE FAILED: LakeWriteError" in out
+    assert "the rows are held and written with the next game" in err

@@ -182,3 +182,15 @@ def test_paper_rows_pass_the_lake_models_and_read_back(tmp_path: Path) -> None:
     assert r["date"].cast(str).to_list() == ["2025-12-13"] * 3
     d = read_table("paper_decisions", tmp_path).sort("order_no")
     assert d["status"].to_list() == ["filled"] * 3  # game 3's bet had filled when it stopped
+
+
+def test_a_malformed_frame_is_counted_with_its_reason_and_skipped() -> None:
+    clock = Clock()
+    frames = game(clock, gid(1), flat(30))
+    frames[12].args[0]["tickCount"] = "10"  # the frame of tick 10
+    t = _trade(FIXED, frames)
+    assert t.counts.bad_frames == 1
+    assert t.counts.last_bad_reason == "gameStateUpdate.tickCount '10' (str): expected an int " \
+                                       "in [0, 5001]"
+    # tick 10 is learnt from the frame of tick 11: the bet is decided late, and still filled
+    assert t.counts.late_orders == 1 and t.bankroll_sol == 14.0

@@ -13,7 +13,13 @@ from rugslab.feed.rules import MAX_TICKS
 from rugslab.strategy.builtins import SidebetFixed, TradeTarget
 from rugslab.strategy.engine import ExecutionRules
 from rugslab.strategy.ensemble import run_ensemble
-from rugslab.strategy.sources import LakeSource, MonteCarloSource, lake_games
+from rugslab.strategy.sources import (
+    InOrderSource,
+    LakeSource,
+    MonteCarloSource,
+    lake_games,
+    select_games,
+)
 
 T0 = dt.datetime(2025, 12, 12, 17, tzinfo=dt.UTC)
 
@@ -94,3 +100,18 @@ def test_a_lake_without_a_usable_game_says_so() -> None:
 def test_the_generator_source_checks_its_version() -> None:
     with pytest.raises(ConfigError, match="v4"):
         MonteCarloSource("v4")
+
+
+def test_select_games_replays_the_games_asked_for_in_that_order() -> None:
+    data = lake_games(*_lake())
+    picked = select_games(data, ["a", "c", "a"])
+    assert picked.game_id.tolist() == ["a", "c", "a"]
+    assert picked.end_tick.tolist() == [59, 3, 59] and picked.offset.tolist() == [0, 60, 64]
+    assert np.isnan(picked.price[62]) and picked.price[63] == 1.3  # c's tick 2 unrecorded
+    assert picked.price[64 + 10] == pytest.approx(1.1)
+    stream = InOrderSource(picked).stream(2, 3, np.random.SeedSequence(0))
+    end, rugged = stream.deal(np.array([0, 1]))
+    assert end.tolist() == [59, 59] and rugged.tolist() == [True, True]
+    assert stream.deal(np.array([1]))[0].tolist() == [3]
+    with pytest.raises(ConfigError, match=r"Games \['b'\] \(1 in all\) are not among"):
+        select_games(data, ["a", "b"])
