@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 from paper_frames import T0_US, Clock, flat, game, gid, revealed
 
 from rugslab.lake.catalog import read_table
@@ -194,3 +195,20 @@ def test_a_malformed_frame_is_counted_with_its_reason_and_skipped() -> None:
                                        "in [0, 5001]"
     # tick 10 is learnt from the frame of tick 11: the bet is decided late, and still filled
     assert t.counts.late_orders == 1 and t.bankroll_sol == 14.0
+
+
+def test_a_bankroll_stopped_at_ruin_skips_every_later_game() -> None:
+    clock = Clock()
+    events: list[dict] = []
+    frames = (game(clock, gid(1), flat(60)) + game(clock, gid(2), flat(60))
+              + game(clock, gid(3), flat(60)))
+    t = PaperTrader(builtins.SidebetFixed(start_tick=10, stake=0.6),
+                    ExecutionRules(bankroll_sol=1.0, stop_at_ruin=True), on_event=events.append)
+    for f in frames:
+        t.feed(f)
+    # 1.0 − 0.6 lost = 0.4; the 0.6 of game 2 cannot be covered: the order lapses, it stops
+    assert t.stopped and t.bankroll_sol == pytest.approx(0.4) and t.played == [gid(1), gid(2)]
+    assert [e.outcome for e in t.log.events if e.event == "lapse"] == ["no cash"]
+    skipped = [e for e in events if e["type"] == "game_skipped"]
+    assert [(e["game_id"], e["reason"]) for e in skipped] == [
+        (gid(3), "the bankroll stopped at ruin")]
