@@ -20,6 +20,18 @@ Execution rules (`ExecutionRules`; tests in `tests/strategy/test_engine.py`):
   wipes an open position (nothing back), as it wipes pending orders. A game that reaches the
   cap (`MAX_TICKS`, no rug) sells an open position at the last price (a source without that
   price returns its cost), and its open side bet loses.
+- Censored games (a real game whose recording stopped before its rug: `LakeSource`) end at
+  their last known tick, without a rug and without being the cap. What the data decide is
+  settled as usual: a side bet whose window closed by that tick lost (the game was alive at
+  its last tick). What they do not decide is voided, the stake returned and counted in
+  `voided`, neither a win nor a loss nor a bet: a side bet whose window reaches past the last
+  known tick (the rug may fall inside it or not), and a position still open there (its exit
+  is unknown: selling at the last price would invent a sale the game may not have allowed,
+  wiping it would invent a rug). Orders that would fill after the last known tick never fill,
+  as after a rug. Counting a censored game as a loss, a win, or leaving it out would each
+  bias the results; only the void keeps to what was seen. The strategy is not told a game is
+  censored (nor its end) while it plays it; afterwards its `recent_rug_ticks` entry is
+  `CENSORED`.
 - Stakes are capped by the cash (money not at risk). Ruin: the first time a path orders a
   stake its cash cannot cover (1e-9 relative tolerance, so a bankroll of 10 SOL covers a
   hundred 0.1 bets despite float rounding). From then on the path bets what it has
@@ -49,7 +61,7 @@ import numpy as np
 from rugslab.errors import ConfigError
 from rugslab.feed.rules import SIDEBET_PAYOUT_X, SIDEBET_WINDOW_TICKS
 from rugslab.strategy.book import Book, PathSummaries, checkpoint_games
-from rugslab.strategy.protocol import CAPPED, Decision, GameStream, Strategy, TickView
+from rugslab.strategy.protocol import CAPPED, CENSORED, Decision, GameStream, Strategy, TickView
 
 #: Relative tolerance when comparing a stake with the cash (float rounding of sums).
 STAKE_TOLERANCE = 1e-9
@@ -160,15 +172,24 @@ class Engine:
             b.bet_stake[lost], b.bet_start[lost] = 0.0, -1
 
     def _finish(self, idx: np.ndarray) -> None:
-        """Settle everything open of paths whose game is over (or who are done with it)."""
+        """Settle everything open of paths whose game is over (or who are done with it); void
+        what a censored game leaves undecided (module docstring)."""
         b = self.book
-        end, rugged = b.end[idx], b.rugged[idx]
+        end, rugged, censored = b.end[idx], b.rugged[idx], b.censored[idx]
         o = b.bet_start[idx] >= 0
         if o.any():
             i = idx[o]
-            win = rugged[o] & (end[o] + 1 <= b.bet_start[i] + self.rules.window_ticks)
+            close = b.bet_start[i] + self.rules.window_ticks
+            void = censored[o] & (close > end[o])
+            b.void(i[void], b.bet_stake[i[void]])
+            i, win = i[~void], (rugged[o] & (end[o] + 1 <= close))[~void]
             b.settle(i, b.bet_stake[i], np.where(win, self.rules.payout_x * b.bet_stake[i], 0.0))
-            b.bet_stake[i], b.bet_start[i] = 0.0, -1
+            b.bet_stake[idx[o]], b.bet_start[idx[o]] = 0.0, -1
+        h = (b.pos_qty[idx] > 0) & censored
+        if h.any():
+            i = idx[h]
+            b.void(i, b.pos_cost[i])
+            b.pos_qty[i], b.pos_cost[i], b.pos_entry[i] = 0.0, 0.0, np.nan
         h = b.pos_qty[idx] > 0
         if h.any():
             i, back = idx[h], np.zeros(int(h.sum()))
@@ -204,7 +225,8 @@ class Engine:
         b.under[idx] = under
         b.max_under[idx] = np.maximum(b.max_under[idx], under)
         b.recent[idx, 1:] = b.recent[idx, :-1]
-        b.recent[idx, 0] = np.where(b.rugged[idx], b.end[idx] + 1, CAPPED)
+        b.recent[idx, 0] = np.where(b.rugged[idx], b.end[idx] + 1,
+                                    np.where(b.censored[idx], CENSORED, CAPPED))
         played = b.games_played[idx] + 1
         b.games_played[idx] = played
         k = np.searchsorted(b.cps, played)
