@@ -148,9 +148,10 @@ class Lab:
     def lake_source(self, origins: Sequence[str] = REAL_ORIGINS, *,
                     block_games: int | None = None) -> LakeSource:
         """The lake's games of `origins` as a backtest source (`rugslab.strategy.sources`:
-        blocks of consecutive games in start order; games whose rug tick is unknown are left
-        out and counted). Every such game is used: the sample-size cap does not apply, since
-        a sample would break the runs of consecutive games. `describe()` also counts the
+        blocks of consecutive games in start order; censored games, rug tick unknown, are
+        kept up to their last live tick and counted). Every such game is used: the
+        sample-size cap does not apply, since a sample would break the runs of consecutive
+        games. `describe()` also counts the
         games of other origins (`other_origins`).
 
         Raises:

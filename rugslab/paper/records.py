@@ -4,6 +4,9 @@
 starts a decision row, its `fill` or `lapse` completes it (a filled side bet or buy also
 starts a result row), a `settle` completes the result. When a game ends, its rows are
 final and move to `take()`'s batch for the lake; a void game's open rows are marked void.
+A backtest's censored game (`rugslab.strategy.engine`) voids what it leaves undecided through
+the log itself: such a bet or position is settled "void" (stake back, P&L 0) and an order
+pending at its last known tick lapses "censored", recorded with status void.
 The same class turns a backtest's log into the same rows (`rugslab.paper.compare`), so a
 paper run and the backtest are compared row for row.
 
@@ -16,7 +19,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from rugslab.strategy.orders import OrderEvent
+from rugslab.strategy.orders import CENSORED_END, OrderEvent
 from rugslab.tables.batch import RowBatch
 
 DECISIONS, RESULTS = "paper_decisions", "paper_results"
@@ -67,8 +70,9 @@ class PaperRecords:
                     "outcome": None, "settle_tick": None, "exit_price_x": None,
                     "rug_tick": None, "payout_sol": None, "pnl_sol": None,
                     "bankroll_sol": ev.cash_sol, "settled_ts": None}
-        elif ev.event == "lapse":
-            self.decisions[ev.order].update(status="lapsed", reason=ev.outcome)
+        elif ev.event == "lapse":  # pending when a censored game's record stopped: void
+            self.decisions[ev.order].update(
+                status="void" if ev.outcome == CENSORED_END else "lapsed", reason=ev.outcome)
         elif ev.event == "settle":
             self.results[ev.order].update(
                 outcome=ev.outcome, settle_tick=ev.tick, exit_price_x=_num(ev.price_x),

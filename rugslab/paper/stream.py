@@ -28,11 +28,13 @@ class LiveStream:
         self.price = np.full(TICKS_PER_GAME_MAX, np.nan)
         self.recv_s = np.full(TICKS_PER_GAME_MAX, np.nan)
 
-    def deal(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The next game: nothing known of it yet; its end is open."""
+    def deal(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The next game: nothing known of it yet; its end is open. Never censored: a live
+        game ends at its rug (or the cap), or the trader voids it (`rugslab.paper.trader`)."""
         self.price[:] = np.nan
         self.recv_s[:] = np.nan
-        return np.full(idx.shape[0], OPEN_END, np.int64), np.ones(idx.shape[0], bool)
+        m = idx.shape[0]
+        return np.full(m, OPEN_END, np.int64), np.ones(m, bool), np.zeros(m, bool)
 
     def prices(self, idx: np.ndarray, ticks: np.ndarray) -> np.ndarray:
         """The price at each tick (NaN: not known)."""

@@ -17,8 +17,12 @@ What differs is only how a game is known:
   known, and the engine settles what is open exactly as a backtest would (`end_games`). A
   game whose rug frame the run missed ends from the price path a later `gameHistory`
   reveals, or from reaching the cap; without either its end is unknown and the game is
-  *void*: the books go back to the game's start, as if it had not been played (a backtest
-  leaves such a game out: its end is unknown there too).
+  *void*: the books go back to the game's start, as if it had not been played, and its
+  rows are marked void. (A lake backtest keeps a game whose rug was not recorded to its last
+  live tick as a censored game, settling what that shows and voiding the rest:
+  `rugslab.strategy.engine`. The paper run voids the whole game instead, since it cannot
+  tell in play that its view of the game has ended; such a game is not among `played`, so
+  `compare.backtest_rows` never replays it.)
 - A game is played only when the run saw it before it started (cooldown or presale, or its
   tick 0): a game joined later is skipped, since its early decisions would use ticks long
   gone.

@@ -1,8 +1,8 @@
 """The strategy lab: backtests that cannot see the future, on ensembles of independent bankrolls.
 
     protocol   the streaming Strategy protocol: TickView (one tick, a batch of paths), Decision
-    engine     execution rules (latency, side bets, trading, stake cap, ruin, the cap) and the
-               engine that plays a chunk of paths, each on its own clock
+    engine     execution rules (latency, side bets, trading, stake cap, ruin, the cap, censored
+               games) and the engine that plays a chunk of paths, each on its own clock
     book       the engine's per-path state and the per-path summaries a chunk returns
     orders     the order log: each order's decision, fill or lapse, and settlement
     sources    games from the provably-fair generator or the lake's real games (block bootstrap)

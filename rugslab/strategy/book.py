@@ -22,10 +22,11 @@ class PathSummaries:
     """Per-path results of an ensemble (one entry per path, in path order; amounts in SOL).
 
     `ruin_game`: 0-based game in which the path first ordered a stake it could not cover
-    (-1: never). Per-game returns r = game P&L / cash at the game's start feed `sum_r`,
-    `sum_r2`, `sum_down2` (Σ min(r, 0)²). `checkpoint_games` (K,) are game counts (0 = the
-    start); `cp_bankroll` and `cp_drawdown` (n, K) hold each path's cash and drawdown
-    fraction after that many games.
+    (-1: never). `voided`: side bets and positions a censored game left without an outcome
+    (stake returned; not in `bets`, `wins` or `staked_sol`). Per-game returns r = game P&L /
+    cash at the game's start feed `sum_r`, `sum_r2`, `sum_down2` (Σ min(r, 0)²).
+    `checkpoint_games` (K,) are game counts (0 = the start); `cp_bankroll` and `cp_drawdown`
+    (n, K) hold each path's cash and drawdown fraction after that many games.
     """
 
     bankroll_sol: float
@@ -36,6 +37,7 @@ class PathSummaries:
     exposed_games: np.ndarray
     bets: np.ndarray
     wins: np.ndarray
+    voided: np.ndarray
     staked_sol: np.ndarray
     pnl_sol: np.ndarray
     gross_win_sol: np.ndarray
@@ -90,6 +92,7 @@ class Book:
         self.stopped = np.zeros(n, bool)
         self.ruin_game = np.full(n, -1, np.int64)
         self.games_played, self.bets, self.wins, self.exposed = i0(), i0(), i0(), i0()
+        self.voided = i0()
         self.consec_losses, self.consec_wins = i0(), i0()
         self.last_stake = f0()
         self.last_won = np.full(n, -1, np.int8)
@@ -107,8 +110,9 @@ class Book:
         # the game in play of each path (its index is `games_played`), on the path's own
         # clock: paths do not wait for each other
         self.tick = i0()
-        self.end = i0()  # last tick with a price of the game in play (engine only)
+        self.end = i0()  # last known tick of the game in play (engine only)
         self.rugged = np.zeros(n, bool)
+        self.censored = np.zeros(n, bool)  # nothing known after `end` (engine only)
         self.live = np.zeros(n, bool)  # a game is in play
         self.bet_stake, self.pend_bet_stake, self.pos_qty, self.pos_cost = f0(), f0(), f0(), f0()
         self.pend_buy_stake = f0()
@@ -120,9 +124,11 @@ class Book:
         self.wake = i0()
         self.risked = np.zeros(n, bool)
 
-    def start_games(self, idx: np.ndarray, end: np.ndarray, rugged: np.ndarray) -> None:
-        """Paths `idx` start a game (tick 0) whose last tick with a price is `end`."""
-        self.end[idx], self.rugged[idx], self.tick[idx], self.live[idx] = end, rugged, 0, True
+    def start_games(self, idx: np.ndarray, end: np.ndarray, rugged: np.ndarray,
+                    censored: np.ndarray) -> None:
+        """Paths `idx` start a game (tick 0) whose last known tick is `end`."""
+        self.end[idx], self.rugged[idx], self.censored[idx] = end, rugged, censored
+        self.tick[idx], self.live[idx] = 0, True
         for name in ("bet_stake", "pend_bet_stake", "pos_qty", "pos_cost", "pend_buy_stake",
                      "wake"):
             getattr(self, name)[idx] = 0
@@ -148,6 +154,12 @@ class Book:
         self.last_stake[idx] = stake
         self.last_won[idx] = won
 
+    def void(self, idx: np.ndarray, stake: np.ndarray) -> None:
+        """Book bets or trades without an outcome (a censored game): `stake` returned; not a
+        bet, a win or a loss."""
+        self.cash[idx] += stake
+        self.voided[idx] += 1
+
     def summaries(self, bankroll: float) -> PathSummaries:
         """The per-path results. A path that stopped early keeps its last bankroll and
         drawdown at the checkpoints it did not reach."""
@@ -159,7 +171,7 @@ class Book:
         return PathSummaries(
             bankroll_sol=bankroll, checkpoint_games=self.cps, final_sol=self.cash,
             ruin_game=self.ruin_game, games_played=self.games_played,
-            exposed_games=self.exposed, bets=self.bets, wins=self.wins,
+            exposed_games=self.exposed, bets=self.bets, wins=self.wins, voided=self.voided,
             staked_sol=self.staked, pnl_sol=self.pnl, gross_win_sol=self.gross_win,
             gross_loss_sol=self.gross_loss, sum_r=self.sum_r, sum_r2=self.sum_r2,
             sum_down2=self.sum_down2, max_drawdown=self.max_dd, max_drawdown_sol=self.max_dd_sol,

@@ -24,7 +24,7 @@ import numpy as np
 from rugslab.analysis.sidebet import rug_within_probability
 from rugslab.errors import ConfigError
 from rugslab.feed.rules import MAX_TICKS, SIDEBET_PAYOUT_X
-from rugslab.strategy.protocol import NO_GAME, Decision, Strategy, TickView
+from rugslab.strategy.protocol import CAPPED, CENSORED, NO_GAME, Decision, Strategy, TickView
 
 #: P(win) of a side bet well below the cap under the published hazard: 1 − 0.995^40.
 P_WIN_CONSTANT = float(rug_within_probability(0))
@@ -96,7 +96,8 @@ class SidebetKelly:
 @dataclass(frozen=True, slots=True)
 class SidebetDue:
     """Bet `stake` at `start_tick` only when the last 10 games' mean rug tick ≥ `threshold`
-    (and 10 games were seen); a capped game counts as 5000 ticks."""
+    (and 10 games were seen); a capped game counts as 5000 ticks, a censored one (rug not
+    recorded) is left out of the mean."""
 
     start_tick: int = 10
     stake: float = 0.1
@@ -108,7 +109,10 @@ class SidebetDue:
         now = view.tick >= self.start_tick
         recent = view.recent_rug_ticks
         seen = (recent != NO_GAME).all(axis=1)
-        mean = np.where(recent < 0, MAX_TICKS, recent).mean(axis=1)
+        known = recent != CENSORED
+        total = np.where(recent == CAPPED, MAX_TICKS, np.where(known, recent, 0)).sum(axis=1)
+        count = known.sum(axis=1)
+        mean = np.where(count > 0, total / np.maximum(count, 1), -np.inf)
         bet = now & seen & (mean >= self.threshold)
         return Decision(sidebet_sol=np.where(bet, self.stake, 0.0), done=now,
                         wait_until=self.start_tick)

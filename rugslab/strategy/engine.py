@@ -20,6 +20,18 @@ Execution rules (`ExecutionRules`; tests in `tests/strategy/test_engine.py`):
   wipes an open position (nothing back), as it wipes pending orders. A game that reaches the
   cap (`MAX_TICKS`, no rug) sells an open position at the last price (a source without that
   price returns its cost), and its open side bet loses.
+- Censored games (a real game whose recording stopped before its rug: `LakeSource`) end at
+  their last known tick, without a rug and without being the cap. What the data decide is
+  settled as usual: a side bet whose window closed by that tick lost (the game was alive at
+  its last tick). What they do not decide is voided, the stake returned and counted in
+  `voided`, neither a win nor a loss nor a bet: a side bet whose window reaches past the last
+  known tick (the rug may fall inside it or not), and a position still open there (its exit
+  is unknown: selling at the last price would invent a sale the game may not have allowed,
+  wiping it would invent a rug). Orders that would fill after the last known tick never fill,
+  as after a rug. Counting a censored game as a loss, a win, or leaving it out would each
+  bias the results; only the void keeps to what was seen. The strategy is not told a game is
+  censored (nor its end) while it plays it; afterwards its `recent_rug_ticks` entry is
+  `CENSORED`.
 - Stakes are capped by the cash (money not at risk). Ruin: the first time a path orders a
   stake its cash cannot cover (1e-9 relative tolerance, so a bankroll of 10 SOL covers a
   hundred 0.1 bets despite float rounding). From then on the path bets what it has
@@ -54,8 +66,8 @@ import numpy as np
 from rugslab.errors import ConfigError
 from rugslab.feed.rules import SIDEBET_PAYOUT_X, SIDEBET_WINDOW_TICKS
 from rugslab.strategy.book import Book, PathSummaries, checkpoint_games
-from rugslab.strategy.orders import GAME_OVER, NO_CASH, NO_PRICE, OrderLog
-from rugslab.strategy.protocol import CAPPED, Decision, GameStream, Strategy, TickView
+from rugslab.strategy.orders import CENSORED_END, GAME_OVER, NO_CASH, NO_PRICE, OrderLog
+from rugslab.strategy.protocol import CAPPED, CENSORED, Decision, GameStream, Strategy, TickView
 
 #: Relative tolerance when comparing a stake with the cash (float rounding of sums).
 STAKE_TOLERANCE = 1e-9
@@ -188,20 +200,35 @@ class Engine:
                 self.log.settled(b, lost, "sidebet", b.tick[lost], stake, 0.0, "lost")
 
     def _finish(self, idx: np.ndarray) -> None:
-        """Settle everything open of paths whose game is over (or who are done with it)."""
+        """Settle everything open of paths whose game is over (or who are done with it); void
+        what a censored game leaves undecided (module docstring)."""
         b, log = self.book, self.log
-        end, rugged = b.end[idx], b.rugged[idx]
+        end, rugged, censored = b.end[idx], b.rugged[idx], b.censored[idx]
         o = b.bet_start[idx] >= 0
         if o.any():
             i, e, stake = idx[o], end[o], b.bet_stake[idx[o]]
             close = b.bet_start[i] + self.rules.window_ticks
-            win = rugged[o] & (e + 1 <= close)
+            void = censored[o] & (close > e)
+            if void.any():  # the window reaches past the last known tick: stake back
+                b.void(i[void], stake[void])
+                if log is not None:
+                    log.settled(b, i[void], "sidebet", e[void], stake[void], stake[void], "void")
+            b.bet_stake[i], b.bet_start[i] = 0.0, -1
+            i, e, close, stake = i[~void], e[~void], close[~void], stake[~void]
+            win = rugged[o][~void] & (e + 1 <= close)
             back = np.where(win, self.rules.payout_x * stake, 0.0)
             b.settle(i, stake, back)
-            b.bet_stake[i], b.bet_start[i] = 0.0, -1
             if log is not None:  # won at the rug; lost at the window's end (or the cap)
                 log.settled(b, i, "sidebet", np.where(win, e + 1, np.minimum(close, e)), stake,
                             back, np.where(win, "won", "lost"))
+        h = (b.pos_qty[idx] > 0) & censored
+        if h.any():  # open at the last known tick of a censored game: exit unknown, void
+            i = idx[h]
+            cost = b.pos_cost[i]
+            b.void(i, cost)
+            b.pos_qty[i], b.pos_cost[i], b.pos_entry[i] = 0.0, 0.0, np.nan
+            if log is not None:
+                log.settled(b, i, "buy", b.end[i], cost, cost, "void")
         h = b.pos_qty[idx] > 0
         if h.any():
             i, back = idx[h], np.zeros(int(h.sum()))
@@ -216,11 +243,12 @@ class Engine:
             if log is not None:
                 log.settled(b, i, "buy", np.where(capped, b.end[i], b.end[i] + 1), cost, back,
                             np.where(capped, "capped", "wiped"), price)
-        if log is not None:  # orders still pending: the game ended first
+        if log is not None:  # orders still pending: the game ended (or its record) first
             for kind, ticks in (("sidebet", b.pend_bet_tick), ("buy", b.pend_buy_tick),
                                 ("sell", b.pend_sell_tick)):
                 w = idx[ticks[idx] >= 0]
-                log.lapsed(b, w, kind, b.end[w] + 1, GAME_OVER)
+                log.lapsed(b, w, kind, b.end[w] + 1,
+                           np.where(b.censored[w], CENSORED_END, GAME_OVER))
         b.pend_bet_tick[idx], b.pend_buy_tick[idx], b.pend_sell_tick[idx] = -1, -1, -1
         self._close_games(idx)
 
@@ -248,7 +276,8 @@ class Engine:
         b.under[idx] = under
         b.max_under[idx] = np.maximum(b.max_under[idx], under)
         b.recent[idx, 1:] = b.recent[idx, :-1]
-        b.recent[idx, 0] = np.where(b.rugged[idx], b.end[idx] + 1, CAPPED)
+        b.recent[idx, 0] = np.where(b.rugged[idx], b.end[idx] + 1,
+                                    np.where(b.censored[idx], CENSORED, CAPPED))
         played = b.games_played[idx] + 1
         b.games_played[idx] = played
         k = np.searchsorted(b.cps, played)

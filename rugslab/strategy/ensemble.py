@@ -189,7 +189,7 @@ def run_ensemble(strategy: Strategy, source: Source, *, paths: int, games_per_pa
 
 #: The columns `compare` shows by default.
 COMPARE_COLUMNS = (
-    "bets", "ev_per_bet", "ev_per_bet_lo", "ev_per_bet_hi", "ruin_probability",
+    "bets", "voided", "ev_per_bet", "ev_per_bet_lo", "ev_per_bet_hi", "ruin_probability",
     "ruin_probability_lo", "ruin_probability_hi", "final_bankroll_p05", "final_bankroll_p50",
     "final_bankroll_p95", "max_drawdown_p50", "exposure", "sharpe")
 

@@ -14,6 +14,8 @@ What the names mean (amounts in SOL; a "bet" is a side bet or a trade, buy to se
     ev_per_game           Σ P&L / Σ games played (SOL per game)
     expectancy_sol        Σ P&L / Σ bets (SOL per bet)
     hit_rate              Σ wins / Σ bets
+    voided                bets and positions a censored real game left without an outcome
+                          (stake returned; in no other metric: `rugslab.strategy.engine`)
     profit_factor         Σ winning P&L / Σ |losing P&L| (pooled)
     exposure              share of games with money at risk
     ruin_probability      share of paths ruined (a stake the cash could not cover) by the
@@ -175,20 +177,22 @@ class EnsembleMetrics:
     games: int
     bankroll_sol: float
     bets: int
+    voided: int
     intervals: dict[str, Interval]
     values: dict[str, float | None]
 
     def to_dict(self) -> dict[str, object]:
         """Flat: each interval `x` as `x`, `x_lo`, `x_hi`, `x_note`; then the values."""
         out: dict[str, object] = {"paths": self.paths, "games": self.games,
-                                  "bankroll_sol": self.bankroll_sol, "bets": self.bets}
+                                  "bankroll_sol": self.bankroll_sol, "bets": self.bets,
+                                  "voided": self.voided}
         for k, iv in self.intervals.items():
             out |= {k: iv.value, f"{k}_lo": iv.lo, f"{k}_hi": iv.hi, f"{k}_note": iv.note}
         return out | self.values
 
     def __str__(self) -> str:
         lines = [f"{self.paths:,} paths × {self.games:,} games from {self.bankroll_sol:g} SOL; "
-                 f"{self.bets:,} bets"]
+                 f"{self.bets:,} bets, {self.voided:,} voided (censored games)"]
         lines += [f"  {k:<22} {iv}" for k, iv in self.intervals.items()]
         lines += [f"  {k:<22} {'n/a' if v is None else format(v, '.4g')}"
                   for k, v in self.values.items()]
@@ -243,7 +247,8 @@ def ensemble_metrics(s: PathSummaries, *, games: int, level: float = 0.95,
         "pnl_sol": float(s.pnl_sol.sum()),
     }
     return EnsembleMetrics(paths=n, games=games, bankroll_sol=s.bankroll_sol,
-                           bets=int(s.bets.sum()), intervals=intervals, values=values)
+                           bets=int(s.bets.sum()), voided=int(s.voided.sum()),
+                           intervals=intervals, values=values)
 
 
 def ruin_curve(s: PathSummaries, *, games: int, level: float = 0.95,

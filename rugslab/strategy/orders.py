@@ -12,12 +12,17 @@ Events (`OrderEvent.event`), each about one order of one path:
     order   a strategy ordered it at `tick` (its decision tick); `stake_sol` as ordered
     fill    it filled at `tick` at `price_x` (NaN where the source has no price: a side bet
             needs none); `stake_sol` after the cash cap
-    lapse   it never filled (`outcome`: "game over" when the game ended first, "no price"
-            for a buy at a price of 0, "no cash" when the cash cap left nothing to stake)
+    lapse   it never filled (`outcome`: "game over" when the game ended first, "censored"
+            when a censored game's record stopped first, so whether it would have filled is
+            unknown: a paper table records it void; "no price" for a buy at a price of 0,
+            "no cash" when the cash cap left nothing to stake)
     settle  the bet or position it opened was settled at `tick`: `outcome` "won" / "lost"
             (side bets; a win at the rug tick, a loss at the end of its window, or at the
-            cap), "sold" (at the sell's fill), "wiped" (by the rug) or "capped" (sold at the
-            cap's last price); `stake_sol` paid, `back_sol` returned, `price_x` the exit price
+            cap), "sold" (at the sell's fill), "wiped" (by the rug), "capped" (sold at the
+            cap's last price) or "void" (a censored game left it undecided: settled at the
+            game's last known tick, the stake returned, `back_sol` = `stake_sol`; the
+            engine counts it in `voided`, not in `bets`: `rugslab.strategy.engine`);
+            `stake_sol` paid, `back_sol` returned, `price_x` the exit price
 
 `cash_sol` is the path's cash (money not at risk) after the event. A sell order settles the
 position its buy opened: its own events are `order`, then `fill` or `lapse`; the position's
@@ -41,6 +46,8 @@ ORDER_KINDS = ("sidebet", "buy", "sell")
 #: `OrderEvent.event` values.
 EVENTS = ("order", "fill", "lapse", "settle")
 GAME_OVER, NO_PRICE, NO_CASH = "game over", "no price", "no cash"
+#: Lapse reason of an order pending when a censored game's record stopped (fill unknown).
+CENSORED_END = "censored"
 #: Per-path values, or one value for every path of the call.
 Values = np.ndarray | float
 
@@ -62,7 +69,7 @@ class OrderEvent:
         stake_sol: ordered (order), staked (fill, settle); NaN for a sell.
         back_sol: paid back (settle); NaN otherwise.
         cash_sol: the path's cash after the event.
-        outcome: settle: won, lost, sold, wiped, capped; lapse: why; "" otherwise.
+        outcome: settle: won, lost, sold, wiped, capped, void; lapse: why; "" otherwise.
     """
 
     event: str
@@ -120,15 +127,18 @@ class OrderLog:
                                  p, x, np.nan, float(b.cash[i])))
 
     def lapsed(self, book: Book, idx: np.ndarray, kind: str, ticks: np.ndarray,
-               why: str) -> None:
-        """The pending `kind` orders of paths `idx` will never fill (`why`)."""
+               why: np.ndarray | str) -> None:
+        """The pending `kind` orders of paths `idx` will never fill (`why`, per path or one
+        for all)."""
         b = book
-        for i, t in zip(idx.tolist(), np.broadcast_to(ticks, idx.shape).tolist(), strict=True):
+        rows = zip(idx.tolist(), np.broadcast_to(ticks, idx.shape).tolist(),
+                   np.broadcast_to(np.asarray(why, object), idx.shape).tolist(), strict=True)
+        for i, t, w in rows:
             n = self._pending.pop((i, kind), None)
             if n is None:
                 continue
             self._add(OrderEvent("lapse", kind, i, int(b.games_played[i]), n, int(t), np.nan,
-                                 np.nan, np.nan, float(b.cash[i]), why))
+                                 np.nan, np.nan, float(b.cash[i]), str(w)))
 
     def settled(self, book: Book, idx: np.ndarray, kind: str, ticks: np.ndarray,
                 stake: Values, back: Values, outcome: np.ndarray | str,

@@ -14,9 +14,10 @@ trading position and its pending orders, its cash, and the history of its earlie
 Earlier prices of the current game come from `view.past_price(t)`, which raises
 `LookaheadError` for any tick after the path's own. Nothing in a view refers to later ticks,
 and a view expires when `decide` returns (any read after that raises), so a strategy cannot
-keep one and read it later. The rug tick never reaches the strategy. (Python cannot seal
-objects against introspection; the protocol guards the API, and the Monte Carlo source does
-not even draw a price before a strategy asks for it.)
+keep one and read it later. The rug tick never reaches the strategy, nor whether the game is
+censored (its recording stopped before the rug; known only once the game is over). (Python
+cannot seal objects against introspection; the protocol guards the API, and the Monte Carlo
+source does not even draw a price before a strategy asks for it.)
 
 Why batches of paths: a backtest of 10⁶ games is 10⁶ strategy calls in Python if it runs one
 game at a time; one call for thousands of paths is numpy work instead. A live feed (paper
@@ -41,6 +42,8 @@ from rugslab.errors import LookaheadError, RugslabError
 RECENT_GAMES = 10
 #: `recent_rug_ticks` entry of a game that ran to the cap without a rug.
 CAPPED = -1
+#: `recent_rug_ticks` entry of a censored game (the recording stopped before its rug).
+CENSORED = -2
 #: `recent_rug_ticks` entry where there was no earlier game.
 NO_GAME = 0
 
@@ -92,10 +95,11 @@ class GameStream(Protocol):
 
     has_clock: bool
 
-    def deal(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Start the next game of paths `idx` (sorted): (end_tick, rugged), one per path.
-        `end_tick` (int64) is the game's last tick with a price; `rugged` is False for a game
-        that ran to the cap. The rug tick is `end_tick + 1`."""
+    def deal(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Start the next game of paths `idx` (sorted): (end_tick, rugged, censored), one per
+        path. `end_tick` (int64) is the game's last known tick; a rugged game rugs at
+        `end_tick + 1`; a game neither rugged nor censored ran to the cap; a censored game
+        was alive at `end_tick` and nothing later is known (the recording stopped)."""
         ...
 
     def prices(self, idx: np.ndarray, ticks: np.ndarray) -> np.ndarray:
@@ -134,7 +138,8 @@ class TickView:
         games_played, bets, consecutive_losses, consecutive_wins (int64),
         last_stake_sol (0 before the first bet), last_won (int8: 1 won, 0 lost, -1 no bet yet)
         recent_rug_ticks  (size, 10) int64: rug ticks of the last 10 games, newest first;
-                        `CAPPED` (-1) for a game that ran to the cap, `NO_GAME` (0) for none
+                        `CAPPED` (-1) for a game that ran to the cap, `CENSORED` (-2) for
+                        one whose rug was not recorded, `NO_GAME` (0) for none
     """
 
     __slots__ = ("_book", "_cache", "_idx", "_open", "_tape", "_tick", "latency_ticks")

@@ -16,12 +16,16 @@ is between neighbouring games (a block length of 1 is the plain bootstrap). Defa
 length: round(n^(1/3)) games (the order that is optimal for variance estimates; Hall,
 Horowitz & Jing 1995).
 
-Which real games: a game can settle a bet only when its end is known. `lake_games` keeps
-games with a rug tick, and games seen to run to the cap; it leaves out, and counts, games
-whose rug tick is unknown (right-censored: the recording stopped, or a history entry without
-prices), because any outcome given to a bet on them would be invented. Ticks the lake did not
-record are NaN prices (a strategy sees NaN; fills wait for the next recorded tick); games
-joined late (first recorded tick > 0) are kept and counted, since their rug tick is known.
+Which real games: every game with a known rug tick, every game seen to run to the cap, and
+every right-censored game (rug tick unknown: the recording stopped, or a history entry without
+prices) that has a last live tick (`last_live_tick`). A censored game ends at that tick,
+marked censored: the engine settles what the data decide (a side bet whose window closed by
+then lost) and voids the rest (`rugslab.strategy.engine`). Leaving censored games out would
+be a complete-case filter: they are the longer games, so dropping them drops known losses
+and biases a backtest toward wins. Only games with neither a rug tick nor a live tick are
+left out, and counted. Ticks the lake did not record are NaN prices (a strategy sees NaN;
+fills wait for the next recorded tick); games joined late (first recorded tick > 0) are kept
+and counted.
 """
 
 from __future__ import annotations
@@ -70,10 +74,11 @@ class _MonteCarloStream:
         self._at = np.zeros(n, np.int64)  # the last tick drawn of each path's game
         self._drawn = np.full((n, 64), np.nan)
 
-    def deal(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def deal(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         self._at[idx] = 0
         self._drawn[idx, 0] = START_PRICE
-        return draw_game_lengths(self._rng, idx.shape[0])
+        end, rugged = draw_game_lengths(self._rng, idx.shape[0])
+        return end, rugged, np.zeros(idx.shape[0], bool)
 
     def prices(self, idx: np.ndarray, ticks: np.ndarray) -> np.ndarray:
         need = int(ticks.max()) if ticks.size else 0
@@ -121,14 +126,17 @@ class MonteCarloSource:
 class LakeGames:
     """Real games ready for resampling: one entry per kept game in start-time order, and
     their prices and receive times (epoch seconds) flat, game after game from `offset`.
+    `end_tick`: the rug tick − 1, the cap, or for a `censored` game its last live tick.
 
-    `counts`: `games` (rows given), `used`, `censored` (left out: rug tick unknown),
+    `counts`: `games` (rows given), `used` (kept), `censored_kept` (kept, ending at the last
+    live tick: rug tick unknown), `left_out` (neither a rug tick nor a live tick),
     `joined_late` (kept; first recorded tick > 0, or none recorded), `ticks_missing` (kept
     games' ticks without a recorded price)."""
 
     game_id: np.ndarray
     end_tick: np.ndarray
     rugged: np.ndarray
+    censored: np.ndarray
     offset: np.ndarray
     price: np.ndarray
     recv_ts: np.ndarray
@@ -141,7 +149,8 @@ class LakeGames:
 
 
 def lake_games(games: pl.DataFrame, ticks: pl.DataFrame) -> LakeGames:
-    """The lake's games that can settle a bet, with their price paths (module docstring).
+    """The lake's games with a known rug tick, cap or last live tick (censored), with their
+    price paths (module docstring).
 
     Args:
         games: the `games` table (`game_id`, `rug_tick`, `rugged`, `last_live_tick`,
@@ -159,10 +168,13 @@ def lake_games(games: pl.DataFrame, ticks: pl.DataFrame) -> LakeGames:
         pl.col("rug_tick").cast(pl.Int64),
         (pl.col("rug_tick").is_null() & ~pl.col("rugged").fill_null(False)
           & (pl.col("last_live_tick") == MAX_TICKS)).alias("capped"),
-    )
-    kept = g.filter((pl.col("rug_tick") >= 1) | pl.col("capped")).with_columns(
-        pl.when(pl.col("capped")).then(MAX_TICKS).otherwise(pl.col("rug_tick") - 1)
-        .alias("end_tick")).with_row_index("k")
+    ).with_columns((pl.col("rug_tick").is_null() & ~pl.col("capped")
+                    & pl.col("last_live_tick").is_not_null()).alias("censored"))
+    kept = g.filter((pl.col("rug_tick") >= 1) | pl.col("capped") | pl.col("censored")
+                    ).with_columns(
+        pl.when(pl.col("capped")).then(MAX_TICKS)
+        .when(pl.col("censored")).then(pl.col("last_live_tick").cast(pl.Int64))
+        .otherwise(pl.col("rug_tick") - 1).alias("end_tick")).with_row_index("k")
     end = kept["end_tick"].to_numpy().astype(np.int64)
     offset = np.concatenate([[0], np.cumsum(end + 1)[:-1]]).astype(np.int64)
     total = int((end + 1).sum())
@@ -176,12 +188,14 @@ def lake_games(games: pl.DataFrame, ticks: pl.DataFrame) -> LakeGames:
     price[pos] = t["price_x"].to_numpy()
     recv[pos] = t["ts"].to_numpy()
     first = t.group_by("k").agg(pl.col("tick").min())
+    censored = kept["censored"].to_numpy()
     counts = {"games": games["game_id"].n_unique(), "used": kept.height,
-              "censored": g.height - kept.height,
+              "censored_kept": int(censored.sum()), "left_out": g.height - kept.height,
               "joined_late": int((first["tick"] > 0).sum()) + kept.height - first.height,
               "ticks_missing": int(np.isnan(price).sum())}
-    return LakeGames(kept["game_id"].to_numpy(), end, ~kept["capped"].to_numpy(), offset,
-                     price, recv, counts)
+    rugged = ~kept["capped"].to_numpy() & ~censored
+    return LakeGames(kept["game_id"].to_numpy(), end, rugged, censored, offset, price, recv,
+                     counts)
 
 
 class _RecordedStream:
@@ -195,11 +209,11 @@ class _RecordedStream:
         self._dealt = np.zeros(n, np.int64)
         self._game = np.zeros(n, np.int64)
 
-    def deal(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def deal(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         g = self._order(idx, self._dealt[idx])
         self._dealt[idx] += 1
         self._game[idx] = g
-        return self._data.end_tick[g], self._data.rugged[g]
+        return self._data.end_tick[g], self._data.rugged[g], self._data.censored[g]
 
     def prices(self, idx: np.ndarray, ticks: np.ndarray) -> np.ndarray:
         return self._data.price[self._data.offset[self._game[idx]] + ticks]
@@ -213,22 +227,24 @@ def select_games(data: LakeGames, game_ids: Sequence[str]) -> LakeGames:
     (e.g. the games a paper run played, to replay exactly those: `rugslab.paper.compare`).
 
     Raises:
-        ConfigError: a game is not in `data` (`lake_games` leaves out games whose rug tick
-            is unknown).
+        ConfigError: a game is not in `data` (`lake_games` leaves out games with neither a
+            rug tick nor a live tick).
     """
     pos = {g: i for i, g in enumerate(data.game_id.tolist())}
     missing = [g for g in game_ids if g not in pos]
     if missing:
         raise ConfigError(f"Games {missing[:3]} ({len(missing)} in all) are not among the "
                           f"{data.n} lake games that can settle a bet: ingest them first "
-                          "(a game whose rug tick is unknown is left out).")
+                          "(a game with neither a rug tick nor a live tick is left out).")
     k = np.array([pos[g] for g in game_ids], np.int64)
     end = data.end_tick[k]
     offset = np.concatenate([[0], np.cumsum(end + 1)[:-1]]).astype(np.int64)
     take = (np.concatenate([data.offset[i] + np.arange(data.end_tick[i] + 1) for i in k])
             if k.size else np.zeros(0, np.int64))
-    return LakeGames(data.game_id[k], end, data.rugged[k], offset, data.price[take],
-                     data.recv_ts[take], {"games": k.size, "used": k.size})
+    return LakeGames(data.game_id[k], end, data.rugged[k], data.censored[k], offset,
+                     data.price[take], data.recv_ts[take],
+                     {"games": k.size, "used": k.size,
+                      "censored_kept": int(data.censored[k].sum())})
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,15 +270,21 @@ class ScriptedSource:
     """Hand-built games, the same sequence for every path (tests, worked examples).
 
     `games[g]` holds game g's prices for ticks 0..N (NaN: not recorded); the game rugs at
-    tick N + 1, except a game of `MAX_TICKS` + 1 prices, which ran to the cap. Games repeat
-    when a path plays more than `len(games)`. Receive times are tick × 0.25 s."""
+    tick N + 1, except a game of `MAX_TICKS` + 1 prices, which ran to the cap, and the games
+    whose indices are in `censored`, which were alive at tick N and then stopped being
+    recorded. Games repeat when a path plays more than `len(games)`. Receive times are
+    tick × 0.25 s."""
 
     games: tuple[tuple[float, ...], ...]
+    censored: tuple[int, ...] = ()
     name: str = "scripted"
 
     def __post_init__(self) -> None:
         if not self.games or any(len(g) == 0 or len(g) > MAX_TICKS + 1 for g in self.games):
             raise ConfigError(f"ScriptedSource needs games of 1..{MAX_TICKS + 1} prices.")
+        if any(not 0 <= i < len(self.games) for i in self.censored):
+            raise ConfigError(f"Invalid censored {self.censored!r}: expected indices of "
+                              f"games 0..{len(self.games) - 1}.")
 
     def stream(self, n: int, games: int, seed: np.random.SeedSequence) -> GameStream:
         """The scripted games in order, for every one of `n` paths (`seed` is not used)."""
@@ -272,8 +294,9 @@ class ScriptedSource:
         offset = np.concatenate([[0], np.cumsum(end + 1)[:-1]]).astype(np.int64)
         flat = np.concatenate(prices)
         ts = np.concatenate([np.arange(p.size) * NOMINAL_TICK_MS / 1000.0 for p in prices])
+        censored = np.isin(np.arange(k), self.censored)
         data = LakeGames(np.array([f"scripted-{i}" for i in range(k)]), end,
-                         end < MAX_TICKS, offset, flat, ts)
+                         (end < MAX_TICKS) & ~censored, censored, offset, flat, ts)
         return InOrderSource(data).stream(n, games, seed)
 
     def describe(self) -> dict[str, object]:
@@ -304,8 +327,8 @@ class LakeSource:
     def __post_init__(self) -> None:
         if self.data.n == 0:
             raise ConfigError(
-                "No lake games can settle a bet (none has a known rug tick): ingest captures "
-                f"or recordings with whole games first ({self.data.counts}).")
+                "No lake games can settle a bet (none has a known rug tick or a live tick): "
+                f"ingest captures or recordings with whole games first ({self.data.counts}).")
         if self.block_games is not None and self.block_games < 1:
             raise ConfigError(f"Invalid block_games {self.block_games!r}: expected a whole "
                               "number of games ≥ 1.")

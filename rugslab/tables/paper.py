@@ -26,12 +26,14 @@ from rugslab.tables.fields import UTC_TS, Strict
 
 #: `paper_decisions.kind`: the orders a strategy can give (`rugslab.strategy.orders`).
 ORDER_KINDS = ("sidebet", "buy", "sell")
-#: `paper_decisions.status`: filled, never filled (lapsed) or void (its game's end unknown).
+#: `paper_decisions.status`: filled, never filled (lapsed) or void (its game's end unknown,
+#: or in a backtest's rows a censored game's record stopped before the fill tick).
 ORDER_STATUSES = ("filled", "lapsed", "void")
 #: `paper_results.kind`: a side bet, or a position a buy opened.
 RESULT_KINDS = ("sidebet", "position")
 #: `paper_results.outcome`: side bets win or lose; positions are sold, wiped by the rug or
-#: sold at the cap; void: the run never saw the game's end (its books went back to the start).
+#: sold at the cap; void: the run never saw the game's end (its books went back to the start),
+#: or in a backtest's rows a censored game left it undecided (stake back: payout = stake).
 OUTCOMES = ("won", "lost", "sold", "wiped", "capped", "void")
 _RUN_ID = {"min_value": 32, "max_value": 32}
 

@@ -70,27 +70,32 @@ def test_bad_input_exits_2_naming_the_argument_and_the_fix(argv, message, capsys
     assert message in capsys.readouterr().err
 
 
-def _game(i: int, rug: int | None) -> dict:
+def _game(i: int, rug: int | None, last_live: int | None = None) -> dict:
     return {"game_id": f"20251212-{i:016x}", "seen_live": True, "revealed": False,
             "start_ts": T0 + dt.timedelta(minutes=i), "rug_tick": rug,
-            "rugged": rug is not None, "last_live_tick": (rug or 20) - 1}
+            "rugged": rug is not None,
+            "last_live_tick": rug - 1 if rug is not None else last_live}
 
 
-def test_the_lake_source_plays_real_games_and_counts_the_censored(tmp_path: Path,
-                                                                   capsys) -> None:
+def test_the_lake_source_keeps_the_censored_games_and_counts_them(tmp_path: Path,
+                                                                  capsys) -> None:
     b = RowBatch()
-    b.extend("games", [_game(1, 30), _game(2, 100), _game(3, None)])
+    # games 3 and 4 are censored (alive at 60, at 20), game 5 has no tick at all
+    b.extend("games", [_game(1, 30), _game(2, 100), _game(3, None, 60), _game(4, None, 20),
+                       _game(5, None)])
     b.extend("ticks", [{"game_id": f"20251212-{i:016x}", "tick": t, "price_x": 1.0,
                         "recv_ts": T0, "source": "live", "is_rug": False}
                        for i in (1, 2) for t in range(3)])
     write_batch(tmp_path / "lake", b)
     d = _json(["sidebet-fixed", "--source", "lake", "--lake", str(tmp_path / "lake"),
-               "--block-games", "2", "--paths", "20", "--games", "2", "-p", "stake=1"], capsys)
-    assert d["source"] == {"source": "lake", "block_games": 2, "games": 3, "used": 2,
-                           "censored": 1, "joined_late": 0, "ticks_missing": 27 + 97,
-                           "other_origins": 0}
-    # each path plays games 1 then 2: +4 then −1
-    assert (d["final_bankroll_p05"], d["final_bankroll_p95"], d["bets"]) == (13.0, 13.0, 40)
+               "--block-games", "4", "--paths", "20", "--games", "4", "-p", "stake=1"], capsys)
+    assert d["source"] == {"source": "lake", "block_games": 4, "games": 5, "used": 4,
+                           "censored_kept": 2, "left_out": 1, "joined_late": 2,
+                           "ticks_missing": 27 + 97 + 61 + 21, "other_origins": 0}
+    # each path plays games 1 to 4, the bet covering 11..51: +4, −1, −1 (game 3 was alive at
+    # 60: a known loss), void (game 4 was last seen at 20)
+    assert (d["final_bankroll_p05"], d["final_bankroll_p95"], d["bets"], d["voided"]) == (
+        12.0, 12.0, 60, 20)
     assert main(["backtest", "sidebet-fixed", "--source", "lake", "--lake",
                  str(tmp_path / "none")]) == 2
     assert "no lake" in capsys.readouterr().err.lower()

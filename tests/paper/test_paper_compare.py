@@ -7,11 +7,12 @@ import polars as pl
 import pytest
 
 from rugslab.errors import ConfigError
-from rugslab.paper.compare import METRICS, compare_with_ensemble
+from rugslab.paper.compare import METRICS, backtest_rows, compare_with_ensemble
 from rugslab.strategy.builtins import make_strategy
 from rugslab.strategy.engine import ExecutionRules
 from rugslab.strategy.ensemble import run_ensemble
-from rugslab.strategy.sources import MonteCarloSource
+from rugslab.strategy.sources import LakeGames, MonteCarloSource
+from rugslab.tables.paper import PaperDecisionRow, PaperResultRow
 
 RUN = "a" * 32
 
@@ -61,3 +62,27 @@ def test_the_run_must_be_named_when_the_table_holds_several() -> None:
         compare_with_ensemble(two, "sidebet-fixed", games=3, run_id="c" * 32)
     with pytest.raises(ConfigError, match=r"Invalid level 1\.5"):
         compare_with_ensemble(two, "sidebet-fixed", games=3, run_id="b" * 32, level=1.5)
+
+
+def test_backtest_rows_of_a_censored_game_are_void_as_a_void_paper_game_is() -> None:
+    # two recorded games whose rugs were not recorded: alive at 300 (the bet over 11..51 is a
+    # known loss), at 30 (the window reaches past it: void, stake back). A bet decided at the
+    # last recorded tick of a third censored game would fill after it: status void
+    ids = np.array([f"20251212-{i:016x}" for i in (1, 2, 3)])
+    end = np.array([300, 30, 10], np.int64)
+    offset = np.concatenate([[0], np.cumsum(end + 1)[:-1]]).astype(np.int64)
+    price = np.ones(int((end + 1).sum()))
+    games = LakeGames(ids, end, np.zeros(3, bool), np.ones(3, bool), offset, price,
+                      np.arange(price.size) / 4.0)
+    rows = backtest_rows(make_strategy("sidebet-fixed", {"stake": 1.0, "start_tick": 10}),
+                         ExecutionRules(), games)
+    r = PaperResultRow.validate(rows.frame("paper_results"))
+    d = PaperDecisionRow.validate(rows.frame("paper_decisions"))
+    assert r["outcome"].to_list() == ["lost", "void"]
+    assert (r["payout_sol"].to_list(), r["pnl_sol"].to_list()) == ([0.0, 1.0], [-1.0, 0.0])
+    assert r["settle_tick"].to_list() == [51, 30] and r["rug_tick"].null_count() == 2
+    assert d["status"].to_list() == ["filled", "filled", "void"]
+    assert d["reason"].to_list()[2] == "censored"
+    # void rows are left out of the run's result, as the ensemble leaves them out of `bets`
+    got = compare_with_ensemble(r, "sidebet-fixed", {"stake": 1.0}, games=3, paths=20)
+    assert got.row(2, named=True)["paper"] == 1.0

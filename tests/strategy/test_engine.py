@@ -13,13 +13,20 @@ from rugslab.strategy import builtins
 from rugslab.strategy.book import PathSummaries
 from rugslab.strategy.engine import ExecutionRules
 from rugslab.strategy.ensemble import run_ensemble
-from rugslab.strategy.protocol import CAPPED, NO_GAME, Decision, TickView, ViewExpired
+from rugslab.strategy.protocol import (
+    CAPPED,
+    CENSORED,
+    NO_GAME,
+    Decision,
+    TickView,
+    ViewExpired,
+)
 from rugslab.strategy.sources import MonteCarloSource, ScriptedSource, scripted_game
 
 
 def _run(strategy, games, *, bankroll=10.0, latency=1, paths=1, n_games=None,
-         stop_at_ruin=False) -> PathSummaries:
-    src = ScriptedSource(tuple(games))
+         stop_at_ruin=False, censored=()) -> PathSummaries:
+    src = ScriptedSource(tuple(games), censored=tuple(censored))
     rules = ExecutionRules(bankroll_sol=bankroll, latency_ticks=latency,
                            stop_at_ruin=stop_at_ruin)
     return run_ensemble(strategy, src, paths=paths, games_per_path=n_games or len(games),
@@ -108,6 +115,77 @@ def test_a_fill_waits_for_a_recorded_price() -> None:
     s = _run(builtins.TradeTarget(entry_tick=1, stake=1.0, target=1.5), [gap])
     # buy due at 2 (no price) fills at 3 (2.0); target 3.0 seen at 4, sold at 5 (1.0)
     assert s.final_sol[0] == pytest.approx(10.0 + 1.0 / 2.0 - 1.0)
+
+
+@dataclass
+class _Watch:
+    """A side bet of 1 decided at tick 10, then watches every tick (never done)."""
+
+    name: str = "watch"
+
+    def decide(self, view: TickView) -> Decision:
+        return Decision(sidebet_sol=np.where(view.tick == 10, 1.0, 0.0))
+
+
+@pytest.mark.parametrize("strategy", [builtins.SidebetFixed(start_tick=10, stake=1.0),
+                                      _Watch()])
+def test_a_censored_game_settles_what_it_shows_and_voids_the_rest(strategy) -> None:
+    # the bet covers 11..51. Game 0 was recorded alive to tick 300: no rug in the window, a
+    # known loss (leaving the game out would drop it). Game 1 stopped being recorded at tick
+    # 30: the rug may or may not fall in 31..51, so the bet is void. Game 2 rugs at 30: win.
+    games = [scripted_game(301), scripted_game(31), scripted_game(30)]
+    s = _run(strategy, games, censored=(0, 1))
+    assert (s.final_sol[0], s.bets[0], s.wins[0], s.voided[0]) == (13.0, 2, 1, 1)
+    assert (s.staked_sol[0], s.games_played[0]) == (2.0, 3)
+    # a window closing on the last recorded tick: alive there, so a loss
+    assert _run(strategy, [scripted_game(52)], censored=(0,)).final_sol.tolist() == [9.0]
+    # decided at the last recorded tick, the bet would start after it: never placed
+    late = _run(builtins.SidebetFixed(start_tick=30, stake=1.0), [scripted_game(31)],
+                censored=(0,))
+    assert (late.final_sol[0], late.bets[0], late.voided[0]) == (10.0, 0, 0)
+
+
+def test_a_position_open_when_a_game_is_censored_is_voided() -> None:
+    game = scripted_game(20, prices={2: 2.0, 10: 3.0})
+    hold = builtins.TradeTarget(entry_tick=1, stake=1.0, target=100.0)
+    # bought at tick 2; the recording stops at tick 19 with the position open: exit unknown
+    s = _run(hold, [game], censored=(0,))
+    assert (s.final_sol[0], s.bets[0], s.voided[0], s.staked_sol[0]) == (10.0, 0, 1, 0.0)
+    assert _run(hold, [game]).final_sol.tolist() == [9.0]  # the same game rugging: wiped
+    # a sell decided at the last recorded tick would fill after it: not filled, voided
+    out = _run(builtins.TradeTarget(entry_tick=1, stake=1.0, target=100.0, exit_tick=19),
+               [game], censored=(0,))
+    assert (out.final_sol[0], out.bets[0], out.voided[0]) == (10.0, 0, 1)
+    # sold before the censoring point: settled as usual (0.5 bought at 2.0, sold at 3.0)
+    sold = _run(builtins.TradeTarget(entry_tick=1, stake=1.0, target=100.0, exit_tick=9),
+                [game], censored=(0,))
+    assert (sold.final_sol[0], sold.bets[0], sold.voided[0]) == (10.5, 1, 0)
+
+
+@dataclass
+class _Seen:
+    """Records everything a view shows at each tick it is asked about."""
+
+    rows: list = field(default_factory=list)
+    name: str = "seen"
+
+    def decide(self, view: TickView) -> Decision:
+        self.rows.append((view.tick.tolist(), view.price.tolist(), view.bet_open.tolist(),
+                          view.recent_rug_ticks[:, :2].tolist()))
+        return Decision(sidebet_sol=np.where(view.tick == 5, 1.0, 0.0))
+
+
+def test_a_strategy_cannot_tell_a_censored_game_until_it_is_over() -> None:
+    game = scripted_game(40, prices={7: 1.4})
+    seen = {}
+    for censored in ((), (0,)):
+        r = _Seen()
+        _run(r, [game, scripted_game(9)], censored=censored)
+        seen[censored] = r.rows
+    first = [row for row in seen[()] if row[3] == [[NO_GAME, NO_GAME]]]
+    assert len(first) == 40 and first == seen[(0,)][:40]
+    # once the game is over its entry says what is known
+    assert seen[()][40][3] == [[40, NO_GAME]] and seen[(0,)][40][3] == [[CENSORED, NO_GAME]]
 
 
 @dataclass
@@ -200,6 +278,11 @@ def test_the_due_strategy_waits_for_ten_long_games() -> None:
     games = [scripted_game(300)] * 10 + [scripted_game(20)]
     s = _run(builtins.SidebetDue(start_tick=0, stake=1.0, threshold=250), games)
     assert (s.bets[0], s.final_sol[0]) == (1, 14.0)
+    # a censored game's rug tick is unknown: left out of the mean (300), not counted as 5000
+    games = [scripted_game(300)] * 9 + [scripted_game(30), scripted_game(20)]
+    s = _run(builtins.SidebetDue(start_tick=0, stake=1.0, threshold=500), games,
+             censored=(9,))
+    assert s.bets[0] == 0
 
 
 @dataclass

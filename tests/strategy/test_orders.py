@@ -86,3 +86,30 @@ def test_the_log_listener_sees_each_event_as_it_is_booked_and_the_summaries_do_n
     assert seen == log.events and len(seen) == 3 * 6
     assert with_log.final_sol.tolist() == without.final_sol.tolist() == [13.0] * 3
     assert sorted({e.path for e in seen}) == [0, 1, 2]
+
+
+def test_a_censored_game_logs_what_it_leaves_undecided_as_void() -> None:
+    # the bet covers 11..51. Game 0 was recorded alive to 300: a known loss at 51. Game 1 was
+    # last recorded at 30: the window reaches past it, so the bet is void at 30, stake back
+    games = [scripted_game(301), scripted_game(31)]
+    log = OrderLog()
+    stream = ScriptedSource(tuple(games), censored=(0, 1)).stream(1, 0,
+                                                                  np.random.SeedSequence(0))
+    s = play_chunk(builtins.SidebetFixed(start_tick=10, stake=1.0), stream, ExecutionRules(),
+                   n=1, games=2, log=log)
+    settle = [(e.game, e.tick, e.stake_sol, e.back_sol, e.cash_sol, e.outcome)
+              for e in log.events if e.event == "settle"]
+    assert settle == [(0, 51, 1.0, 0.0, 9.0, "lost"), (1, 30, 1.0, 1.0, 9.0, "void")]
+    assert (s.bets[0], s.voided[0], s.final_sol[0]) == (1, 1, 9.0)
+    # a position open at the last recorded tick is void (stake back); a sell decided there
+    # would fill after it: it lapses "censored"
+    game = scripted_game(20, prices={2: 2.0})
+    log = OrderLog()
+    stream = ScriptedSource((game,), censored=(0,)).stream(1, 0, np.random.SeedSequence(0))
+    play_chunk(builtins.TradeTarget(entry_tick=1, stake=1.0, target=100.0, exit_tick=19),
+               stream, ExecutionRules(), n=1, games=1, log=log)
+    got = [(e.event, e.kind, e.order, e.tick, _num(e.back_sol), e.outcome)
+           for e in log.events if e.event != "order"]
+    assert got == [("fill", "buy", 0, 2, None, ""), ("settle", "buy", 0, 19, 1.0, "void"),
+                   ("lapse", "sell", 1, 20, None, "censored")]
+    assert log.events[-1].cash_sol == 10.0
