@@ -1,8 +1,12 @@
-"""Test helpers that users want too: a feed server on a free loopback port, in the background.
+"""Test helpers that users want too: a feed server, or the live server on a replay, on a free
+loopback port, in the background.
 
     with running_server(simulate_feed(3, seed=1, speed=50), wait_for_clients=1) as srv:
         collect(srv.url)              # any Socket.IO client; query frontend-version=1.0
         assert srv.stats()["totals"]["events"] == 0
+
+    with running_live_server(sim_frames(3, seed=1, speed=20)) as live:
+        async for tick in rugslab.live.subscribe("ticks", url=live.url): ...
 
 The server runs its own asyncio loop in a daemon thread, so the caller may use asyncio (e.g.
 `asyncio.run(client())`) or plain blocking code. Nothing leaves 127.0.0.1.
@@ -18,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from rugslab.errors import RugslabError
+from rugslab.live.run import LiveOptions, serve_live
+from rugslab.live.server import LiveServer
 from rugslab.sim.faults import Faults
 from rugslab.sim.feed import ScheduledFrame, simulate_feed
 from rugslab.sim.replay import read_files, replay_schedule
@@ -167,3 +173,84 @@ def sim_frames(games: int, seed: int = 0, speed: float = 100.0,
 def replay_frames(files: Sequence[Path | str], speed: float = 100.0) -> Iterator[ScheduledFrame]:
     """The replay schedule of capture files with a fast default speed for tests."""
     return replay_schedule(read_files(files), speed)
+
+
+class RunningLive:
+    """Handle on a live server (`serve_live` on a schedule of frames) in a background thread."""
+
+    def __init__(self, server: LiveServer, loop: asyncio.AbstractEventLoop) -> None:
+        self.server = server
+        self.loop = loop
+
+    @property
+    def url(self) -> str:
+        """`http://127.0.0.1:<port>`."""
+        return self.server.url
+
+    def call(self, coro: Any, timeout: float = 10.0) -> Any:
+        """Run a coroutine on the server's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def run(self, fn: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Call `fn()` on the server's loop (e.g. to read its state consistently)."""
+
+        async def wrapped() -> Any:
+            return fn()
+
+        return self.call(wrapped(), timeout)
+
+    def status(self) -> dict[str, Any]:
+        """`LiveServer.status()`, read on the server's loop."""
+        return dict(self.run(self.server.status))
+
+    def publish(self, channel: str, message: dict[str, Any]) -> int:
+        """`LiveServer.publish` on the server's loop; returns the clients it went to."""
+        return int(self.run(lambda: self.server.publish(channel, message)))
+
+
+@contextmanager
+def running_live_server(frames: Iterable[ScheduledFrame] | None = None, *,
+                        options: LiveOptions | None = None, start_timeout_s: float = 10.0,
+                        ) -> Iterator[RunningLive]:
+    """Run `serve_live(options, frames=frames)` on 127.0.0.1 (a free port unless `options`
+    say otherwise) in a background thread; stop it on exit.
+
+    Raises:
+        RugslabError: the server did not start within `start_timeout_s`.
+    """
+    opts = options or LiveOptions(port=0)
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    box: dict[str, Any] = {}
+
+    def on_start(server: LiveServer) -> None:
+        box["server"] = server
+        started.set()
+
+    async def main() -> None:
+        box["stop"] = asyncio.Event()
+        await serve_live(opts, stop=box["stop"], frames=frames, on_start=on_start, out=None)
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(main())
+        except BaseException as e:  # reported through box/started
+            box.setdefault("error", e)
+            started.set()
+        finally:
+            pending = asyncio.all_tasks(loop)
+            for t in pending:
+                t.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.close()
+
+    thread = threading.Thread(target=run, name="rugslab-live-server", daemon=True)
+    thread.start()
+    if not started.wait(start_timeout_s) or "server" not in box:
+        raise RugslabError(f"live server did not start: {box.get('error', 'timeout')}")
+    try:
+        yield RunningLive(box["server"], loop)
+    finally:
+        loop.call_soon_threadsafe(box["stop"].set)
+        thread.join(15.0)

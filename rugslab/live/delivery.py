@@ -1,0 +1,156 @@
+"""Getting messages to clients without any client holding up another.
+
+A message is encoded once (Socket.IO EVENT text in one Engine.IO packet, `encode`) and put on
+each recipient's Engine.IO send queue without waiting (`Outbox.deliver`); each connection's
+own writer task drains its queue onto its socket. That queue is the client's bounded queue:
+when `max_queue` packets are waiting (the client reads slower than the feed, or not at all),
+the client is dropped as a `slow_consumer`: its backlog is let go, it gets an `error` event
+saying why (which it will see only if it reads again), and its TCP connection is cut. Nothing
+ever awaits a client's socket on the path of a message, so a stalled client costs the others
+nothing but the queue it filled.
+
+(The queue is python-engineio's per-socket `asyncio.Queue`; reaching into it is the one way
+to bound it, as `rugslab.sim.server.FeedServer.disconnect_all` does to drop a transport.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import socketio
+from engineio import packet as eio_packet
+
+from rugslab.live.limits import SLOW_CONSUMER
+
+
+def encode(event: str, message: Any) -> eio_packet.Packet:
+    """One Socket.IO EVENT `[event, message]` on the default namespace, as an Engine.IO
+    MESSAGE packet ready for any number of sockets (its text is cached after the first)."""
+    text = "2" + orjson.dumps([event, message], option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    return eio_packet.Packet(eio_packet.MESSAGE, data=text)
+
+
+@dataclass(slots=True)
+class Client:
+    """One connected client.
+
+    Attributes:
+        number: connection number (1, 2, ... in connection order); shown instead of ids.
+        sent: channel messages put on its queue (heartbeats, acks and errors not counted).
+        heartbeats: heartbeats sent (the `seq` of the last one).
+        dropped: the code it was dropped with, None while it is served.
+        abort: cuts its TCP connection at once (websocket transports), when known.
+    """
+
+    sid: str
+    eio_sid: str
+    number: int
+    connected_mono: float
+    sent: int = 0
+    heartbeats: int = 0
+    dropped: str | None = None
+    abort: Callable[[], None] | None = None
+
+
+class Outbox:
+    """Clients and their send queues (module docstring)."""
+
+    def __init__(self, sio: socketio.AsyncServer, max_queue: int) -> None:
+        self.sio = sio
+        self.max_queue = max_queue
+        self.clients: dict[str, Client] = {}  # Socket.IO sid → client
+        self.dropped: Counter[str] = Counter()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def _socket(self, client: Client) -> Any:
+        sock = self.sio.eio.sockets.get(client.eio_sid)
+        return None if sock is None or sock.closed else sock
+
+    def deliver(self, sid: str, pkt: eio_packet.Packet, *, count: bool = True) -> bool:
+        """Queue `pkt` for client `sid` without waiting; False when it is gone, dropped, or
+        dropped now as a slow consumer."""
+        client = self.clients.get(sid)
+        if client is None or client.dropped is not None:
+            return False
+        sock = self._socket(client)
+        if sock is None:
+            return False
+        if sock.queue.qsize() >= self.max_queue:
+            self.drop(client, SLOW_CONSUMER,
+                      f"Dropped as a slow consumer: {self.max_queue} messages were waiting to "
+                      "be sent to this client. Read faster, subscribe to fewer channels, or "
+                      "use a filter (e.g. {\"every\": 4}).", hard=True)
+            return False
+        sock.queue.put_nowait(pkt)
+        if count:
+            client.sent += 1
+        return True
+
+    def error(self, sid: str, code: str, message: str, *, fatal: bool = False) -> None:
+        """Send an `error` event `{code, message, fatal}` to `sid` (best effort)."""
+        client = self.clients.get(sid)
+        if client is not None:
+            self._put(client, encode("error", {"code": code, "message": message,
+                                               "fatal": fatal}))
+
+    def ack(self, sid: str, ack_id: int, reply: Any) -> None:
+        """Acknowledge the client's message `ack_id` with `reply` (best effort)."""
+        client = self.clients.get(sid)
+        if client is not None:
+            text = f"3{ack_id}" + orjson.dumps([reply]).decode()
+            self._put(client, eio_packet.Packet(eio_packet.MESSAGE, data=text))
+
+    def _put(self, client: Client, pkt: eio_packet.Packet) -> None:
+        sock = self._socket(client)
+        if sock is not None:
+            sock.queue.put_nowait(pkt)
+
+    def drop(self, client: Client, code: str, message: str, *, hard: bool) -> None:
+        """Stop serving `client`: tell it why (an `error` event with `fatal: true`), then
+        disconnect it; `hard` also lets its backlog go and cuts its TCP connection now (a
+        client that does not read would never see the goodbye)."""
+        if client.dropped is not None:
+            return
+        client.dropped = code
+        self.dropped[code] += 1
+        sock = self._socket(client)
+        if hard and sock is not None:
+            with contextlib.suppress(asyncio.QueueEmpty, ValueError):
+                while True:
+                    sock.queue.get_nowait()
+                    sock.queue.task_done()
+        self._put(client, encode("error", {"code": code, "message": message, "fatal": True}))
+        self.spawn(self._close(client, hard))
+
+    async def _close(self, client: Client, hard: bool) -> None:
+        if hard and client.abort is not None:
+            with contextlib.suppress(Exception):
+                client.abort()
+        with contextlib.suppress(Exception):
+            await self.sio.disconnect(client.sid)
+        if hard:
+            return
+        await asyncio.sleep(1.0)  # a polite client closes on DISCONNECT; others are cut
+        if client.abort is not None and self.sio.eio.sockets.get(client.eio_sid) is not None:
+            with contextlib.suppress(Exception):
+                client.abort()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run `coro` in the background, keeping a reference until it ends."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def cancel_tasks(self) -> None:
+        """Cancel and await the background tasks (at stop)."""
+        for t in list(self._tasks):
+            t.cancel()
+        for t in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
