@@ -8,7 +8,8 @@ One process, one event loop:
                                     `rugslab collect` does; without: `collector.client.listen`
 
 A replay goes through the same listen-only client as the live feed (the replay server plays
-the captures on a free loopback port), so both paths take the same frames the same way. When
+the captures on a free loopback port), so both paths take the same frames the same way; the
+signals' tick schedule is then 250 ms / speed. When
 a one-pass replay has been sent, the source stops (the collector writes what it holds) and the
 server goes on serving what it holds until stopped. With a lake, the lake's constant hazard
 is fitted at start and every `refit_every_s` (`signals.fit_lake_hazard`, in a worker thread).
@@ -28,6 +29,7 @@ from rugslab.collector.run import STDERR, CollectOptions, Out, collect_async, st
 from rugslab.collector.summary import CollectSummary
 from rugslab.config import DEFAULT_URL
 from rugslab.errors import ConfigError, RugslabError
+from rugslab.feed.rules import NOMINAL_TICK_MS
 from rugslab.lake.catalog import read_table
 from rugslab.live.limits import Limits
 from rugslab.live.server import LiveServer
@@ -196,6 +198,8 @@ async def _run_source(server: LiveServer, opts: LiveOptions,
         url = await replay.start()
         server.source |= {"kind": "replay", "files": [p.name for p in opts.replay],
                           "speed": opts.speed, "loop": opts.loop, "done": False}
+        # the schedule of a replay at speed X is 250 ms / X a tick
+        server.signals.clock.nominal_ms = NOMINAL_TICK_MS / opts.speed
         watcher = asyncio.create_task(_end_with(replay, stop, server))
     else:
         url = opts.feed_url or DEFAULT_URL
