@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from rugslab.errors import RugslabError
-from rugslab.live.run import LiveOptions, serve_live
-from rugslab.live.server import LiveServer
+from rugslab.live.background import BackgroundLive, serve_in_background
+from rugslab.live.run import LiveOptions
 from rugslab.sim.faults import Faults
 from rugslab.sim.feed import ScheduledFrame, simulate_feed
 from rugslab.sim.replay import read_files, replay_schedule
@@ -175,82 +175,19 @@ def replay_frames(files: Sequence[Path | str], speed: float = 100.0) -> Iterator
     return replay_schedule(read_files(files), speed)
 
 
-class RunningLive:
-    """Handle on a live server (`serve_live` on a schedule of frames) in a background thread."""
-
-    def __init__(self, server: LiveServer, loop: asyncio.AbstractEventLoop) -> None:
-        self.server = server
-        self.loop = loop
-
-    @property
-    def url(self) -> str:
-        """`http://127.0.0.1:<port>`."""
-        return self.server.url
-
-    def call(self, coro: Any, timeout: float = 10.0) -> Any:
-        """Run a coroutine on the server's loop and return its result."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def run(self, fn: Callable[[], Any], timeout: float = 10.0) -> Any:
-        """Call `fn()` on the server's loop (e.g. to read its state consistently)."""
-
-        async def wrapped() -> Any:
-            return fn()
-
-        return self.call(wrapped(), timeout)
-
-    def status(self) -> dict[str, Any]:
-        """`LiveServer.status()`, read on the server's loop."""
-        return dict(self.run(self.server.status))
-
-    def publish(self, channel: str, message: dict[str, Any]) -> int:
-        """`LiveServer.publish` on the server's loop; returns the clients it went to."""
-        return int(self.run(lambda: self.server.publish(channel, message)))
+#: The handle `running_live_server` yields (`rugslab.live.background.BackgroundLive`).
+RunningLive = BackgroundLive
 
 
 @contextmanager
 def running_live_server(frames: Iterable[ScheduledFrame] | None = None, *,
                         options: LiveOptions | None = None, start_timeout_s: float = 10.0,
-                        ) -> Iterator[RunningLive]:
+                        ) -> Iterator[BackgroundLive]:
     """Run `serve_live(options, frames=frames)` on 127.0.0.1 (a free port unless `options`
     say otherwise) in a background thread; stop it on exit.
 
     Raises:
         RugslabError: the server did not start within `start_timeout_s`.
     """
-    opts = options or LiveOptions(port=0)
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    box: dict[str, Any] = {}
-
-    def on_start(server: LiveServer) -> None:
-        box["server"] = server
-        started.set()
-
-    async def main() -> None:
-        box["stop"] = asyncio.Event()
-        await serve_live(opts, stop=box["stop"], frames=frames, on_start=on_start, out=None)
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(main())
-        except BaseException as e:  # reported through box/started
-            box.setdefault("error", e)
-            started.set()
-        finally:
-            pending = asyncio.all_tasks(loop)
-            for t in pending:
-                t.cancel()
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.close()
-
-    thread = threading.Thread(target=run, name="rugslab-live-server", daemon=True)
-    thread.start()
-    if not started.wait(start_timeout_s) or "server" not in box:
-        raise RugslabError(f"live server did not start: {box.get('error', 'timeout')}")
-    try:
-        yield RunningLive(box["server"], loop)
-    finally:
-        loop.call_soon_threadsafe(box["stop"].set)
-        thread.join(15.0)
+    with serve_in_background(options, frames=frames, start_timeout_s=start_timeout_s) as live:
+        yield live
