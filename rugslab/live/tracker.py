@@ -4,7 +4,9 @@
 and the collector runs it beside this when a lake is written) and returns the messages it
 makes, as (channel, message) pairs, plus the frame's newest live tick for the signals:
 
-- `ticks`: each new tick of the running game, in tick order, once. A tick missed live but
+- `ticks`: each new tick of the running game, in tick order, once (a replay that loops plays
+  its games again: a rugged game seen live again at or before its first tick starts over). A
+  tick missed live but
   carried by a later frame's `partialPrices` window (PROTOCOL.md, "Prices per tick") comes
   with `live: false` (its `recv_ts` is then the receive time of the frame that carried it);
   the rug tick (the crash price) with `is_rug: true`. Duplicates and ticks at or below the last
@@ -166,7 +168,12 @@ class FeedTracker:
                           if p.get("partialPrices") is not None else (None, [], []))
         last = rug_tick_of(tick_count, end) if rug else tick_count
         if g.rug_tick is not None:
-            return None  # the game is over: the second rug frame, duplicates
+            if rug or last >= g.rug_tick or g.first_tick is None or last > g.first_tick:
+                return None  # the game is over: the second rug frame, duplicates
+            # the game runs again from its start: a replay that loops (`--loop`)
+            g = self.games[g.game_id] = self.current = TrackedGame(
+                g.game_id, version=g.version, server_seed_hash=g.server_seed_hash)
+            self.games.move_to_end(g.game_id)
         if g.first_tick is None:
             g.first_tick = last
             g.phase = "active"
