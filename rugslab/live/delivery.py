@@ -1,13 +1,24 @@
 """Getting messages to clients without any client holding up another.
 
-A message is encoded once (Socket.IO EVENT text in one Engine.IO packet, `encode`) and put on
-each recipient's Engine.IO send queue without waiting (`Outbox.deliver`); each connection's
-own writer task drains its queue onto its socket. That queue is the client's bounded queue:
-when `max_queue` packets are waiting (the client reads slower than the feed, or not at all),
-the client is dropped as a `slow_consumer`: its backlog is let go, it gets an `error` event
-saying why (which it will see only if it reads again), and its TCP connection is cut. Nothing
-ever awaits a client's socket on the path of a message, so a stalled client costs the others
-nothing but the queue it filled.
+A message is encoded once (Socket.IO EVENT text in one Engine.IO packet, `encode`) and handed
+to each recipient without waiting (`Outbox.deliver`), one of two ways:
+
+- a websocket client (once its Engine.IO queue is empty, so nothing queued is overtaken): the
+  websocket frame, built once for all recipients (server frames are not masked, and the server
+  never negotiates compression: `strip_ws_extensions`), is written straight onto the client's
+  TCP transport. The transport buffers what the socket does not take: that buffer is the
+  client's bounded queue, `max_buffer_bytes`. Engine.IO's writer task (one wake-up, a timer
+  and an aiohttp frame per packet and client) would cost ~5 times the CPU per message at
+  hundreds of clients (`bench/live.py`);
+- any other client (long-polling, or a websocket mid-upgrade): put on its Engine.IO send queue,
+  which its writer task drains; bounded at `max_queue` packets.
+
+A client past its bound (it reads slower than the feed, or not at all) is dropped as a
+`slow_consumer`: its backlog is let go, it gets an `error` event saying why (seen only if it
+reads again), and its TCP connection is cut. Nothing awaits a client's socket on the path of a
+message, so a stalled client costs the others nothing but the memory it filled. Heartbeats and
+`error` events take the same path as the channel messages (their order holds); python-socketio
+sends acknowledgements and Engine.IO its pings through the queue.
 
 (The queue is python-engineio's per-socket `asyncio.Queue`; reaching into it is the one way
 to bound it, as `rugslab.sim.server.FeedServer.disconnect_all` does to drop a transport.)
@@ -29,6 +40,24 @@ from engineio import packet as eio_packet
 from rugslab.live.limits import SLOW_CONSUMER
 
 
+def ws_frame(pkt: eio_packet.Packet) -> bytes:
+    """The unmasked, uncompressed websocket text frame of `pkt` (RFC 6455 §5.2), built once
+    per packet and kept on it."""
+    frame: bytes | None = getattr(pkt, "rugslab_ws_frame", None)
+    if frame is None:
+        data = pkt.encode().encode("utf-8")
+        n = len(data)
+        if n < 126:
+            head = bytes((0x81, n))
+        elif n < 65536:
+            head = bytes((0x81, 126)) + n.to_bytes(2, "big")
+        else:
+            head = bytes((0x81, 127)) + n.to_bytes(8, "big")
+        frame = head + data
+        pkt.rugslab_ws_frame = frame
+    return frame
+
+
 def encode(event: str, message: Any) -> eio_packet.Packet:
     """One Socket.IO EVENT `[event, message]` on the default namespace, as an Engine.IO
     MESSAGE packet ready for any number of sockets (its text is cached after the first)."""
@@ -46,6 +75,7 @@ class Client:
         heartbeats: heartbeats sent (the `seq` of the last one).
         dropped: the code it was dropped with, None while it is served.
         abort: cuts its TCP connection at once (websocket transports), when known.
+        direct: its messages are written straight onto its websocket's transport.
     """
 
     sid: str
@@ -56,15 +86,19 @@ class Client:
     heartbeats: int = 0
     dropped: str | None = None
     abort: Callable[[], None] | None = None
+    direct: bool = False
 
 
 class Outbox:
     """Clients and their send queues (module docstring)."""
 
-    def __init__(self, sio: socketio.AsyncServer, max_queue: int) -> None:
+    def __init__(self, sio: socketio.AsyncServer, max_queue: int,
+                 max_buffer_bytes: int) -> None:
         self.sio = sio
         self.max_queue = max_queue
+        self.max_buffer_bytes = max_buffer_bytes
         self.clients: dict[str, Client] = {}  # Socket.IO sid → client
+        self.transports: dict[str, Any] = {}  # Engine.IO sid → its websocket's TCP transport
         self.dropped: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -73,24 +107,42 @@ class Outbox:
         return None if sock is None or sock.closed else sock
 
     def deliver(self, sid: str, pkt: eio_packet.Packet, *, count: bool = True) -> bool:
-        """Queue `pkt` for client `sid` without waiting; False when it is gone, dropped, or
+        """Hand `pkt` to client `sid` without waiting; False when it is gone, dropped, or
         dropped now as a slow consumer."""
         client = self.clients.get(sid)
-        if client is None or client.dropped is not None:
+        if client is None or client.dropped is not None or not self._write(client, pkt):
             return False
-        sock = self._socket(client)
-        if sock is None:
-            return False
-        if sock.queue.qsize() >= self.max_queue:
-            self.drop(client, SLOW_CONSUMER,
-                      f"Dropped as a slow consumer: {self.max_queue} messages were waiting to "
-                      "be sent to this client. Read faster, subscribe to fewer channels, or "
-                      "use a filter (e.g. {\"every\": 4}).", hard=True)
-            return False
-        sock.queue.put_nowait(pkt)
         if count:
             client.sent += 1
         return True
+
+    def _write(self, client: Client, pkt: eio_packet.Packet) -> bool:
+        sock = self._socket(client)
+        if sock is None:
+            return False
+        transport = self.transports.get(client.eio_sid)
+        if (not client.direct and transport is not None and sock.upgraded
+                and sock.queue.empty() and transport.get_write_buffer_size() == 0):
+            client.direct = True  # the writer task is idle: nothing queued can be overtaken
+        if client.direct:
+            if transport is None or transport.is_closing():
+                return False
+            if transport.get_write_buffer_size() >= self.max_buffer_bytes:
+                self._slow(client, f"{transport.get_write_buffer_size():,} bytes")
+                return False
+            transport.write(ws_frame(pkt))
+            return True
+        if sock.queue.qsize() >= self.max_queue:
+            self._slow(client, f"{self.max_queue} messages")
+            return False
+        sock.queue.put_nowait(pkt)
+        return True
+
+    def _slow(self, client: Client, backlog: str) -> None:
+        self.drop(client, SLOW_CONSUMER,
+                  f"Dropped as a slow consumer: {backlog} were waiting to be sent to this "
+                  "client. Read faster, subscribe to fewer channels, or use a filter (e.g. "
+                  "{\"every\": 4}).", hard=True)
 
     def error(self, sid: str, code: str, message: str, *, fatal: bool = False) -> None:
         """Send an `error` event `{code, message, fatal}` to `sid` (best effort)."""
@@ -107,6 +159,11 @@ class Outbox:
             self._put(client, eio_packet.Packet(eio_packet.MESSAGE, data=text))
 
     def _put(self, client: Client, pkt: eio_packet.Packet) -> None:
+        """`pkt` to `client` past its bound (a goodbye, an answer): never drops it."""
+        transport = self.transports.get(client.eio_sid)
+        if client.direct and transport is not None and not transport.is_closing():
+            transport.write(ws_frame(pkt))
+            return
         sock = self._socket(client)
         if sock is not None:
             sock.queue.put_nowait(pkt)

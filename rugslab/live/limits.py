@@ -15,7 +15,8 @@ people and names the value and the fix):
     bad_filter              a filter key or value the channel does not take
     too_many_subscriptions  more than `max_subscriptions` channels
     not_found               get_game of a game the server does not hold
-    slow_consumer           the client's queue of unsent messages passed `max_queue`: dropped
+    slow_consumer           the client's unsent messages passed `max_queue` (long-polling) or
+                            `max_buffer_bytes` (websocket): dropped
 
 A refused request that asked for an acknowledgement gets `{"ok": false, "code", "message"}` as
 its acknowledgement; every refusal (but a connect's) is also an `error` event
@@ -78,8 +79,11 @@ class Limits:
         kick_after: refused (rate-limited) messages after which the client is dropped.
         max_message_bytes: longest message a client may send.
         max_subscriptions: channels one client may hold.
-        max_queue: messages waiting to be written to one client before it is dropped as a
-            slow consumer (Engine.IO packets: channel messages, heartbeats, acks).
+        max_queue: messages waiting to be written to one long-polling client (Engine.IO
+            packets) before it is dropped as a slow consumer.
+        max_buffer_bytes: bytes waiting to be written to one websocket client (its TCP
+            transport's buffer, after what the kernel took) before it is dropped as a slow
+            consumer (1 MiB: ~2,000 messages of the ticks and signals channels).
         max_clients: connected clients.
     """
 
@@ -88,11 +92,12 @@ class Limits:
     max_message_bytes: int = 16 * 1024
     max_subscriptions: int = 6
     max_queue: int = 1000
+    max_buffer_bytes: int = 2**20
     max_clients: int = 1000
 
     def __post_init__(self) -> None:
         for name in ("rate_per_s", "kick_after", "max_message_bytes", "max_subscriptions",
-                     "max_queue", "max_clients"):
+                     "max_queue", "max_buffer_bytes", "max_clients"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"Invalid {name} {getattr(self, name)!r}: expected a whole "
                                   "number >= 1.")
@@ -102,7 +107,7 @@ class Limits:
         return {"rate_per_s": self.rate_per_s, "kick_after": self.kick_after,
                 "max_message_bytes": self.max_message_bytes,
                 "max_subscriptions": self.max_subscriptions, "max_queue": self.max_queue,
-                "max_clients": self.max_clients}
+                "max_buffer_bytes": self.max_buffer_bytes, "max_clients": self.max_clients}
 
 
 @dataclass(slots=True)

@@ -40,7 +40,7 @@ from typing import Any
 
 import orjson
 import socketio
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from rugslab import __version__
 from rugslab.collector.client import ConnectionEvent
@@ -91,6 +91,9 @@ class _GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         await super()._handle_eio_disconnect(eio_sid, reason)
         self.live._forget(eio_sid)
+        sock = self.eio.sockets.get(eio_sid)
+        if sock is not None:  # release a long-poll request still waiting on this socket
+            sock.queue.put_nowait(None)
 
 
 class LiveServer(Requests):
@@ -127,7 +130,7 @@ class LiveServer(Requests):
         self.app = web.Application(middlewares=[self._note_websocket])
         self.sio.attach(self.app)
         self.app.router.add_get("/status", self._status_handler)
-        self.outbox = Outbox(self.sio, self.limits.max_queue)
+        self.outbox = Outbox(self.sio, self.limits.max_queue, self.limits.max_buffer_bytes)
         self.subs = Subscriptions(self.limits.max_subscriptions)
         self.tracker = FeedTracker(keep_games)
         self.signals = SignalEngine()
@@ -140,7 +143,6 @@ class LiveServer(Requests):
         self.started_mono = time.monotonic()
         self.started_at = _now_iso()
         self._windows: dict[str, RateWindow] = {}
-        self._ws_transports: dict[str, Any] = {}
         self._runner: web.AppRunner | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         for event, handler in (("connect", self._on_connect), ("disconnect", self._on_disconnect),
@@ -243,15 +245,22 @@ class LiveServer(Requests):
 
     def _forget(self, eio_sid: str) -> None:
         self._windows.pop(eio_sid, None)
-        self._ws_transports.pop(eio_sid, None)
+        self.outbox.transports.pop(eio_sid, None)
 
     @web.middleware
     async def _note_websocket(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        # an upgrade to websocket names its Engine.IO session: keep its TCP transport, so a
-        # slow consumer can be cut at once (its writer is stuck in a send)
+        if request.query.get("transport") != "websocket":
+            return await handler(request)
+        # no compression: one frame, built once, goes to every websocket client (`delivery`)
+        if hdrs.SEC_WEBSOCKET_EXTENSIONS in request.headers:
+            headers = request.headers.copy()
+            del headers[hdrs.SEC_WEBSOCKET_EXTENSIONS]
+            request = request.clone(headers=headers)
+        # an upgrade to websocket names its Engine.IO session: keep its TCP transport, for
+        # direct writes and to cut a slow consumer at once
         sid = request.query.get("sid")
-        if sid and request.query.get("transport") == "websocket":
-            self._ws_transports[sid] = request.transport
+        if sid:
+            self.outbox.transports[sid] = request.transport
         return await handler(request)
 
     # ------------------------------------------------------------------ connections
@@ -272,13 +281,13 @@ class LiveServer(Requests):
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
         request = environ.get("aiohttp.request")
         if request is not None and "transport=websocket" in environ.get("QUERY_STRING", ""):
-            self._ws_transports.setdefault(eio_sid, request.transport)
+            self.outbox.transports.setdefault(eio_sid, request.transport)
         self.connects += 1
         self.outbox.clients[sid] = Client(sid, eio_sid, self.connects, time.monotonic(),
                                           abort=lambda: self._abort(eio_sid))
 
     def _abort(self, eio_sid: str) -> None:
-        transport = self._ws_transports.get(eio_sid)
+        transport = self.outbox.transports.get(eio_sid)
         if transport is not None:
             transport.abort()
         sock = self.sio.eio.sockets.get(eio_sid)
@@ -300,6 +309,7 @@ class LiveServer(Requests):
             "server_time": _now_iso(), "started_at": self.started_at,
             "uptime_s": round(time.monotonic() - self.started_mono, 3), "version": __version__,
             "clients": len(self.outbox.clients), "connects": self.connects,
+            "clients_direct": sum(c.direct for c in self.outbox.clients.values()),
             "channels": self.subs.counts(), "source": dict(self.source), "frames": self.frames,
             "published": self.published, "game": g.summary() if g is not None else None,
             "model": self.signals.fit.describe() if self.signals.fit is not None else None,
@@ -328,7 +338,7 @@ class LiveServer(Requests):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
-        self._runner = web.AppRunner(self.app, handle_signals=False)
+        self._runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=2.0)
         await self._runner.setup()
         await web.SockSite(self._runner, sock).start()
         self._heartbeat = asyncio.create_task(self._heartbeats())

@@ -187,17 +187,21 @@ def test_games_carry_start_rug_seed_and_a_verified_verdict() -> None:
     assert seed["hash_ok"] is True
 
 
-def test_heartbeats_number_each_connection_and_count_what_was_sent_before() -> None:
-    async def go(url: str) -> Recorder:
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_heartbeats_number_each_connection_and_count_what_was_sent_before(transport: str) -> None:
+    async def go(url: str) -> tuple[Recorder, Any]:
         c = Recorder()
-        await c.connect(url)
+        await c.connect(url, transports=(transport,))
         await c.call("subscribe", {"channel": "ticks"})
         await c.wait_for(lambda: len(c.of("heartbeat")) >= 5)
+        status = await c.call("get_status")
         await c.close()
-        return c
+        return c, status
 
     with live(heartbeat_s=0.2) as srv:
-        c = run(go(srv.url))
+        c, status = run(go(srv.url))
+    # a websocket client is written to directly, a long-polling one through its queue
+    assert status["clients_direct"] == (transport == "websocket")
     beats = c.of("heartbeat")
     assert [b["seq"] for b in beats] == list(range(1, len(beats) + 1))
     assert all(b["clients"] == 1 and ISO.match(b["server_time"]) for b in beats)
