@@ -5,11 +5,11 @@ to each recipient without waiting (`Outbox.deliver`), one of two ways:
 
 - a websocket client (once its Engine.IO queue is empty, so nothing queued is overtaken): the
   websocket frame, built once for all recipients (server frames are not masked, and the server
-  never negotiates compression: `strip_ws_extensions`), is written straight onto the client's
-  TCP transport. The transport buffers what the socket does not take: that buffer is the
-  client's bounded queue, `max_buffer_bytes`. Engine.IO's writer task (one wake-up, a timer
-  and an aiohttp frame per packet and client) would cost ~5 times the CPU per message at
-  hundreds of clients (`bench/live.py`);
+  never negotiates compression), is written straight onto the client's TCP transport, with
+  the other frames of the same event-loop iteration in one system call (`flush`). The
+  transport buffers what the socket does not take: that buffer is the client's bounded queue,
+  `max_buffer_bytes`. Engine.IO's writer task (a wake-up, a timer and an aiohttp frame per
+  packet and client) costs several times the CPU per message at hundreds of clients;
 - any other client (long-polling, or a websocket mid-upgrade): put on its Engine.IO send queue,
   which its writer task drains; bounded at `max_queue` packets.
 
@@ -101,6 +101,10 @@ class Outbox:
         self.transports: dict[str, Any] = {}  # Engine.IO sid → its websocket's TCP transport
         self.dropped: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[Any]] = set()
+        # frames for direct clients, written in one system call per client at the end of the
+        # event loop's current iteration (a tick's `ticks` and `signals` go out together)
+        self._pending: dict[str, tuple[Any, list[bytes]]] = {}
+        self._pending_bytes: dict[str, int] = {}
 
     def _socket(self, client: Client) -> Any:
         sock = self.sio.eio.sockets.get(client.eio_sid)
@@ -127,16 +131,33 @@ class Outbox:
         if client.direct:
             if transport is None or transport.is_closing():
                 return False
-            if transport.get_write_buffer_size() >= self.max_buffer_bytes:
-                self._slow(client, f"{transport.get_write_buffer_size():,} bytes")
+            backlog = transport.get_write_buffer_size() + self._pending_bytes.get(client.sid, 0)
+            if backlog >= self.max_buffer_bytes:
+                self._slow(client, f"{backlog:,} bytes")
                 return False
-            transport.write(ws_frame(pkt))
+            self._later(client, transport, ws_frame(pkt))
             return True
         if sock.queue.qsize() >= self.max_queue:
             self._slow(client, f"{self.max_queue} messages")
             return False
         sock.queue.put_nowait(pkt)
         return True
+
+    def _later(self, client: Client, transport: Any, frame: bytes) -> None:
+        held = self._pending.get(client.sid)
+        if held is None:
+            if not self._pending:
+                asyncio.get_running_loop().call_soon(self.flush)
+            held = self._pending[client.sid] = (transport, [])
+        held[1].append(frame)
+        self._pending_bytes[client.sid] = self._pending_bytes.get(client.sid, 0) + len(frame)
+
+    def flush(self) -> None:
+        """Write every direct client's held frames (one write each, in order)."""
+        pending, self._pending, self._pending_bytes = self._pending, {}, {}
+        for transport, frames in pending.values():
+            if not transport.is_closing():
+                transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
 
     def _slow(self, client: Client, backlog: str) -> None:
         self.drop(client, SLOW_CONSUMER,
@@ -162,7 +183,7 @@ class Outbox:
         """`pkt` to `client` past its bound (a goodbye, an answer): never drops it."""
         transport = self.transports.get(client.eio_sid)
         if client.direct and transport is not None and not transport.is_closing():
-            transport.write(ws_frame(pkt))
+            self._later(client, transport, ws_frame(pkt))
             return
         sock = self._socket(client)
         if sock is not None:
@@ -177,6 +198,9 @@ class Outbox:
         client.dropped = code
         self.dropped[code] += 1
         sock = self._socket(client)
+        if hard:
+            self._pending.pop(client.sid, None)
+            self._pending_bytes.pop(client.sid, None)
         if hard and sock is not None:
             with contextlib.suppress(asyncio.QueueEmpty, ValueError):
                 while True:
