@@ -39,6 +39,10 @@ from engineio import packet as eio_packet
 
 from rugslab.live.limits import SLOW_CONSUMER
 
+#: A direct client's frames wait this long to go out in one write with the frames that follow
+#: (those of the same tick, and of every frame taken meanwhile when the server is busy).
+FLUSH_AFTER_S = 0.002
+
 
 def ws_frame(pkt: eio_packet.Packet) -> bytes:
     """The unmasked, uncompressed websocket text frame of `pkt` (RFC 6455 §5.2), built once
@@ -147,7 +151,7 @@ class Outbox:
         held = self._pending.get(client.sid)
         if held is None:
             if not self._pending:
-                asyncio.get_running_loop().call_soon(self.flush)
+                asyncio.get_running_loop().call_later(FLUSH_AFTER_S, self.flush)
             held = self._pending[client.sid] = (transport, [])
         held[1].append(frame)
         self._pending_bytes[client.sid] = self._pending_bytes.get(client.sid, 0) + len(frame)
