@@ -16,9 +16,9 @@ to each recipient without waiting (`Outbox.deliver`), one of two ways:
 A client past its bound (it reads slower than the feed, or not at all) is dropped as a
 `slow_consumer`: its backlog is let go, it gets an `error` event saying why (seen only if it
 reads again), and its TCP connection is cut. Nothing awaits a client's socket on the path of a
-message, so a stalled client costs the others nothing but the memory it filled. Heartbeats and
-`error` events take the same path as the channel messages (their order holds); python-socketio
-sends acknowledgements and Engine.IO its pings through the queue.
+message, so a stalled client costs the others nothing but the memory it filled. Heartbeats, `error`
+events and python-socketio's acknowledgements take the same path as the channel messages
+(their order holds); Engine.IO sends its pings through the queue.
 
 (The queue is python-engineio's per-socket `asyncio.Queue`; reaching into it is the one way
 to bound it, as `rugslab.sim.server.FeedServer.disconnect_all` does to drop a transport.)
@@ -102,6 +102,7 @@ class Outbox:
         self.max_queue = max_queue
         self.max_buffer_bytes = max_buffer_bytes
         self.clients: dict[str, Client] = {}  # Socket.IO sid → client
+        self.by_eio: dict[str, Client] = {}  # Engine.IO sid → client
         self.transports: dict[str, Any] = {}  # Engine.IO sid → its websocket's TCP transport
         self.dropped: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -145,6 +146,20 @@ class Outbox:
             self._slow(client, f"{self.max_queue} messages")
             return False
         sock.queue.put_nowait(pkt)
+        return True
+
+    def send_direct(self, eio_sid: str, sio_pkt: Any) -> bool:
+        """Send a Socket.IO packet (an acknowledgement, a disconnect) the direct way when its
+        client is written to directly, so it keeps its place among the messages; False when
+        the caller must queue it."""
+        client = self.by_eio.get(eio_sid)
+        transport = self.transports.get(eio_sid)
+        if client is None or not client.direct or transport is None or transport.is_closing():
+            return False
+        text = sio_pkt.encode()
+        if not isinstance(text, str):  # binary packets: not sent by this server
+            return False
+        self._later(client, transport, ws_frame(eio_packet.Packet(eio_packet.MESSAGE, text)))
         return True
 
     def _later(self, client: Client, transport: Any, frame: bytes) -> None:

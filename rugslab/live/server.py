@@ -88,6 +88,11 @@ class _GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
             else:
                 await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
 
+    async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
+        # a directly written client gets its acknowledgements in order with its messages
+        if not self.live.outbox.send_direct(eio_sid, pkt):
+            await super()._send_packet(eio_sid, pkt)
+
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         await super()._handle_eio_disconnect(eio_sid, reason)
         self.live._forget(eio_sid)
@@ -283,8 +288,9 @@ class LiveServer(Requests):
         if request is not None and "transport=websocket" in environ.get("QUERY_STRING", ""):
             self.outbox.transports.setdefault(eio_sid, request.transport)
         self.connects += 1
-        self.outbox.clients[sid] = Client(sid, eio_sid, self.connects, time.monotonic(),
-                                          abort=lambda: self._abort(eio_sid))
+        client = Client(sid, eio_sid, self.connects, time.monotonic(),
+                        abort=lambda: self._abort(eio_sid))
+        self.outbox.clients[sid] = self.outbox.by_eio[eio_sid] = client
 
     def _abort(self, eio_sid: str) -> None:
         transport = self.outbox.transports.get(eio_sid)
@@ -297,7 +303,9 @@ class LiveServer(Requests):
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.subs.remove(sid)
-        self.outbox.clients.pop(sid, None)
+        client = self.outbox.clients.pop(sid, None)
+        if client is not None:
+            self.outbox.by_eio.pop(client.eio_sid, None)
 
     def status(self, sid: str | None = None) -> dict[str, Any]:
         """The server's state as plain data (the `get_status` answer, and `GET /status`):

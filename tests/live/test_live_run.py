@@ -37,7 +37,7 @@ def test_the_live_server_writes_the_lake_as_collect_does_and_fits_it(tmp_path: P
         await c.call("subscribe", {"channel": "games", "filter": {"kind": "seed"}})
         await c.wait_for(lambda: len(c.of("games")) >= GAMES, 60)
         await c.wait_for(lambda: any(s["p_rug_40_lake"] is not None for s in c.of("signals")),
-                         10)
+                         40)
         await c.close()
         return c
 
