@@ -199,7 +199,8 @@ def run(files: list[Path], clients: int, stalled: int, seconds: float, speed: fl
             "max_ms": _quantile(hist, 1.0) * 1e3,
             "rss_idle_mb": rss_idle, "rss_connected_mb": rss_connected, "rss_peak_mb": peak,
             "kb_per_client": (rss_connected - rss_idle) * 1024 / max(total, 1),
-            "dropped": status["dropped"], "frames_sent_per_s": (sent - sent0) / seconds,
+            "dropped": status["dropped"], "clients_end": status["clients"],
+            "frames_sent_per_s": (sent - sent0) / seconds,
             "frames_taken_per_s": (status["frames"] - got0) / seconds,
             "published": status["published"]}
 
@@ -223,15 +224,16 @@ def main() -> None:
     b = run(args.files, args.clients, args.stalled, args.seconds, args.speed, args.workers)
     head = (f"{'run':4} {'subs':>5} {'stalled':>7} {'frames/s':>13} {'messages':>9} "
             f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'RSS idle':>9} {'conn.':>7} {'peak':>7} "
-            f"{'KB/client':>9}  dropped")
+            f"{'KB/client':>9} {'at end':>6}  dropped")
     print(head)
     for name, r in (("A", a), ("B", b)):
         rates = f"{r['frames_taken_per_s']:.0f}/{r['frames_sent_per_s']:.0f}"
         print(f"{name:4} {r['clients']:>5} {r['stalled']:>7} {rates:>13} {r['messages']:>9,} "
               f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['max_ms']:>8.1f} "
               f"{r['rss_idle_mb']:>8.0f}M {r['rss_connected_mb']:>6.0f}M {r['rss_peak_mb']:>6.0f}M "
-              f"{r['kb_per_client']:>9.1f}  {r['dropped'] or 'none'}")
-    print("frames/s: taken by the live server / sent by the replay (equal: it kept up)")
+              f"{r['kb_per_client']:>9.1f} {r['clients_end']:>6}  {r['dropped'] or 'none'}")
+    print("frames/s: taken by the live server / sent by the replay (equal: it kept up); "
+          "at end: clients the server still served")
     print(f"p99 with stalled clients / without: {b['p99_ms'] / a['p99_ms']:.2f}x (goal <= 2x)")
     print(json.dumps({"A": a, "B": b}))
 
