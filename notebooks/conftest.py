@@ -2,8 +2,8 @@
 
 `pytest` (the README's test command) collects `notebooks/*.ipynb` with nbmake (`--nbmake` in
 pyproject's addopts). nbmake starts one kernel per notebook in `runtest`; a kernel inherits
-this process's environment when it starts, so setting `RUGSLAB_LAKE` and
-`RUGSLAB_SAMPLE_SIZE` in `os.environ` here (in `pytest_runtest_setup`, before the first
+this process's environment when it starts, so setting `RUGSLAB_LAKE`, `RUGSLAB_SAMPLE_SIZE`
+and `RUGSLAB_LIVE_SECONDS` in `os.environ` here (in `pytest_runtest_setup`, before the first
 notebook's kernel) is what points every notebook at the lake built below.
 
 The lake: `../shared/captures` and `../shared/recordings` ingested, plus `SIM_GAMES` simulated
@@ -30,6 +30,9 @@ SIM_SPEED = 200.0
 #: Cap on Monte Carlo games, bootstrap resamples and backtest games in the test run
 #: (an RUGSLAB_SAMPLE_SIZE already set in the environment wins).
 TEST_SAMPLE_SIZE = "2000"
+#: How long notebook 06 watches its live server in the test run (an RUGSLAB_LIVE_SECONDS
+#: already set wins); the user's default is 300 s.
+TEST_LIVE_SECONDS = "8"
 
 _built: dict[str, object] = {}
 
@@ -56,10 +59,11 @@ def _notebook_lake() -> Path:
             _built["error"] = repr(e)
             raise
         _built["lake"] = lake
-        _built["saved_env"] = {k: os.environ.get(k)
-                               for k in ("RUGSLAB_LAKE", "RUGSLAB_SAMPLE_SIZE")}
+        _built["saved_env"] = {k: os.environ.get(k) for k in (
+            "RUGSLAB_LAKE", "RUGSLAB_SAMPLE_SIZE", "RUGSLAB_LIVE_SECONDS")}
         os.environ["RUGSLAB_LAKE"] = str(lake)
         os.environ.setdefault("RUGSLAB_SAMPLE_SIZE", TEST_SAMPLE_SIZE)
+        os.environ.setdefault("RUGSLAB_LIVE_SECONDS", TEST_LIVE_SECONDS)
     return Path(str(_built["lake"]))
 
 

@@ -7,6 +7,9 @@ Variables:
     RUGSLAB_LAKE         lake folder (default `./lake`)
     RUGSLAB_SAMPLE_SIZE  cap on games/rows that notebooks analyse (default: no cap)
     RUGSLAB_URL          feed URL for the collector (default `https://backend.rugs.fun`)
+    RUGSLAB_LIVE_URL     a running `rugslab serve live` for notebook 06 (default: none, the
+                         notebook serves the simulated feed itself)
+    RUGSLAB_LIVE_SECONDS how long notebook 06 watches the live feed (default 300)
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ DEFAULT_LAKE = Path("lake")
 DEFAULT_URL = "https://backend.rugs.fun"
 DEFAULT_FRONTEND_VERSION = "1.0"
 DEFAULT_BATCH_FRAMES = 20_000
+#: How long notebook 06 watches the live server unless RUGSLAB_LIVE_SECONDS says otherwise.
+DEFAULT_LIVE_SECONDS = 300.0
 #: Ingest also writes the raw frames once their arguments pass this many bytes, so memory is
 #: bounded when frames are larger than usual (20k frames of the captures: ~150 MB).
 RAW_BATCH_BYTES = 128 * 2**20
@@ -43,6 +48,8 @@ class Settings:
     url: str = DEFAULT_URL
     sample_size: int | None = None
     batch_frames: int = DEFAULT_BATCH_FRAMES
+    live_url: str | None = None
+    live_seconds: float = DEFAULT_LIVE_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -64,10 +71,16 @@ class Settings:
                     f"Invalid RUGSLAB_SAMPLE_SIZE {raw!r}: expected a positive whole number "
                     "(or unset it to use all data)."
                 )
+        seconds = DEFAULT_LIVE_SECONDS
+        raw = env.get("RUGSLAB_LIVE_SECONDS", "").strip()
+        if raw:
+            seconds = parse_duration(raw, arg="RUGSLAB_LIVE_SECONDS")
         return cls(
             lake=Path(env.get("RUGSLAB_LAKE") or DEFAULT_LAKE),
             url=env.get("RUGSLAB_URL") or DEFAULT_URL,
             sample_size=sample,
+            live_url=env.get("RUGSLAB_LIVE_URL") or None,
+            live_seconds=seconds,
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from rugslab.config import Settings, parse_as_of
+from rugslab.config import DEFAULT_LIVE_SECONDS, Settings, parse_as_of
 from rugslab.demo import run_demo
 from rugslab.errors import ConfigError, LakeError
 from rugslab.fair import replay_game
@@ -115,6 +115,9 @@ class Lab:
     lake: Path
     sample_size: int | None = None
     snapshot: LakeSnapshot | None = None
+    #: a running `rugslab serve live` (RUGSLAB_LIVE_URL), and how long notebook 06 watches
+    live_url: str | None = None
+    live_seconds: float = DEFAULT_LIVE_SECONDS
 
     def cap(self, full: int) -> int:
         """`full`, or the sample size when that is smaller (Monte Carlo games, resamples...)."""
@@ -187,7 +190,8 @@ def _check_origins(origins: Sequence[str]) -> None:
 
 
 def open_lake(env: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Lab:
-    """The `Lab` for `RUGSLAB_LAKE` and `RUGSLAB_SAMPLE_SIZE` (from `env`, default os.environ),
+    """The `Lab` for `RUGSLAB_LAKE` and `RUGSLAB_SAMPLE_SIZE` (from `env`, default os.environ;
+    also `RUGSLAB_LIVE_URL` and `RUGSLAB_LIVE_SECONDS` for notebook 06),
     pinned to the lake's state now, or to `RUGSLAB_AS_OF` (ISO 8601, UTC) when set.
 
     A relative lake path is looked up in `cwd` (default: the working directory), then in its
@@ -214,7 +218,8 @@ def open_lake(env: Mapping[str, str] | None = None, *, cwd: Path | None = None) 
     for c in candidates:
         if c.is_dir():
             return Lab(lake=c.resolve(), sample_size=settings.sample_size,
-                       snapshot=lake_snapshot(c.resolve(), as_of=as_of))
+                       snapshot=lake_snapshot(c.resolve(), as_of=as_of),
+                       live_url=settings.live_url, live_seconds=settings.live_seconds)
     raise LakeError(
         f"no lake at {' or '.join(str(c) for c in candidates)}: set RUGSLAB_LAKE to a lake "
         "folder, or make one with `rugslab ingest ../shared/captures ../shared/recordings` "

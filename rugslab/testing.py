@@ -1,8 +1,12 @@
-"""Test helpers that users want too: a feed server on a free loopback port, in the background.
+"""Test helpers that users want too: a feed server, or the live server on a replay, on a free
+loopback port, in the background.
 
     with running_server(simulate_feed(3, seed=1, speed=50), wait_for_clients=1) as srv:
         collect(srv.url)              # any Socket.IO client; query frontend-version=1.0
         assert srv.stats()["totals"]["events"] == 0
+
+    with running_live_server(sim_frames(3, seed=1, speed=20)) as live:
+        async for tick in rugslab.live.subscribe("ticks", url=live.url): ...
 
 The server runs its own asyncio loop in a daemon thread, so the caller may use asyncio (e.g.
 `asyncio.run(client())`) or plain blocking code. Nothing leaves 127.0.0.1.
@@ -18,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from rugslab.errors import RugslabError
+from rugslab.live.background import BackgroundLive, serve_in_background
+from rugslab.live.run import LiveOptions
 from rugslab.sim.faults import Faults
 from rugslab.sim.feed import ScheduledFrame, simulate_feed
 from rugslab.sim.replay import read_files, replay_schedule
@@ -167,3 +173,21 @@ def sim_frames(games: int, seed: int = 0, speed: float = 100.0,
 def replay_frames(files: Sequence[Path | str], speed: float = 100.0) -> Iterator[ScheduledFrame]:
     """The replay schedule of capture files with a fast default speed for tests."""
     return replay_schedule(read_files(files), speed)
+
+
+#: The handle `running_live_server` yields (`rugslab.live.background.BackgroundLive`).
+RunningLive = BackgroundLive
+
+
+@contextmanager
+def running_live_server(frames: Iterable[ScheduledFrame] | None = None, *,
+                        options: LiveOptions | None = None, start_timeout_s: float = 10.0,
+                        ) -> Iterator[BackgroundLive]:
+    """Run `serve_live(options, frames=frames)` on 127.0.0.1 (a free port unless `options`
+    say otherwise) in a background thread; stop it on exit.
+
+    Raises:
+        RugslabError: the server did not start within `start_timeout_s`.
+    """
+    with serve_in_background(options, frames=frames, start_timeout_s=start_timeout_s) as live:
+        yield live

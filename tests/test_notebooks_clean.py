@@ -11,9 +11,10 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("
 MAX_CELL_LINES = 15
 
 
-def test_the_six_research_notebooks_exist() -> None:
+def test_the_research_notebooks_exist() -> None:
     assert [p.stem for p in NOTEBOOKS] == ["00_lake_tour", "01_tick_timing", "02_rug_hazard",
-                                           "03_sidebet_ev", "04_backtests", "05_provably_fair"]
+                                           "03_sidebet_ev", "04_backtests", "05_provably_fair",
+                                           "06_live"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

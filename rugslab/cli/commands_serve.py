@@ -1,4 +1,7 @@
-"""Serve commands: `rugslab serve replay FILE...` and `rugslab serve sim`.
+"""Serve commands: `rugslab serve replay FILE...`, `rugslab serve sim` and `rugslab serve live`.
+
+`serve live` (the live server of `rugslab.live`: channels, signals, requests) is documented in
+`docs/live-api.md`; it stops on SIGINT/SIGTERM or `--duration` and prints its summary.
 
 Thin: parse flags, build `Faults`, call `rugslab.sim.server.serve_replay` / `serve_sim`.
 Both print the URL (clients add `?frontend-version=1.0`) and the stats URL, serve until the
@@ -116,3 +119,88 @@ def sim_command(
     _run(serve_sim(host=host, port=port, speed=speed, games=games, seed=seed, players=players,
                    faults=faults, wait_for_clients=wait_for_clients, announce=_announce,
                    cors_origins=cors_origin))
+
+
+@serve_app.command("live")
+def live_command(
+    files: list[Path] | None = typer.Argument(  # noqa: B008 - typer declares arguments by default value
+        None, help="Capture files to replay (with --replay), in order.", show_default=False,
+    ),
+    feed: str | None = typer.Option(
+        None, "--feed", help="Feed URL to listen to (default: $RUGSLAB_URL or "
+        "https://backend.rugs.fun). Listen-only: the collector never emits."),
+    replay: bool = typer.Option(
+        False, "--replay", help="Replay FILE... (captures, any format rugslab reads) instead "
+        "of listening to the feed."),
+    speed: float = typer.Option(1.0, "--speed", help="Replay time scale: 20 = 20x real time."),
+    loop: bool = typer.Option(False, "--loop", help="Replay: start over at the end."),
+    host: str = _HOST, port: int = _PORT,
+    token_file: Path | None = typer.Option(  # noqa: B008
+        None, "--token-file", help="File whose first line is the token clients must send "
+        "(auth={'token': ...}); required unless --host is loopback."),
+    lake: Path | None = typer.Option(  # noqa: B008
+        None, "--lake", help="Also write the lake, exactly as `rugslab collect` does; its games "
+        "fit the lake model of the signals."),
+    fit_lake: Path | None = typer.Option(  # noqa: B008
+        None, "--fit-lake", help="Lake whose games fit the lake model (default: --lake; read "
+        "only)."),
+    refit_every: str = typer.Option("10m", "--refit-every", help="Refit the lake model this "
+                                    "often (e.g. 10m)."),
+    heartbeat: str = typer.Option("5s", "--heartbeat", help="Seconds between heartbeats."),
+    duration: str | None = typer.Option(
+        None, "--duration", help="Stop after this long, e.g. 90s, 8h (default: until SIGINT)."),
+    wait_for_clients: int = typer.Option(
+        0, "--wait-for-clients", help="Start the source only once N clients are connected."),
+    max_clients: int = typer.Option(1000, "--max-clients", help="Clients served at once."),
+    max_queue: int = typer.Option(
+        1000, "--max-queue", help="Messages waiting for one client before it is dropped as a "
+        "slow consumer."),
+    cors_origin: list[str] | None = _CORS,
+) -> None:
+    """Serve the running game, its signals, trades, side bets and paper trades to Socket.IO
+    clients, from the live feed or a replay (with --lake, collecting into the lake as well).
+
+    Channels: ticks, games, trades, sidebets, signals, paper; requests: get_status, get_game,
+    get_signals (docs/live-api.md). Binds 127.0.0.1 by default; any other address needs
+    --token-file. Runs until SIGINT/SIGTERM or --duration; a one-pass replay stops its source
+    at the end and the server goes on serving what it holds.
+    """
+    from rugslab.config import Settings, parse_duration
+    from rugslab.errors import ConfigError
+    from rugslab.live.limits import Limits, read_token_file
+    from rugslab.live.run import LiveOptions, serve_live
+
+    if replay and not files:
+        raise ConfigError("Invalid --replay without files: name the captures to replay, e.g. "
+                          "`rugslab serve live --replay capture.jsonl --speed 20`.")
+    if files and not replay:
+        raise ConfigError(f"Invalid argument {str(files[0])!r}: files are replayed only with "
+                          "--replay (e.g. `rugslab serve live --replay FILE...`).")
+    if (speed != 1.0 or loop) and not replay:
+        raise ConfigError("Invalid --speed/--loop without --replay: they scale a replay; the "
+                          "live feed runs in real time.")
+    opts = LiveOptions(
+        feed_url=None if replay else (feed or Settings.from_env().url),
+        replay=tuple(files or ()), speed=speed, loop=loop, lake=lake, fit_lake=fit_lake,
+        refit_every_s=parse_duration(refit_every, arg="--refit-every"),
+        host=host, port=port,
+        token=read_token_file(token_file) if token_file is not None else None,
+        heartbeat_s=parse_duration(heartbeat, arg="--heartbeat"),
+        limits=Limits(max_clients=max_clients, max_queue=max_queue),
+        cors_origins=tuple(cors_origin or ()),
+        duration_s=None if duration is None else parse_duration(duration),
+        wait_for_clients=wait_for_clients,
+    )
+    async def main() -> Any:
+        stop = asyncio.Event()  # a signal stops the run cleanly: the lake gets what is held
+        loop_ = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop_.add_signal_handler(sig, stop.set)
+        return await serve_live(opts, stop=stop, announce=_announce_live)
+
+    typer.echo(str(asyncio.run(main())))
+
+
+def _announce_live(url: str) -> None:
+    typer.echo(f"serving live on {url}  (Socket.IO; status: {url}/status)", nl=True)

@@ -36,7 +36,7 @@ from rugslab.backoff import (
     RECONNECT_CAP_S,
     Backoff,
 )
-from rugslab.collector.client import ConnectionEvent, listen
+from rugslab.collector.client import ConnectionEvent, ConnectionSink, FrameSink, listen
 from rugslab.collector.journal import Journal, collector_lock, mark_ingested, pending_journals
 from rugslab.collector.status import FeedStatus
 from rugslab.collector.summary import CollectSummary
@@ -111,8 +111,12 @@ def recover_journals(lake: Path) -> IngestSummary | None:
 
 
 class _Collector:
-    def __init__(self, opts: CollectOptions, stop: asyncio.Event, out: TextIO | None) -> None:
+    def __init__(self, opts: CollectOptions, stop: asyncio.Event, out: TextIO | None,
+                 observe_frame: FrameSink | None = None,
+                 observe_connection: ConnectionSink | None = None) -> None:
         self.opts = opts
+        self.observe_frame = observe_frame
+        self.observe_connection = observe_connection
         self.stop = stop
         self.out = out
         self.session_id = uuid.uuid4().hex
@@ -141,6 +145,8 @@ class _Collector:
         if self.opts.max_games and self.status.games_complete >= self.opts.max_games:
             self.summary.stop_reason = f"{self.opts.max_games} games complete"
             self.stop.set()
+        if self.observe_frame is not None:  # after the journal: an observer never costs a frame
+            self.observe_frame(frame)
 
     def on_connection(self, ev: ConnectionEvent) -> None:
         if ev.kind == "connected":
@@ -150,6 +156,8 @@ class _Collector:
         else:
             self.summary.disconnects += 1
         self.status.on_connection(ev)
+        if self.observe_connection is not None:
+            self.observe_connection(ev)
         self.pending.add(
             "connections",
             {
@@ -278,7 +286,8 @@ class _Collector:
 
 
 async def collect_async(
-    opts: CollectOptions, stop: asyncio.Event | None = None, *, out: Out = STDERR
+    opts: CollectOptions, stop: asyncio.Event | None = None, *, out: Out = STDERR,
+    observe_frame: FrameSink | None = None, observe_connection: ConnectionSink | None = None,
 ) -> CollectSummary:
     """Collect the feed at `opts.url` into `opts.lake` until a stop condition (module doc).
 
@@ -286,6 +295,10 @@ async def collect_async(
         opts: URL, lake, stop conditions, timers.
         stop: set it to end the run (SIGINT/SIGTERM do when run through `collect`).
         out: where status lines go (None = silent).
+        observe_frame: called with every frame after the collector has taken it (journal,
+            assembler, status), e.g. the live server (`rugslab serve live --lake`); it must
+            not raise.
+        observe_connection: called with every connection event after the collector's own.
 
     Returns:
         A `CollectSummary` (its `str` is the summary the CLI prints).
@@ -296,7 +309,7 @@ async def collect_async(
     stop = stop or asyncio.Event()
     opts.lake.mkdir(parents=True, exist_ok=True)
     with collector_lock(opts.lake):
-        c = _Collector(opts, stop, status_stream(out))
+        c = _Collector(opts, stop, status_stream(out), observe_frame, observe_connection)
         try:
             c.summary.recovered = recover_journals(opts.lake)
         except LakeError as e:  # e.g. a full disk: collect anyway, recover at the next start
