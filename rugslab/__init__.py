@@ -15,7 +15,8 @@ Where things live, by pipeline stage (each imports only from the stages above it
     lake/       Delta tables: writes, maintenance, snapshots, the DuckDB catalog, migration
     ingest      files → lake;  collector/  the live feed → lake;  sim/  simulated feeds
     analysis/   timing, hazard, side bets;  strategy/  backtests on ensembles of bankrolls
-    plots, notebook  charts and the notebooks' helpers
+    plots/      chart builders by noun (timing, hazard, side bets, strategies, the generator)
+                and charts drawn offline (`plots.render`);  notebook  the notebooks' helpers
     report/     the headline numbers and the notebooks' main charts (`rugslab report`)
     cli/        the `rugslab` command
 """

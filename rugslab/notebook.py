@@ -11,7 +11,7 @@ it was opened (the files of one `lake.snapshot`), so a notebook's numbers come f
 the lake even while a collector writes, and `RUGSLAB_AS_OF=<the printed time>` reproduces
 them later (within the log's 12 hours of versions).
 
-`open_lake` also switches altair to the offline renderer (`rugslab.render`): every chart the
+`open_lake` also switches altair to the offline renderer (`rugslab.plots.render`): every chart the
 notebook shows is drawn to SVG when its cell runs and saved in the output, so it shows with no
 network, behind a firewall and in an archived notebook (altair's default loads vega from a CDN).
 
@@ -42,7 +42,7 @@ from rugslab.fair import replay_game
 from rugslab.ingest import ingest
 from rugslab.lake.catalog import connect, read_table
 from rugslab.lake.snapshot import LakeSnapshot, lake_snapshot
-from rugslab.render import enable_offline_charts
+from rugslab.plots.render import enable_offline_charts
 from rugslab.strategy.sources import LakeSource, lake_games
 from rugslab.tables.schemas import TABLES
 
@@ -197,7 +197,7 @@ def open_lake(env: Mapping[str, str] | None = None, *, cwd: Path | None = None) 
     A relative lake path is looked up in `cwd` (default: the working directory), then in its
     parent, so a notebook started from `notebooks/` finds the repository's `./lake`.
 
-    Also makes altair draw charts offline (`rugslab.render.enable_offline_charts`): the
+    Also makes altair draw charts offline (`rugslab.plots.render.enable_offline_charts`): the
     notebooks call this first, so their charts need no network and no notebook has to set up
     altair itself.
 

@@ -10,10 +10,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from rugslab import notebook, render
+from rugslab import notebook
 from rugslab.errors import ConfigError, LakeError
 from rugslab.fair import replay_game
 from rugslab.lake.writer import write_batch
+from rugslab.plots import render
 from rugslab.tables.batch import RowBatch
 
 T0 = dt.datetime(2025, 12, 12, 17, tzinfo=dt.UTC)

@@ -22,7 +22,7 @@ STAGES = {
     "lake": 6,
     "ingest": 7, "ingest_summary": 7,
     "collector": 8, "sim": 8,
-    "analysis": 9, "strategy": 9, "plots": 9, "plots_stats": 9, "render": 9,
+    "analysis": 9, "strategy": 9, "plots": 9,
     "api": 10, "paper": 10, "live": 10,
     "notebook": 11, "demo": 11, "testing": 11, "report": 11,
     "cli": 12, "__init__": 13, "__main__": 13,

@@ -16,7 +16,7 @@ import altair as alt
 import numpy as np
 import polars as pl
 
-from rugslab import plots, plots_stats
+from rugslab import plots
 from rugslab.analysis import (
     hazard,
     peaks,
@@ -29,7 +29,7 @@ from rugslab.analysis import (
 from rugslab.errors import ConfigError, RugslabError
 from rugslab.fair.verify import VERIFIED, verify_games
 from rugslab.notebook import replay_vs_recorded
-from rugslab.render import Block
+from rugslab.plots.render import Block
 from rugslab.report.build import ReportData
 from rugslab.sim.montecarlo import simulate_summaries
 
@@ -80,7 +80,7 @@ def _timing(data: ReportData, n_resamples: int, seed: int) -> list[Block]:
 
     def by_day() -> alt.TopLevelMixin:
         _need(iv.height > 0, none)
-        return plots_stats.interval_distribution_by(iv, by="day")
+        return plots.interval_distribution_by(iv, by="day")
 
     names = REPORT_CHARTS["01 · Tick timing"]
     return [_chart(n, f) for n, f in zip(names, (histogram, by_day, acf), strict=True)]
@@ -102,13 +102,13 @@ def _hazard(data: ReportData) -> list[Block]:
 
     def qq() -> alt.TopLevelMixin:
         _need(games["rug_tick"].is_not_null().any(), rugs)
-        return plots_stats.qq_chart(survival.survival_qq(games))
+        return plots.qq_chart(survival.survival_qq(games))
 
     def effects() -> alt.TopLevelMixin:
         _need(data.ticks.height > 0, "no ticks")
         rows = timing_hazard.hazard_rows(data.ticks, games)
         margin = timing_hazard.test_timing_hazard(rows).margin
-        return plots_stats.effect_chart(timing_hazard.timing_hazard_table(rows), margin=margin)
+        return plots.effect_chart(timing_hazard.timing_hazard_table(rows), margin=margin)
 
     names = REPORT_CHARTS["02 · Rug hazard"]
     return [_chart(n, f) for n, f in zip(names, (curve, km, qq, effects), strict=True)]
@@ -160,7 +160,7 @@ def _fair(data: ReportData, sims: pl.DataFrame, seed: int) -> list[Block]:
     def pit() -> alt.TopLevelMixin:
         pits = peaks.peak_pit(data.games, per_game=PIT_PATHS_PER_GAME, seed=seed)
         _need(pits.height > 0, "no complete game with a known rug tick")
-        return plots_stats.pit_histogram(pits)
+        return plots.pit_histogram(pits)
 
     names = REPORT_CHARTS["05 · Provably fair"]
     return [_chart(n, f) for n, f in zip(names, (replay, rug_ticks, pit), strict=True)]

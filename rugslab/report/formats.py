@@ -10,7 +10,7 @@ with every key of `headline.HEADLINE_KEYS` at the top level: a number (`timing_v
 or null where the data cannot say. Text: the lake line of `rugslab status`, then one line per
 number, intervals as `x [lo, hi]`, a null as "no data" or "n too small". HTML: the same
 numbers as a table and the main charts of notebooks 01, 02, 03 and 05 as inline SVG
-(`rugslab.render.html_page`): it loads nothing and opens offline.
+(`rugslab.plots.render.html_page`): it loads nothing and opens offline.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import polars as pl
 
 from rugslab.analysis.headline import HEADLINE_KEYS, Value
 from rugslab.errors import ConfigError
-from rugslab.render import Block, html_page
+from rugslab.plots.render import Block, html_page
 from rugslab.report.build import LakeReport, build_report
 from rugslab.report.charts import DEFAULT_SIM_GAMES, report_charts
 

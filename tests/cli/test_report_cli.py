@@ -15,7 +15,7 @@ import pytest
 
 from rugslab.analysis.headline import HEADLINE_KEYS
 from rugslab.cli import main
-from rugslab.render import external_references
+from rugslab.plots.render import external_references
 from rugslab.report import REPORT_CHARTS
 
 #: fast settings: the intervals are coarser, the numbers the same functions'

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rugslab.render import external_references
+from rugslab.plots.render import external_references
 from rugslab.report import REPORT_CHARTS, build_report, report_html
 
 

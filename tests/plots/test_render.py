@@ -1,4 +1,4 @@
-"""rugslab.render: charts drawn to SVG here, shown with no network, in notebooks and pages."""
+"""rugslab.plots.render: charts drawn to SVG here, shown with no network, in notebooks and pages."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import altair as alt
 import polars as pl
 import pytest
 
-from rugslab import render
 from rugslab.errors import ConfigError
+from rugslab.plots import render
 
 BARS = pl.DataFrame({"tick": [1, 2, 3], "rugs": [3, 1, 2]})
 #: a data mark of vega's SVG: a graphics symbol that is not an axis, legend or title
