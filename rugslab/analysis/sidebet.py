@@ -236,8 +236,7 @@ def montecarlo_sidebet_ev(
     """
     t = np.asarray(rug_ticks, dtype=float)
     t = np.where(np.isnan(t) | (t < 0), np.inf, t)  # unrugged: never ≤ end
-    if level <= 0 or level >= 1:
-        raise ConfigError(f"Invalid level {level!r}: expected a probability strictly in (0, 1).")
+    require_probability("level", level)
     rows = []
     for s in np.asarray(start_ticks, dtype=np.int64).tolist():
         alive = t > s

@@ -42,8 +42,7 @@ def _used(games: pl.DataFrame, entry_col: str) -> pl.DataFrame:
 
 
 def _alpha(level: float) -> float:
-    if not 0.0 < level < 1.0:
-        raise ConfigError(f"Invalid level {level!r}: expected a probability strictly in (0, 1).")
+    require_probability("level", level)
     return 1.0 - level
 
 

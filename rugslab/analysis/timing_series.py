@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from rugslab.analysis._frames import require_columns
+from rugslab.analysis._frames import require_columns, require_probability
 from rugslab.analysis.resample import DEFAULT_RESAMPLES, bootstrap_sums
 from rugslab.errors import ConfigError
 from rugslab.feed.rules import NOMINAL_TICK_MS, SIDEBET_WINDOW_TICKS
@@ -173,8 +173,7 @@ def predict_window_duration(
         no window), `share_with_stall`; `mean_ms` (n·μ), `iid_sd_ms`, `adjusted_sd_ms`,
         `normal_lo_ms`, `normal_hi_ms` (mean ± z·adjusted sd).
     """
-    if not 0.0 < level < 1.0:
-        raise ConfigError(f"Invalid level {level!r}: expected a probability strictly in (0, 1).")
+    require_probability("level", level)
     n = window_ticks
     calm = intervals.filter(~pl.col("is_stall")) if "is_stall" in intervals.columns else (
         intervals)
