@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 
 from rugslab.analysis._frames import require_columns, require_positive
+from rugslab.config import parse_duration
 from rugslab.errors import ConfigError
 from rugslab.feed.rules import NOMINAL_TICK_MS
 
@@ -213,7 +214,7 @@ def recording_sessions(intervals: pl.DataFrame, *, gap: str = SESSION_GAP) -> pl
 
     Args:
         intervals: `tick_intervals` output.
-        gap: a polars duration string ("10m", "1h").
+        gap: a duration such as "10m", "1h" or "1h30m" (`config.parse_duration`).
 
     Returns:
         One row per game with intervals, sorted by `first_ts`: `game_id`, `session` (1, 2, ...
@@ -221,7 +222,7 @@ def recording_sessions(intervals: pl.DataFrame, *, gap: str = SESSION_GAP) -> pl
         `last_ts`.
     """
     require_columns(intervals, ("game_id", "recv_ts"), table="intervals")
-    limit = _duration(gap)
+    limit = timedelta(seconds=parse_duration(gap, arg="gap"))
     spans = intervals.group_by("game_id").agg(
         pl.col("recv_ts").min().alias("first_ts"), pl.col("recv_ts").max().alias("last_ts")
     ).sort("first_ts", "game_id")
@@ -232,14 +233,6 @@ def recording_sessions(intervals: pl.DataFrame, *, gap: str = SESSION_GAP) -> pl
     ).with_columns(
         pl.col("first_ts").min().over("session").alias("session_start")
     ).select("game_id", "session", "session_start", "first_ts", "last_ts")
-
-
-def _duration(text: str) -> timedelta:
-    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
-        raise ConfigError(f"Invalid gap {text!r}: expected a whole number and a unit s, m, h "
-                          "or d, e.g. '10m'.")
-    return timedelta(**{units[text[-1]]: int(text[:-1])})
 
 
 def interval_breakdown(intervals: pl.DataFrame, *, by: Literal["day", "session"] = "day",
