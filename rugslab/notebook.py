@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from rugslab.analysis.hazard import binomial_interval
 from rugslab.config import DEFAULT_LIVE_SECONDS, Settings, parse_as_of
 from rugslab.demo import run_demo
 from rugslab.errors import ConfigError, LakeError
@@ -304,8 +305,6 @@ def exceedance(values: np.ndarray | pl.Series, levels: Sequence[float], *,
                level: float = 0.95) -> pl.DataFrame:
     """Share of `values` ≥ each level with a Wilson interval: `level_x`, `n`, `k`, `share`,
     `lo`, `hi` (nulls in `values` are dropped)."""
-    from scipy import stats
-
     x = np.asarray(values.drop_nulls() if isinstance(values, pl.Series) else values, float)
     x = x[~np.isnan(x)]
     if x.size == 0:
@@ -313,9 +312,9 @@ def exceedance(values: np.ndarray | pl.Series, levels: Sequence[float], *,
     rows = []
     for v in levels:
         k = int((x >= v).sum())
-        ci = stats.binomtest(k, x.size).proportion_ci(confidence_level=level, method="wilson")
+        lo, hi = binomial_interval(k, x.size, "wilson", level)
         rows.append({"level_x": float(v), "n": int(x.size), "k": k, "share": k / x.size,
-                     "lo": float(ci.low), "hi": float(ci.high)})
+                     "lo": lo, "hi": hi})
     return pl.DataFrame(rows)
 
 

@@ -17,9 +17,9 @@ from typing import Literal, Protocol
 import numpy as np
 import polars as pl
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from rugslab.analysis._frames import require_columns
+from rugslab.analysis.hazard import binomial_interval
 from rugslab.analysis.resample import DEFAULT_RESAMPLES, bootstrap_ratios
 from rugslab.errors import ConfigError
 
@@ -118,8 +118,7 @@ def calibration(preds: ArrayLike, outcomes: ArrayLike, *, groups: ArrayLike | No
         if lo is not None and hi is not None:
             bounds, how = (float(lo[j]), float(hi[j])), "game bootstrap"
         else:
-            ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
-            bounds, how = (float(ci.low), float(ci.high)), "wilson"
+            bounds, how = binomial_interval(k, n, "wilson", level), "wilson"
         rows.append({"bin": b, "n": n, "games": games[j], "mean_pred": float(p[sel].mean()),
                      "observed": k / n, "lo": bounds[0], "hi": bounds[1], "interval": how})
     table = pl.DataFrame(rows, schema={"bin": pl.Int64, "n": pl.Int64, "games": pl.Int64,

@@ -128,7 +128,14 @@ def _at_risk_and_rugs(exposure: pl.DataFrame, last: int) -> tuple[np.ndarray, np
     return at_risk, rugs
 
 
-def _ci(k: int, n: int, method: CiMethod, level: float) -> tuple[float, float]:
+def binomial_interval(k: int, n: int, method: CiMethod = "wilson", level: float = 0.95
+                      ) -> tuple[float, float]:
+    """(lo, hi) of k successes in n independent trials: Wilson score or exact
+    (Clopper–Pearson) interval at `level`; (NaN, NaN) when n is 0. What it treats as
+    independent: the n trials (pass a cluster bootstrap where they are not).
+
+    Source: scipy.stats.binomtest(k, n).proportion_ci.
+    """
     if n == 0:
         return math.nan, math.nan
     ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method=method)
@@ -177,7 +184,7 @@ def hazard_curve(
     k = np.append(rugs[1:max_tick], rugs[max_tick:].sum())
     with np.errstate(divide="ignore", invalid="ignore"):
         h = np.where(n > 0, k / np.maximum(n, 1), np.nan)
-    bounds = [_ci(ki, ni, ci, level) for ki, ni in zip(k, n, strict=True)]
+    bounds = [binomial_interval(ki, ni, ci, level) for ki, ni in zip(k, n, strict=True)]
     surv = np.cumprod(1.0 - np.nan_to_num(h[:-1], nan=0.0))
     tail = np.flatnonzero(at_risk[max_tick:])
     ticks = np.arange(1, max_tick + 1, dtype=np.int64)
@@ -283,7 +290,7 @@ def test_constant_hazard(
             "Pass games with observed ticks."
         )
     pooled = rugs / exposure
-    lo, hi = _ci(rugs, exposure, "wilson", level)
+    lo, hi = binomial_interval(rugs, exposure, "wilson", level)
     g_null = _g_statistic(k, n, p)
     g_h = _g_statistic(k, n, pooled) if 0 < pooled < 1 else 0.0
     dof = int(n.size)
@@ -342,7 +349,7 @@ def binned_hazard(curve: pl.DataFrame, *, bin_ticks: int = 25, ci: CiMethod = "w
         .sort("_bin")
         .rename({"_bin": "tick"})
     )
-    bounds = [_ci(k, n, ci, level) for k, n in zip(binned["rugs"], binned["at_risk"],
+    bounds = [binomial_interval(k, n, ci, level) for k, n in zip(binned["rugs"], binned["at_risk"],
                                                    strict=True)]
     return binned.select(
         "tick", "last_tick", "at_risk", "rugs",
@@ -386,6 +393,6 @@ def pooled_hazard(
         boot = bootstrap_ratios(sums[:, 0], sums[:, 1], n_resamples=n_resamples, level=level,
                                 bounds=(0.0, 1.0), seed=seed)
         _, lo, hi = boot.scalar()
-    w_lo, w_hi = _ci(rugs, exposure, "wilson", level)
+    w_lo, w_hi = binomial_interval(rugs, exposure, "wilson", level)
     return {"games": float(e.height), "exposure": float(exposure), "rugs": float(rugs),
             "hazard": rugs / exposure, "lo": lo, "hi": hi, "wilson_lo": w_lo, "wilson_hi": w_hi}

@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from rugslab.analysis._frames import require_columns, require_positive, require_probability
-from rugslab.analysis.hazard import game_exposure
+from rugslab.analysis.hazard import binomial_interval, game_exposure
 from rugslab.analysis.resample import (
     DEFAULT_RESAMPLES,
     bootstrap_ratios,
@@ -194,9 +194,8 @@ def empirical_win_rate(
         n, k, u = int(risk.sum()), int(inside.sum()), int(unknown.sum())
         method, lo_i, hi_i = "game bootstrap", float(lo[i]), float(hi[i])
         if n and not hi_i > lo_i and n - u > 0:  # every replicate agrees: no spread to read
-            ci = stats.binomtest(k, n - u).proportion_ci(confidence_level=level,
-                                                         method="exact")
-            method, lo_i, hi_i = "exact", float(ci.low), float(ci.high)
+            lo_i, hi_i = binomial_interval(k, n - u, "exact", level)
+            method = "exact"
         rows.append({"start_tick": si, "n": n, "wins": k, "n_unknown": u,
                      "win_rate": float(est[i]) if n else math.nan, "lo": lo_i, "hi": hi_i,
                      "band_lo": float(band_lo[i]), "band_hi": float(band_hi[i]),
@@ -242,10 +241,7 @@ def montecarlo_sidebet_ev(
         alive = t > s
         n = int(alive.sum())
         k = int((t[alive] <= s + window).sum())
-        lo, hi = (math.nan, math.nan)
-        if n:
-            ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="exact")
-            lo, hi = float(ci.low), float(ci.high)
+        lo, hi = binomial_interval(k, n, "exact", level)
         rows.append({"start_tick": s, "n": n, "wins": k,
                      "win_rate": k / n if n else math.nan, "lo": lo, "hi": hi})
     out = pl.DataFrame(rows, schema={"start_tick": pl.Int64, "n": pl.Int64, "wins": pl.Int64,
@@ -328,8 +324,7 @@ def resolved_bets_vs_model(side_bets: pl.DataFrame, *, games: pl.DataFrame | Non
     y, m = per_game["outcome_won"].to_numpy(), per_game["bets"].to_numpy()
     lo = hi = w_lo = w_hi = pv = math.nan
     if n:
-        ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
-        w_lo, w_hi = float(ci.low), float(ci.high)
+        w_lo, w_hi = binomial_interval(k, n, "wilson", level)
     if per_game.height >= 2:
         boot = bootstrap_ratios(y, m, n_resamples=n_resamples, level=level, bounds=(0.0, 1.0),
                                 seed=seed)

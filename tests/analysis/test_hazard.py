@@ -146,7 +146,7 @@ def test_binned_hazard_pools_exposure_and_rugs_per_bin() -> None:
     assert b.select("tick", "last_tick", "at_risk", "rugs", "pooled").rows() == [
         (1, 5, 13, 1, False), (6, 7, 4, 1, False), (8, 9, 2, 0, True)]
     assert b["hazard"].to_list() == [1 / 13, 1 / 4, 0.0]
-    lo, hi = hazard._ci(1, 13, "wilson", 0.95)
+    lo, hi = hazard.binomial_interval(1, 13, "wilson", 0.95)
     assert (b["lo"][0], b["hi"][0]) == (lo, hi)
     with pytest.raises(ConfigError, match="bin_ticks"):
         hazard.binned_hazard(curve, bin_ticks=0)
