@@ -55,17 +55,17 @@ class LakeSnapshot:
     def describe(self) -> str:
         """One line to print beside a result: the read time (and `as_of`) and each table's
         version, enough to read the same state again with `--as-of`."""
-        when = _iso(self.read_at)
+        when = iso_ms(self.read_at)
         head = f"lake {self.lake} read {when}"
         if self.as_of is not None:
-            head += f" as of {_iso(self.as_of)}"
+            head += f" as of {iso_ms(self.as_of)}"
         if not self.tables:
             return f"{head}: no tables yet"
         parts = ", ".join(f"{t} v{s.version}" for t, s in self.tables.items())
         return f"{head}: {parts} (reproduce with --as-of {when})"
 
 
-def _iso(when: datetime) -> str:
+def iso_ms(when: datetime) -> str:
     """UTC ISO 8601 to the millisecond (Delta's commit time resolution): floored, so a
     commit made before the read is never after the printed time."""
     return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

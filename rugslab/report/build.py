@@ -24,7 +24,7 @@ from rugslab import __version__
 from rugslab.analysis.headline import HEADLINE_KEYS, Value, headline_numbers
 from rugslab.config import parse_as_of
 from rugslab.errors import ConfigError, LakeError
-from rugslab.lake.snapshot import LakeSnapshot, lake_snapshot
+from rugslab.lake.snapshot import LakeSnapshot, iso_ms, lake_snapshot
 from rugslab.notebook import ORIGINS, REAL_ORIGINS, Lab
 
 #: Bootstrap replicates of every interval (the notebooks' full size; `--resamples`).
@@ -106,11 +106,6 @@ class LakeReport:
 def epoch_ms(when: datetime) -> int:
     """Whole milliseconds since 1970-01-01 UTC (exact: no float rounding)."""
     return (when - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
-
-
-def iso_ms(when: datetime) -> str:
-    """UTC ISO 8601 to the millisecond with a Z, as `LakeSnapshot.describe` prints it."""
-    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def read_report_data(lab: Lab, origins: Sequence[str] = REAL_ORIGINS) -> ReportData:
