@@ -143,7 +143,8 @@ def headline_numbers(
         out |= {"weibull_shape": _num(w["shape"]), "weibull_shape_lo": _num(w["shape_lo"]),
                 "weibull_shape_hi": _num(w["shape_hi"])}
     if iv.height:
-        t = _try(lambda: test_timing_hazard(hazard_rows(ticks, games), level=level))
+        t = _try(lambda: test_timing_hazard(hazard_rows(ticks, games, intervals=iv),
+                                              level=level))
         if t is not None:
             out |= {"timing_effect_or": _num(t.odds_ratio), "timing_effect_or_lo": _num(t.lo),
                     "timing_effect_or_hi": _num(t.hi), "timing_verdict": t.verdict}

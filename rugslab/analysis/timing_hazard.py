@@ -61,8 +61,8 @@ def equivalence_margin(*, p: float = RUG_PROB_PER_TICK, payout_x: float = SIDEBE
 
 
 def hazard_rows(ticks: pl.DataFrame, games: pl.DataFrame, *, k: int = 10,
-                min_intervals: int | None = None, entry_col: str = "first_live_tick"
-                ) -> pl.DataFrame:
+                min_intervals: int | None = None, entry_col: str = "first_live_tick",
+                intervals: pl.DataFrame | None = None) -> pl.DataFrame:
     """Person-period rows with time-varying timing features.
 
     Args:
@@ -72,6 +72,8 @@ def hazard_rows(ticks: pl.DataFrame, games: pl.DataFrame, *, k: int = 10,
         k: the features look at the intervals ending at ticks t-k..t-1.
         min_intervals: rows with fewer measured intervals there are dropped (default
             max(2, k // 2)); the features of a tick not watched live are unknown.
+        intervals: `timing.tick_intervals(ticks, games)` when the caller has it already
+            (`ticks` is then not read again).
 
     Returns:
         One row per game and tick t at risk with features: `game_id`, `tick`, `rug` (bool),
@@ -86,8 +88,9 @@ def hazard_rows(ticks: pl.DataFrame, games: pl.DataFrame, *, k: int = 10,
     grid = e.select("game_id", "rugged", "exit_tick",
                     pl.int_ranges("at_risk_from", pl.col("exit_tick") + 1).alias("tick")
                     ).explode("tick")
-    iv = tick_intervals(ticks, games).select("game_id", pl.col("tick").cast(pl.Int64),
-                                             "interval_ms")
+    if intervals is None:
+        intervals = tick_intervals(ticks, games)
+    iv = intervals.select("game_id", pl.col("tick").cast(pl.Int64), "interval_ms")
     # features at tick u from intervals ending at u-k+1..u, then moved to row t = u + 1
     dense = (e.select("game_id", pl.int_ranges(0, pl.col("exit_tick") + 1).alias("tick"))
              .explode("tick").join(iv, on=["game_id", "tick"], how="left")
