@@ -64,9 +64,9 @@ def _need(ok: bool, what: str) -> None:
         raise ConfigError(what)
 
 
-def _timing(data: ReportData, n_resamples: int, seed: int) -> list[Block]:
-    """Notebook 01: the log-axis histogram, the distributions by day, the autocorrelation."""
-    iv = timing.tick_intervals(data.ticks, data.games)
+def _timing(iv: pl.DataFrame, n_resamples: int, seed: int) -> list[Block]:
+    """Notebook 01 from the tick intervals `iv`: the log-axis histogram, the distributions by
+    day, the autocorrelation."""
     none = "no tick intervals of games received live"
 
     def acf() -> alt.TopLevelMixin:
@@ -86,8 +86,9 @@ def _timing(data: ReportData, n_resamples: int, seed: int) -> list[Block]:
     return [_chart(n, f) for n, f in zip(names, (histogram, by_day, acf), strict=True)]
 
 
-def _hazard(data: ReportData) -> list[Block]:
-    """Notebook 02: the binned hazard curve, Kaplan–Meier, the Q–Q plot, the timing effects."""
+def _hazard(data: ReportData, iv: pl.DataFrame) -> list[Block]:
+    """Notebook 02: the binned hazard curve, Kaplan–Meier, the Q–Q plot, the timing effects
+    (from the tick intervals `iv`)."""
     games = data.games
     rugs = "no rugged game with a known rug tick"
 
@@ -106,9 +107,10 @@ def _hazard(data: ReportData) -> list[Block]:
 
     def effects() -> alt.TopLevelMixin:
         _need(data.ticks.height > 0, "no ticks")
-        rows = timing_hazard.hazard_rows(data.ticks, games)
-        margin = timing_hazard.test_timing_hazard(rows).margin
-        return plots.effect_chart(timing_hazard.timing_hazard_table(rows), margin=margin)
+        rows = timing_hazard.hazard_rows(data.ticks, games, intervals=iv)
+        table = timing_hazard.timing_hazard_table(rows)
+        _need(table.height > 0, "no timing feature varies over the game-ticks at risk")
+        return plots.effect_chart(table, margin=timing_hazard.equivalence_margin())
 
     names = REPORT_CHARTS["02 · Rug hazard"]
     return [_chart(n, f) for n, f in zip(names, (curve, km, qq, effects), strict=True)]
@@ -186,9 +188,10 @@ def report_charts(data: ReportData, *, n_resamples: int, sim_games: int = DEFAUL
     if sim_games < 1:
         raise ConfigError(f"Invalid sim_games {sim_games!r}: expected at least 1 simulated game.")
     sims = pl.concat(simulate_summaries(sim_games, seed=seed))
+    iv = timing.tick_intervals(data.ticks, data.games)
     return {
-        "01 · Tick timing": _timing(data, n_resamples, seed),
-        "02 · Rug hazard": _hazard(data),
+        "01 · Tick timing": _timing(iv, n_resamples, seed),
+        "02 · Rug hazard": _hazard(data, iv),
         "03 · Side-bet EV": _sidebet(data, sims, n_resamples, seed),
         "05 · Provably fair": _fair(data, sims, seed),
     }
