@@ -124,6 +124,13 @@ def run_tasks(tasks: Sequence[ChunkTask], *, executor: Executor | None = None,
     return out
 
 
+def real_games_of(described: Mapping[str, object]) -> int | None:
+    """The number of real games paths were resampled from, given their source's `describe()`
+    (a lake source: its `used`), else None (a generator: every path is independent)."""
+    real = described.get("used") if described.get("source") == "lake" else None
+    return real if isinstance(real, int) else None
+
+
 @dataclass(frozen=True, slots=True)
 class Ensemble:
     """The result of `run_ensemble`: per-path summaries and what produced them."""
@@ -140,16 +147,22 @@ class Ensemble:
         """Number of paths."""
         return self.summaries.paths
 
+    @property
+    def resampled_from(self) -> int | None:
+        """`real_games_of(self.source)`."""
+        return real_games_of(self.source)
+
     def metrics(self, *, level: float = 0.95) -> EnsembleMetrics:
         """Every metric with intervals across paths (`rugslab.strategy.metrics`); for paths
         resampled from real games, intervals for the real sample (`ensemble_metrics`)."""
-        real = self.source.get("used") if self.source.get("source") == "lake" else None
         return ensemble_metrics(self.summaries, games=self.games, level=level,
-                                resampled_from=real if isinstance(real, int) else None)
+                                resampled_from=self.resampled_from)
 
     def ruin_curve(self, *, level: float = 0.95) -> pl.DataFrame:
-        """P(ruin by game g) at the checkpoints, with Wilson bands."""
-        return ruin_curve(self.summaries, games=self.games, level=level)
+        """P(ruin by game g) at the checkpoints, with Wilson bands (for paths resampled from
+        real games, bands for the real sample: `metrics.ruin_curve`)."""
+        return ruin_curve(self.summaries, games=self.games, level=level,
+                          resampled_from=self.resampled_from)
 
     def bankroll_bands(self) -> pl.DataFrame:
         """Quantiles of the bankroll across paths at each checkpoint (a fan chart's data)."""

@@ -252,11 +252,17 @@ def ensemble_metrics(s: PathSummaries, *, games: int, level: float = 0.95,
 
 
 def ruin_curve(s: PathSummaries, *, games: int, level: float = 0.95,
-               at: np.ndarray | None = None) -> pl.DataFrame:
-    """P(ruin by game g) with Wilson intervals (resamples: paths).
+               at: np.ndarray | None = None, resampled_from: int | None = None
+               ) -> pl.DataFrame:
+    """P(ruin by game g) with Wilson intervals (resamples: paths; for paths resampled from
+    real games, the real games: as `ensemble_metrics`).
 
     Args:
         at: the game counts g to report (default: the checkpoints).
+        resampled_from: for paths resampled from real games (`LakeSource`), how many real
+            games there were: the interval at g is then Wilson's at an effective sample size
+            of min(paths, resampled_from / g) independent paths (ruin by game g rests on the
+            first g games of each path, all drawn from the same real games).
 
     Returns:
         One row per g: `game`, `ruined`, `paths`, `p`, `lo`, `hi`.
@@ -266,7 +272,8 @@ def ruin_curve(s: PathSummaries, *, games: int, level: float = 0.95,
     rows = []
     for x in g.tolist():
         k = int(ruin_by[min(x, games + 1)])
-        iv = wilson_interval(k, s.paths, level=level)
+        units = min(s.paths, resampled_from / max(x, 1)) if resampled_from else None
+        iv = wilson_interval(k, s.paths, level=level, units=units)
         rows.append({"game": x, "ruined": k, "paths": s.paths, "p": iv.value, "lo": iv.lo,
                      "hi": iv.hi})
     return pl.DataFrame(rows, schema={"game": pl.Int64, "ruined": pl.Int64, "paths": pl.Int64,

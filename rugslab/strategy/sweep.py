@@ -26,6 +26,7 @@ from rugslab.strategy.ensemble import (
     ChunkTask,
     Executor,
     chunk_tasks,
+    real_games_of,
     run_tasks,
 )
 from rugslab.strategy.metrics import ensemble_metrics
@@ -79,8 +80,7 @@ def sweep(strategy: str, grid: Mapping[str, Sequence[object]], source: Source, *
     parts = run_tasks(tasks, executor=executor, workers=workers, progress=progress)
     rows = []
     for point, (lo, hi) in zip(points, spans, strict=True):
-        real = source.describe().get("used") if source.name == "lake" else None
         m = ensemble_metrics(PathSummaries.concat(parts[lo:hi]), games=games, level=level,
-                             resampled_from=real if isinstance(real, int) else None)
+                             resampled_from=real_games_of(source.describe()))
         rows.append({**point, **m.to_dict()})
     return pl.DataFrame(rows, infer_schema_length=None)

@@ -103,3 +103,17 @@ def test_a_lake_ensembles_intervals_do_not_shrink_with_more_paths() -> None:
         return iv.hi - iv.lo
 
     assert width(800) == pytest.approx(width(100), rel=0.25)
+
+
+def test_the_ruin_curve_of_paths_resampled_from_real_games_is_as_wide_as_the_real_sample() -> None:
+    e = run_ensemble(SidebetFixed(stake=2.0), MonteCarloSource(), paths=200, games_per_path=50,
+                     seed=3, rules=ExecutionRules(bankroll_sol=10.0))
+    s = e.summaries
+    by_path = metrics.ruin_curve(s, games=50, at=np.array([50]))
+    by_game = metrics.ruin_curve(s, games=50, at=np.array([50]), resampled_from=500)
+    k = by_path["ruined"][0]
+    # 500 real games hold 500 / 50 = 10 independent paths of 50 games: Wilson at n = 10
+    real = metrics.wilson_interval(k, 200, units=10)
+    assert 0 < k < 200 and by_game["p"][0] == by_path["p"][0] == k / 200
+    assert (by_game["lo"][0], by_game["hi"][0]) == (real.lo, real.hi)
+    assert by_game["hi"][0] - by_game["lo"][0] > by_path["hi"][0] - by_path["lo"][0]
