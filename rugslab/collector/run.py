@@ -48,8 +48,6 @@ from rugslab.lake.writer import write_batch
 from rugslab.tables.batch import RowBatch
 from rugslab.tables.columns import ColumnRows
 
-#: Rows held for a retry after failed lake writes before they are let go from memory (their
-#: frames stay in the journal, which is then recovered at the next start).
 #: Where status lines go: a stream, None (silent), or `STDERR`, the process's standard error
 #: at the time of the call (a default bound at import would keep a stream that may be closed
 #: by then, e.g. one a test harness swapped in).
@@ -62,6 +60,8 @@ def status_stream(out: Out) -> TextIO | None:
     return sys.stderr if out == STDERR else out  # type: ignore[return-value]
 
 
+#: Rows held for a retry after failed lake writes before they are let go from memory (their
+#: frames stay in the journal, which is then recovered at the next start).
 MAX_PENDING_ROWS = 2_000_000
 #: ... or bytes of frame arguments held in them (`raw_events.args_json`): 256 MiB is ~2 hours
 #: of the live feed (~5 frames/s of 7.3 KB, the mean of bench/ingest.py's archive).
