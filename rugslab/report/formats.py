@@ -26,6 +26,7 @@ import polars as pl
 
 from rugslab.analysis.headline import HEADLINE_KEYS, Value
 from rugslab.errors import ConfigError
+from rugslab.lake.layout import TEMP_MARKER
 from rugslab.plots.render import Block, html_page
 from rugslab.report.build import LakeReport, build_report
 from rugslab.report.charts import DEFAULT_SIM_GAMES, report_charts
@@ -189,7 +190,7 @@ def write_report(text: str, path: Path, *, arg: str = "--out") -> None:
         ConfigError: the file cannot be written (naming `arg`, the path and the OS's reason).
     """
     check_writable(path, arg=arg)
-    tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:12]}")
+    tmp = path.with_name(f"{path.name}{TEMP_MARKER}{uuid.uuid4().hex[:12]}")
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
