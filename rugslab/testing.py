@@ -15,15 +15,14 @@ The server runs its own asyncio loop in a daemon thread, so the caller may use a
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rugslab.errors import RugslabError
 from rugslab.live.background import BackgroundLive, serve_in_background
 from rugslab.live.run import LiveOptions
+from rugslab.sim.background import LoopThread, start_in_thread
 from rugslab.sim.faults import Faults
 from rugslab.sim.feed import ScheduledFrame, simulate_feed
 from rugslab.sim.replay import read_files, replay_schedule
@@ -55,12 +54,9 @@ def require_shared(shared: Path, *, needed_for: str = "the tests read the real d
 CLIENT_QUERY = "frontend-version=1.0"
 
 
-class RunningServer:
-    """Handle on a `FeedServer` running in a background thread."""
-
-    def __init__(self, server: FeedServer, loop: asyncio.AbstractEventLoop) -> None:
-        self.server = server
-        self.loop = loop
+class RunningServer(LoopThread[FeedServer]):
+    """Handle on a `FeedServer` running in a background thread (`running_server`); `call`
+    and `stop` as `rugslab.sim.background.LoopThread`."""
 
     @property
     def url(self) -> str:
@@ -71,10 +67,6 @@ class RunningServer:
     def client_url(self) -> str:
         """The URL with the mandatory `frontend-version=1.0` query."""
         return f"{self.server.url}?{CLIENT_QUERY}"
-
-    def call(self, coro: Any, timeout: float = 10.0) -> Any:
-        """Run a coroutine on the server's loop and return its result."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def stats(self) -> dict[str, Any]:
         """`FeedServer.stats()`, read on the server's loop (a consistent snapshot)."""
@@ -118,50 +110,23 @@ def running_server(frames: Iterable[ScheduledFrame], *, faults: Faults | None = 
     Raises:
         RugslabError: the server did not start within `start_timeout_s`.
     """
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    box: dict[str, Any] = {}
 
-    async def main() -> None:
+    async def serve(stop: asyncio.Event, started: Callable[[FeedServer], None]) -> None:
         server = FeedServer(frames, faults=faults, host=host, port=0,
                             wait_for_clients=wait_for_clients, on_sent=on_sent)
-        box["server"] = server
-        box["stop"] = asyncio.Event()
+        await server.start()
+        started(server)
         try:
-            await server.start()
-        except BaseException as e:
-            box["error"] = e
-            started.set()
-            raise
-        started.set()
-        try:
-            await box["stop"].wait()
+            await stop.wait()
         finally:
             await server.stop()
 
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(main())
-        except BaseException as e:  # reported through box/started
-            box.setdefault("error", e)
-        finally:
-            pending = asyncio.all_tasks(loop)
-            for t in pending:
-                t.cancel()
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.close()
-
-    thread = threading.Thread(target=run, name="rugslab-feed-server", daemon=True)
-    thread.start()
-    if not started.wait(start_timeout_s) or "error" in box:
-        raise RugslabError(f"feed server did not start: {box.get('error', 'timeout')}")
-    handle = RunningServer(box["server"], loop)
+    handle = start_in_thread(serve, RunningServer, name="rugslab-feed-server",
+                             what="feed server", start_timeout_s=start_timeout_s)
     try:
         yield handle
     finally:
-        loop.call_soon_threadsafe(box["stop"].set)
-        thread.join(10.0)
+        handle.stop(10.0)
 
 
 def sim_frames(games: int, seed: int = 0, speed: float = 100.0,

@@ -82,6 +82,13 @@ def _check(level: float, n_resamples: int, method: str) -> None:
         raise ConfigError(f"Invalid method {method!r}: expected 'percentile' or 'bca'.")
 
 
+def _generator(games: int, seed: int | np.random.Generator | None) -> np.random.Generator:
+    """The resampling's generator (`seed` itself if a Generator), once `games` ≥ 2 is checked."""
+    if games < 2:
+        raise ConfigError(f"A cluster bootstrap needs ≥ 2 games, got {games}.")
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
 def _as_2d(x: ArrayLike) -> np.ndarray:
     a = np.asarray(x, dtype=float)
     return a.reshape(a.shape[0], -1) if a.ndim else a.reshape(1, 1)
@@ -152,9 +159,7 @@ def bootstrap_sums(
     _check(level, n_resamples, method)
     s = _as_2d(sums)
     g = s.shape[0]
-    if g < 2:
-        raise ConfigError(f"A cluster bootstrap needs ≥ 2 games, got {g}.")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = _generator(g, seed)
     total = s.sum(axis=0)
     estimate = np.atleast_1d(np.asarray(statistic(total[None, :]), dtype=float).reshape(-1))
     blocks = []
@@ -211,9 +216,7 @@ def bootstrap_ratios(
     if y.shape != n.shape:
         raise ConfigError(f"numerators {y.shape} and denominators {n.shape} differ in shape.")
     g = y.shape[0]
-    if g < 2:
-        raise ConfigError(f"A cluster bootstrap needs ≥ 2 games, got {g}.")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = _generator(g, seed)
     k = y.shape[1]
     with np.errstate(divide="ignore", invalid="ignore"):
         est = np.where(n.sum(axis=0) > 0, y.sum(axis=0) / n.sum(axis=0), np.nan)
@@ -281,9 +284,7 @@ def cluster_bootstrap(
     _check(level, n_resamples, method)
     _, code = np.unique(np.asarray(groups), return_inverse=True)
     g = int(code.max()) + 1 if code.size else 0
-    if g < 2:
-        raise ConfigError(f"A cluster bootstrap needs ≥ 2 games, got {g}.")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = _generator(g, seed)
     order = np.argsort(code, kind="stable")
     sizes = np.bincount(code, minlength=g)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])

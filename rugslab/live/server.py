@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -52,7 +51,7 @@ from rugslab.live.limits import BAD_TOKEN, SERVER_FULL, Limits, RateWindow, toke
 from rugslab.live.requests import Requests
 from rugslab.live.signals import HazardFit, SignalEngine, iso_utc
 from rugslab.live.tracker import KEEP_GAMES, FeedTracker, verdict_message
-from rugslab.sim.server import DEFAULT_PORT, cors_allowed_origins
+from rugslab.sim.server import DEFAULT_PORT, close_connections, cors_allowed_origins, listen
 
 Observer = Callable[[str, dict[str, Any]], None]
 
@@ -341,14 +340,8 @@ class LiveServer(Requests):
     async def start(self) -> str:
         """Listen and start the heartbeats; returns the URL."""
         self._loop = asyncio.get_running_loop()
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        self._runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=2.0)
-        await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
+        self._runner, self.port = await listen(self.app, self.host, self.port,
+                                               shutdown_timeout_s=2.0)
         self._heartbeat = asyncio.create_task(self._heartbeats())
         return self.url
 
@@ -372,14 +365,7 @@ class LiveServer(Requests):
         for c in list(self.outbox.clients.values()):
             with contextlib.suppress(Exception):
                 self._abort(c.eio_sid)
-        closing = [asyncio.create_task(self.sio.eio.disconnect(s))
-                   for s in list(self.sio.eio.sockets)]
-        if closing:
-            _, late = await asyncio.wait(closing, timeout=1.0)
-            for t in late:
-                t.cancel()
-        with contextlib.suppress(Exception):
-            await self.sio.shutdown()
+        await close_connections(self.sio)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -77,6 +77,41 @@ def cors_allowed_origins(origins: Sequence[str] | None) -> list[str] | None:
     return list(origins)
 
 
+async def listen(app: web.Application, host: str, port: int, *,
+                 shutdown_timeout_s: float = 60.0) -> tuple[web.AppRunner, int]:
+    """Serve `app` on `host`:`port` (0: a free port; an address with ":" is IPv6).
+
+    Returns:
+        The started runner (`await runner.cleanup()` stops it; it waits up to
+        `shutdown_timeout_s` for open requests) and the port bound.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=shutdown_timeout_s)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    return runner, sock.getsockname()[1]
+
+
+async def close_connections(sio: socketio.AsyncServer) -> None:
+    """Disconnect every Engine.IO connection of `sio` (1 s at most), then shut `sio` down."""
+    closing = [asyncio.create_task(sio.eio.disconnect(eio_sid))
+               for eio_sid in list(sio.eio.sockets)]
+    if closing:
+        # a polling client that stopped polling never fetches its CLOSE packet, and
+        # engine.io waits for it: give them all 1 s, then stop regardless
+        _, late = await asyncio.wait(closing, timeout=1.0)
+        for t in late:
+            t.cancel()
+        for t in closing:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await t
+    with contextlib.suppress(Exception):
+        await sio.shutdown()  # ends engine.io's service task
+
+
 class _CountingServer(socketio.AsyncServer):  # type: ignore[misc]
     """AsyncServer that reports every Socket.IO packet a client sends before handling it."""
 
@@ -210,13 +245,7 @@ class FeedServer:
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> str:
         """Listen, start the feed and disconnect tasks; return the URL."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        self._runner = web.AppRunner(self.app, handle_signals=False)
-        await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
+        self._runner, self.port = await listen(self.app, self.host, self.port)
         self._tasks.append(asyncio.create_task(self._play()))
         if self.faults.disconnect_every_s:
             self._tasks.append(asyncio.create_task(self._disconnect_loop()))
@@ -230,19 +259,7 @@ class FeedServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
         self._tasks.clear()
-        closing = [asyncio.create_task(self.sio.eio.disconnect(eio_sid))
-                   for eio_sid in list(self.sio.eio.sockets)]
-        if closing:
-            # a polling client that stopped polling never fetches its CLOSE packet, and
-            # engine.io waits for it: give them all 1 s, then stop regardless
-            _, late = await asyncio.wait(closing, timeout=1.0)
-            for t in late:
-                t.cancel()
-            for t in closing:
-                with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await t
-        with contextlib.suppress(Exception):
-            await self.sio.shutdown()  # ends engine.io's service task
+        await close_connections(self.sio)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -38,7 +38,17 @@ OUTCOMES = ("won", "lost", "sold", "wiped", "capped", "void")
 _RUN_ID = {"min_value": 32, "max_value": 32}
 
 
-class PaperDecisionRow(pa.DataFrameModel):
+class _PaperRunRow(pa.DataFrameModel):
+    """The columns both paper tables start with: the run, its order, its strategy, the game."""
+
+    run_id: str = pa.Field(str_length=_RUN_ID)
+    order_no: pl.Int32 = pa.Field(ge=0)
+    strategy_name: str  # not `strategy`: that name is pandera's DataFrameModel.strategy()
+    params_json: str
+    game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
+
+
+class PaperDecisionRow(_PaperRunRow):
     """One order of a paper run.
 
     `decision_tick` is the tick the strategy decided at; `seen_tick` the newest tick the run
@@ -47,11 +57,6 @@ class PaperDecisionRow(pa.DataFrameModel):
     `cash_sol` is the run's cash when it decided; `fill_*` are null unless `status` is filled.
     """
 
-    run_id: str = pa.Field(str_length=_RUN_ID)
-    order_no: pl.Int32 = pa.Field(ge=0)
-    strategy_name: str  # not `strategy`: that name is pandera's DataFrameModel.strategy()
-    params_json: str
-    game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
     kind: str = pa.Field(isin=ORDER_KINDS)
     decision_tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX)
     seen_tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX, nullable=True)
@@ -69,7 +74,7 @@ class PaperDecisionRow(pa.DataFrameModel):
         name = "paper_decisions"
 
 
-class PaperResultRow(pa.DataFrameModel):
+class PaperResultRow(_PaperRunRow):
     """One side bet or position of a paper run, settled (or void).
 
     `settle_tick`: a won side bet's rug tick, a lost one's window end (start + 40), a sold
@@ -77,11 +82,6 @@ class PaperResultRow(pa.DataFrameModel):
     the run's cash after the settlement (what it holds apart from stakes still at risk).
     """
 
-    run_id: str = pa.Field(str_length=_RUN_ID)
-    order_no: pl.Int32 = pa.Field(ge=0)
-    strategy_name: str  # not `strategy`: that name is pandera's DataFrameModel.strategy()
-    params_json: str
-    game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
     kind: str = pa.Field(isin=RESULT_KINDS)
     decision_tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX)
     fill_tick: pl.Int32 = pa.Field(ge=0, le=TICK_MAX)
