@@ -22,7 +22,7 @@ import pandera.polars as pa
 import polars as pl
 
 from rugslab.feed.rules import AMOUNT_MAX_SOL, GAME_ID_PATTERN, PRICE_MAX_X, TICK_MAX
-from rugslab.tables.fields import UTC_TS, Strict
+from rugslab.tables.fields import UTC_TS, LakeRow
 
 #: `paper_decisions.kind`: the orders a strategy can give (`rugslab.strategy.orders`).
 ORDER_KINDS = ("sidebet", "buy", "sell")
@@ -38,7 +38,7 @@ OUTCOMES = ("won", "lost", "sold", "wiped", "capped", "void")
 _RUN_ID = {"min_value": 32, "max_value": 32}
 
 
-class _PaperRunRow(pa.DataFrameModel):
+class _PaperRunRow(LakeRow):
     """The columns both paper tables start with: the run, its order, its strategy, the game."""
 
     run_id: str = pa.Field(str_length=_RUN_ID)
@@ -70,7 +70,7 @@ class PaperDecisionRow(_PaperRunRow):
     fill_price_x: pl.Float64 = pa.Field(ge=0, le=PRICE_MAX_X, nullable=True)
     filled_stake_sol: pl.Float64 = pa.Field(ge=0, le=AMOUNT_MAX_SOL, nullable=True)
 
-    class Config(Strict):
+    class Config:
         name = "paper_decisions"
 
 
@@ -96,5 +96,5 @@ class PaperResultRow(_PaperRunRow):
     bankroll_sol: pl.Float64 = pa.Field(ge=0)
     settled_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
 
-    class Config(Strict):
+    class Config:
         name = "paper_results"

@@ -51,8 +51,7 @@ from rugslab.feed.rules import (
     TICKS_PER_GAME_MAX,
     TRADE_TYPES,
 )
-from rugslab.tables.fields import UTC_TS
-from rugslab.tables.fields import Strict as _Strict
+from rugslab.tables.fields import UTC_TS, LakeRow
 from rugslab.tables.fields import within as _within
 from rugslab.tables.paper import PaperDecisionRow, PaperResultRow
 
@@ -63,7 +62,7 @@ CONNECTION_KINDS = ("connected", "connect_failed", "disconnected")
 VERIFICATION_STATUSES = ("failed", "verified")  # sorted: merge rule "min" keeps a failure
 
 
-class RawEvent(pa.DataFrameModel):
+class RawEvent(LakeRow):
     """Every frame as received: one row per Socket.IO event, arguments kept verbatim."""
 
     frame_id: str = pa.Field(str_length={"min_value": 16, "max_value": 32})
@@ -76,11 +75,11 @@ class RawEvent(pa.DataFrameModel):
     args_json: str
     source: str
 
-    class Config(_Strict):
+    class Config:
         name = "raw_events"
 
 
-class TickRow(pa.DataFrameModel):
+class TickRow(LakeRow):
     """One price per (game, tick). The rug tick carries the crash price and `is_rug`."""
 
     game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
@@ -90,11 +89,11 @@ class TickRow(pa.DataFrameModel):
     source: str = pa.Field(isin=TICK_SOURCES)
     is_rug: bool
 
-    class Config(_Strict):
+    class Config:
         name = "ticks"
 
 
-class GameRow(pa.DataFrameModel):
+class GameRow(LakeRow):
     """One row per game.
 
     `rugged` is True once any source says the game rugged (a live rug frame, a `gameHistory`
@@ -121,11 +120,11 @@ class GameRow(pa.DataFrameModel):
     seen_live: bool
     revealed: bool
 
-    class Config(_Strict):
+    class Config:
         name = "games"
 
 
-class SeedRow(pa.DataFrameModel):
+class SeedRow(LakeRow):
     """The provably-fair commitment of a game and, once revealed, its server seed."""
 
     game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
@@ -134,11 +133,11 @@ class SeedRow(pa.DataFrameModel):
     version: str = pa.Field(isin=GAME_VERSIONS, nullable=True)
     hash_ok: bool = pa.Field(nullable=True)
 
-    class Config(_Strict):
+    class Config:
         name = "seeds"
 
 
-class TradeRow(pa.DataFrameModel):
+class TradeRow(LakeRow):
     """One trade (`standard/newTrade` live, or `gameHistory[].globalTrades`), by id."""
 
     trade_id: str
@@ -158,11 +157,11 @@ class TradeRow(pa.DataFrameModel):
     recv_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
     source: str = pa.Field(isin=("live", "history"))
 
-    class Config(_Strict):
+    class Config:
         name = "trades"
 
 
-class SideBetRow(pa.DataFrameModel):
+class SideBetRow(LakeRow):
     """One side bet, placed and (once known) resolved. Key: (game_id, player_id, start_tick).
 
     Win iff rug tick <= end_tick = start_tick + 40; a win pays `payout_x` (5) times the stake.
@@ -190,11 +189,11 @@ class SideBetRow(pa.DataFrameModel):
         in_range={"min_value": -AMOUNT_MAX_SOL, "max_value": PAYOUT_MAX_SOL}, nullable=True
     )
 
-    class Config(_Strict):
+    class Config:
         name = "side_bets"
 
 
-class GapRow(pa.DataFrameModel):
+class GapRow(LakeRow):
     """A run of ticks of a game that no source filled (inclusive range)."""
 
     game_id: str = pa.Field(str_matches=GAME_ID_PATTERN)
@@ -203,11 +202,11 @@ class GapRow(pa.DataFrameModel):
     n_ticks: pl.Int32 = pa.Field(ge=1, le=TICKS_PER_GAME_MAX)
     reason: str = pa.Field(isin=GAP_REASONS)
 
-    class Config(_Strict):
+    class Config:
         name = "gaps"
 
 
-class RejectRow(pa.DataFrameModel):
+class RejectRow(LakeRow):
     """Input that could not be stored as a row of its table, with the reason and the raw text."""
 
     reject_id: str
@@ -217,11 +216,11 @@ class RejectRow(pa.DataFrameModel):
     recv_ts: UTC_TS = pa.Field(nullable=True)  # type: ignore[valid-type]
     raw: str
 
-    class Config(_Strict):
+    class Config:
         name = "rejects"
 
 
-class VerificationRow(pa.DataFrameModel):
+class VerificationRow(LakeRow):
     """The provably-fair verdict on one game with a revealed seed (`rugslab.fair.verify`).
 
     `status` is "failed" when any check is False, else "verified". A check is null when the
@@ -241,11 +240,11 @@ class VerificationRow(pa.DataFrameModel):
     verified_at: UTC_TS  # type: ignore[valid-type]
     reason: str = pa.Field(nullable=True)
 
-    class Config(_Strict):
+    class Config:
         name = "verifications"
 
 
-class ConnectionRow(pa.DataFrameModel):
+class ConnectionRow(LakeRow):
     """One connect, failed connect or disconnect of a collector session (`rugslab collect`)."""
 
     session_id: str
@@ -258,7 +257,7 @@ class ConnectionRow(pa.DataFrameModel):
     duration_s: pl.Float64 = pa.Field(ge=0, nullable=True)
     backoff_s: pl.Float64 = pa.Field(ge=0, nullable=True)
 
-    class Config(_Strict):
+    class Config:
         name = "connections"
 
 
