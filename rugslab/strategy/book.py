@@ -1,9 +1,11 @@
 """The engine's books: every path's money, open bets and positions, and running summaries.
 
 `Book` holds one array per field over a chunk's paths (the engine updates them in place);
-`PathSummaries` is what a chunk hands back: O(1) numbers per path plus bankrolls at a few
-checkpoints (`checkpoint_games`), never a game-by-game record, so memory is bounded by the
-chunk and the number of paths, not by paths × games.
+`Book.close_games` closes a game's books (return, drawdown, checkpoints) once what it left
+open is settled (`rugslab.strategy.settlement`). `PathSummaries` is what a chunk hands back:
+O(1) numbers per path plus bankrolls at a few checkpoints (`checkpoint_games`), never a
+game-by-game record, so memory is bounded by the chunk and the number of paths, not by
+paths × games.
 """
 
 from __future__ import annotations
@@ -14,7 +16,12 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from rugslab.errors import ConfigError
-from rugslab.strategy.protocol import RECENT_GAMES
+from rugslab.strategy.protocol import CAPPED, CENSORED, RECENT_GAMES
+
+#: Relative tolerance when comparing a stake with the cash (float rounding of sums).
+STAKE_TOLERANCE = 1e-9
+#: Float dust of sums: a stake below it (SOL) is none, cash below it × the bankroll is 0.
+DUST = 1e-12
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +166,40 @@ class Book:
         bet, a win or a loss."""
         self.cash[idx] += stake
         self.voided[idx] += 1
+
+    def close_games(self, idx: np.ndarray, bankroll: float) -> np.ndarray:
+        """End-of-game books of paths `idx` (everything open already settled): the game's
+        return, drawdown, time under water, rug tick (`recent`) and checkpoints. The paths'
+        games played, this one counted."""
+        cash = self.cash[idx]
+        cash[cash < DUST * bankroll] = 0.0  # float dust of sums: 1e-16 SOL
+        self.cash[idx] = cash
+        start = self.game_start[idx]
+        r = np.where(start > 0, (cash - start) / np.where(start > 0, start, 1.0), 0.0)
+        self.sum_r[idx] += r
+        self.sum_r2[idx] += r * r
+        self.sum_down2[idx] += np.minimum(r, 0.0) ** 2
+        self.exposed[idx] += self.risked[idx]
+        peak = np.maximum(self.peak[idx], cash)
+        fall = peak - cash
+        dd = np.where(peak > 0, fall / np.where(peak > 0, peak, 1.0), 0.0)
+        self.peak[idx] = peak
+        self.max_dd[idx] = np.maximum(self.max_dd[idx], dd)
+        self.max_dd_sol[idx] = np.maximum(self.max_dd_sol[idx], fall)
+        under = np.where(cash < peak * (1.0 - STAKE_TOLERANCE), self.under[idx] + 1, 0)
+        self.under[idx] = under
+        self.max_under[idx] = np.maximum(self.max_under[idx], under)
+        self.recent[idx, 1:] = self.recent[idx, :-1]
+        self.recent[idx, 0] = np.where(self.rugged[idx], self.end[idx] + 1,
+                                       np.where(self.censored[idx], CENSORED, CAPPED))
+        played = self.games_played[idx] + 1
+        self.games_played[idx] = played
+        cps = self.cps
+        k = np.searchsorted(cps, played)
+        at = (k < cps.size) & (cps[np.minimum(k, cps.size - 1)] == played)
+        self.cp_bank[idx[at], k[at]], self.cp_dd[idx[at], k[at]] = cash[at], dd[at]
+        self.live[idx] = False
+        return played
 
     def summaries(self, bankroll: float) -> PathSummaries:
         """The per-path results. A path that stopped early keeps its last bankroll and

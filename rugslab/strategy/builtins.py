@@ -38,6 +38,13 @@ def kelly_fraction(p_win: float, payout_x: float = SIDEBET_PAYOUT_X) -> float:
     return (b * p_win - (1.0 - p_win)) / b
 
 
+def _sidebet_at(view: TickView, start_tick: int, stake: float | np.ndarray) -> Decision:
+    """The side-bet strategies' shape: wait until `start_tick`, then bet `stake` (a scalar or
+    one per path; 0: no bet) and be done with the game."""
+    now = view.tick >= start_tick
+    return Decision(sidebet_sol=np.where(now, stake, 0.0), done=now, wait_until=start_tick)
+
+
 @dataclass(frozen=True, slots=True)
 class SidebetFixed:
     """A side bet of `stake` (SOL) decided at `start_tick` in every game."""
@@ -48,9 +55,7 @@ class SidebetFixed:
 
     def decide(self, view: TickView) -> Decision:
         """Wait until `start_tick`, then bet and be done with the game."""
-        now = view.tick >= self.start_tick
-        return Decision(sidebet_sol=np.where(now, self.stake, 0.0), done=now,
-                        wait_until=self.start_tick)
+        return _sidebet_at(view, self.start_tick, self.stake)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +71,10 @@ class SidebetMartingale:
 
     def decide(self, view: TickView) -> Decision:
         """Wait until `start_tick`, then bet the progression's stake."""
-        now = view.tick >= self.start_tick
         k = view.consecutive_losses
         if self.max_steps > 0:
             k = np.minimum(k, self.max_steps)
-        stake = self.base * self.factor ** k.astype(float)
-        return Decision(sidebet_sol=np.where(now, stake, 0.0), done=now,
-                        wait_until=self.start_tick)
+        return _sidebet_at(view, self.start_tick, self.base * self.factor ** k.astype(float))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +89,9 @@ class SidebetKelly:
 
     def decide(self, view: TickView) -> Decision:
         """Wait until `start_tick`, then stake the Kelly share of the cash (or nothing)."""
-        now = view.tick >= self.start_tick
         f = kelly_fraction(self.p_win)
-        stake = np.where(now, self.fraction * f * view.cash_sol, 0.0) if f > 0 else 0.0
-        return Decision(sidebet_sol=stake, done=now, wait_until=self.start_tick)
+        return _sidebet_at(view, self.start_tick,
+                           self.fraction * f * view.cash_sol if f > 0 else 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,16 +107,14 @@ class SidebetDue:
 
     def decide(self, view: TickView) -> Decision:
         """Wait until `start_tick`, then bet where the recent games ran long."""
-        now = view.tick >= self.start_tick
         recent = view.recent_rug_ticks
         seen = (recent != NO_GAME).all(axis=1)
         known = recent != CENSORED
         total = np.where(recent == CAPPED, MAX_TICKS, np.where(known, recent, 0)).sum(axis=1)
         count = known.sum(axis=1)
         mean = np.where(count > 0, total / np.maximum(count, 1), -np.inf)
-        bet = now & seen & (mean >= self.threshold)
-        return Decision(sidebet_sol=np.where(bet, self.stake, 0.0), done=now,
-                        wait_until=self.start_tick)
+        bet = seen & (mean >= self.threshold)
+        return _sidebet_at(view, self.start_tick, np.where(bet, self.stake, 0.0))
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,8 +48,10 @@ path the steps per game are the mean length (~200), and the batch stays full. St
 are decision ticks: `sidebet-fixed` with `start_tick` 10 decides at tick 10 and its bet starts
 at tick 10 + latency (`startedAtTick` in the feed).
 
-Memory is O(n) per chunk (plus the prices of the current games): each path is summarised on
-the fly (`PathSummaries`, `rugslab.strategy.book`), never stored game by game; an `OrderLog`
+The engine places and fills orders; what a side bet's window or a game's end settles is
+settled by `rugslab.strategy.settlement`, by the rules above. Memory is O(n) per chunk (plus
+the prices of the current games): each path is summarised on the fly (`PathSummaries`,
+`rugslab.strategy.book`), never stored game by game; an `OrderLog`
 (`rugslab.strategy.orders`), when given, records every order and what became of it.
 
 One step function serves a backtest and a live game: `Engine.step` moves each path to its
@@ -65,13 +67,11 @@ import numpy as np
 
 from rugslab.errors import ConfigError
 from rugslab.feed.rules import SIDEBET_PAYOUT_X, SIDEBET_WINDOW_TICKS
-from rugslab.strategy.book import Book, PathSummaries, checkpoint_games
-from rugslab.strategy.orders import CENSORED_END, GAME_OVER, NO_CASH, NO_PRICE, OrderLog
-from rugslab.strategy.protocol import CAPPED, CENSORED, Decision, GameStream, Strategy, TickView
+from rugslab.strategy.book import DUST, STAKE_TOLERANCE, Book, PathSummaries, checkpoint_games
+from rugslab.strategy.orders import NO_CASH, NO_PRICE, OrderLog
+from rugslab.strategy.protocol import Decision, GameStream, Strategy, TickView
+from rugslab.strategy.settlement import close_bet_windows, settle_game_ends
 
-#: Relative tolerance when comparing a stake with the cash (float rounding of sums).
-STAKE_TOLERANCE = 1e-9
-_DUST = 1e-12
 _NEVER = np.iinfo(np.int64).max // 2
 
 
@@ -128,7 +128,7 @@ class Engine:
         """Stakes after the cash cap; marks ruin (module docstring)."""
         b = self.book
         cash = b.cash[idx]
-        short = wanted > cash * (1.0 + STAKE_TOLERANCE) + _DUST
+        short = wanted > cash * (1.0 + STAKE_TOLERANCE) + DUST
         first = idx[short & (b.ruin_game[idx] < 0)]
         b.ruin_game[first] = b.games_played[first]
         if self.rules.stop_at_ruin:
@@ -137,7 +137,7 @@ class Engine:
             b.done[idx[short]] = True
         else:
             stake = np.minimum(wanted, cash)
-        return np.where(stake > _DUST, stake, 0.0)
+        return np.where(stake > DUST, stake, 0.0)
 
     def _fill(self, idx: np.ndarray) -> None:
         """Orders due at each path's tick."""
@@ -187,103 +187,14 @@ class Engine:
                 if w.size:  # a side bet needs no price; the log keeps it for the record
                     log.filled(b, w, "sidebet", self.stream.prices(w, t[w]), stake[ok])
 
-    def _close_windows(self, idx: np.ndarray) -> None:
-        """Side bets whose window ends at the path's tick, the game alive there: lost."""
-        b = self.book
-        start = b.bet_start[idx]
-        lost = idx[(start >= 0) & (start + self.rules.window_ticks == b.tick[idx])]
-        if lost.size:
-            stake = b.bet_stake[lost]
-            b.settle(lost, stake, np.zeros(lost.size))
-            b.bet_stake[lost], b.bet_start[lost] = 0.0, -1
-            if self.log is not None:
-                self.log.settled(b, lost, "sidebet", b.tick[lost], stake, 0.0, "lost")
-
-    def _finish(self, idx: np.ndarray) -> None:
-        """Settle everything open of paths whose game is over (or who are done with it); void
-        what a censored game leaves undecided (module docstring)."""
-        b, log = self.book, self.log
-        end, rugged, censored = b.end[idx], b.rugged[idx], b.censored[idx]
-        o = b.bet_start[idx] >= 0
-        if o.any():
-            i, e, stake = idx[o], end[o], b.bet_stake[idx[o]]
-            close = b.bet_start[i] + self.rules.window_ticks
-            void = censored[o] & (close > e)
-            if void.any():  # the window reaches past the last known tick: stake back
-                b.void(i[void], stake[void])
-                if log is not None:
-                    log.settled(b, i[void], "sidebet", e[void], stake[void], stake[void], "void")
-            b.bet_stake[i], b.bet_start[i] = 0.0, -1
-            i, e, close, stake = i[~void], e[~void], close[~void], stake[~void]
-            win = rugged[o][~void] & (e + 1 <= close)
-            back = np.where(win, self.rules.payout_x * stake, 0.0)
-            b.settle(i, stake, back)
-            if log is not None:  # won at the rug; lost at the window's end (or the cap)
-                log.settled(b, i, "sidebet", np.where(win, e + 1, np.minimum(close, e)), stake,
-                            back, np.where(win, "won", "lost"))
-        h = (b.pos_qty[idx] > 0) & censored
-        if h.any():  # open at the last known tick of a censored game: exit unknown, void
-            i = idx[h]
-            cost = b.pos_cost[i]
-            b.void(i, cost)
-            b.pos_qty[i], b.pos_cost[i], b.pos_entry[i] = 0.0, 0.0, np.nan
-            if log is not None:
-                log.settled(b, i, "buy", b.end[i], cost, cost, "void")
-        h = b.pos_qty[idx] > 0
-        if h.any():
-            i, back = idx[h], np.zeros(int(h.sum()))
-            capped, price = ~rugged[h], np.full(i.size, np.nan)
-            if capped.any():  # ran to the cap: sold at the last price
-                c = i[capped]
-                price[capped] = p = self.stream.prices(c, b.end[c])
-                back[capped] = np.where(np.isfinite(p), b.pos_qty[c] * p, b.pos_cost[c])
-            cost = b.pos_cost[i]
-            b.settle(i, cost, back)
-            b.pos_qty[i], b.pos_cost[i], b.pos_entry[i] = 0.0, 0.0, np.nan
-            if log is not None:
-                log.settled(b, i, "buy", np.where(capped, b.end[i], b.end[i] + 1), cost, back,
-                            np.where(capped, "capped", "wiped"), price)
-        if log is not None:  # orders still pending: the game ended (or its record) first
-            for kind, ticks in (("sidebet", b.pend_bet_tick), ("buy", b.pend_buy_tick),
-                                ("sell", b.pend_sell_tick)):
-                w = idx[ticks[idx] >= 0]
-                log.lapsed(b, w, kind, b.end[w] + 1,
-                           np.where(b.censored[w], CENSORED_END, GAME_OVER))
-        b.pend_bet_tick[idx], b.pend_buy_tick[idx], b.pend_sell_tick[idx] = -1, -1, -1
-        self._close_games(idx)
-
-    end_games = _finish
-
-    def _close_games(self, idx: np.ndarray) -> None:
-        """End-of-game books of paths `idx`; each starts its next game if it has one."""
-        b = self.book
-        cash = b.cash[idx]
-        cash[cash < _DUST * self.rules.bankroll_sol] = 0.0  # float dust of sums: 1e-16 SOL
-        b.cash[idx] = cash
-        start = b.game_start[idx]
-        r = np.where(start > 0, (cash - start) / np.where(start > 0, start, 1.0), 0.0)
-        b.sum_r[idx] += r
-        b.sum_r2[idx] += r * r
-        b.sum_down2[idx] += np.minimum(r, 0.0) ** 2
-        b.exposed[idx] += b.risked[idx]
-        peak = np.maximum(b.peak[idx], cash)
-        fall = peak - cash
-        dd = np.where(peak > 0, fall / np.where(peak > 0, peak, 1.0), 0.0)
-        b.peak[idx] = peak
-        b.max_dd[idx] = np.maximum(b.max_dd[idx], dd)
-        b.max_dd_sol[idx] = np.maximum(b.max_dd_sol[idx], fall)
-        under = np.where(cash < peak * (1.0 - STAKE_TOLERANCE), b.under[idx] + 1, 0)
-        b.under[idx] = under
-        b.max_under[idx] = np.maximum(b.max_under[idx], under)
-        b.recent[idx, 1:] = b.recent[idx, :-1]
-        b.recent[idx, 0] = np.where(b.rugged[idx], b.end[idx] + 1,
-                                    np.where(b.censored[idx], CENSORED, CAPPED))
-        played = b.games_played[idx] + 1
-        b.games_played[idx] = played
-        k = np.searchsorted(b.cps, played)
-        at = (k < b.cps.size) & (b.cps[np.minimum(k, b.cps.size - 1)] == played)
-        b.cp_bank[idx[at], k[at]], b.cp_dd[idx[at], k[at]] = cash[at], dd[at]
-        b.live[idx] = False
+    def end_games(self, idx: np.ndarray) -> None:
+        """Settle everything open of paths `idx`, whose game is over (or who are done with
+        it), from the game's end (`rugslab.strategy.settlement`), close the game's books; each
+        path then starts its next game, at its tick 0, if it has one."""
+        b, rules = self.book, self.rules
+        settle_game_ends(b, idx, self.stream, self.log, payout_x=rules.payout_x,
+                         window_ticks=rules.window_ticks)
+        played = b.close_games(idx, rules.bankroll_sol)
         more = idx[(played < self.games) & ~b.stopped[idx]]
         if more.size:
             b.start_games(more, *self.stream.deal(more))
@@ -336,7 +247,7 @@ class Engine:
     def _next_ticks(self, idx: np.ndarray) -> np.ndarray:
         """Each path's next event: a wanted decision, a fill or a window end. A game's end is
         not an event: what it settles is settled from the end tick whenever the engine next
-        looks (`_finish`), so a path jumps over it."""
+        looks (`end_games`), so a path jumps over it."""
         b = self.book
         t = b.tick[idx]
         nxt = np.where(b.done[idx], _NEVER, np.maximum(b.wake[idx], t + 1))
@@ -366,11 +277,11 @@ class Engine:
         b = self.book
         over = b.end[act] < b.tick[act]
         if over.any():
-            self._finish(act[over])  # and start the next game, at its tick 0
+            self.end_games(act[over])  # and start the next game, at its tick 0
             act = act[b.live[act]]
             if not act.size:
                 return act
-        self._close_windows(act)
+        close_bet_windows(b, act, self.rules.window_ticks, self.log)
         self._fill(act)
         ask = act[~b.done[act] & (b.wake[act] <= b.tick[act])]
         if ask.size:
@@ -383,7 +294,7 @@ class Engine:
                      & (b.pend_sell_tick[act] < 0))
             if quiet.any():
                 q = act[quiet]
-                self._finish(q)
+                self.end_games(q)
                 fresh[q] = b.live[q]  # started its next game
         act = act[b.live[act]]
         move = act[~fresh[act]]  # a path that just started a game is at its tick 0
