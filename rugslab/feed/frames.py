@@ -27,6 +27,15 @@ MARKER_EVENTS = frozenset({"connect", "disconnect", "connect_error"})
 UNDECODABLE_EVENT = "rugslab/undecodable"
 
 
+def iso_utc(ts_us: int | None) -> str | None:
+    """`ts_us` (µs since the epoch, UTC, as `Frame.recv_ts_us`) as ISO 8601 text with
+    microseconds and a `Z` (`2025-12-13T00:00:00.123456Z`, fixed width); None for None. The
+    one format of times in messages (the live server's channels, paper trading's events)."""
+    if ts_us is None:
+        return None
+    return datetime.fromtimestamp(ts_us / 1e6, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 #: The fields of a `gameStateUpdate` payload that game assembly reads
 #: (`rugslab.assembly.assembler`).
 #: A reader may hand over only these (`Frame.lazy`), leaving the big ones undecoded

@@ -16,7 +16,7 @@ value and what is accepted), then compiled to one function per subscription.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, ItemsView
 from typing import Any
 
 from rugslab.live.limits import (
@@ -170,9 +170,13 @@ class Subscriptions:
         """Channel → the filter `sid` gave (None: none)."""
         return dict(self._filters.get(sid, {}))
 
-    def members(self, channel: str) -> list[tuple[str, Match | None]]:
-        """(sid, filter function or None) of every subscriber of `channel` (a copy)."""
-        return list(self._members[channel].items())
+    def members(self, channel: str) -> ItemsView[str, Match | None]:
+        """(sid, filter function or None) of every subscriber of `channel`: a live view, not
+        a copy (`publish` walks it once per message). Walk it without awaiting: a
+        subscription changes only in the server's event handlers, which run on the same loop
+        between awaits, so nothing changes it during a synchronous walk (delivering a
+        message never unsubscribes: a dropped client is removed later, by its disconnect)."""
+        return self._members[channel].items()
 
     def counts(self) -> dict[str, int]:
         """Subscribers per channel."""

@@ -44,12 +44,12 @@ from aiohttp import hdrs, web
 from rugslab import __version__
 from rugslab.collector.client import ConnectionEvent
 from rugslab.errors import ConfigError
-from rugslab.feed.frames import Frame
+from rugslab.feed.frames import Frame, iso_utc
 from rugslab.live.channels import Subscriptions
 from rugslab.live.delivery import Client, Outbox, encode
 from rugslab.live.limits import BAD_TOKEN, SERVER_FULL, Limits, RateWindow, token_matches
 from rugslab.live.requests import Requests
-from rugslab.live.signals import HazardFit, SignalEngine, iso_utc
+from rugslab.live.signals import HazardFit, SignalEngine
 from rugslab.live.tracker import KEEP_GAMES, FeedTracker, verdict_message
 from rugslab.sim.server import DEFAULT_PORT, close_connections, cors_allowed_origins, listen
 

@@ -48,8 +48,9 @@ import polars as pl
 
 from rugslab.analysis.hazard import pooled_hazard
 from rugslab.analysis.resample import DEFAULT_RESAMPLES
-from rugslab.analysis.sidebet import window_draws
+from rugslab.analysis.sidebet import rug_within_probability, window_draws
 from rugslab.errors import ConfigError
+from rugslab.feed.frames import iso_utc
 from rugslab.feed.rules import (
     MAX_TICKS,
     NOMINAL_TICK_MS,
@@ -66,22 +67,6 @@ NOMINAL_WINDOWS = "nominal"
 LATENESS_MODEL = "schedule_250ms_min_offset"
 #: z of a two-sided 95% normal interval.
 _Z95 = 1.959963984540054
-
-
-def iso_utc(ts_us: int | None) -> str | None:
-    """`ts_us` (µs since the epoch, UTC) as ISO 8601 with microseconds and a `Z`."""
-    if ts_us is None:
-        return None
-    dt = datetime.fromtimestamp(ts_us / 1e6, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def p_rug_within(tick: int, hazard: float, *, window: int = SIDEBET_WINDOW_TICKS,
-                 max_ticks: int = MAX_TICKS) -> float:
-    """P(rug at one of ticks t+1..t+window | alive at t) under constant per-tick `hazard`:
-    1 − (1 − h)^m, m = max(0, min(t + window, max_ticks) − t)."""
-    m = int(window_draws(tick, window=window, max_ticks=max_ticks))
-    return 1.0 - (1.0 - hazard) ** m
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +223,15 @@ class SignalEngine:
     payout_x: float = SIDEBET_PAYOUT_X
     window_ticks: int = SIDEBET_WINDOW_TICKS
 
+    def _p_within(self, tick: int, hazard: float) -> float:
+        """`analysis.sidebet.rug_within_probability` at `tick` under `hazard`. A bound of the
+        lake's interval can be 0 or 1 (the game bootstrap clips it there), outside the open
+        interval that function takes: the probability is then its limit, 0, or 1 when the
+        window holds a tick."""
+        if 0.0 < hazard < 1.0:
+            return float(rug_within_probability(tick, p=hazard, window=self.window_ticks))
+        return float(hazard >= 1.0 and window_draws(tick, window=self.window_ticks) > 0)
+
     def on_tick(self, *, game_id: str, tick: int, recv_ts_us: int | None, recv_s: float,
                 price_x: float | None = None) -> dict[str, Any]:
         """The `signals` message of one live tick.
@@ -258,7 +252,7 @@ class SignalEngine:
         late = self.clock.observe(game_id, tick, recv_s)
         w = self.clock.forecast()
         draws = int(window_draws(tick, window=self.window_ticks))
-        p_const = 1.0 - (1.0 - self.p) ** draws
+        p_const = self._p_within(tick, self.p)
         constant = {"name": CONSTANT_MODEL, "hazard": self.p, "window_ticks": self.window_ticks,
                     "draws": draws, "max_ticks": MAX_TICKS}
         out: dict[str, Any] = {
@@ -275,7 +269,7 @@ class SignalEngine:
         lake: dict[str, Any] = {"name": LAKE_MODEL, "fitted": False}
         f = self.fit
         if f is not None:
-            ps = [1.0 - (1.0 - h) ** draws for h in (f.hazard, f.lo, f.hi)]
+            ps = [self._p_within(tick, h) for h in (f.hazard, f.lo, f.hi)]
             out |= {"p_rug_40_lake": ps[0], "p_rug_40_lake_lo": ps[1], "p_rug_40_lake_hi": ps[2],
                     "sidebet_ev_lake": self.payout_x * ps[0] - 1.0,
                     "sidebet_ev_lake_lo": self.payout_x * ps[1] - 1.0,

@@ -38,11 +38,10 @@ from rugslab.assembly.ticks import parse_window
 from rugslab.assembly.trades_bets import BetKey, payout_bet, placed_bet, trade_row
 from rugslab.errors import FrameError, RugslabError
 from rugslab.fair.verify import verify_games
-from rugslab.feed.frames import Frame
+from rugslab.feed.frames import Frame, iso_utc
 from rugslab.feed.payloads import game_id, opt_hash_hex, req_int, req_price
 from rugslab.feed.phases import GamePhase, phase_of, rug_tick_of
 from rugslab.feed.rules import GAME_VERSIONS, TICK_MAX, hash_matches
-from rugslab.live.signals import iso_utc
 
 STATE, TRADE, SIDE_BET = "gameStateUpdate", "standard/newTrade", "newSideBet"
 #: Finished games kept in memory (for `get_game` and their seed reveal): the feed's

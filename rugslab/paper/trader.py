@@ -39,13 +39,12 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
 from rugslab.errors import FrameError
-from rugslab.feed.frames import Frame
+from rugslab.feed.frames import Frame, iso_utc
 from rugslab.feed.phases import GamePhase
 from rugslab.feed.rules import MAX_TICKS
 from rugslab.paper.observe import StateObservation, observe, revealed_path
@@ -94,12 +93,6 @@ class TraderCounts:
     lapses: int = 0
     event_errors: int = 0
     last_event_error: str | None = None
-
-
-def _iso(ts_us: int | None) -> str | None:
-    if ts_us is None:
-        return None
-    return datetime.fromtimestamp(ts_us / 1e6, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
 class PaperTrader:
@@ -290,7 +283,7 @@ class PaperTrader:
             return
         try:
             self.on_event({**event, "run_id": self.run_id, "strategy": self.strategy_name,
-                           "recv_ts": _iso(self._ts)})
+                           "recv_ts": iso_utc(self._ts)})
         except Exception as e:  # a listener's failure must not stop the trading
             self.counts.event_errors += 1
             self.counts.last_event_error = f"{type(e).__name__}: {e}"

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from rugslab.analysis.hazard import pooled_hazard
+from rugslab.feed.frames import iso_utc
 from rugslab.live.signals import (
     CONSTANT_MODEL,
     EMPIRICAL_WINDOWS,
@@ -19,8 +20,6 @@ from rugslab.live.signals import (
     SignalEngine,
     TickClock,
     fit_lake_hazard,
-    iso_utc,
-    p_rug_within,
 )
 
 G = "20251212-00000000000000a1"
@@ -32,11 +31,15 @@ def test_iso_utc_has_microseconds_and_a_z() -> None:
     assert iso_utc(None) is None
 
 
-def test_p_rug_within_is_the_published_figure_below_the_cap_and_shrinks_at_the_cap() -> None:
-    assert p_rug_within(0, 0.005) == pytest.approx(1 - 0.995**40)
-    assert p_rug_within(0, 0.005) == pytest.approx(0.18168, abs=1e-5)
-    assert p_rug_within(4980, 0.005) == pytest.approx(1 - 0.995**20)
-    assert p_rug_within(5000, 0.005) == 0.0
+def test_p_rug_40_is_the_published_figure_below_the_cap_and_shrinks_at_the_cap() -> None:
+    def p(tick: int) -> float:
+        return SignalEngine().on_tick(game_id=G, tick=tick, recv_ts_us=None,
+                                      recv_s=0.0)["p_rug_40_constant"]
+
+    assert p(0) == pytest.approx(1 - 0.995**40)
+    assert p(0) == pytest.approx(0.18168, abs=1e-5)
+    assert p(4980) == pytest.approx(1 - 0.995**20)
+    assert p(5000) == 0.0
 
 
 def test_a_signal_below_the_cap_carries_the_constant_model_and_the_side_bet_ev() -> None:
@@ -78,6 +81,15 @@ def test_the_lake_fit_maps_its_hazard_interval_through_the_same_formula() -> Non
         "name": LAKE_MODEL, "fitted": True, "hazard": 0.006, "lo": 0.004, "hi": 0.008,
         "games": 50, "rugs": 40, "exposure": 6000, "lake": "lake",
         "fitted_at": "2025-12-13T00:00:00Z"}
+
+
+def test_a_lake_interval_clipped_at_zero_or_one_gives_the_limits() -> None:
+    fit = HazardFit(hazard=0.5, lo=0.0, hi=1.0, games=2, rugs=2, exposure=4)
+    s = SignalEngine(fit=fit).on_tick(game_id=G, tick=3, recv_ts_us=None, recv_s=0.0)
+    assert (s["p_rug_40_lake_lo"], s["p_rug_40_lake"], s["p_rug_40_lake_hi"]) == (
+        0.0, pytest.approx(1 - 0.5**40), 1.0)
+    cap = SignalEngine(fit=fit).on_tick(game_id=G, tick=5000, recv_ts_us=None, recv_s=0.0)
+    assert cap["p_rug_40_lake_hi"] == 0.0  # no tick left in the window
 
 
 def test_fit_lake_hazard_is_the_pooled_hazard_of_the_games() -> None:
