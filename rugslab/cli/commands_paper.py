@@ -62,8 +62,8 @@ def paper_command(
         "archive) instead of the live feed, as fast as it reads."),
     bankroll: float = typer.Option(10.0, "--bankroll", help="Starting bankroll (SOL)."),
     lake: Path | None = typer.Option(  # noqa: B008
-        None, "--lake", help="Lake folder for paper_decisions and paper_results (default: "
-        "$RUGSLAB_LAKE or ./lake)."),
+        None, "--lake", help="Lake folder for paper_decisions, paper_results and paper_games "
+        "(default: $RUGSLAB_LAKE or ./lake)."),
     latency: int = typer.Option(1, "--latency", help="Ticks from a decision to its fill."),
     stop_at_ruin: bool = typer.Option(False, "--stop-at-ruin", help="Stop when a stake "
                                       "cannot be covered (default: bet what is left)."),
@@ -78,10 +78,12 @@ def paper_command(
     """Paper-trade a strategy live: the backtest's execution rules on observed prices.
 
     Each game is played tick by tick as the feed shows it (fills at the next tick, side bets
-    over 40 ticks, settled at the observed rug); games joined late are skipped, games whose
-    end was missed are void. Decisions and outcomes go to the lake's paper_decisions and
-    paper_results tables at the end of each game. Stops at --duration, --max-games, the end
-    of a --replay file, SIGINT or SIGTERM (the game in play is void; what is held is written),
+    over 40 ticks, settled at the observed rug); games joined late are skipped; a game whose
+    end was missed is censored at its last tick seen alive and settled as a lake backtest
+    settles it (what that tick decides is settled, the rest void). Decisions and outcomes go
+    to the lake's paper_decisions and paper_results tables, and a row per game observed to
+    paper_games, at the end of each game. Stops at --duration, --max-games, the end of a
+    --replay file, SIGINT or SIGTERM (the game in play is censored; what is held is written),
     then prints a summary. Exits 1 when the last lake write failed.
     """
     from rugslab.paper.run import PaperOptions, run_paper

@@ -3,8 +3,9 @@
 `PaperRecords` follows the events of an `OrderLog` (`rugslab.strategy.orders`): an `order`
 starts a decision row, its `fill` or `lapse` completes it (a filled side bet or buy also
 starts a result row), a `settle` completes the result. When a game ends, its rows are
-final and move to `take()`'s batch for the lake; a void game's open rows are marked void.
-A backtest's censored game (`rugslab.strategy.engine`) voids what it leaves undecided through
+final and move to `take()`'s batch for the lake, with the game's `paper_games` row
+(`add_game`). A censored game (a backtest's, or a paper run's whose end it never saw:
+`rugslab.strategy.engine`, `rugslab.paper.trader`) voids what it leaves undecided through
 the log itself: such a bet or position is settled "void" (stake back, P&L 0) and an order
 pending at its last known tick lapses "censored", recorded with status void.
 The same class turns a backtest's log into the same rows (`rugslab.paper.compare`), so a
@@ -22,7 +23,7 @@ from typing import Any
 from rugslab.strategy.orders import CENSORED_END, OrderEvent
 from rugslab.tables.batch import RowBatch
 
-DECISIONS, RESULTS = "paper_decisions", "paper_results"
+DECISIONS, RESULTS, GAMES = "paper_decisions", "paper_results", "paper_games"
 
 
 def _num(x: float) -> float | None:
@@ -92,18 +93,11 @@ class PaperRecords:
                 moved += 1
         return moved
 
-    def void_game(self, game_id: str, *, bankroll_sol: float, reason: str) -> int:
-        """Mark the rows of `game_id` void (orders not yet filled or lapsed; every bet and
-        position: the run's books went back to the game's start, `bankroll_sol`) and move
-        them to the batch; the number of rows moved."""
-        for d in self.decisions.values():
-            if d["game_id"] == game_id and d["status"] is None:
-                d.update(status="void", reason=reason)
-        for r in self.results.values():
-            if r["game_id"] == game_id:
-                r.update(outcome="void", settle_tick=None, exit_price_x=None, payout_sol=None,
-                         pnl_sol=None, bankroll_sol=bankroll_sol, settled_ts=None)
-        return self.close_game(game_id, rug_tick=None)
+    def add_game(self, row: dict[str, Any]) -> None:
+        """Add a game's `paper_games` row (`row` holds its own columns and `game_id`; the
+        run's columns are added here) to the batch."""
+        self.batch.add(GAMES, {"run_id": self.run_id, "strategy_name": self.strategy,
+                               "params_json": self.params_json, **row})
 
     def take(self) -> RowBatch:
         """The rows of the games closed since the last call (the caller writes them)."""

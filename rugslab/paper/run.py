@@ -1,44 +1,38 @@
-"""`rugslab paper`: the paper trader on the live feed (or a recorded file), rows to the lake.
+"""`rugslab paper`: a paper session on the live feed (or a recorded file), rows to the lake.
 
 Frames come from the listen-only client (`rugslab.collector.client.listen`: it never emits,
 so nothing reaches rugs.fun) or from a file any reader reads (`--replay`, as fast as it
-reads). Each frame goes to the `PaperTrader`; each game's rows are written at its end
-(`write_batch`, so the pandera models guard every row), in a worker thread so the socket
-keeps being read. A failed write keeps the rows for the next attempt. The run ends at
-`duration_s`, after `max_games` games played, when the bankroll stops (ruin with
-`stop_at_ruin`), at the end of a replayed file, or on SIGINT/SIGTERM; it then voids a game
-left in play, writes what it holds and returns its summary.
+reads), and go to one `PaperSession` (`rugslab.paper.session`: the trader, each game's rows
+written at its end, the summary). The run ends at `duration_s`, after `max_games` games
+played, when the bankroll stops (ruin with `stop_at_ruin`), at the end of a replayed file, or
+on SIGINT/SIGTERM; it then censors a game left in play (`PaperTrader.stop`), writes what it
+holds and returns its summary.
 
-The paper run needs no collector lock: it writes only `paper_decisions` and `paper_results`,
-so it can run beside `rugslab collect` on the same lake (Delta's optimistic commits).
+`paper_specs` reads the strategies and parameters of `rugslab serve live --paper` (several
+strategies side by side on the same ticks: `rugslab.live.run`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import json
 import signal
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
 
 from rugslab.backoff import RECONNECT_BASE_S, RECONNECT_CAP_S, Backoff
 from rugslab.collector.client import ConnectionEvent, listen
 from rugslab.collector.run import STDERR, Out, status_stream
 from rugslab.errors import ConfigError
 from rugslab.feed.frames import BadRecord, Frame
-from rugslab.lake.writer import write_batch
+from rugslab.paper.session import PaperSession
 from rugslab.paper.summary import PaperSummary
-from rugslab.paper.trader import EventSink, PaperTrader
+from rugslab.paper.trader import EventSink
 from rugslab.readers import read_frames
-from rugslab.strategy.builtins import make_strategy
+from rugslab.strategy.builtins import make_strategy, parse_params
 from rugslab.strategy.engine import ExecutionRules
-from rugslab.strategy.protocol import Strategy
-from rugslab.tables.batch import RowBatch
 
 #: Frames read from a replayed file between two looks at the stop (and the event loop).
 _REPLAY_SLICE = 256
@@ -69,129 +63,69 @@ class PaperOptions:
                               "(or omit it).")
 
 
-def params_json(strategy: Strategy) -> str:
-    """The strategy's parameters (every field of a built-in but its name) as sorted JSON."""
-    if dataclasses.is_dataclass(strategy) and not isinstance(strategy, type):
-        values = {f.name: getattr(strategy, f.name) for f in dataclasses.fields(strategy)
-                  if f.name != "name"}
-        return json.dumps(values, sort_keys=True)
-    return "{}"
+def paper_specs(strategies: Sequence[str], pairs: Sequence[str]
+                ) -> tuple[tuple[str, dict[str, str]], ...]:
+    """The strategies of `--paper` with their parameters from `--paper-param`.
+
+    A pair `k=v` goes to every strategy; `NAME:k=v` only to strategy NAME (for several
+    strategies with parameters of the same name).
+
+    Returns:
+        (strategy, params) per strategy, in the order given; each checked (`make_strategy`).
+
+    Raises:
+        ConfigError: a strategy given twice, parameters without a strategy, a NAME: that is
+            not among the strategies, a pair without `=`, an unknown strategy or parameter.
+    """
+    if pairs and not strategies:
+        raise ConfigError(f"Invalid --paper-param {pairs[0]!r} without --paper: name the "
+                          "strategy to paper-trade, e.g. --paper sidebet-fixed.")
+    twice = sorted({s for s in strategies if list(strategies).count(s) > 1})
+    if twice:
+        raise ConfigError(f"Invalid --paper {twice[0]!r} given twice: each strategy runs once "
+                          "(its events are told apart by the strategy's name).")
+    params: dict[str, dict[str, str]] = {s: {} for s in strategies}
+    for pair in pairs:
+        name, colon, rest = pair.partition(":")
+        if colon and "=" not in name:
+            if name not in params:
+                raise ConfigError(f"Invalid --paper-param {pair!r}: {name!r} is not a --paper "
+                                  f"strategy; expected one of {', '.join(params)}.")
+            params[name] |= parse_params([rest])
+        else:
+            for p in params.values():
+                p |= parse_params([pair])
+    for name, p in params.items():
+        make_strategy(name, p)
+    return tuple(params.items())
 
 
-class _Run:
-    def __init__(self, opts: PaperOptions, stop: asyncio.Event, on_event: EventSink | None,
-                 out: TextIO | None) -> None:
-        self.opts, self.stop, self.user_sink, self.out = opts, stop, on_event, out
-        strategy = make_strategy(opts.strategy, opts.params)
-        self.trader = PaperTrader(strategy, opts.rules, params_json=params_json(strategy),
-                                  on_event=self._on_event)
-        source = opts.url if opts.url is not None else str(opts.replay)
-        self.summary = PaperSummary(self.trader.run_id, opts.strategy,
-                                    self.trader.records.params_json, source,
-                                    opts.rules.bankroll_sol)
-        self.pending = RowBatch()
-        self.write_lock = asyncio.Lock()
-        self.flush_due = False
-        self.failed_in_row = 0
+async def _listen(session: PaperSession, opts: PaperOptions, stop: asyncio.Event) -> None:
+    def on_connection(ev: ConnectionEvent) -> None:
+        session.say(f"{ev.kind}: {ev.reason or ev.transport or ''}".rstrip(": "))
 
-    # -- events and status ----------------------------------------------------------------
-    def _on_event(self, ev: dict[str, Any]) -> None:
-        kind = ev["type"]
-        if kind == "game_end":
-            self.flush_due = True
-            pnl = ev["bankroll_sol"] - self.opts.rules.bankroll_sol
-            b = self.trader.book
-            self._say(f"[paper] game {ev['game_id']} rugged at tick {ev['rug_tick']}: bankroll "
-                      f"{ev['bankroll_sol']:.4f} SOL ({pnl:+.4f}); {ev['games_played']} games, "
-                      f"{int(b.bets[0])} bets, {int(b.wins[0])} won")
-            if self.opts.max_games and ev["games_played"] >= self.opts.max_games:
-                self.summary.stop_reason = f"{self.opts.max_games} games played"
-                self.stop.set()
-            if self.trader.stopped:
-                self.summary.stop_reason = "the bankroll stopped at ruin (--stop-at-ruin)"
-                self.stop.set()
-        elif kind == "void":
-            self.flush_due = True
-            self._say(f"[paper] game {ev['game_id']} void: {ev['reason']}")
-        elif kind == "game_skipped":
-            self._say(f"[paper] game {ev['game_id']} skipped: {ev['reason']}")
-        elif kind == "order":
-            late = ("" if ev["seen_tick"] is None or ev["seen_tick"] <= ev["tick"]
-                    else f" (late: seen at tick {ev['seen_tick']})")
-            stake = "" if ev["stake_sol"] is None else f" {ev['stake_sol']:g} SOL"
-            self._say(f"[paper] {ev['kind']}{stake} at tick {ev['tick']}{late}")
-        if self.user_sink is not None:
-            self.user_sink(ev)
+    def on_frame(frame: Frame) -> None:
+        if not stop.is_set():
+            session.on_frame(frame)
 
-    def _on_connection(self, ev: ConnectionEvent) -> None:
-        self._say(f"[paper] {ev.kind}: {ev.reason or ev.transport or ''}".rstrip(": "))
+    await listen(opts.url or "", on_frame, on_connection, stop,
+                 backoff=Backoff(opts.backoff_base_s, opts.backoff_cap_s))
 
-    def _say(self, text: str) -> None:
-        if self.out is not None:
-            print(text, file=self.out, flush=True)
 
-    # -- lake -----------------------------------------------------------------------------
-    async def flush(self) -> bool:
-        """Write the rows of the games ended so far; False (rows kept) when the write fails."""
-        async with self.write_lock:
-            self.flush_due = False
-            self.pending.merge(self.trader.take_rows())
-            if not len(self.pending):
-                return True
-            batch, self.pending = self.pending, RowBatch()
-            try:
-                report = await asyncio.to_thread(write_batch, self.opts.lake, batch)
-            except Exception as e:  # any failure of the write: keep the rows, try again later
-                self.pending.merge(batch)
-                self.failed_in_row += 1
-                self.summary.write_failures += 1
-                self.summary.write_error = f"{type(e).__name__}: {e}"
-                if self.failed_in_row == 1:
-                    self._say(f"[paper] LAKE WRITE FAILED ({self.summary.write_error}); the "
-                              "rows are held and written with the next game")
-                return False
-            self.failed_in_row = 0
-            self.summary.write_error = None
-            self.summary.decisions_written += report.new("paper_decisions")
-            self.summary.results_written += report.new("paper_results")
-            self.summary.rows_rejected += sum(t.rejected for t in report.tables.values())
-            return True
-
-    async def timers(self) -> None:
-        while not self.stop.is_set():
-            await asyncio.sleep(0.25)
-            if self.flush_due:
-                await self.flush()
-
-    # -- sources --------------------------------------------------------------------------
-    def on_frame(self, frame: Frame) -> None:
-        self.summary.frames += 1
-        if not self.stop.is_set():
-            self.trader.feed(frame)
-
-    async def listen(self, url: str) -> None:
-        await listen(url, self.on_frame, self._on_connection, self.stop,
-                     backoff=Backoff(self.opts.backoff_base_s, self.opts.backoff_cap_s))
-
-    async def replay(self, frames: Iterator[Frame | BadRecord]) -> None:
-        while not self.stop.is_set():
-            n = 0
-            for _, fr in zip(range(_REPLAY_SLICE), frames, strict=False):
-                n += 1
-                if isinstance(fr, Frame):
-                    self.on_frame(fr)
-                else:
-                    self.summary.bad_records += 1
-            if n < _REPLAY_SLICE:
-                self.summary.stop_reason = self.summary.stop_reason or "end of the file"
-                self.stop.set()
-            await asyncio.sleep(0)
-
-    async def finish(self, seconds: float) -> None:
-        self.trader.stop()
-        if not await self.flush():
-            self._say(f"[paper] the last rows could not be written: {self.summary.write_error}")
-        self.summary.fill(self.trader, seconds)
+async def _replay(session: PaperSession, frames: Iterator[Frame | BadRecord],
+                  stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        n = 0
+        for _, fr in zip(range(_REPLAY_SLICE), frames, strict=False):
+            n += 1
+            if isinstance(fr, Frame):
+                session.on_frame(fr)
+            else:
+                session.summary.bad_records += 1
+        if n < _REPLAY_SLICE:
+            session.summary.stop_reason = session.summary.stop_reason or "end of the file"
+            stop.set()
+        await asyncio.sleep(0)
 
 
 async def paper_async(opts: PaperOptions, stop: asyncio.Event | None = None, *,
@@ -201,7 +135,8 @@ async def paper_async(opts: PaperOptions, stop: asyncio.Event | None = None, *,
     Args:
         stop: set it to end the run (SIGINT/SIGTERM do through `run_paper`).
         on_event: called with every event dict (orders, fills, lapses, settlements, game
-            starts and ends, void games) as it happens: the `paper` channel's messages.
+            starts, ends and skips, then `run_end`) as it happens: the `paper` channel's
+            messages.
         out: where status lines go (None: silent).
 
     Returns:
@@ -212,45 +147,52 @@ async def paper_async(opts: PaperOptions, stop: asyncio.Event | None = None, *,
         InputFormatError: the replayed file is missing or in no readable format.
     """
     stop = stop or asyncio.Event()
-    run = _Run(opts, stop, on_event, status_stream(out))
+    source = opts.url if opts.url is not None else str(opts.replay)
+    session = PaperSession(opts.strategy, opts.params, opts.rules, source=source,
+                           lake=opts.lake, on_event=on_event, out=status_stream(out),
+                           max_games=opts.max_games)
     # a missing or unreadable file raises here, before the run starts
     frames = None if opts.replay is None else iter(read_frames(opts.replay))
     r = opts.rules
-    run._say(f"[paper] run {run.trader.run_id}: {opts.strategy} {run.summary.params_json} on "
-             f"{run.summary.source}; bankroll {r.bankroll_sol:g} SOL, latency "
-             f"{r.latency_ticks} tick(s); nothing is sent to rugs.fun")
+    session.say(f"run {session.run_id}: {opts.strategy} {session.summary.params_json} on "
+                f"{source}; bankroll {r.bankroll_sol:g} SOL, latency {r.latency_ticks} "
+                "tick(s); nothing is sent to rugs.fun")
     t0 = time.monotonic()
-    timers = asyncio.ensure_future(run.timers())
+    loop = asyncio.get_running_loop()
+    timers = asyncio.ensure_future(session.run_timers(stop))
+    done = asyncio.ensure_future(session.done.wait())
+    done.add_done_callback(lambda _: stop.set())
     deadline = None
     if opts.duration_s is not None:
-        deadline = asyncio.get_running_loop().call_later(opts.duration_s, _expire, run)
+        deadline = loop.call_later(opts.duration_s, _expire, session.summary, stop)
     try:
         if frames is not None:
-            await run.replay(frames)
+            await _replay(session, frames, stop)
         else:
-            await run.listen(opts.url or "")
+            await _listen(session, opts, stop)
     finally:
         stop.set()
+        done.cancel()
         if deadline is not None:
             deadline.cancel()
         with contextlib.suppress(Exception):
             await timers
-        await run.finish(time.monotonic() - t0)
+        await session.finish(time.monotonic() - t0)
     if on_event is not None:
         with contextlib.suppress(Exception):  # the run is over: a listener cannot stop it
-            on_event({"type": "run_end", "run_id": run.trader.run_id, **run.summary.to_dict()})
-    return run.summary
+            on_event(session.end_event())
+    return session.summary
 
 
-def _expire(run: _Run) -> None:
-    run.summary.stop_reason = run.summary.stop_reason or "duration reached"
-    run.stop.set()
+def _expire(summary: PaperSummary, stop: asyncio.Event) -> None:
+    summary.stop_reason = summary.stop_reason or "duration reached"
+    stop.set()
 
 
 def run_paper(opts: PaperOptions, *, on_event: EventSink | None = None,
               out: Out = STDERR) -> PaperSummary:
     """Blocking `paper_async` that stops cleanly on SIGINT and SIGTERM: the game in play is
-    void, the rows held are written, and the summary is returned."""
+    censored, the rows held are written, and the summary is returned."""
     stream = status_stream(out)
 
     async def main() -> PaperSummary:

@@ -16,21 +16,22 @@ What differs is only how a game is known:
 - A game ends at its rug frame (`rug_tick_of`); its end tick (the rug tick − 1) is then
   known, and the engine settles what is open exactly as a backtest would (`end_games`). A
   game whose rug frame the run missed ends from the price path a later `gameHistory`
-  reveals, or from reaching the cap; without either its end is unknown and the game is
-  *void*: the books go back to the game's start, as if it had not been played, and its
-  rows are marked void. (A lake backtest keeps a game whose rug was not recorded to its last
-  live tick as a censored game, settling what that shows and voiding the rest:
-  `rugslab.strategy.engine`. The paper run voids the whole game instead, since it cannot
-  tell in play that its view of the game has ended; such a game is not among `played`, so
-  `compare.backtest_rows` never replays it.)
+  reveals, or from reaching the cap. Without either (or when the run stops mid-game) its
+  end is unknown: the game is *censored* at its last tick seen alive, exactly as a lake
+  backtest keeps a game whose rug was not recorded (`rugslab.strategy.engine`, the
+  `games.last_live_tick` of the lake built from the same frames), and the backtest's own
+  settlement (`rugslab.strategy.settlement.settle_game_ends`) settles it: a side bet whose
+  window closed alive lost, a window reaching past the last tick and a position still open
+  are void (stake back), an order due after it lapses "censored" (status void).
 - A game is played only when the run saw it before it started (cooldown or presale, or its
   tick 0): a game joined later is skipped, since its early decisions would use ticks long
   gone.
 
 Nothing is ever sent to rugs.fun. Every order event goes to `on_event` as a JSON-safe dict
 (`rugslab.paper.records.message`) with game events (`game_start`, `game_skipped`,
-`game_end`, `void`); the rows for the lake (`paper_decisions`, `paper_results`) wait in
-`take_rows()` from the end of each game.
+`game_end`); the rows for the lake (`paper_decisions`, `paper_results`, and a
+`paper_games` row per game played or skipped) wait in `take_rows()` from the end of each
+game (a skipped game's row from when it is skipped).
 """
 
 from __future__ import annotations
@@ -63,29 +64,38 @@ _BEFORE_START = (GamePhase.COOLDOWN, GamePhase.PRESALE)
 #: Games left behind whose late frames are ignored (the second rug frame of a game can come
 #: after the next game's first cooldown frame).
 _LEFT_GAMES = 16
-VOID_MISSED_END = "the run missed the game's end (no rug frame, no revealed price path)"
-VOID_STOPPED = "the run stopped before the game ended"
+CENSORED_MISSED_END = ("the run missed the game's end (no rug frame, no revealed price "
+                       "path): censored at its last tick seen alive")
+CENSORED_STOPPED = "the run stopped before the game ended: censored at its last tick seen alive"
+#: `game_end.ended_by` / `paper_games.ended_by`: how the run learnt the game's end.
+RUG, HISTORY, CAP, CENSORED = "rug", "history", "cap", "censored"
 
 
 @dataclass(slots=True)
 class _Game:
     game_id: str
     playing: bool
+    game_no: int
+    joined_tick: int | None  # the tick of the first frame seen (None: before the start)
+    seen_ts: int | None
     known: int = -1  # the highest tick the feed has shown alive
     over: bool = False
+    start: tuple[float, int, int, int] = (0.0, 0, 0, 0)  # cash, orders, bets, voided
 
 
 @dataclass(slots=True)
 class TraderCounts:
-    """What a paper trader saw and did (for the summary)."""
+    """What a paper trader saw and did (for the summary). `games_observed`: games played or
+    skipped (a game seen only before its start, when the run stopped, is not counted)."""
 
     frames: int = 0
     stale_frames: int = 0
     bad_frames: int = 0
     last_bad_reason: str | None = None
+    games_observed: int = 0
     games_played: int = 0
     games_skipped: int = 0
-    games_void: int = 0
+    games_censored: int = 0
     ended_from_history: int = 0
     orders: int = 0
     late_orders: int = 0
@@ -121,11 +131,11 @@ class PaperTrader:
                                     rules.latency_ticks)
         self.on_event = on_event
         self.counts = TraderCounts()
-        self.played: list[str] = []  # games played to a known end, in order
+        self.played: list[str] = []  # games played to a known or censored end, in order
         self.ended_from_history: list[str] = []  # ... of which ended from a revealed path
+        self.censored: list[str] = []  # ... of which censored (end never seen)
         self.game: _Game | None = None
         self._left: deque[str] = deque(maxlen=_LEFT_GAMES)  # games left behind, newest last
-        self._snapshot: dict[str, np.ndarray] = {}
         self._seen: int | None = None
         self._ts: int | None = None
 
@@ -184,30 +194,34 @@ class PaperTrader:
                 self._advance(obs.tick, seen=obs.tick)
         elif obs.phase is GamePhase.RUG and obs.rug_tick is not None:
             self.stream.record_known(obs.window, below=obs.rug_tick)
-            self._end(g, obs.rug_tick - 1, rugged=True)
+            self._end(g, obs.rug_tick - 1, RUG)
 
     def stop(self) -> None:
-        """End the run: a game in play is void (its end is unknown); one that has not
-        started yet is simply left."""
+        """End the run: a game in play is censored at its last tick seen alive (its end is
+        unknown; module docstring); one that has not started yet is simply left."""
         g = self.game
         if g is not None and g.playing and not g.over:
             if g.known < 0:
                 g.over = True  # nothing happened in it: the path still waits at its tick 0
             else:
-                self._void(g, VOID_STOPPED)
+                self._end(g, g.known, CENSORED, reason=CENSORED_STOPPED)
 
     # -- games --------------------------------------------------------------------------
     def _start(self, obs: StateObservation) -> _Game:
         before = obs.phase in _BEFORE_START or (obs.phase is GamePhase.ACTIVE and obs.tick == 0)
-        g = _Game(obs.game_id, playing=before and not self.stopped)
+        b = self.book
+        g = _Game(obs.game_id, before and not self.stopped, self.counts.games_observed,
+                  None if obs.phase in _BEFORE_START else obs.tick, obs.recv_ts_us,
+                  start=(self.bankroll_sol, self.counts.orders, int(b.bets[0]),
+                         int(b.voided[0])))
         if not g.playing:
             self.counts.games_skipped += 1
+            self.counts.games_observed += 1
             why = ("the bankroll stopped at ruin" if self.stopped else
                    f"joined at tick {obs.tick}" if obs.tick is not None else "joined late")
+            self.records.add_game(self._game_row(g, "skipped", why))
             self._emit({"type": "game_skipped", "game_id": g.game_id, "reason": why})
             return g
-        b = self.book
-        self._snapshot = {k: v.copy() for k, v in vars(b).items() if isinstance(v, np.ndarray)}
         self._emit({"type": "game_start", "game_id": g.game_id,
                     "bankroll_sol": self.bankroll_sol})
         return g
@@ -218,28 +232,38 @@ class PaperTrader:
         while b.live[0] and b.tick[0] <= tick:
             self.engine.step(_ONE, settle_quiet=False)
 
-    def _end(self, g: _Game, end: int, *, rugged: bool) -> None:
-        """The game's last tick with a price is `end` (rugged: the rug tick is end + 1)."""
+    def _end(self, g: _Game, end: int, ended_by: str, *, reason: str | None = None) -> None:
+        """The game's last tick with a price is `end`: the rug tick − 1 (`RUG`, `HISTORY`),
+        the cap, or the last tick seen alive of a censored game; settle it (the engine's
+        `end_games`, which also starts the path's next game)."""
         b = self.book
-        b.end[0], b.rugged[0] = end, rugged
+        rugged = ended_by in (RUG, HISTORY)
+        b.end[0], b.rugged[0], b.censored[0] = end, rugged, ended_by == CENSORED
         self._advance(end, seen=end + 1 if rugged else end)
         self.engine.end_games(_ONE)  # settles; the stream waits for the next game
         g.over = True
         rug = end + 1 if rugged else None
         self.records.close_game(g.game_id, rug_tick=rug)
-        self.counts.games_played += 1
+        c = self.counts
+        c.games_played += 1
+        c.games_observed += 1
         self.played.append(g.game_id)
-        self._emit({"type": "game_end", "game_id": g.game_id, "rug_tick": rug,
-                    "bankroll_sol": self.bankroll_sol, "games_played": self.counts.games_played})
+        if ended_by == CENSORED:
+            c.games_censored += 1
+            self.censored.append(g.game_id)
+        self.records.add_game(self._game_row(g, "played", reason, ended_by, end, rug))
+        self._emit({"type": "game_end", "game_id": g.game_id, "ended_by": ended_by,
+                    "end_tick": end, "rug_tick": rug, "reason": reason,
+                    "bankroll_sol": self.bankroll_sol, "games_played": c.games_played})
 
     def _end_elsewhere(self, g: _Game, obs: StateObservation) -> bool:
         """A frame of another game came before our game's rug frame: end it at the cap or
-        from a revealed price path, or void it; False to wait for a fuller frame."""
-        if g.known < 0:  # it never started: nothing to settle, nothing to undo
+        from a revealed price path, or censor it; False to wait for a fuller frame."""
+        if g.known < 0:  # it never started: nothing to settle
             g.over = True
             return True
         if g.known >= MAX_TICKS:
-            self._end(g, MAX_TICKS, rugged=False)
+            self._end(g, MAX_TICKS, CAP)
             return True
         path = revealed_path(obs.history, g.game_id) if obs.history is not None else None
         if path is not None:
@@ -247,24 +271,25 @@ class PaperTrader:
             self.stream.record_known(list(enumerate(path)), below=rug)
             self.counts.ended_from_history += 1
             self.ended_from_history.append(g.game_id)
-            self._end(g, rug - 1, rugged=True)
+            self._end(g, rug - 1, HISTORY)
             return True
         if obs.history is not None or obs.phase not in _BEFORE_START:
-            self._void(g, VOID_MISSED_END)
+            self._end(g, g.known, CENSORED, reason=CENSORED_MISSED_END)
             return True
         return False
 
-    def _void(self, g: _Game, reason: str) -> None:
-        b = self.book
-        for k, v in self._snapshot.items():
-            getattr(b, k)[...] = v
-        self.log.forget(0)
-        self.stream.deal(_ONE)
-        g.over = True
-        self.records.void_game(g.game_id, bankroll_sol=self.bankroll_sol, reason=reason)
-        self.counts.games_void += 1
-        self._emit({"type": "void", "game_id": g.game_id, "reason": reason,
-                    "bankroll_sol": self.bankroll_sol})
+    def _game_row(self, g: _Game, status: str, reason: str | None, ended_by: str | None = None,
+                  end: int | None = None, rug: int | None = None) -> dict[str, Any]:
+        """The game's `paper_games` row (`rugslab.tables.paper.PaperGameRow`)."""
+        b, played = self.book, status == "played"
+        cash, orders, bets, voided = g.start
+        return {"game_id": g.game_id, "game_no": g.game_no, "status": status, "reason": reason,
+                "ended_by": ended_by, "joined_tick": g.joined_tick,
+                "end_tick": end, "rug_tick": rug,
+                "orders": self.counts.orders - orders, "bets": int(b.bets[0]) - bets,
+                "voided": int(b.voided[0]) - voided, "bankroll_start_sol": cash,
+                "bankroll_sol": self.bankroll_sol, "seen_ts": g.seen_ts,
+                "ended_ts": self._ts if played else None}
 
     # -- events -------------------------------------------------------------------------
     def _on_order(self, ev: OrderEvent) -> None:

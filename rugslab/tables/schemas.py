@@ -24,7 +24,7 @@ Kinds (how `rugslab.lake.writer` writes them):
     replace rows derived from other tables (the gap ledger): a write replaces every row of
             the games it covers.
 
-The paper-trading tables (`paper_decisions`, `paper_results`) have their models in
+The paper-trading tables (`paper_decisions`, `paper_results`, `paper_games`) have their models in
 `rugslab.tables.paper`; they are registered here like the others.
 """
 
@@ -53,7 +53,7 @@ from rugslab.feed.rules import (
 )
 from rugslab.tables.fields import UTC_TS, LakeRow
 from rugslab.tables.fields import within as _within
-from rugslab.tables.paper import PaperDecisionRow, PaperResultRow
+from rugslab.tables.paper import PaperDecisionRow, PaperGameRow, PaperResultRow
 
 TICK_SOURCES = ("live", "partial", "history", "import")
 COMPLETENESS = ("complete", "partial", "no_ticks")
@@ -344,6 +344,7 @@ TABLES: dict[str, Table] = {
         Table("connections", ConnectionRow, ("session_id", "connection_no", "kind"), "append"),
         Table("paper_decisions", PaperDecisionRow, ("run_id", "order_no"), "append"),
         Table("paper_results", PaperResultRow, ("run_id", "order_no"), "append"),
+        Table("paper_games", PaperGameRow, ("run_id", "game_id"), "append"),
         Table(
             "verifications",
             VerificationRow,

@@ -27,7 +27,9 @@ def test_paper_on_a_replayed_capture_prints_status_and_summary_and_writes_the_la
     assert ("[paper] game 20251212-6114b2ff44ef4b71 rugged at tick 16: bankroll 10.8000 SOL "
             "(+0.8000); 1 games, 1 bets, 1 won") in err
     assert 'sidebet-fixed {"stake": 0.2, "start_tick": 10}' in out
-    assert "games: 1 played, 1 skipped (joined late), 0 void" in out
+    assert ("games: 2 observed: 1 played (0 censored: end not seen), 1 skipped (joined late, "
+            "or after a stop at ruin)") in out
+    assert "lake: 1 paper_decisions, 1 paper_results, 2 paper_games rows written" in out
     assert "bets: 1 settled, 1 won; staked 0.2000 SOL, P&L +0.8000 SOL" in out
     assert "bankroll: 10.0000 → 10.8000 SOL" in out
     assert "stopped: end of the file" in out
@@ -37,6 +39,10 @@ def test_paper_on_a_replayed_capture_prints_status_and_summary_and_writes_the_la
     r = read_table("paper_results", lake)
     assert r.select("outcome", "settle_tick", "payout_sol", "bankroll_sol").rows() == [
         ("won", 16, 1.0, 10.8)]
+    g = read_table("paper_games", lake).sort("game_no")
+    assert g.select("game_id", "status", "joined_tick", "ended_by", "rug_tick").rows() == [
+        ("20251212-25dcb17086a24ad7", "skipped", 4, None, None),
+        ("20251212-6114b2ff44ef4b71", "played", None, "rug", 16)]
 
 
 def test_paper_summary_as_json(captures_dir: Path, tmp_path: Path,

@@ -21,7 +21,7 @@ from rugslab.tables.batch import RowBatch
 from rugslab.tables.schemas import TABLES
 
 GID = "20251207-e8186dbf38e046d1"
-QUERY_NAMES = ["games_per_day", "rejects_by_reason", "seed_status",
+QUERY_NAMES = ["games_per_day", "paper_runs", "rejects_by_reason", "seed_status",
                "sidebet_results_by_start_tick", "tick_intervals"]
 
 

@@ -2,16 +2,20 @@
 same games: decision tick, fill tick and price, stake, outcome and the bankroll after each.
 
 The backtest side reads the games from a lake built from the same frames by the real
-assembler (`ingest`, or the collector's `GameAssembler`). It is given the prices the run could
-have seen: the lake's live and `partialPrices` ticks; `history` ticks (a path revealed after
-the game) only for the games the run itself ended from a revealed path, since a live run
-cannot know the others' missing ticks when it decides.
+assembler (`ingest`, or the collector's `GameAssembler`). It is given what the run could have
+known: the lake's live and `partialPrices` ticks; `history` ticks (a path revealed after the
+game) only for the games the run itself ended from a revealed path, since a live run cannot
+know the others' missing ticks when it decides; and for a game the run censored (its end
+missed), no rug tick, even when a later `gameHistory` revealed it to the lake, since the run
+had settled it by then. Where the lake itself never learnt the rug (`tests/paper/
+test_paper_censored.py`), the lake's games are taken as they are.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -25,7 +29,7 @@ from rugslab.ingest import ingest
 from rugslab.lake.catalog import read_table
 from rugslab.lake.writer import write_batch
 from rugslab.paper.compare import backtest_rows
-from rugslab.paper.run import params_json
+from rugslab.paper.session import params_json
 from rugslab.paper.trader import PaperTrader
 from rugslab.strategy.builtins import make_strategy, parse_params
 from rugslab.strategy.engine import ExecutionRules
@@ -50,10 +54,14 @@ def _decisions(rows: RowBatch | pl.DataFrame, table: str, played: list[str]) -> 
 
 
 def _expected(lake: Path, strategy: str, params: list[str], played: list[str],
-              from_history: list[str], rules: ExecutionRules) -> RowBatch:
+              from_history: list[str], rules: ExecutionRules,
+              censored: Sequence[str] = ()) -> RowBatch:
     ticks = read_table("ticks", lake).filter(
         (pl.col("source") != "history") | pl.col("game_id").is_in(from_history))
-    games = select_games(lake_games(read_table("games", lake), ticks), played)
+    known = read_table("games", lake).with_columns(
+        pl.when(pl.col("game_id").is_in(list(censored))).then(None)
+        .otherwise(pl.col("rug_tick")).alias("rug_tick"))
+    games = select_games(lake_games(known, ticks), played)
     s = make_strategy(strategy, parse_params(params))
     return backtest_rows(s, rules, games, params_json=params_json(s))
 
@@ -90,7 +98,8 @@ def gappy_feed() -> list[Frame]:
     """40 simulated games as a receiver with trouble sees them: 15% of the active frames
     missed, bursts of 5-12 missed frames (ticks the window cannot fill), the rug frames of
     games 7 and 8 missed (the next cooldown reveals their paths), and game 15's rug frames
-    and everything up to the next game's tick 2 missed (15's end is never known: void; 16 is
+    and everything up to the next game's tick 2 missed (the run never learns 15's end:
+    censored at its last tick seen, though a later history reveals it to the lake; 16 is
     joined late: skipped)."""
     rng = random.Random(4)
     out, game_no, current, burst, blind = [], 0, None, 0, False
@@ -142,10 +151,12 @@ def test_paper_trading_a_feed_with_gaps_and_missed_rugs_gives_the_backtest_decis
         t.feed(f)
     t.stop()
     c = t.counts
-    assert (c.games_played, c.games_void, c.games_skipped, c.ended_from_history) == (38, 1, 1, 2)
+    assert (c.games_played, c.games_censored, c.games_skipped,
+            c.ended_from_history) == (39, 1, 1, 2)
     assert c.late_orders > 0  # decisions at ticks the run learnt of late, as the backtest
     rows = t.take_rows()
-    want = _expected(gappy_lake, strategy, params, t.played, t.ended_from_history, rules)
+    want = _expected(gappy_lake, strategy, params, t.played, t.ended_from_history, rules,
+                     t.censored)
     for table in ("paper_decisions", "paper_results"):
         got = _decisions(rows, table, t.played)
         assert got.height > 0

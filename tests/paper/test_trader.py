@@ -12,7 +12,7 @@ from paper_frames import T0_US, Clock, flat, game, gid, revealed
 
 from rugslab.lake.catalog import read_table
 from rugslab.lake.writer import write_batch
-from rugslab.paper.trader import VOID_MISSED_END, PaperTrader
+from rugslab.paper.trader import CENSORED_MISSED_END, CENSORED_STOPPED, PaperTrader
 from rugslab.strategy import builtins
 from rugslab.strategy.engine import ExecutionRules, play_chunk
 from rugslab.strategy.orders import OrderEvent, OrderLog
@@ -117,37 +117,67 @@ def test_a_missed_rug_ends_the_game_from_the_path_the_next_game_reveals() -> Non
     assert _same(t.log.events, _backtest(TRADE, path, flat(20)))
 
 
-def test_a_game_whose_end_is_never_seen_is_void_and_its_books_go_back() -> None:
+def test_a_game_whose_end_is_never_seen_is_censored_at_its_last_tick_seen_alive() -> None:
     clock = Clock()
     events: list[dict] = []
     frames = (game(clock, gid(1), flat(30), rug_frames=False)
               + game(clock, gid(2), flat(20), cooldown=False))
     t = _trade(FIXED, frames, on_event=events.append)
-    assert [e["type"] for e in events if e["type"] in ("void", "game_end")] == ["void",
-                                                                                "game_end"]
-    void = next(e for e in events if e["type"] == "void")
-    assert (void["game_id"], void["reason"], void["bankroll_sol"]) == (gid(1), VOID_MISSED_END,
-                                                                       10.0)
-    # the bet of game 1 is void (10 SOL back); game 2's bet (order 1) wins: 14
-    assert t.played == [gid(2)] and t.bankroll_sol == 14.0 and t.counts.games_void == 1
+    ends = [e for e in events if e["type"] == "game_end"]
+    assert [(e["game_id"], e["ended_by"], e["end_tick"], e["rug_tick"], e["reason"],
+             e["bankroll_sol"]) for e in ends] == [
+        (gid(1), "censored", 29, None, CENSORED_MISSED_END, 10.0),
+        (gid(2), "rug", 19, 20, None, 14.0)]
+    # game 1's bet covers 11..51, past its last tick seen (29): void, the stake back, as the
+    # backtest settles a censored game; game 2's bet (order 1) wins at 20: 14
+    assert t.played == [gid(1), gid(2)] and t.censored == [gid(1)]
+    assert t.bankroll_sol == 14.0 and t.counts.games_censored == 1
     rows = t.take_rows()
-    r = rows.frame("paper_results").select("order_no", "outcome", "payout_sol", "bankroll_sol")
-    assert r.rows() == [(0, "void", None, 10.0), (1, "won", 5.0, 14.0)]
+    r = rows.frame("paper_results").select("order_no", "outcome", "settle_tick", "payout_sol",
+                                           "pnl_sol", "bankroll_sol", "rug_tick")
+    assert r.rows() == [(0, "void", 29, 1.0, 0.0, 10.0, None), (1, "won", 20, 5.0, 4.0, 14.0, 20)]
     assert rows.frame("paper_decisions")["status"].to_list() == ["filled", "filled"]
-    assert int(t.book.bets[0]) == 1 and int(t.book.games_played[0]) == 1
+    b = t.book
+    assert (int(b.bets[0]), int(b.voided[0]), int(b.games_played[0])) == (1, 1, 2)
+    g = rows.frame("paper_games").select("game_id", "game_no", "status", "ended_by",
+                                         "end_tick", "rug_tick", "orders", "bets", "voided")
+    assert g.rows() == [(gid(1), 0, "played", "censored", 29, None, 1, 0, 1),
+                        (gid(2), 1, "played", "rug", 19, 20, 1, 1, 0)]
 
 
-def test_stopping_voids_a_game_in_play_and_leaves_one_not_started() -> None:
+def test_a_censored_game_settles_what_its_last_tick_decides_and_voids_the_rest() -> None:
     clock = Clock()
-    t = _trade(FIXED, game(clock, gid(1), flat(30), rug_frames=False))
+    # game 1 seen alive to 69: the bet over 11..51 lost at 51 (a known loss); game 2 stops at
+    # tick 10: the bet decided there would fill at 11, after its last tick seen: censored
+    frames = (game(clock, gid(1), flat(70), rug_frames=False)
+              + game(clock, gid(2), flat(11), rug_frames=False))
+    t = _trade(FIXED, frames)
     t.stop()
+    assert t.played == t.censored == [gid(1), gid(2)]
+    assert [(e.event, e.tick, e.outcome) for e in t.log.events] == [
+        ("order", 10, ""), ("fill", 11, ""), ("settle", 51, "lost"),
+        ("order", 10, ""), ("lapse", 11, "censored")]
+    rows = t.take_rows()
+    d = rows.frame("paper_decisions").select("status", "reason", "fill_tick")
+    assert d.rows() == [("filled", None, 11), ("void", "censored", None)]
+    assert rows.frame("paper_results")["outcome"].to_list() == ["lost"]
+    reasons = rows.frame("paper_games")["reason"].to_list()
+    assert reasons == [CENSORED_MISSED_END, CENSORED_STOPPED] and t.bankroll_sol == 9.0
+
+
+def test_stopping_censors_a_game_in_play_and_leaves_one_not_started() -> None:
+    clock = Clock()
+    t = _trade(TRADE, game(clock, gid(1), flat(30), rug_frames=False))
+    t.stop()
+    # the position bought at 6 is open at 29, the last tick seen: its exit is unknown, void
     r = t.take_rows().frame("paper_results")
-    assert r["outcome"].to_list() == ["void"] and t.bankroll_sol == 10.0
-    assert t.counts.games_void == 1
+    assert r.select("kind", "outcome", "settle_tick", "payout_sol").rows() == [
+        ("position", "void", 29, 1.0)]
+    assert t.bankroll_sol == 10.0 and t.counts.games_censored == 1
     clock = Clock()
     t = _trade(FIXED, game(clock, gid(1), flat(30))[:2])  # cooldown and presale only
     t.stop()
-    assert t.counts.games_void == 0 and len(t.take_rows()) == 0
+    assert t.counts.games_observed == 0 and len(t.take_rows()) == 0
 
 
 def test_late_frames_of_a_game_left_behind_are_ignored() -> None:
@@ -155,7 +185,7 @@ def test_late_frames_of_a_game_left_behind_are_ignored() -> None:
     one, two = game(clock, gid(1), flat(30)), game(clock, gid(2), flat(20))
     # the second rug frame of game 1 arrives after game 2's first cooldown frame
     t = _trade(FIXED, [*one[:-1], two[0], one[-1], *two[1:]])
-    assert t.counts.stale_frames == 1 and t.counts.games_void == 0
+    assert t.counts.stale_frames == 1 and t.counts.games_censored == 0
     assert t.played == [gid(1), gid(2)] and t.bankroll_sol == 18.0
 
 
@@ -171,18 +201,29 @@ def test_a_broken_listener_is_counted_and_the_trading_goes_on() -> None:
 
 def test_paper_rows_pass_the_lake_models_and_read_back(tmp_path: Path) -> None:
     clock = Clock()
-    frames = (game(clock, gid(1), flat(30)) + game(clock, gid(2), flat(60))
-              + game(clock, gid(3), flat(30), rug_frames=False))
+    frames = (game(clock, gid(1), flat(30), from_tick=3) + game(clock, gid(2), flat(30))
+              + game(clock, gid(3), flat(60)) + game(clock, gid(4), flat(30), rug_frames=False))
     t = _trade(FIXED, frames)
     t.stop()
     report = write_batch(tmp_path, t.take_rows())
     assert report.new("paper_decisions") == 3 and report.new("paper_results") == 3
+    assert report.new("paper_games") == 4
     assert report.tables["paper_decisions"].rejected == 0
     r = read_table("paper_results", tmp_path).sort("order_no")
     assert r["outcome"].to_list() == ["won", "lost", "void"]
     assert r["date"].cast(str).to_list() == ["2025-12-13"] * 3
     d = read_table("paper_decisions", tmp_path).sort("order_no")
-    assert d["status"].to_list() == ["filled"] * 3  # game 3's bet had filled when it stopped
+    assert d["status"].to_list() == ["filled"] * 3  # game 4's bet had filled when it stopped
+    g = read_table("paper_games", tmp_path).sort("game_no")
+    assert g.select("game_id", "status", "reason", "ended_by", "joined_tick", "end_tick",
+                    "bankroll_start_sol", "bankroll_sol").rows() == [
+        (gid(1), "skipped", "joined at tick 3", None, 3, None, 10.0, 10.0),
+        (gid(2), "played", None, "rug", None, 29, 10.0, 14.0),
+        (gid(3), "played", None, "rug", None, 59, 14.0, 13.0),
+        (gid(4), "played", CENSORED_STOPPED, "censored", None, 29, 13.0, 13.0)]
+    # first frame of game 2 is frame 30 (27 of game 1, its two rug frames): 250 ms apart
+    assert g["seen_ts"][1].timestamp() * 1e6 == T0_US + 30 * 250_000
+    assert g["ended_ts"].null_count() == 1 and g["run_id"].unique().to_list() == [t.run_id]
 
 
 def test_a_malformed_frame_is_counted_with_its_reason_and_skipped() -> None:
