@@ -156,19 +156,33 @@ def live_command(
         1000, "--max-queue", help="Messages waiting for one client before it is dropped as a "
         "slow consumer."),
     cors_origin: list[str] | None = _CORS,
+    paper: list[str] | None = typer.Option(  # noqa: B008 - typer declares options by default value
+        None, "--paper", help="Paper-trade this built-in strategy on the same ticks "
+        "(repeatable; `rugslab backtest --list`): its orders, fills, settlements and games go "
+        "out on the paper channel and, with --lake, to paper_decisions, paper_results and "
+        "paper_games, as `rugslab paper` writes them."),
+    paper_param: list[str] | None = typer.Option(  # noqa: B008
+        None, "--paper-param", help="Parameter KEY=VALUE of the --paper strategies "
+        "(repeatable); STRATEGY:KEY=VALUE for one of several."),
+    bankroll: float = typer.Option(10.0, "--bankroll", help="Starting bankroll (SOL) of "
+                                   "each --paper run."),
 ) -> None:
     """Serve the running game, its signals, trades, side bets and paper trades to Socket.IO
     clients, from the live feed or a replay (with --lake, collecting into the lake as well).
 
     Channels: ticks, games, trades, sidebets, signals, paper; requests: get_status, get_game,
-    get_signals (docs/live-api.md). Binds 127.0.0.1 by default; any other address needs
-    --token-file. Runs until SIGINT/SIGTERM or --duration; a one-pass replay stops its source
-    at the end and the server goes on serving what it holds.
+    get_signals (docs/live-api.md). With --paper, each strategy is paper-traded on the same
+    observed ticks (as `rugslab paper`: nothing is sent to rugs.fun). Binds 127.0.0.1 by
+    default; any other address needs --token-file. Runs until SIGINT/SIGTERM or --duration; a
+    one-pass replay stops its source at the end (the paper runs end there: the game in play
+    censored, their summaries printed at exit) and the server goes on serving what it holds.
     """
     from rugslab.config import Settings, parse_duration
     from rugslab.errors import ConfigError
     from rugslab.live.limits import Limits, read_token_file
     from rugslab.live.run import LiveOptions, serve_live
+    from rugslab.paper.run import paper_specs
+    from rugslab.strategy.engine import ExecutionRules
 
     if replay and not files:
         raise ConfigError("Invalid --replay without files: name the captures to replay, e.g. "
@@ -179,6 +193,11 @@ def live_command(
     if (speed != 1.0 or loop) and not replay:
         raise ConfigError("Invalid --speed/--loop without --replay: they scale a replay; the "
                           "live feed runs in real time.")
+    if not bankroll > 0:
+        raise ConfigError(f"Invalid --bankroll {bankroll!r}: expected SOL > 0.")
+    if bankroll != 10.0 and not paper:
+        raise ConfigError("Invalid --bankroll without --paper: it is the paper runs' "
+                          "bankroll; name a strategy, e.g. --paper sidebet-fixed.")
     opts = LiveOptions(
         feed_url=None if replay else (feed or Settings.from_env().url),
         replay=tuple(files or ()), speed=speed, loop=loop, lake=lake, fit_lake=fit_lake,
@@ -190,7 +209,10 @@ def live_command(
         cors_origins=tuple(cors_origin or ()),
         duration_s=None if duration is None else parse_duration(duration),
         wait_for_clients=wait_for_clients,
+        paper=paper_specs(paper or (), paper_param or ()),
+        paper_rules=ExecutionRules(bankroll_sol=bankroll),
     )
+
     async def main() -> Any:
         stop = asyncio.Event()  # a signal stops the run cleanly: the lake gets what is held
         loop_ = asyncio.get_running_loop()

@@ -13,13 +13,22 @@ signals' tick schedule is then 250 ms / speed. When
 a one-pass replay has been sent, the source stops (the collector writes what it holds) and the
 server goes on serving what it holds until stopped. With a lake, the lake's constant hazard
 is fitted at start and every `refit_every_s` (`signals.fit_lake_hazard`, in a worker thread).
+
+Paper trading (`paper`: strategies from `rugslab.paper.run.paper_specs`): each strategy is a
+`rugslab.paper.session.PaperSession` fed every frame right after the server takes it, so it
+trades on the same observed ticks the channels carry; its events go out on the `paper`
+channel as they happen and, with a lake, its rows to `paper_decisions`, `paper_results` and
+`paper_games` at the end of each game, exactly as `rugslab paper` writes them. When the source
+stops (a replay's end, or the server's stop) each run censors its game in play, writes what it
+holds and publishes its `run_end`, before the server closes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,15 +38,20 @@ from rugslab.collector.run import STDERR, CollectOptions, Out, collect_async, st
 from rugslab.collector.summary import CollectSummary
 from rugslab.config import DEFAULT_URL
 from rugslab.errors import ConfigError, RugslabError
+from rugslab.feed.frames import Frame
 from rugslab.feed.rules import NOMINAL_TICK_MS
 from rugslab.lake.catalog import read_table
 from rugslab.live.limits import Limits
 from rugslab.live.server import LiveServer
 from rugslab.live.signals import HazardFit, fit_lake_hazard
+from rugslab.paper.session import PaperSession
+from rugslab.paper.summary import PaperSummary
 from rugslab.readers import detect_format
 from rugslab.sim.feed import ScheduledFrame
 from rugslab.sim.replay import read_files, replay_schedule
 from rugslab.sim.server import DEFAULT_PORT, FeedServer
+from rugslab.strategy.builtins import make_strategy
+from rugslab.strategy.engine import ExecutionRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +59,8 @@ class LiveOptions:
     """What `serve live` does; see `rugslab serve live --help` for the flags.
 
     `feed_url` and `replay` exclude each other; with neither, the live feed is used.
+    `paper`: (strategy, parameters) to paper-trade on the same frames
+    (`rugslab.paper.run.paper_specs`), each with `paper_rules`.
     """
 
     feed_url: str | None = None
@@ -63,6 +79,8 @@ class LiveOptions:
     cors_origins: tuple[str, ...] = ()
     duration_s: float | None = None
     wait_for_clients: int = 0
+    paper: tuple[tuple[str, Mapping[str, object]], ...] = ()
+    paper_rules: ExecutionRules = field(default_factory=ExecutionRules)
 
     def check(self) -> None:
         """Raises ConfigError for options that cannot run (named with the fix)."""
@@ -78,6 +96,8 @@ class LiveOptions:
                               "seconds > 0.")
         for p in self.replay:  # fail before listening, not in the middle of the feed
             detect_format(p)
+        for name, params in self.paper:
+            make_strategy(name, params)
 
 
 @dataclass(slots=True)
@@ -91,13 +111,16 @@ class LiveSummary:
     refused: dict[str, int] = field(default_factory=dict)
     errors: int = 0
     collect: CollectSummary | None = None
+    paper: list[PaperSummary] = field(default_factory=list)
 
     def __str__(self) -> str:
         drops = ", ".join(f"{k} {v}" for k, v in sorted(self.dropped.items())) or "none"
         refused = ", ".join(f"{k} {v}" for k, v in sorted(self.refused.items())) or "none"
         text = (f"served {self.frames} frames to {self.connects} connections; dropped: {drops}; "
                 f"refused: {refused}; errors: {self.errors}")
-        return text if self.collect is None else f"{text}\n{self.collect}"
+        parts = [text, *([] if self.collect is None else [str(self.collect)]),
+                 *(str(p) for p in self.paper)]
+        return "\n".join(parts)
 
 
 def fit_from_lake(lake: Path, *, n_resamples: int = 1000) -> HazardFit | None:
@@ -136,7 +159,10 @@ async def serve_live(opts: LiveOptions, *, stop: asyncio.Event | None = None,
         announce: called with the URL once listening.
         on_start: called with the `LiveServer` once listening (e.g. to `publish` on `paper`
             or `observe` its messages).
-        out: where the collector's status lines go (None: silent).
+        out: where the collector's and paper runs' status lines go (None: silent).
+
+    Returns:
+        The run's `LiveSummary` (with each paper run's `PaperSummary`).
 
     Raises:
         ConfigError: options that cannot run; LakeError: another collector holds the lake.
@@ -151,14 +177,17 @@ async def serve_live(opts: LiveOptions, *, stop: asyncio.Event | None = None,
     if announce is not None:
         announce(server.url)
     tasks: list[asyncio.Task[Any]] = []
-    source_stop = asyncio.Event()
+    source_stop, paper_done = asyncio.Event(), asyncio.Event()
     try:
         if opts.duration_s is not None:
             asyncio.get_running_loop().call_later(opts.duration_s, stop.set)
         fit_lake = opts.fit_lake or opts.lake
         if fit_lake is not None:
             tasks.append(asyncio.create_task(_refit(server, fit_lake, opts)))
-        source = asyncio.create_task(_run_source(server, opts, frames, source_stop, summary, out))
+        papers = _paper_sessions(server, opts, frames is not None, out)
+        tasks += [asyncio.create_task(p.run_timers(paper_done)) for p in papers]
+        source = asyncio.create_task(_feed(server, opts, frames, source_stop, summary, out,
+                                           papers))
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({source, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if source.done() and source.exception() is not None:
@@ -169,6 +198,7 @@ async def serve_live(opts: LiveOptions, *, stop: asyncio.Event | None = None,
         await source
     finally:
         source_stop.set()
+        paper_done.set()
         for t in tasks:
             t.cancel()
         for t in tasks:
@@ -181,11 +211,62 @@ async def serve_live(opts: LiveOptions, *, stop: asyncio.Event | None = None,
     return summary
 
 
+def _paper_sessions(server: LiveServer, opts: LiveOptions, frames_given: bool,
+                    out: Out) -> list[PaperSession]:
+    """A paper session per strategy of `opts.paper`, publishing on the server's `paper`
+    channel; each announced, and listed in the server's status."""
+    source = (", ".join(str(p) for p in opts.replay) if opts.replay else
+              "frames given to serve_live" if frames_given else opts.feed_url or DEFAULT_URL)
+    def publish(ev: dict[str, Any]) -> None:
+        server.publish("paper", ev)
+
+    sessions = []
+    for name, params in opts.paper:
+        s = PaperSession(name, params, opts.paper_rules, source=source, lake=opts.lake,
+                         on_event=publish,
+                         out=status_stream(out), tag=f"[paper {name}]")
+        s.announce()
+        server.paper_runs.append({"run_id": s.run_id, "strategy": name,
+                                  "params_json": s.summary.params_json,
+                                  "bankroll_start_sol": opts.paper_rules.bankroll_sol,
+                                  "lake": s.summary.lake})
+        sessions.append(s)
+    return sessions
+
+
+async def _feed(server: LiveServer, opts: LiveOptions, frames: Iterable[ScheduledFrame] | None,
+                stop: asyncio.Event, summary: LiveSummary, out: Out,
+                papers: list[PaperSession]) -> None:
+    """`_run_source` with every frame to the server, then to each paper session; when the
+    source has stopped, end the paper runs (their summaries to `summary.paper`, their
+    `run_end` on the `paper` channel)."""
+    t0 = time.monotonic()
+
+    def on_frame(frame: Frame) -> None:
+        server.on_frame(frame)
+        for p in papers:
+            try:
+                p.on_frame(frame)
+            except Exception as e:  # a bug in one run must not stop the collector or the lake
+                server.errors += 1
+                server.last_error = f"paper {p.summary.strategy}: {type(e).__name__}: {e}"
+
+    try:
+        await _run_source(server, opts, frames, stop, summary, out, on_frame)
+    finally:
+        why = "end of the replay" if server.source.get("done") else "the server stopped"
+        for p in papers:
+            p.summary.stop_reason = p.summary.stop_reason or why
+            summary.paper.append(await p.finish(time.monotonic() - t0))
+            server.publish("paper", p.end_event())
+
+
 async def _run_source(server: LiveServer, opts: LiveOptions,
                       frames: Iterable[ScheduledFrame] | None, stop: asyncio.Event,
-                      summary: LiveSummary, out: Out) -> None:
-    """Feed `server` from the live feed or a replay until `stop` (or a one-pass replay's end);
-    with a lake, through the collector."""
+                      summary: LiveSummary, out: Out,
+                      on_frame: Callable[[Frame], None]) -> None:
+    """Feed `on_frame` (the server, then paper trading) from the live feed or a replay until
+    `stop` (or a one-pass replay's end); with a lake, through the collector."""
     replay: FeedServer | None = None
     if frames is None and opts.replay:
         frames = replay_frames(opts.replay, opts.speed, opts.loop)
@@ -209,9 +290,9 @@ async def _run_source(server: LiveServer, opts: LiveOptions,
         if opts.lake is not None:
             summary.collect = await collect_async(
                 CollectOptions(url=url, lake=opts.lake), stop, out=status_stream(out),
-                observe_frame=server.on_frame, observe_connection=server.on_connection)
+                observe_frame=on_frame, observe_connection=server.on_connection)
         else:
-            await listen(url, server.on_frame, server.on_connection, stop)
+            await listen(url, on_frame, server.on_connection, stop)
     finally:
         if replay is not None:
             watcher.cancel()

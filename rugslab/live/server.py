@@ -140,6 +140,8 @@ class LiveServer(Requests):
         self.signals = SignalEngine()
         self.last_signals: dict[str, Any] | None = None
         self.source: dict[str, Any] = {"kind": None, "connected": False}
+        #: paper runs publishing on `paper` (`rugslab.live.run`): run_id, strategy, params
+        self.paper_runs: list[dict[str, Any]] = []
         self.observers: list[Observer] = []
         self.refused: Counter[str] = Counter()
         self.connects = self.frames = self.published = self.errors = 0
@@ -320,6 +322,7 @@ class LiveServer(Requests):
             "channels": self.subs.counts(), "source": dict(self.source), "frames": self.frames,
             "published": self.published, "game": g.summary() if g is not None else None,
             "model": self.signals.fit.describe() if self.signals.fit is not None else None,
+            "paper": list(self.paper_runs),
             "limits": self.limits.as_dict(), "heartbeat_s": self.heartbeat_s,
             "refused": dict(self.refused), "dropped": dict(self.outbox.dropped),
             "errors": self.errors, "last_error": self.last_error,

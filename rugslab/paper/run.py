@@ -96,7 +96,12 @@ def paper_specs(strategies: Sequence[str], pairs: Sequence[str]
             for p in params.values():
                 p |= parse_params([pair])
     for name, p in params.items():
-        make_strategy(name, p)
+        try:
+            make_strategy(name, p)
+        except ConfigError as e:  # name the flag of this command, and the way to aim a pair
+            hint = (f" ({name}:KEY=VALUE gives a parameter to {name} only.)"
+                    if len(params) > 1 else "")
+            raise ConfigError(str(e).replace("--param", "--paper-param", 1) + hint) from e
     return tuple(params.items())
 
 
@@ -153,10 +158,7 @@ async def paper_async(opts: PaperOptions, stop: asyncio.Event | None = None, *,
                            max_games=opts.max_games)
     # a missing or unreadable file raises here, before the run starts
     frames = None if opts.replay is None else iter(read_frames(opts.replay))
-    r = opts.rules
-    session.say(f"run {session.run_id}: {opts.strategy} {session.summary.params_json} on "
-                f"{source}; bankroll {r.bankroll_sol:g} SOL, latency {r.latency_ticks} "
-                "tick(s); nothing is sent to rugs.fun")
+    session.announce()
     t0 = time.monotonic()
     loop = asyncio.get_running_loop()
     timers = asyncio.ensure_future(session.run_timers(stop))

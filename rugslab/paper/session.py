@@ -91,6 +91,13 @@ class PaperSession:
         """The run's id (32 hex digits, on every row and event)."""
         return self.trader.run_id
 
+    def announce(self) -> None:
+        """Print the run's first status line: its id, strategy, source and rules."""
+        r, sm = self.rules, self.summary
+        self.say(f"run {self.run_id}: {sm.strategy} {sm.params_json} on {sm.source}; bankroll "
+                 f"{r.bankroll_sol:g} SOL, latency {r.latency_ticks} tick(s); nothing is sent "
+                 "to rugs.fun")
+
     # -- frames and events ----------------------------------------------------------------
     def on_frame(self, frame: Frame) -> None:
         """Take one frame (ignored once the run is done or finished)."""

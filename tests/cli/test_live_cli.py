@@ -52,6 +52,32 @@ def test_bad_flags_name_the_flag_the_value_and_the_fix(
         "rugslab: error: Invalid --heartbeat '0s': the duration must be longer than zero.")
 
 
+def test_bad_paper_flags_name_the_flag_the_value_and_the_fix(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert _err(["serve", "live", "--paper-param", "stake=0.1"], capsys) == (
+        "rugslab: error: Invalid --paper-param 'stake=0.1' without --paper: name the strategy "
+        "to paper-trade, e.g. --paper sidebet-fixed.")
+    assert _err(["serve", "live", "--paper", "sidebet-fixed", "--paper", "sidebet-fixed"],
+                capsys) == (
+        "rugslab: error: Invalid --paper 'sidebet-fixed' given twice: each strategy runs once "
+        "(its events are told apart by the strategy's name).")
+    assert _err(["serve", "live", "--paper", "sidebet-fixed", "--paper-param",
+                 "trade-target:stake=1"], capsys) == (
+        "rugslab: error: Invalid --paper-param 'trade-target:stake=1': 'trade-target' is not a "
+        "--paper strategy; expected one of sidebet-fixed.")
+    assert _err(["serve", "live", "--paper", "sidebet-fixed", "--paper", "trade-target",
+                 "--paper-param", "start_tick=3"], capsys) == (
+        "rugslab: error: Unknown --paper-param start_tick='3' for trade-target: expected one "
+        "of entry_tick, stake, target, exit_tick. (trade-target:KEY=VALUE gives a parameter to "
+        "trade-target only.)")
+    assert _err(["serve", "live", "--bankroll", "2"], capsys) == (
+        "rugslab: error: Invalid --bankroll without --paper: it is the paper runs' bankroll; "
+        "name a strategy, e.g. --paper sidebet-fixed.")
+    assert _err(["serve", "live", "--paper", "sidebet-fixed", "--bankroll", "0"], capsys) == (
+        "rugslab: error: Invalid --bankroll 0.0: expected SOL > 0.")
+
+
 async def _watch(url: str, need: int) -> list[dict]:
     c = socketio.AsyncClient(reconnection=False)
     ticks: list[dict] = []
