@@ -29,8 +29,9 @@ class LiveStream:
         self.recv_s = np.full(TICKS_PER_GAME_MAX, np.nan)
 
     def deal(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The next game: nothing known of it yet; its end is open. Never censored: a live
-        game ends at its rug (or the cap), or the trader voids it (`rugslab.paper.trader`)."""
+        """The next game: nothing known of it yet; its end is open, and not censored: the
+        trader sets the end when it learns it (the rug, a revealed path, the cap), or
+        censors the game at its last tick seen when it never does (`rugslab.paper.trader`)."""
         self.price[:] = np.nan
         self.recv_s[:] = np.nan
         m = idx.shape[0]
