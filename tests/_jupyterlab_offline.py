@@ -190,7 +190,10 @@ def internet() -> str:
     return "reachable: connected to 1.1.1.1:443"
 
 
-def start_lab(root: Path, state: Path, trust: list[str]) -> tuple[subprocess.Popen[bytes], int]:
+def start_lab(root: Path, state: Path, trust: list[str],
+              extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen[bytes], int]:
+    """`jupyter lab` on a free port of 127.0.0.1 serving `root` (state under `state`, the
+    notebooks `trust` signed, `extra` flags added); returns it and its port."""
     env = dict(os.environ)
     for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
                      ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTERLAB_SETTINGS_DIR", "settings"),
@@ -220,7 +223,7 @@ def start_lab(root: Path, state: Path, trust: list[str]) -> tuple[subprocess.Pop
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
          "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
          f"--ServerApp.root_dir={root}", "--IdentityProvider.token=",
-         "--ServerApp.password="],
+         "--ServerApp.password=", *extra],
         env=env, stdin=subprocess.DEVNULL, stdout=(state / "lab.log").open("ab"),
         stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + LOAD_TIMEOUT_S
