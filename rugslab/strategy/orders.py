@@ -156,13 +156,6 @@ class OrderLog:
             self._add(OrderEvent("settle", kind, i, int(b.games_played[i]), n, int(t), p, x,
                                  y, float(b.cash[i]), what))
 
-    def forget(self, path: int) -> None:
-        """Drop what is pending or open of `path` (a paper run's void game, whose books are
-        put back to the game's start: `rugslab.paper`)."""
-        for d in (self._pending, self._holding):
-            for k in [k for k in d if k[0] == path]:
-                del d[k]
-
     def open_orders(self, path: int) -> list[tuple[str, int]]:
         """(kind, order number) of every pending order and open bet or position of `path`."""
         return sorted({(k[1], n) for d in (self._pending, self._holding)
