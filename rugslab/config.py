@@ -15,12 +15,26 @@ Variables:
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final, Literal, TextIO
 
 from rugslab.errors import ConfigError
+
+#: Where status lines go: a stream, None (silent), or `STDERR`, the process's standard error
+#: at the time of the call (a default bound at import would keep a stream that may be closed
+#: by then, e.g. one a test harness swapped in).
+Out = TextIO | Literal["stderr"] | None
+STDERR: Final = "stderr"
+
+
+def status_stream(out: Out) -> TextIO | None:
+    """`out` with `STDERR` resolved to the current `sys.stderr`."""
+    return sys.stderr if out == STDERR else out  # type: ignore[return-value]
+
 
 DEFAULT_LAKE = Path("lake")
 DEFAULT_URL = "https://backend.rugs.fun"

@@ -16,7 +16,8 @@ import polars as pl
 
 from rugslab.analysis.sidebet import resolved_bets_vs_model
 from rugslab.analysis.timing import interval_stats, tick_intervals
-from rugslab.collector.run import STDERR, CollectOptions, CollectSummary, Out, collect
+from rugslab.collector.run import CollectOptions, CollectSummary, collect
+from rugslab.config import STDERR, Out
 from rugslab.errors import ConfigError
 from rugslab.fair.verify import VerifySummary
 from rugslab.feed.rules import NOMINAL_TICK_MS

@@ -28,8 +28,9 @@ from types import FrameType
 from typing import TextIO, TypeVar
 
 from rugslab.collector.journal import pending_journals
-from rugslab.collector.run import STDERR, CollectOptions, Out, collect, status_stream
+from rugslab.collector.run import CollectOptions, collect
 from rugslab.collector.summary import CollectSummary
+from rugslab.config import STDERR, Out, status_stream
 from rugslab.errors import RugslabError
 from rugslab.fair.verify import VerifySummary
 from rugslab.lake.delta_maintain import RETENTION, LakeMaintenance, maintain_lake

@@ -21,12 +21,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import sys
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal, TextIO
+from typing import TextIO
 
 from rugslab.assembly.assembler import GameAssembler
 from rugslab.backoff import (
@@ -40,6 +39,7 @@ from rugslab.collector.client import ConnectionEvent, ConnectionSink, FrameSink,
 from rugslab.collector.journal import Journal, collector_lock, mark_ingested, pending_journals
 from rugslab.collector.status import FeedStatus
 from rugslab.collector.summary import CollectSummary
+from rugslab.config import STDERR, Out, status_stream
 from rugslab.errors import LakeError
 from rugslab.feed.frames import Frame
 from rugslab.ingest import ingest
@@ -47,18 +47,6 @@ from rugslab.ingest_summary import IngestSummary
 from rugslab.lake.writer import write_batch
 from rugslab.tables.batch import RowBatch
 from rugslab.tables.columns import ColumnRows
-
-#: Where status lines go: a stream, None (silent), or `STDERR`, the process's standard error
-#: at the time of the call (a default bound at import would keep a stream that may be closed
-#: by then, e.g. one a test harness swapped in).
-Out = TextIO | Literal["stderr"] | None
-STDERR: Final = "stderr"
-
-
-def status_stream(out: Out) -> TextIO | None:
-    """`out` with `STDERR` resolved to the current `sys.stderr`."""
-    return sys.stderr if out == STDERR else out  # type: ignore[return-value]
-
 
 #: Rows held for a retry after failed lake writes before they are let go from memory (their
 #: frames stay in the journal, which is then recovered at the next start).

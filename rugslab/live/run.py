@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from rugslab.collector.client import listen
-from rugslab.collector.run import STDERR, CollectOptions, Out, collect_async, status_stream
+from rugslab.collector.run import CollectOptions, collect_async
 from rugslab.collector.summary import CollectSummary
-from rugslab.config import DEFAULT_URL
+from rugslab.config import DEFAULT_URL, STDERR, Out, status_stream
 from rugslab.errors import ConfigError, RugslabError
 from rugslab.feed.frames import Frame
 from rugslab.feed.rules import NOMINAL_TICK_MS

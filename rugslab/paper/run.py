@@ -24,7 +24,7 @@ from pathlib import Path
 
 from rugslab.backoff import RECONNECT_BASE_S, RECONNECT_CAP_S, Backoff
 from rugslab.collector.client import ConnectionEvent, listen
-from rugslab.collector.run import STDERR, Out, status_stream
+from rugslab.config import STDERR, Out, status_stream
 from rugslab.errors import ConfigError
 from rugslab.feed.frames import BadRecord, Frame
 from rugslab.paper.session import PaperSession
