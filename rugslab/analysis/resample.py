@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
+from rugslab.analysis._frames import require_probability
 from rugslab.errors import ConfigError
 
 Method = Literal["percentile", "bca"]
@@ -74,8 +75,7 @@ class BootstrapResult:
 
 
 def _check(level: float, n_resamples: int, method: str) -> None:
-    if not 0.0 < level < 1.0:
-        raise ConfigError(f"Invalid level {level!r}: expected a probability strictly in (0, 1).")
+    require_probability("level", level)
     if n_resamples < 2:
         raise ConfigError(f"Invalid n_resamples {n_resamples!r}: expected a whole number ≥ 2.")
     if method not in ("percentile", "bca"):
