@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from rugslab.analysis._frames import require_columns
+from rugslab.analysis._frames import require_columns, require_probability
 from rugslab.errors import ConfigError
 from rugslab.feed.rules import GAME_VERSIONS
 from rugslab.sim.montecarlo import simulate_peaks
@@ -118,24 +118,29 @@ def exceedance_given_length(games: pl.DataFrame, levels: list[float], *, per_gam
     return pl.DataFrame(rows)
 
 
-def pit_uniformity(pit: pl.DataFrame) -> dict[str, float]:
+def pit_uniformity(pit: pl.DataFrame, *, level: float = 0.95) -> dict[str, float]:
     """Are the PITs Uniform(0, 1)? Kolmogorov–Smirnov, and the mean against 1/2.
+
+    Args:
+        pit: one row per game, column `pit` (from `peak_pit`).
+        level: confidence level of the mean's interval.
 
     Returns:
         `games`, `ks_statistic`, `ks_p_value` (scipy.stats.kstest against uniform),
         `mean_pit` (1/2 under the generator; above: real peaks higher than the generator's
-        at the same length), `mean_lo`, `mean_hi` (95%, normal with the uniform's variance
-        1/12; games are independent).
+        at the same length), `mean_lo`, `mean_hi` (at `level`, normal with the uniform's
+        variance 1/12: no resampling, games are independent draws).
 
     Raises:
-        ConfigError: no PIT.
+        ConfigError: no PIT, or `level` not in (0, 1).
     """
     require_columns(pit, ("pit",), table="peak_pit")
+    require_probability("level", level)
     u = pit["pit"].to_numpy()
     if u.size == 0:
         raise ConfigError("pit_uniformity: no complete game with a known rug tick.")
     ks = stats.kstest(u, "uniform")
-    half = 1.959963984540054 * np.sqrt(1 / 12 / u.size)
+    half = stats.norm.ppf(0.5 + level / 2) * np.sqrt(1 / 12 / u.size)
     return {"games": float(u.size), "ks_statistic": float(ks.statistic),
             "ks_p_value": float(ks.pvalue), "mean_pit": float(u.mean()),
             "mean_lo": float(u.mean() - half), "mean_hi": float(u.mean() + half)}

@@ -60,3 +60,14 @@ def test_the_exceedance_p_value_is_the_exact_count_law() -> None:
     # equal probabilities: the Poisson-binomial law is the binomial one
     pmf = peaks._poisson_binomial(np.full(50, 0.1))
     np.testing.assert_allclose(pmf, stats.binom.pmf(np.arange(51), 50, 0.1), atol=1e-15)
+
+
+def test_pit_mean_interval_follows_the_level() -> None:
+    u = np.linspace(0.005, 0.995, 100)
+    pit = pl.DataFrame({"pit": u})
+    half = {lv: (r["mean_hi"] - r["mean_lo"]) / 2
+            for lv in (0.9, 0.95, 0.99) for r in [peaks.pit_uniformity(pit, level=lv)]}
+    for lv, h in half.items():
+        assert h == pytest.approx(stats.norm.ppf(0.5 + lv / 2) * np.sqrt(1 / 12 / 100))
+    with pytest.raises(ConfigError, match="level"):
+        peaks.pit_uniformity(pit, level=1.0)
