@@ -107,19 +107,28 @@ _DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 def parse_as_of(text: str, *, arg: str = "--as-of") -> datetime:
     """An aware UTC datetime from ISO 8601 text (`2026-12-03`, `2026-12-03T13:40:02Z`,
-    `...+01:00`); a time without an offset is UTC.
+    `...+01:00`); a time without an offset is UTC. A time before the lake existed is valid
+    (the lake then reads as having no tables yet).
 
     Raises:
-        ConfigError: the text is not ISO 8601; the message names `arg`, the value and a form
-            that works.
+        ConfigError: the text is not ISO 8601, or it is later than now (a read as of a time
+            not yet reached would change as rows arrive, so it could not be reproduced); the
+            message names `arg`, the value and a form that works.
     """
     try:
         when = datetime.fromisoformat(text.strip())
-    except ValueError:
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: the offset leaves years 1..9999
         raise ConfigError(
             f"Invalid {arg} {text!r}: expected an ISO 8601 time such as 2026-12-03T13:40:02Z "
             "(UTC) or 2026-12-03T14:40:02+01:00.") from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    now = datetime.now(UTC)
+    if when > now:
+        raise ConfigError(
+            f"Invalid {arg} {text!r}: it is later than now ({now.isoformat(timespec='seconds')}"
+            "); the lake cannot be read as of a time not yet reached. Leave it out to read the "
+            "latest, or pass a read time a report or `rugslab status` printed.")
+    return when
 
 
 def parse_duration(text: str, *, arg: str = "--duration") -> float:

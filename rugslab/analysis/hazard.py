@@ -132,7 +132,8 @@ def binomial_interval(k: int, n: int, method: CiMethod = "wilson", level: float 
                       ) -> tuple[float, float]:
     """(lo, hi) of k successes in n independent trials: Wilson score or exact
     (Clopper–Pearson) interval at `level`; (NaN, NaN) when n is 0. What it treats as
-    independent: the n trials (pass a cluster bootstrap where they are not).
+    independent: the n trials. No resampling: an analytic interval; where the trials are not
+    independent (game-ticks of one game), resample games instead (`resample.cluster_bootstrap`).
 
     Source: scipy.stats.binomtest(k, n).proportion_ci.
     """

@@ -310,6 +310,9 @@ def cluster_bootstrap(
 def simultaneous_band(result: BootstrapResult) -> tuple[np.ndarray, np.ndarray, float]:
     """A simultaneous percentile band over the m statistics of one bootstrap.
 
+    No resampling of its own: it calibrates on the replicates of `result`, so it resamples
+    what that bootstrap resampled (games, for this module's bootstraps).
+
     The pointwise percentile intervals are widened to a common pointwise level γ ≥ `level`,
     the smallest for which a share `level` of the replicates lies inside every interval at
     once; the band then holds all m values together with probability ≈ `level`. It contains

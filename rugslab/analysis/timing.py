@@ -193,7 +193,8 @@ def interval_drift(intervals: pl.DataFrame, *, every: str = "1h") -> pl.DataFram
 def interval_profile(
     intervals: pl.DataFrame, *, by: Literal["hour", "weekday"] = "hour"
 ) -> pl.DataFrame:
-    """Interval statistics by hour of day (0–23, UTC) or weekday (1 = Monday … 7 = Sunday).
+    """Tick-interval statistics by hour of day (0–23, UTC) or weekday (1 = Monday … 7 =
+    Sunday).
 
     Returns:
         One row per hour/weekday present: `hour` or `weekday`, then the columns of

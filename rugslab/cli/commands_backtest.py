@@ -7,6 +7,7 @@ Thin: parse flags, build the source (the generator, or the lake's real games thr
 from __future__ import annotations
 
 import json
+import math
 from enum import StrEnum
 from pathlib import Path
 
@@ -36,8 +37,8 @@ class Format(StrEnum):
 
 
 def _positive(name: str, value: int | float) -> None:
-    if not value > 0:
-        raise ConfigError(f"Invalid {name} {value!r}: expected a number > 0.")
+    if not (value > 0 and math.isfinite(value)):
+        raise ConfigError(f"Invalid {name} {value!r}: expected a finite number > 0.")
 
 
 @app.command("backtest")

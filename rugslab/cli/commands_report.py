@@ -53,8 +53,8 @@ def report_command(
     each other; the report starts with the versions and the read time, and --as-of that time
     reproduces it. Numbers the data cannot give are null ("no data" or "n too small").
 
-    Exit status 0; 2 for a bad option or value, a missing lake, or an --out that cannot be
-    written (the message names it and the fix).
+    Exit status 0; 2 for a bad option or value (an --as-of later than now too), a missing
+    lake, or an --out that cannot be written (the message names it and the fix).
     """
     from rugslab.notebook import ORIGINS, REAL_ORIGINS
     from rugslab.report import (

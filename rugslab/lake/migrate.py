@@ -12,11 +12,17 @@ Per table, crash-safe and re-runnable:
    table at `<lake>/.migrate/<table>` (made afresh on every run);
 2. check the row count: the Delta table must hold exactly the visible rows (else `LakeError`,
    and the old folder is left as it was);
-3. move the old folder to `<lake>/.migrate/hive-<table>` (the backup), then the new table to
-   `<lake>/<table>`.
+3. mark the swap (`<lake>/.migrate/swapping-<table>`), move the old folder to
+   `<lake>/.migrate/hive-<table>` (the backup), then the new table to `<lake>/<table>`, and
+   remove the mark. When an ingest running meanwhile made a Delta table at `<lake>/<table>`
+   between the two moves, the old rows are added to that table by key instead (its rows and
+   the old ones, each once).
 
-A run killed between the two moves finds the table folder missing and its backup present: it
-migrates from the backup. A table that is already Delta is left alone (reported as such).
+A run killed between the mark and its removal finds the mark and the backup: it migrates from
+the backup (into the table folder when one is there by then; rows by key, so a row already
+moved is not added twice). A table that is already Delta is left alone (reported as such).
+An ingest into a table whose folder still holds the old layout stops with the fix (this
+command).
 The backups are not deleted: the report says where they are; remove them once satisfied.
 
 Then the `rejects` ids (`migrate_reject_ids`, also on a lake already in Delta): rows whose
@@ -125,15 +131,25 @@ class MigrationReport:
         return "\n".join(lines)
 
 
+def _swap_marker(lake: Path, table: str) -> Path:
+    """Present while `table`'s old folder may be in its backup and not yet in the Delta
+    table: from just before the old folder is moved until the rows are in `<lake>/<table>`."""
+    return lake / WORK_DIR / f"swapping-{table}"
+
+
 def _old_source(lake: Path, table: str) -> Path | None:
     """The old-layout folder of `table`: the table folder, or its backup when a killed run
-    moved it away before moving the new table in; None when the table is Delta or absent."""
+    moved it away before its rows reached the table folder (the swap marker says so; the
+    folder is then missing, or a Delta table a concurrent ingest made meanwhile); None when
+    the table is Delta or absent."""
     folder = layout.table_dir(lake, table)
+    backup = lake / WORK_DIR / f"hive-{table}"
+    if backup.is_dir() and _swap_marker(lake, table).exists():
+        return backup
     if (folder / LOG_DIR).is_dir():
         return None
     if folder.is_dir() and next(folder.glob("date=*/*.parquet"), None) is not None:
         return folder
-    backup = lake / WORK_DIR / f"hive-{table}"
     if not folder.exists() and backup.is_dir():
         return backup
     return None
@@ -147,13 +163,10 @@ def _visible(source: Path, day: str) -> tuple[list[Path], int]:
     return sorted(visible), len(every) - len(visible) + temp
 
 
-def _migrate_table(lake: Path, table: str, source: Path,
-                   progress: Callable[[str], None]) -> TableMigration:
-    rep = TableMigration(table, "migrated")
-    staging_lake = lake / WORK_DIR
-    staging = staging_lake / table
-    shutil.rmtree(staging, ignore_errors=True)
-    ensure_table(staging_lake, table)
+def _copy_rows(source: Path, dest_lake: Path, table: str, rep: TableMigration,
+               progress: Callable[[str], None]) -> None:
+    """Append the visible rows of `source`, one partition at a time, to `table` of
+    `dest_lake` (rows whose key is there already are left out); count them in `rep`."""
     days = sorted(p.name.removeprefix("date=") for p in source.glob("date=*") if p.is_dir())
     for day in days:
         files, skipped = _visible(source, day)
@@ -163,8 +176,18 @@ def _migrate_table(lake: Path, table: str, source: Path,
         rows = read_files(files, table)
         rep.rows_before += rows.height
         rep.partitions += 1
-        append_absent(staging_lake, table, rows.with_columns(pl.lit(day).alias("date")))
+        append_absent(dest_lake, table, rows.with_columns(pl.lit(day).alias("date")))
         progress(f"{table} {day}: {rows.height:,} rows")
+
+
+def _migrate_table(lake: Path, table: str, source: Path,
+                   progress: Callable[[str], None]) -> TableMigration:
+    rep = TableMigration(table, "migrated")
+    staging_lake = lake / WORK_DIR
+    staging = staging_lake / table
+    shutil.rmtree(staging, ignore_errors=True)
+    ensure_table(staging_lake, table)
+    _copy_rows(source, staging_lake, table, rep, progress)
     rep.rows_after = read_rows(staging_lake, table, columns=list(TABLES[table].key)).height
     if rep.rows_after != rep.rows_before:
         raise LakeError(
@@ -175,10 +198,23 @@ def _migrate_table(lake: Path, table: str, source: Path,
     maintain(staging_lake, table)  # checkpoint
     backup = staging_lake / f"hive-{table}"
     folder = layout.table_dir(lake, table)
+    marker = _swap_marker(lake, table)
+    marker.touch()
     if source != backup:
         shutil.rmtree(backup, ignore_errors=True)
         os.replace(source, backup)
-    os.replace(staging, folder)
+    try:
+        os.replace(staging, folder)
+    except OSError:
+        if not (folder / LOG_DIR).is_dir():
+            raise
+        # a concurrent ingest made a Delta table here after the old folder was moved away:
+        # add the old rows to it (by key, so its own rows are kept once), not over it
+        merged = TableMigration(table, "migrated")
+        _copy_rows(backup, lake, table, merged, progress)
+        shutil.rmtree(staging, ignore_errors=True)
+        rep.rows_after = read_rows(lake, table, columns=list(TABLES[table].key)).height
+    marker.unlink()
     return rep
 
 

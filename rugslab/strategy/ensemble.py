@@ -165,11 +165,13 @@ class Ensemble:
                           resampled_from=self.resampled_from)
 
     def bankroll_bands(self) -> pl.DataFrame:
-        """Quantiles of the bankroll across paths at each checkpoint (a fan chart's data)."""
+        """Quantiles of the bankroll across paths at each checkpoint (a fan chart's data; no
+        resampling: the spread of the independent paths, `metrics.quantile_bands`)."""
         return quantile_bands(self.summaries.cp_bankroll, self.summaries.checkpoint_games)
 
     def drawdown_bands(self) -> pl.DataFrame:
-        """Quantiles of the drawdown fraction across paths at each checkpoint."""
+        """Quantiles of the drawdown fraction across paths at each checkpoint (no
+        resampling: the spread of the independent paths, `metrics.quantile_bands`)."""
         return quantile_bands(self.summaries.cp_drawdown, self.summaries.checkpoint_games)
 
 

@@ -282,7 +282,9 @@ def ruin_curve(s: PathSummaries, *, games: int, level: float = 0.95,
 
 def quantile_bands(values: np.ndarray, checkpoint_games: np.ndarray) -> pl.DataFrame:
     """Quantiles across paths at each checkpoint: `game`, `p05`, `p25`, `p50`, `p75`, `p95`,
-    `mean` (from an (n, K) array such as `PathSummaries.cp_bankroll` or `cp_drawdown`)."""
+    `mean` (from an (n, K) array such as `PathSummaries.cp_bankroll` or `cp_drawdown`).
+    No resampling: the spread of the independent paths themselves, not an interval for a
+    mean."""
     q = np.quantile(values, QUANTILES, axis=0)
     cols = {f"p{round(x * 100):02d}": q[i] for i, x in enumerate(QUANTILES)}
     return pl.DataFrame({"game": checkpoint_games, **cols, "mean": values.mean(axis=0)})

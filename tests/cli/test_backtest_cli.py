@@ -62,7 +62,7 @@ def test_too_few_paths_print_null_intervals_with_the_reason(capsys) -> None:
     (["sidebet-fixed", "-p", "stake"], "Invalid --param 'stake': expected KEY=VALUE"),
     (["martingale"], "Unknown strategy 'martingale': expected one of sidebet-fixed"),
     ([], "Missing STRATEGY"),
-    (["sidebet-fixed", "--paths", "0"], "Invalid --paths 0: expected a number > 0."),
+    (["sidebet-fixed", "--paths", "0"], "Invalid --paths 0: expected a finite number > 0."),
     (["sidebet-fixed", "--lake", "x"], "--lake, --block-games and --all-origins go with"),
 ])
 def test_bad_input_exits_2_naming_the_argument_and_the_fix(argv, message, capsys) -> None:

@@ -10,6 +10,8 @@ each absurd value becomes a `rejects` row whose reason names the field or check 
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -232,3 +234,62 @@ def test_price_bound_is_inclusive_and_reads_as_a_check() -> None:
         price(PRICE_MAX_X * 1.000001, "ctx", "price")
     assert "price_x <= 1e9 failed" in e.value.reason
     assert short_number(PRICE_MAX_X) == "1e9"
+
+
+_HI = 1e9
+_SIGNED = {"nonneg": False, "lo": -_HI}
+
+
+@pytest.mark.parametrize(("value", "kw", "kept"), [
+    (_HI, {}, _HI),  # exactly the bound: kept
+    (-_HI, _SIGNED, -_HI),
+    (0.0, {}, 0.0),
+    (-0.0, {}, -0.0),  # negative zero is >= 0: kept as it came
+    (10**9, {}, 1e9),  # an int at the bound
+])
+def test_a_value_at_the_bound_is_kept(value: Any, kw: dict[str, Any], kept: float) -> None:
+    from rugslab.feed.payloads import num
+
+    got = num(value, "ctx", "k", hi=_HI, **kw)
+    assert got == kept and type(got) is float
+
+
+@pytest.mark.parametrize(("value", "kw", "reason"), [
+    (math.nextafter(_HI, math.inf), {}, "value <= 1e9 failed, beyond what the game allows"),
+    (math.nextafter(-_HI, -math.inf), _SIGNED, "value >= -1e9 failed, beyond what the game"),
+    (10**400, {}, "(int): value <= 1e9 failed"),
+    (-(10**400), _SIGNED, "(int): value >= -1e9 failed"),
+    (float("nan"), {}, "nan (float): expected a finite number >= 0"),
+    (math.inf, {}, "inf (float): expected a finite number >= 0"),
+    (-math.inf, _SIGNED, "-inf (float): expected a finite number"),
+    ("NaN", {}, "'NaN' (str): expected a finite number >= 0"),
+    ("1", {}, "'1' (str): expected a finite number"),
+    (True, {}, "True (bool): expected a finite number >= 0"),
+    (False, _SIGNED, "False (bool): expected a finite number"),
+    (-1e-300, {}, "expected a finite number >= 0"),
+    (None, {}, "None"),
+])
+def test_a_value_beyond_or_not_a_number_is_refused_with_its_reason(
+    value: Any, kw: dict[str, Any], reason: str
+) -> None:
+    from rugslab.feed.payloads import num
+
+    with pytest.raises(FrameError) as err:
+        num(value, "ctx", "k", hi=_HI, **kw)
+    assert str(err.value).startswith("ctx.k ") and reason in str(err.value), str(err.value)
+
+
+def test_1e309_in_a_frame_line_is_a_rejects_row_not_lost(tmp_path: Path,
+                                                          captures_dir: Path) -> None:
+    """orjson refuses `1e309` (infinity as a double): the line becomes a reject, the rest of
+    the file is ingested."""
+    src = (captures_dir / SEQ_FILE).read_bytes().splitlines()
+    line = next(i for i, x in enumerate(src) if b'"price":' in x)
+    bad = re.sub(rb'"price":\s*[-0-9.eE+]+', b'"price":1e309', src[line], count=1)
+    assert bad != src[line]
+    path = tmp_path / "inf.jsonl"
+    path.write_bytes(b"\n".join([*src[:line], bad, *src[line + 1:]]) + b"\n")
+    ingest([path], lake=tmp_path / "lake", progress=False)
+    rejects = _table(tmp_path / "lake", "rejects")
+    assert rejects.filter(pl.col("raw").str.contains("1e309")).height == 1
+    assert _table(tmp_path / "lake", "raw_events").height == len(src) - 1
