@@ -28,9 +28,10 @@ tables):
   tick alive, a win +(payout_x - 1)·stake at the rug (PROTOCOL: win iff rug tick ≤ end);
   an open bet counts 0. auitwq: two 0.002 bets lost (-0.004), a third won at the rug
   (+0.008) → 0.004.
-- A trade at tick k shows in the leaderboard marked at tick k + 1 (30 of 36 trades whose
-  player was on the board), sometimes already at mark tick k (6): the ledger at a snapshot
-  includes trades before its mark tick, and those at the mark tick are "in flight".
+- A trade at tick k shows in the leaderboard marked at tick k + 1 (26 of the 30 trades whose
+  player was on the stream's board at frames k..k+2), sometimes already at mark tick k (4):
+  the ledger at a snapshot includes trades before its mark tick, and those at the mark tick
+  are "in flight" (the reconciliation tries both).
 - The feed's trades are a sample: one `standard/newTrade` every ~2 s while `tradeCount` rises
   by ~1 a tick (e.g. game 20251212-6114b2ff44ef4b71: 3 trades received, `tradeCount` 121 at
   the rug). A ledger is complete only for players none of whose trades were left out.
