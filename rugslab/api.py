@@ -8,6 +8,7 @@
     lake.table("ticks", as_of="2026-12-03T13:40:02Z")   # as the lake was then
     print(lake.status())                         # games per day, versions, read time
     lake.verify()                                # provably-fair verdicts → `verifications`
+    print(lake.players(player_id="did:privy:..."))  # a player's games, ledger vs server
 
 In the spirit of sqlite-utils' `Database`: a thin object over the library functions the CLI and
 the notebooks use (`rugslab.ingest`, `rugslab.lake.catalog`, `rugslab.lake.status`,
@@ -31,6 +32,7 @@ from rugslab.lake.catalog import ReadOnlyConnection, connect, read_table
 from rugslab.lake.snapshot import LakeSnapshot, lake_snapshot
 from rugslab.lake.status import LakeStatus, lake_status
 from rugslab.lake.verify import verify_lake
+from rugslab.players.summary import PlayerSummary, player_summary
 
 
 def _instant(as_of: datetime | str | None) -> datetime | None:
@@ -93,3 +95,13 @@ class Lake:
         re-ingesting adds nothing. See `rugslab.ingest.ingest`."""
         return ingest(paths, lake=self.path, progress=progress, batch_frames=batch_frames,
                       utc_offset_us=utc_offset_us)
+
+    def players(self, *, game_id: str | None = None, player_id: str | None = None,
+                as_of: datetime | str | None = None) -> PlayerSummary:
+        """Players' games rebuilt from the feed (`player_games`) and how often the ledger
+        agrees with the server's leaderboard (`player_reconciliation`), for one game and/or
+        player (all when None); print it. See `rugslab.players.summary`."""
+        with self.connect(as_of=as_of) as con:
+            games = con.sql("SELECT * FROM player_games").pl()
+            rec = con.sql("SELECT * FROM player_reconciliation").pl()
+        return player_summary(games, rec, game_id=game_id, player_id=player_id)

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Tables in the order the summary lists them.
-SUMMARY_TABLES = ("games", "ticks", "trades", "side_bets", "seeds", "gaps", "raw_events", "rejects")
+SUMMARY_TABLES = ("games", "ticks", "trades", "side_bets", "leaderboard", "player_games", "seeds",
+                  "gaps", "raw_events", "rejects")
 
 
 @dataclass(slots=True)

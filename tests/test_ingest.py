@@ -152,7 +152,7 @@ def test_summary_renders_a_table() -> None:
         "games                      3           1           0",
     ]
     assert text[6] == "ticks                  1,200       1,000           4"
-    assert text[13] == "seeds revealed             2           1"
+    assert text[15] == "seeds revealed             2           1"
     assert text[-2:] == ["counters:", "  legacy.torn_lines: 7"]
 
 

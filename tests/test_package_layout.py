@@ -15,7 +15,7 @@ PACKAGE = Path(rugslab.__file__).resolve().parent
 STAGES = {
     "errors": 0, "config": 0, "backoff": 0,
     "feed": 1,
-    "tables": 2,
+    "tables": 2, "players": 2,
     "assembly": 3,
     "readers": 4,
     "fair": 5,

@@ -1,5 +1,5 @@
 """GameAssembler: frames in, lake rows out (raw_events, ticks, games, seeds, trades, side_bets,
-rejects), in batches whose content does not depend on the order of the frames.
+leaderboard, rejects), in batches whose content does not depend on the order of the frames.
 
 Usage: `asm.feed(frame)` for each frame; every N frames (`asm.pending`) and at the end,
 `writer.write(asm.drain())`.
@@ -36,6 +36,8 @@ frames of one batch gives the same rows after dedup by table key):
 - games / seeds / side_bets: partial rows per batch (merge rules in `schemas.TABLES`); within a
   batch conflicting "first"-rule values are resolved by taking the minimum (and counted).
 - trades: per trade id live > history, then earliest receive time.
+- leaderboard: active and rug frames only, per (game, tick, player) the earliest received
+  (`assembly.leaderboard`).
 Limit: a second rug frame without `partialPrices`, received without the first, shows only
 N+1..N+3 as its rug tick; a later revealed path lowers games.rug_tick (merge: min) but the
 tick row written at that tick stays (is_rug).
@@ -60,6 +62,7 @@ from rugslab.assembly.frame_context import FrameContext
 from rugslab.assembly.game_facts import GameFacts, GameMemory, game_row, seed_row
 from rugslab.assembly.history import fold_arrays, fold_seed_facts
 from rugslab.assembly.history_fold import HistoryFold
+from rugslab.assembly.leaderboard import LeaderboardBuffer
 from rugslab.assembly.raw_events import RawEvents
 from rugslab.assembly.ticks import (
     LIVE,
@@ -112,6 +115,7 @@ class GameAssembler:
         self._accs: dict[str, GameFacts] = {}
         self._ticks = TickBuffer()
         self._records = RecordBuffer()
+        self._leaders = LeaderboardBuffer()
         self._history.restart(self._batch, self._ticks, self._records)
         self._seen_ids: set[str] = set()
         self._raw_events.restart()
@@ -227,6 +231,8 @@ class GameAssembler:
             self._live_ticks(payload, gid, acc, phase is _RUG, ctx)
         elif phase is None:
             ctx.reject(self._batch, "ticks", no_phase_reason(payload, _STATE))
+        elif payload.get("leaderboard"):  # the last game's final board, or presale's empty one
+            self._batch.count("leaderboard.not_in_play")
         # cooldown / presale: no ticks (presale shows tickCount 0 before the start)
 
     def _state_game_id(self, payload: dict[str, Any], ctx: FrameContext) -> str | None:
@@ -274,6 +280,9 @@ class GameAssembler:
             acc.start = _min(acc.start, recv)
         if tick_count == last:  # not the second rug frame (its tickCount ran on past the rug)
             self._ticks.offer(gid, tick_count, LIVE, recv, price)
+        for reason in self._leaders.offer_frame(payload, gid=gid, tick=tick_count,
+                                                rug_tick=last if rug else None, recv_ts_us=recv):
+            ctx.reject(self._batch, "leaderboard", reason)
         if window:
             self._ticks.offer_many(gid, window, PARTIAL, last)
         if "prices" in payload or "trades" in payload:  # the game's facts: `_touch` above
@@ -309,7 +318,7 @@ class GameAssembler:
         `ticks.duplicate` (already written in an earlier batch), `ticks.beyond_rug` (candidates
         after the rug tick, from the second rug frame), `ticks.beyond_frame_tick` (`prices`
         past the tick of the frame carrying them, left out), `history.parsed|cached`,
-        `trades.live|history`, `side_bets`, `games`, `seeds`, `games.forgotten`,
+        `trades.live|history`, `side_bets`, `leaderboard.not_in_play`, `games`, `seeds`, `games.forgotten`,
         `*_conflict`, `errors.internal` (a bug: should stay 0).
         """
         batch, accs, states = self._batch, self._accs, self._games
@@ -337,6 +346,7 @@ class GameAssembler:
         for placed, payout in self._records.bets.values():
             add("side_bets", bet_row(placed, payout))
         batch.counters.update(self._records.counts())
+        batch.extend("leaderboard", self._leaders.rows.values())
         for row in self._history.rejects.rows.values():
             add("rejects", row)
             batch.count("rejects")

@@ -44,6 +44,7 @@ from rugslab.cli import (  # noqa: E402 - the commands need `app` defined above
     commands_fair,  # noqa: F401
     commands_lake,  # noqa: F401
     commands_paper,  # noqa: F401
+    commands_players,  # noqa: F401
     commands_report,  # noqa: F401
     commands_serve,  # noqa: F401
 )

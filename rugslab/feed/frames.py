@@ -39,11 +39,12 @@ def iso_utc(ts_us: int | None) -> str | None:
 #: The fields of a `gameStateUpdate` payload that game assembly reads
 #: (`rugslab.assembly.assembler`).
 #: A reader may hand over only these (`Frame.lazy`), leaving the big ones undecoded
-#: (leaderboard, rugRoyale, ...: most of a ~6 KB frame): the assembler gives the same rows
+#: (rugRoyale, chat, ...; the leaderboard is read: `assembly.leaderboard`): the assembler gives the same rows
 #: from these fields alone (tested in tests/assembly/test_assembler_properties.py).
 STATE_FIELDS = frozenset({
     "gameId", "gameHistory", "provablyFair", "gameVersion", "rugged", "active",
     "allowPreRoundBuys", "tickCount", "price", "partialPrices", "prices", "trades",
+    "leaderboard",
 })
 _LAZY: Any = object()  # `Frame._args` of a lazy frame before its args are decoded
 

@@ -13,6 +13,9 @@ For each table (see `rugslab.tables.schemas` for the kinds), one Delta commit pe
              batch touched; `seeds.hash_ok` is recomputed from the merged row.
     replace  (`gaps`) `replace_rows`: `rugslab.tables.derived.find_gaps` over the lake's ticks
              and games of the games the batch touched replaces those games' rows.
+             (`player_games`, `player_reconciliation`) the same, by `rugslab.players` from
+             the lake's trades, side bets, leaderboard, games and ticks of the games whose
+             trades, side bets or leaderboard the batch touched.
 
 Rows that fail typing or their pandera model go to `rejects` (`lake.validate`). No lock:
 concurrent writers are safe through Delta's optimistic commits (a commit that conflicts with
@@ -45,12 +48,14 @@ from rugslab.lake.delta_write import append_absent, replace_rows, upsert
 from rugslab.lake.keys import COMPARED, count_conflicts, first_per_key, may_match
 from rugslab.lake.merge import merge_rows
 from rugslab.lake.validate import batch_frame, validate_frame
+from rugslab.players.games import player_games
+from rugslab.players.reconcile import reconcile
 from rugslab.tables.batch import RowBatch
 from rugslab.tables.derived import find_gaps, tick_coverage
 from rugslab.tables.schemas import TABLES
 
 #: Tables with their own write step (derived columns, ledgers, the rejects of this write).
-_SPECIAL = ("games", "gaps", "rejects")
+_SPECIAL = ("games", "gaps", "player_games", "player_reconciliation", "rejects")
 #: Every table, in write order: facts (append), entity states (merge), then the special ones.
 WRITE_ORDER = (
     *(t.name for t in TABLES.values() if t.kind == "append" and t.name not in _SPECIAL),
@@ -283,6 +288,43 @@ def _write_gaps(
     return rejects
 
 
+_PLAYER_INPUTS = ("trades", "side_bets", "leaderboard", "games", "ticks")
+
+def _write_players(lake: Path, affected: set[str], tick_days: set[str],
+                   report: WriteReport) -> list[dict[str, Any]]:
+    """Recompute `player_games` and `player_reconciliation` of `affected` (as `_write_gaps`)."""
+    rejects: list[dict[str, Any]] = []
+    for day, ids in sorted(_game_days(affected).items()):
+        def read(t: str, ids: list[str] = ids, day: str = day) -> pl.DataFrame:
+            days = _tick_days(ids, tick_days) if t == "ticks" else [day]
+            return _lake_rows(lake, t, ids, days)
+
+        for table in ("player_games", "player_reconciliation"):
+            rep = report.table(table)
+            last: dict[str, Any] = {"bad": [], "rows": 0}
+
+            def compute(table: str = table, last: dict[str, Any] = last,
+                        read: Any = read) -> pl.DataFrame:
+                t = {n: read(n) for n in _PLAYER_INPUTS}
+                rows = (player_games(t["trades"], t["side_bets"], t["games"], t["ticks"])
+                        if table == "player_games" else
+                        reconcile(t["leaderboard"], t["trades"], t["side_bets"], t["games"],
+                                  t["ticks"]))
+                good, bad = validate_frame(rows, table)
+                last["bad"], last["rows"] = bad, good.height
+                return good
+
+            done = replace_rows(lake, table, compute, ids)
+            rejects += last["bad"]
+            rep.rejected += len(last["bad"])
+            rep.offered += last["rows"]
+            rep.new += done.inserted
+            rep.updated += done.updated + done.deleted
+            if done.inserted or done.updated or done.deleted:
+                rep.days.add(day)
+    return rejects
+
+
 def write_batch(
     lake: Path | str, batch: RowBatch, *, commits_between_compactions: int = COMPACT_AFTER_FILES
 ) -> WriteReport:
@@ -332,6 +374,10 @@ def write_batch(
         games = frames.get("games", pl.DataFrame(schema=TABLES["games"].polars_schema))
         _write_games(lake, games, touched, tick_days, report.table("games"))
         rejects += _write_gaps(lake, touched, tick_days, report.table("gaps"))
+    players = {g for t in ("trades", "side_bets", "leaderboard") if t in frames
+               for g in frames[t]["game_id"].to_list()}
+    if players or touched:  # after ticks and games: the derived rows see this batch's
+        rejects += _write_players(lake, players | touched, tick_days, report)
     reject_rows = RowBatch()
     reject_rows.extend("rejects", [*batch.rows.get("rejects", []), *rejects])
     if len(reject_rows):

@@ -25,7 +25,8 @@ Kinds (how `rugslab.lake.writer` writes them):
             the games it covers.
 
 The paper-trading tables (`paper_decisions`, `paper_results`, `paper_games`) have their models in
-`rugslab.tables.paper`; they are registered here like the others.
+`rugslab.tables.paper`, the player tables (`leaderboard`, `player_games`,
+`player_reconciliation`) in `rugslab.tables.players`; they are registered here like the others.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from rugslab.feed.rules import (
 from rugslab.tables.fields import UTC_TS, LakeRow
 from rugslab.tables.fields import within as _within
 from rugslab.tables.paper import PaperDecisionRow, PaperGameRow, PaperResultRow
+from rugslab.tables.players import LeaderboardRow, PlayerGameRow, PlayerReconciliationRow
 
 TICK_SOURCES = ("live", "partial", "history", "import")
 COMPLETENESS = ("complete", "partial", "no_ticks")
@@ -340,6 +342,10 @@ TABLES: dict[str, Table] = {
             (("resolved", "any"),),
         ),
         Table("gaps", GapRow, ("game_id", "tick_from"), "replace"),
+        Table("leaderboard", LeaderboardRow, ("game_id", "tick", "player_id"), "append"),
+        Table("player_games", PlayerGameRow, ("game_id", "player_id"), "replace"),
+        Table("player_reconciliation", PlayerReconciliationRow,
+              ("game_id", "tick", "player_id"), "replace"),
         Table("rejects", RejectRow, ("reject_id",), "append"),
         Table("connections", ConnectionRow, ("session_id", "connection_no", "kind"), "append"),
         Table("paper_decisions", PaperDecisionRow, ("run_id", "order_no"), "append"),

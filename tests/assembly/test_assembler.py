@@ -100,7 +100,8 @@ def history_prices(captures_dir: Path) -> dict[str, list[float]]:
 @pytest.mark.parametrize("name", CAPTURES)
 def test_every_table_validates_against_its_schema(batches: dict, name: str) -> None:
     b = batches[name]
-    assert set(b.rows) == {"raw_events", "ticks", "games", "seeds", "trades", "side_bets"}
+    assert set(b.rows) == {"raw_events", "ticks", "games", "seeds", "trades", "side_bets",
+                           "leaderboard"}
     for table in b.rows:
         TABLES[table].model.validate(b.frame(table))
 
