@@ -318,7 +318,8 @@ class GameAssembler:
         `ticks.duplicate` (already written in an earlier batch), `ticks.beyond_rug` (candidates
         after the rug tick, from the second rug frame), `ticks.beyond_frame_tick` (`prices`
         past the tick of the frame carrying them, left out), `history.parsed|cached`,
-        `trades.live|history`, `side_bets`, `leaderboard.not_in_play`, `games`, `seeds`, `games.forgotten`,
+        `trades.live|history`, `side_bets`, `leaderboard.not_in_play`, `games`, `seeds`,
+        `games.forgotten`,
         `*_conflict`, `errors.internal` (a bug: should stay 0).
         """
         batch, accs, states = self._batch, self._accs, self._games

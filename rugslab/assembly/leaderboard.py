@@ -28,7 +28,13 @@ import orjson
 from rugslab.config import NO_RECV_TS_US as _NO_TS
 from rugslab.errors import FrameError
 from rugslab.feed.payloads import as_dict, as_list, opt_int, opt_num, opt_str, req_str
-from rugslab.feed.rules import AMOUNT_MAX_SOL, PAYOUT_MAX_SOL, QTY_MAX, SIDEBET_END_TICK_MAX, TICK_MAX
+from rugslab.feed.rules import (
+    AMOUNT_MAX_SOL,
+    PAYOUT_MAX_SOL,
+    QTY_MAX,
+    SIDEBET_END_TICK_MAX,
+    TICK_MAX,
+)
 
 _CTX = "gameStateUpdate.leaderboard"
 #: (game_id, tick, player_id): the key of a `leaderboard` row.
@@ -110,9 +116,9 @@ class LeaderboardBuffer:
             entries = as_list(board, _CTX)
         except FrameError as e:
             return [e.reason]
-        for i, e in enumerate(entries):
+        for i, entry in enumerate(entries):
             try:
-                row = entry_row(e, ctx=f"{_CTX}[{i}]", gid=gid, tick=tick, mark_tick=mark_tick,
+                row = entry_row(entry, ctx=f"{_CTX}[{i}]", gid=gid, tick=tick, mark_tick=mark_tick,
                                 rugged=rugged, full_frame=full_frame, recv_ts_us=recv_ts_us)
             except FrameError as err:
                 bad.append(err.reason)

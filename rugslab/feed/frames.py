@@ -39,8 +39,9 @@ def iso_utc(ts_us: int | None) -> str | None:
 #: The fields of a `gameStateUpdate` payload that game assembly reads
 #: (`rugslab.assembly.assembler`).
 #: A reader may hand over only these (`Frame.lazy`), leaving the big ones undecoded
-#: (rugRoyale, chat, ...; the leaderboard is read: `assembly.leaderboard`): the assembler gives the same rows
-#: from these fields alone (tested in tests/assembly/test_assembler_properties.py).
+#: (rugRoyale, chat, ...; the leaderboard is read: `assembly.leaderboard`): the assembler
+#: gives the same rows from these fields alone (tested in
+#: tests/assembly/test_assembler_properties.py).
 STATE_FIELDS = frozenset({
     "gameId", "gameHistory", "provablyFair", "gameVersion", "rugged", "active",
     "allowPreRoundBuys", "tickCount", "price", "partialPrices", "prices", "trades",

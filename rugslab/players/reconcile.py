@@ -48,7 +48,7 @@ def _server_state(r: dict[str, Any], mark: float | None) -> tuple[float, float, 
 
 
 def _moved(a: tuple[float, float, float], b: tuple[float, float, float]) -> bool:
-    return any(abs(x - y) > TOLERANCE * max(1.0, abs(x), abs(y)) for x, y in zip(a, b))
+    return any(abs(x - y) > TOLERANCE * max(1.0, abs(x), abs(y)) for x, y in zip(a, b, strict=True))
 
 
 def _candidate(pos: Position, gi: GameInputs, r: dict[str, Any], mark: float | None
