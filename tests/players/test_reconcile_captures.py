@@ -100,3 +100,30 @@ def test_matches_are_exactly_the_independently_reproduced_rows(
                       ("incomplete", "trade_missing_from_feed"): 140,
                       ("match", None): 20}
     assert dec_lake.players().agreement == 1.0
+
+
+def test_the_players_command_prints_games_statuses_and_the_agreement_rate(
+        dec_lake: Lake, capsys: pytest.CaptureFixture[str]) -> None:
+    from rugslab.cli import main
+
+    assert main(["players", "--lake", str(dec_lake.path)]) == 0
+    out = capsys.readouterr().out
+    assert "agreement rate: 100.0% of 20 comparable rows" in out
+    assert "not_observed_from_start" in out and "mismatches (0)" in out
+    gid = "20251212-6114b2ff44ef4b71"
+    assert main(["players", "--lake", str(dec_lake.path), "--game", gid]) == 0
+    out = capsys.readouterr().out
+    shown = dec_lake.sql(f"SELECT count(*) AS n FROM player_games WHERE game_id = '{gid}'")["n"][0]
+    assert shown > 0 and f"player games: {shown}\n" in out
+    assert main(["players", "--lake", str(dec_lake.path), "--player", "nobody"]) == 0
+    out = capsys.readouterr().out
+    assert "player games: 0" in out and "n/a (no comparable row)" in out
+
+
+def test_the_players_command_names_a_missing_lake(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rugslab.cli import main
+
+    assert main(["players", "--lake", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert "--lake" in err and "nope" in err and "rugslab ingest" in err
