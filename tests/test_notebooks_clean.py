@@ -14,7 +14,7 @@ MAX_CELL_LINES = 15
 def test_the_research_notebooks_exist() -> None:
     assert [p.stem for p in NOTEBOOKS] == ["00_lake_tour", "01_tick_timing", "02_rug_hazard",
                                            "03_sidebet_ev", "04_backtests", "05_provably_fair",
-                                           "06_live"]
+                                           "06_live", "07_players"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

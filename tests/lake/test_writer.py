@@ -74,7 +74,8 @@ def test_writing_the_same_batch_again_adds_no_rows_and_no_files(tmp_path: Path) 
     before = (_counts(tmp_path), sorted(tmp_path.rglob("*.parquet")))
     again = write_batch(tmp_path, _sample_batch())
     assert {t: r.new for t, r in again.tables.items()} == {
-        "raw_events": 0, "trades": 0, "seeds": 0, "side_bets": 0}
+        "raw_events": 0, "trades": 0, "seeds": 0, "side_bets": 0, "player_games": 0,
+        "player_reconciliation": 0}
     assert (_counts(tmp_path), sorted(tmp_path.rglob("*.parquet"))) == before
     assert _counts(tmp_path) == {"trades": 6, "seeds": 1, "side_bets": 2, "raw_events": 1,
                                  "rejects": 0}
@@ -221,7 +222,7 @@ def test_no_temporary_files_remain_after_writes(tmp_path: Path) -> None:
     write_batch(tmp_path, _sample_batch())
     assert [p for p in tmp_path.rglob("*") if ".tmp-" in p.name] == []
     on_disk = {p for p in tmp_path.rglob("date=*/*.parquet")}
-    listed = {p for t in ("trades", "seeds", "side_bets", "raw_events")
+    listed = {p for t in ("trades", "seeds", "side_bets", "raw_events", "player_games")
               for p, _ in snapshot_files(tmp_path, t)}
     assert on_disk == listed
 
@@ -299,6 +300,8 @@ def test_a_failed_maintenance_after_the_commits_keeps_the_write_and_says_why(
     monkeypatch.setattr(writer_module, "maintain", no_space)
     report = write_batch(tmp_path, _sample_batch())
     assert report.new("trades") == 6  # committed, and reported
-    assert report.maintenance == [] and len(report.maintenance_errors) == len(report.tables)
+    committed = [t for t, r in report.tables.items() if r.committed]
+    assert "player_games" in committed  # derived from the trades and side bets
+    assert report.maintenance == [] and len(report.maintenance_errors) == len(committed)
     assert "No space left on device" in report.maintenance_errors[0]
     assert read_table("trades", tmp_path).height == 6

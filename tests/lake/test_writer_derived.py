@@ -75,7 +75,9 @@ def test_rewriting_derived_tables_is_idempotent(tmp_path: Path) -> None:
     write_batch(tmp_path, b)
     files = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.parquet")}
     again = write_batch(tmp_path, b)
-    assert {t: r.new for t, r in again.tables.items()} == {"ticks": 0, "games": 0, "gaps": 0}
+    assert {t: r.new for t, r in again.tables.items()} == {"ticks": 0, "games": 0, "gaps": 0,
+                                                            "player_games": 0,
+                                                            "player_reconciliation": 0}
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.parquet")} == files
     assert read_table("ticks", tmp_path).height == 8
     ((only_file, _),) = snapshot_files(tmp_path, "ticks")

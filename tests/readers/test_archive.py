@@ -294,8 +294,9 @@ def test_state_fields_leave_odd_texts_to_orjson(text: bytes) -> None:
 
 def test_state_fields_skip_trace_markers_and_keep_falsy_values() -> None:
     text = b'[{"__trace":true,"traceparent":"00-1"},{"price":0,"active":false,"rugged":null,' \
-           b'"leaderboard":[{"id":1}],"partialPrices":{"startTick":1,"endTick":1,"values":{"1":2.5}}}]'
+           b'"leaderboard":[{"id":1}],"chat":[{"m":"x"}],"partialPrices":{"startTick":1,"endTick":1,"values":{"1":2.5}}}]'
     assert state_fields(text) == {"price": 0, "active": False, "rugged": None,
+                                  "leaderboard": [{"id": 1}],  # read for the players' tables
                                   "partialPrices": {"startTick": 1, "endTick": 1,
                                                     "values": {"1": 2.5}}}
     # a trace-looking object whose __trace is not true is the payload
@@ -305,14 +306,16 @@ def test_state_fields_skip_trace_markers_and_keep_falsy_values() -> None:
 def test_game_state_frames_are_read_lazily_and_equal_eager_ones(tmp_path: Path) -> None:
     args = [{"__trace": True, "traceparent": "00-1"},
             {"gameId": "20251212-0123456789abcdef", "price": 1.25, "tickCount": 4,
-             "active": True, "leaderboard": [{"id": "p", "pnl": -0.5}]}]
+             "active": True, "leaderboard": [{"id": "p", "pnl": -0.5}],
+             "rugRoyale": {"big": [1, 2, 3]}}]
     with ArchiveWriter(tmp_path, SESSION) as w:
         w.write("gameStateUpdate", args, recv_wall_ns=WALL, recv_mono_ns=1)
         w.write("standard/newTrade", args, recv_wall_ns=WALL, recv_mono_ns=2)
     lazy, eager = read_archive(w.paths[0])
     assert isinstance(lazy, Frame) and isinstance(eager, Frame)
     assert lazy.state_fields == {"gameId": "20251212-0123456789abcdef", "price": 1.25,
-                                 "tickCount": 4, "active": True}
+                                 "tickCount": 4, "active": True,
+                                 "leaderboard": [{"id": "p", "pnl": -0.5}]}
     assert eager.state_fields is None
     assert lazy.args == args and lazy.payload == args[1]  # decoded on first use
     assert lazy == Frame("gameStateUpdate", args, str(w.paths[0]), WALL // 1000, 1, 1, SESSION)
