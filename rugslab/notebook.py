@@ -320,12 +320,14 @@ def replay_vs_recorded(server_seed: str, game_id: str, version: str, ticks: pl.D
 
     Returns:
         One row per replayed tick 0..N: `tick`, `replayed_x`, `recorded_x` (null where the
-        lake has no tick), `source` (the tick's lake source), `equal` (recorded == replayed
-        exactly; null where not recorded).
+        lake has no tick), `source` (the tick's lake source; only when `ticks` has that
+        column: the report reads ticks without it), `equal` (recorded == replayed exactly;
+        null where not recorded).
     """
     path = replay_game(server_seed, game_id, version)
+    extra = ["source"] if "source" in ticks.columns else []
     rec = ticks.filter((pl.col("game_id") == game_id) & ~pl.col("is_rug")).select(
-        pl.col("tick").cast(pl.Int64), pl.col("price_x").alias("recorded_x"), "source")
+        pl.col("tick").cast(pl.Int64), pl.col("price_x").alias("recorded_x"), *extra)
     return (
         pl.DataFrame({"tick": np.arange(len(path.prices), dtype=np.int64),
                       "replayed_x": np.asarray(path.prices, dtype=float)})
