@@ -46,6 +46,7 @@ from rugslab.cli import (  # noqa: E402 - the commands need `app` defined above
     commands_paper,  # noqa: F401
     commands_report,  # noqa: F401
     commands_serve,  # noqa: F401
+    commands_sim,  # noqa: F401
 )
 
 

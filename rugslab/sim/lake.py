@@ -5,7 +5,8 @@
 Writes `games` simulated games, `games_per_day` a day (default 1440: one a minute) from `start`,
 into the lake's `ticks`, `games`, `seeds`, `trades` and `side_bets` tables through the lake
 writer (`rugslab.lake.writer.write_batch`: the same pandera validation, rejects and Delta
-commits as every other write), one day per write, so memory holds one day of rows whatever
+commits as every other write), a day per write (several sparse days per write, up to
+`WRITE_GAMES` games), so memory holds at most a day or `WRITE_GAMES` games of rows whatever
 `games` is. The rows are made column by column (`rugslab.sim.lake_rows`), not from feed frames.
 
 Game ids keep the real format and carry the simulated-game marker
@@ -25,6 +26,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 
 from rugslab.errors import ConfigError
 from rugslab.lake.writer import write_batch
@@ -38,6 +40,9 @@ DEFAULT_GAMES_PER_DAY = 1440
 #: A year of games at one a minute.
 YEAR_GAMES = 525_600
 DEFAULT_PLAYERS = 20
+#: Games per write: a whole day at one a minute; sparser days are written several at a time,
+#: so memory holds at most a day or this many games, and a year takes few commits.
+WRITE_GAMES = DEFAULT_GAMES_PER_DAY
 TABLES_WRITTEN = ("ticks", "games", "seeds", "trades", "side_bets")
 
 
@@ -93,7 +98,22 @@ def day_plans(games: int, start: date, games_per_day: int) -> list[DayPlan]:
     return plans
 
 
-def _check(games: int, games_per_day: int, players: int) -> None:
+def _write(lake: Path, days: list[dict[str, pl.DataFrame]], summary: SimLakeSummary) -> None:
+    """One write (a Delta commit per table) of the rows of `days`; counts into `summary`."""
+    batch = RowBatch()
+    for t in TABLES_WRITTEN:
+        frame = pl.concat([d[t] for d in days], how="vertical")
+        batch.rows[t] = FrameRows(frame)
+        summary.rows[t] = summary.rows.get(t, 0) + frame.height
+    report = write_batch(lake, batch)
+    for t in TABLES_WRITTEN:
+        summary.new[t] = summary.new.get(t, 0) + report.new(t)
+    summary.rejected += report.rejected
+
+
+def _check(games: int, games_per_day: int, players: int, seed: int) -> None:
+    if seed < 0:
+        raise ConfigError(f"Invalid --seed {seed}: expected a whole number ≥ 0.")
     if games < 1:
         raise ConfigError(f"Invalid --games {games}: expected at least 1 (a year at one a "
                           f"minute is {YEAR_GAMES:,}).")
@@ -101,7 +121,7 @@ def _check(games: int, games_per_day: int, players: int) -> None:
         raise ConfigError(f"Invalid --games-per-day {games_per_day}: expected 1 to "
                           f"{DEFAULT_GAMES_PER_DAY} (one game a minute at most).")
     if players < 1:
-        raise ConfigError(f"Invalid players {players}: expected at least 1.")
+        raise ConfigError(f"Invalid --players {players}: expected at least 1.")
 
 
 def build_sim_lake(
@@ -114,7 +134,7 @@ def build_sim_lake(
     players: int = DEFAULT_PLAYERS,
     progress: Callable[[int], None] | None = None,
 ) -> SimLakeSummary:
-    """Simulate `games` games and write them into `lake`, one day per write.
+    """Simulate `games` games and write them into `lake`, a day (or `WRITE_GAMES`) per write.
 
     Args:
         lake: lake folder (created if missing); real games already there are untouched.
@@ -123,36 +143,35 @@ def build_sim_lake(
         seed: fixes every seed, price, receive time, trade and side bet.
         games_per_day: 1 to 1440; fewer spreads `games` over more days (1440: one a minute).
         players: the simulated crowd that trades and bets (`sim.players.Crowd`).
-        progress: called with the number of games written after each day.
+        progress: called with the number of games written after each write.
 
     Returns:
         A `SimLakeSummary` (rows per table, rows new, rejects, rate).
 
     Raises:
-        ConfigError: games < 1, games_per_day outside 1..1440, players < 1.
+        ConfigError: games < 1, games_per_day outside 1..1440, players < 1, seed < 0.
         LakeError: the lake cannot be written.
     """
-    _check(games, games_per_day, players)
+    _check(games, games_per_day, players, seed)
     lake = Path(lake)
     lake.mkdir(parents=True, exist_ok=True)
     crowd = Crowd(random.Random(seed), players).players
     summary = SimLakeSummary(lake=lake)
     t0 = time.perf_counter()
-    for plan in day_plans(games, start, games_per_day):
-        frames = simulate_day(plan, seed=seed, players=crowd)
-        batch = RowBatch()
-        for t in TABLES_WRITTEN:
-            batch.rows[t] = FrameRows(frames[t])
-        report = write_batch(lake, batch)
-        for t in TABLES_WRITTEN:
-            summary.rows[t] = summary.rows.get(t, 0) + frames[t].height
-            summary.new[t] = summary.new.get(t, 0) + report.new(t)
-        summary.rejected += report.rejected
-        summary.games += int(plan.slots.size)
+    pending: list[dict[str, pl.DataFrame]] = []
+    held = 0
+    plans = day_plans(games, start, games_per_day)
+    for i, plan in enumerate(plans):
+        pending.append(simulate_day(plan, seed=seed, players=crowd))
+        held += int(plan.slots.size)
         summary.days += 1
         summary.first_day = summary.first_day or plan.day
         summary.last_day = plan.day
-        if progress is not None:
-            progress(int(plan.slots.size))
+        if held >= WRITE_GAMES or i == len(plans) - 1:
+            _write(lake, pending, summary)
+            summary.games += held
+            if progress is not None:
+                progress(held)
+            pending, held = [], 0
     summary.seconds = time.perf_counter() - t0
     return summary

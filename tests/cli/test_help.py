@@ -24,7 +24,8 @@ ALL = _commands(typer.main.get_command(app))
 def test_the_cli_has_the_commands_the_readme_promises() -> None:
     names = {" ".join(p) for p in ALL}
     assert {"ingest", "sql", "report", "collect", "status", "nightly", "demo", "verify",
-            "fair replay", "backtest", "paper", "serve replay", "serve sim", "serve live"} <= names
+            "fair replay", "backtest", "paper", "serve replay", "serve sim", "serve live",
+            "sim lake"} <= names
 
 
 @pytest.mark.parametrize("path", ALL, ids=lambda p: " ".join(p) or "rugslab")
