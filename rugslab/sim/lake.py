@@ -74,8 +74,9 @@ class SimLakeSummary:
         return self.games / self.seconds if self.seconds > 0 else float("nan")
 
     def __str__(self) -> str:
+        days = f"{self.days:,} day" + ("" if self.days == 1 else "s")
         lines = [
-            f"rugslab sim lake: {self.games:,} simulated games over {self.days:,} days "
+            f"rugslab sim lake: {self.games:,} simulated games over {days} "
             f"({self.first_day} .. {self.last_day}) into {self.lake}",
             f"  {self.seconds:.1f} s, {self.games_per_s:,.0f} games/s",
         ]
