@@ -178,7 +178,7 @@ class _Ticks:
     start_us: np.ndarray
 
 
-def _player_columns(players: list[Player], who: np.ndarray) -> dict[str, object]:
+def _player_columns(players: list[Player], who: np.ndarray) -> dict[str, np.ndarray]:
     pid = np.array([p.player_id for p in players])
     name = np.array([p.username for p in players])
     practice = np.array([p.coin == PRACTICE for p in players])
