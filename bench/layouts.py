@@ -12,7 +12,7 @@ Then the named analyses that the JSON holds the inputs of (`games_per_day`, `see
 no JSON counterpart) on both, each producing its full result rows:
 
     lake   DuckDB over the lake (`rugslab.lake.catalog.connect`, the named query's view),
-           rows fetched into Python
+           its rows fetched as a polars frame (as `rugslab.notebook.Lab.sql` gives them)
     json   every game file read and parsed (`json.load`), the same rows computed in Python
            (the way the original design's scripts did it)
 
@@ -182,15 +182,15 @@ def main() -> None:
         for name, fn in JSON_SIDE.items():
             t0 = time.perf_counter()
             with connect(lake) as con:
-                lake_rows = con.sql(f"SELECT * FROM {name}").fetchall()
+                lake_rows = con.sql(f"SELECT * FROM {name}").pl()
             t_lake = time.perf_counter() - t0
             t0 = time.perf_counter()
             json_rows = fn(js)
             t_js = time.perf_counter() - t0
-            if len(lake_rows) != len(json_rows):
-                sys.exit(f"bench/layouts.py: {name}: {len(lake_rows)} rows from the lake, "
+            if lake_rows.height != len(json_rows):
+                sys.exit(f"bench/layouts.py: {name}: {lake_rows.height} rows from the lake, "
                          f"{len(json_rows)} from the JSON files")
-            print(f"{name:<32}{len(lake_rows):>12,}{t_lake:>10.2f}{t_js:>10.2f}"
+            print(f"{name:<32}{lake_rows.height:>12,}{t_lake:>10.2f}{t_js:>10.2f}"
                   f"{t_js / t_lake:>10.1f}x")
     finally:
         if a.keep is None:
