@@ -20,9 +20,11 @@ resample count and game count, so one variable makes a CI run fast while a user'
 variable) uses everything.
 
 Game origins: the lake mixes real games (capture files, legacy recordings, the live feed) with
-games a collector took from a loopback server (`rugslab demo`, `rugslab serve sim`: simulated
-provably-fair games played at many times real speed). Timing and "is the real game fair"
-questions must use the real ones only; `game_origins` labels every game.
+simulated ones: games a collector took from a loopback server (`rugslab demo`, `rugslab serve
+sim`: provably-fair games played at many times real speed) and games `rugslab sim lake` wrote
+(ids marked with `feed.rules.SIM_GAME_ID_MARKER`). Timing and "is the real game fair"
+questions must use the real ones only; `game_origins` labels every game, and `Lab.games("real"
+| "sim" | "all")` picks them as `rugslab report --origin` does.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from rugslab.config import DEFAULT_LIVE_SECONDS, Settings, parse_as_of
 from rugslab.demo import run_demo
 from rugslab.errors import ConfigError, LakeError
 from rugslab.fair import replay_game
+from rugslab.feed.rules import SIM_GAME_ID_PATTERN
 from rugslab.ingest import ingest
 from rugslab.lake.catalog import connect, read_table
 from rugslab.lake.snapshot import LakeSnapshot, lake_snapshot
@@ -48,8 +51,14 @@ from rugslab.strategy.sources import LakeSource, lake_games
 from rugslab.tables.schemas import TABLES
 
 #: Origins, from strongest evidence to weakest (a game seen several ways gets the first).
-ORIGINS = ("loopback", "live", "capture", "recording", "history", "unknown")
+ORIGINS = ("sim", "loopback", "live", "capture", "recording", "history", "unknown")
 REAL_ORIGINS = ("live", "capture", "recording", "history", "unknown")
+#: The simulated games: written by `rugslab sim lake` (marked ids) or collected from a
+#: loopback server (`rugslab demo`, `rugslab serve sim`).
+SIM_ORIGINS = ("sim", "loopback")
+#: `--origin` choices (`rugslab report`, `Lab.games("sim")`) and the origins each one means.
+ORIGIN_CHOICES: dict[str, tuple[str, ...]] = {
+    "real": REAL_ORIGINS, "sim": SIM_ORIGINS, "all": ORIGINS}
 _LOOPBACK_URL = r"^[a-zA-Z]+://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(/|$)"
 
 
@@ -58,6 +67,8 @@ def game_origins(lake: Path | str, *, snapshot: LakeSnapshot | None = None) -> p
 
     Returns:
         One row per game of `games`: `game_id`, `origin`, one of
+        - "sim": the id carries the simulated-game marker (`rugslab sim lake`,
+          `feed.rules.SIM_GAME_ID_MARKER`), whatever else the lake holds about it;
         - "loopback": frames from a collector session whose URL is a loopback address
           (simulated or replayed feed, usually at many times real speed);
         - "live": frames from a collector session to any other URL (the real feed);
@@ -85,9 +96,9 @@ def game_origins(lake: Path | str, *, snapshot: LakeSnapshot | None = None) -> p
             "SELECT game_id FROM games WHERE revealed"
         ).pl()
     ev = ev.join(urls, on="session_id", how="left").with_columns(
-        pl.when(pl.col("session_id").is_null()).then(pl.lit(2))
-        .when(pl.col("loopback").fill_null(False)).then(pl.lit(0))
-        .otherwise(pl.lit(1)).alias("rank")
+        pl.when(pl.col("session_id").is_null()).then(pl.lit(3))
+        .when(pl.col("loopback").fill_null(False)).then(pl.lit(1))
+        .otherwise(pl.lit(2)).alias("rank")
     )
     per_game = ev.group_by("game_id").agg(
         pl.col("rank").min(), pl.col("source").unique().sort().alias("seen_by")
@@ -95,10 +106,11 @@ def game_origins(lake: Path | str, *, snapshot: LakeSnapshot | None = None) -> p
     out = (
         games.join(per_game, on="game_id", how="left")
         .with_columns(
-            pl.when(pl.col("rank").is_not_null()).then(pl.col("rank"))
-            .when(pl.col("game_id").is_in(imported["game_id"].implode())).then(pl.lit(3))
-            .when(pl.col("game_id").is_in(history["game_id"].implode())).then(pl.lit(4))
-            .otherwise(pl.lit(5)).alias("rank"),
+            pl.when(pl.col("game_id").str.contains(SIM_GAME_ID_PATTERN)).then(pl.lit(0))
+            .when(pl.col("rank").is_not_null()).then(pl.col("rank"))
+            .when(pl.col("game_id").is_in(imported["game_id"].implode())).then(pl.lit(4))
+            .when(pl.col("game_id").is_in(history["game_id"].implode())).then(pl.lit(5))
+            .otherwise(pl.lit(6)).alias("rank"),
             pl.col("seen_by").fill_null(pl.lit([], pl.List(pl.String))),
         )
         .with_columns(pl.col("rank").replace_strict(list(range(len(ORIGINS))), list(ORIGINS))
@@ -135,13 +147,18 @@ class Lab:
         with connect(self.lake, snapshot=self.snapshot) as con:
             return con.sql(query, params=params).pl()
 
-    def games(self, origins: Sequence[str] = REAL_ORIGINS, *, seed: int = 0) -> pl.DataFrame:
-        """The `games` table with an `origin` column, restricted to `origins`.
+    def games(self, origins: Sequence[str] | str = REAL_ORIGINS, *, seed: int = 0
+              ) -> pl.DataFrame:
+        """The `games` table with an `origin` column, restricted to `origins` (origin names,
+        or one `ORIGIN_CHOICES` key: "real", "sim", "all").
 
         With a sample size smaller than the number of games, a seeded random sample of that
         many games (same games on every run) is returned.
+
+        Raises:
+            ConfigError: an unknown origin or choice.
         """
-        _check_origins(origins)
+        origins = resolve_origins(origins)
         origins_ = game_origins(self.lake, snapshot=self.snapshot).drop("seen_by")
         g = self.table("games").join(origins_, on="game_id")
         g = g.filter(pl.col("origin").is_in(list(origins))).sort("game_id")
@@ -149,7 +166,7 @@ class Lab:
             g = g.sample(self.sample_size, seed=seed).sort("game_id")
         return g
 
-    def lake_source(self, origins: Sequence[str] = REAL_ORIGINS, *,
+    def lake_source(self, origins: Sequence[str] | str = REAL_ORIGINS, *,
                     block_games: int | None = None) -> LakeSource:
         """The lake's games of `origins` as a backtest source (`rugslab.strategy.sources`:
         blocks of consecutive games in start order; censored games, rug tick unknown, are
@@ -161,7 +178,7 @@ class Lab:
         Raises:
             ConfigError: an unknown origin; no game of these origins can settle a bet.
         """
-        _check_origins(origins)
+        origins = resolve_origins(origins)
         o = game_origins(self.lake, snapshot=self.snapshot)
         keep = o.filter(pl.col("origin").is_in(list(origins))).select("game_id")
         games = self.table("games").join(keep, on="game_id", how="semi")
@@ -170,11 +187,15 @@ class Lab:
         data = replace(data, counts={**data.counts, "other_origins": o.height - keep.height})
         return LakeSource(data, block_games)
 
-    def ticks(self, game_ids: Iterable[str]) -> pl.DataFrame:
-        """The `ticks` rows of the given games, sorted by game and tick."""
+    def ticks(self, game_ids: Iterable[str], *, columns: Sequence[str] | None = None
+              ) -> pl.DataFrame:
+        """The `ticks` rows of the given games (all columns, or `columns`), sorted by game
+        and tick. DuckDB scans the table and keeps only these games' rows (a hash semi-join:
+        a year of ticks is never read into Python)."""
         ids = list(game_ids)
-        return self.sql("SELECT * FROM ticks WHERE list_contains(?, game_id) "
-                        "ORDER BY game_id, tick", params=[ids])
+        cols = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
+        return self.sql(f"SELECT {cols} FROM ticks WHERE game_id IN "
+                        "(SELECT unnest(?::VARCHAR[])) ORDER BY game_id, tick", params=[ids])
 
     def __str__(self) -> str:
         cap = "none (all data)" if self.sample_size is None else f"{self.sample_size:,}"
@@ -184,10 +205,22 @@ class Lab:
         return text
 
 
-def _check_origins(origins: Sequence[str]) -> None:
+def resolve_origins(origins: Sequence[str] | str, *, arg: str = "origins") -> tuple[str, ...]:
+    """Origin names from a sequence of them or one `ORIGIN_CHOICES` key ("real", "sim",
+    "all").
+
+    Raises:
+        ConfigError: an unknown choice or origin, named with `arg` (e.g. "--origin").
+    """
+    if isinstance(origins, str):
+        if origins not in ORIGIN_CHOICES:
+            raise ConfigError(f"Invalid {arg} {origins!r}: expected one of "
+                              f"{', '.join(ORIGIN_CHOICES)} (real games, simulated ones, both).")
+        return ORIGIN_CHOICES[origins]
     bad = [o for o in origins if o not in ORIGINS]
     if bad:
-        raise ConfigError(f"Invalid origins {bad}: expected some of {list(ORIGINS)}.")
+        raise ConfigError(f"Invalid {arg} {bad}: expected some of {list(ORIGINS)}.")
+    return tuple(origins)
 
 
 def open_lake(env: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Lab:
@@ -287,12 +320,14 @@ def replay_vs_recorded(server_seed: str, game_id: str, version: str, ticks: pl.D
 
     Returns:
         One row per replayed tick 0..N: `tick`, `replayed_x`, `recorded_x` (null where the
-        lake has no tick), `source` (the tick's lake source), `equal` (recorded == replayed
-        exactly; null where not recorded).
+        lake has no tick), `source` (the tick's lake source; only when `ticks` has that
+        column: the report reads ticks without it), `equal` (recorded == replayed exactly;
+        null where not recorded).
     """
     path = replay_game(server_seed, game_id, version)
+    extra = ["source"] if "source" in ticks.columns else []
     rec = ticks.filter((pl.col("game_id") == game_id) & ~pl.col("is_rug")).select(
-        pl.col("tick").cast(pl.Int64), pl.col("price_x").alias("recorded_x"), "source")
+        pl.col("tick").cast(pl.Int64), pl.col("price_x").alias("recorded_x"), *extra)
     return (
         pl.DataFrame({"tick": np.arange(len(path.prices), dtype=np.int64),
                       "replayed_x": np.asarray(path.prices, dtype=float)})

@@ -47,6 +47,7 @@ from rugslab.cli import (  # noqa: E402 - the commands need `app` defined above
     commands_players,  # noqa: F401
     commands_report,  # noqa: F401
     commands_serve,  # noqa: F401
+    commands_sim,  # noqa: F401
 )
 
 

@@ -41,10 +41,19 @@ def report_command(
         help="Games simulated from the published generator for the HTML charts.",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstraps and the simulation."),
+    origin: str = typer.Option(
+        "real", "--origin",
+        help="Which games to describe: real (default, as the notebooks), sim (simulated: "
+        "`rugslab sim lake`, demo and loopback collector sessions) or all.",
+    ),
     all_origins: bool = typer.Option(
-        False, "--all-origins",
-        help="Describe every game, the simulated ones (loopback collector sessions) too; "
-        "default: the real games only, as the notebooks.",
+        False, "--all-origins", hidden=True,
+        help="Deprecated: the same as --origin all.",
+    ),
+    max_games: int = typer.Option(
+        20_000, "--max-games",
+        help="Describe a seeded random sample of this many games when the origin holds more "
+        "(the report says so); 0: every game (a year of games takes far longer).",
     ),
 ) -> None:
     """Compute the lake's headline numbers from one snapshot, as the notebooks do.
@@ -56,7 +65,7 @@ def report_command(
     Exit status 0; 2 for a bad option or value (an --as-of later than now too), a missing
     lake, or an --out that cannot be written (the message names it and the fix).
     """
-    from rugslab.notebook import ORIGINS, REAL_ORIGINS
+    from rugslab.notebook import resolve_origins
     from rugslab.report import (
         ReportFormat,
         build_report,
@@ -74,12 +83,21 @@ def report_command(
                           "notebooks use 1000).")
     if sim_games < 1:
         raise ConfigError(f"Invalid --sim-games {sim_games}: expected at least 1.")
+    if max_games < 0:
+        raise ConfigError(f"Invalid --max-games {max_games}: expected a number of games ≥ 1, "
+                          "or 0 for every game.")
+    if all_origins:
+        if origin not in ("real", "all"):
+            raise ConfigError(f"--all-origins (deprecated: it means --origin all) contradicts "
+                              f"--origin {origin}: pass only --origin.")
+        origin = "all"
+    resolve_origins(origin, arg="--origin")  # before the work
     when = None if as_of is None else parse_as_of(as_of)
     if out is not None:
         check_writable(out)  # before the work, not after it
     settings = Settings.from_env().with_overrides(lake=lake)
     report = build_report(settings.lake, as_of=when, n_resamples=resamples, seed=seed,
-                          origins=ORIGINS if all_origins else REAL_ORIGINS)
+                          origins=origin, max_games=max_games or None)
     text = render_report(report, fmt_, sim_games=sim_games)
     if out is None:
         sys.stdout.write(text)

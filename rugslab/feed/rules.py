@@ -19,6 +19,19 @@ from typing import Final
 
 #: Game id: `YYYYMMDD-<16 lowercase hex>` (the date is the game's UTC date).
 GAME_ID_PATTERN: Final = r"^\d{8}-[0-9a-f]{16}$"
+#: The first 8 hex digits of a simulated game's id after the date (`rugslab sim lake`):
+#: `YYYYMMDD-5111a7ed<4 hex run tag><4 hex slot>`. The id keeps the real format (every reader,
+#: schema and partition rule applies unchanged) and says "simulated" to analyses
+#: (`is_sim_game_id`, origin "sim" in `rugslab.notebook.game_origins`). A real id, 16 random hex
+#: digits, starts with it with probability 16^-8 = 2.3e-10 (about 1e-4 over a year of games).
+SIM_GAME_ID_MARKER: Final = "5111a7ed"
+#: SQL/regex for a simulated game id (the marker right after the date).
+SIM_GAME_ID_PATTERN: Final = rf"^\d{{8}}-{SIM_GAME_ID_MARKER}[0-9a-f]{{8}}$"
+
+
+def is_sim_game_id(game_id: str) -> bool:
+    """Whether `game_id` carries the simulated-game marker (`SIM_GAME_ID_MARKER`)."""
+    return game_id[9:17] == SIM_GAME_ID_MARKER and len(game_id) == 25
 #: Generator versions (`gameHistory[].provablyFair.version`, PROTOCOL "Provably fair").
 GAME_VERSIONS: Final = ("v1", "v2", "v3")
 #: `standard/newTrade` types.

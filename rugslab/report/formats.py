@@ -3,7 +3,9 @@
 JSON (for the nightly job and CI to record): one object,
 
     {"lake": {"path", "read_at", "read_time_ms", "as_of", "versions": {table: version}},
-     "settings": {"origins", "n_resamples", "seed", "level", "rugslab_version"},
+     "settings": {"origin", "origins", "games_of_origins", "max_games", "n_resamples", "seed",
+                  "level", "rugslab_version"},
+     "origin_games": {origin: games in the lake}, "notes": [why no game / a sample, if so],
      "games": 160, ..., "hazard_pooled": 0.0046, "hazard_pooled_lo": ..., ...}
 
 with every key of `headline.HEADLINE_KEYS` at the top level: a number (`timing_verdict`: text),
@@ -93,17 +95,20 @@ def _shown(report: LakeReport, key: str) -> tuple[str, str]:
 
 def _head(report: LakeReport) -> list[str]:
     s = report.settings()
+    which = f"--origin {report.origin}: " if report.origin else ""
     return [
         report.snapshot.describe(),
-        f"games: origins {', '.join(report.origins)}; intervals {report.level:.0%}, "
+        f"games: {which}origins {', '.join(report.origins)}; intervals {report.level:.0%}, "
         f"{s['n_resamples']:,} bootstrap replicates, seed {s['seed']}; rugslab "
         f"{s['rugslab_version']}",
+        *(f"note: {n}" for n in report.notes),
     ]
 
 
 def report_json(report: LakeReport) -> str:
     """The report as one JSON object (module docstring); null for a missing number."""
-    out: dict[str, object] = {"lake": report.lake_info(), "settings": report.settings()}
+    out: dict[str, object] = {"lake": report.lake_info(), "settings": report.settings(),
+                              "origin_games": report.origin_games, "notes": report.notes}
     out |= report.numbers
     return json.dumps(out, indent=1, allow_nan=False) + "\n"
 

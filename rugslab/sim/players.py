@@ -36,6 +36,10 @@ TRADE_CHANCE = 0.03
 SIDEBET_CHANCE = 0.004
 PRESALE_BUY_CHANCE = 0.3
 PRESALE_SIDEBET_CHANCE = 0.1
+#: what a buy spends, a short stakes, a side bet stakes (SOL; one drawn uniformly)
+BUY_AMOUNTS_SOL = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1)
+SHORT_AMOUNTS_SOL = (0.01, 0.05, 0.2)
+SIDEBET_STAKES_SOL = (0.001, 0.003, 0.005, 0.01, 0.013)
 
 
 def new_uuid(rng: random.Random) -> str:
@@ -122,7 +126,7 @@ class Crowd:
         return rec
 
     def _buy(self, p: Player, tick: int, price: float) -> dict[str, Any]:
-        amount = round(self.rng.choice((0.001, 0.005, 0.01, 0.02, 0.05, 0.1)), 9)
+        amount = round(self.rng.choice(BUY_AMOUNTS_SOL), 9)
         qty = round(amount / price, 9)
         p.avg_cost = (p.avg_cost * p.qty + amount) / (p.qty + qty)
         p.qty += qty
@@ -142,14 +146,14 @@ class Crowd:
             p.realized += amount - p.short_amount
             p.short_amount = p.short_price = 0.0
             return self._trade(p, "short_close", tick, price, 0, max(amount, 0.0))
-        p.short_amount = round(self.rng.choice((0.01, 0.05, 0.2)), 9)
+        p.short_amount = round(self.rng.choice(SHORT_AMOUNTS_SOL), 9)
         p.short_price = price
         p.invested += p.short_amount
         return self._trade(p, "short_open", tick, price, 0, p.short_amount)
 
     # --- side bets ------------------------------------------------------------------------
     def _place_sidebet(self, p: Player, tick: int, ts_ms: int) -> dict[str, Any]:
-        stake = self.rng.choice((0.001, 0.003, 0.005, 0.01, 0.013))
+        stake = self.rng.choice(SIDEBET_STAKES_SOL)
         bonus = stake if p.coin == PRACTICE else 0
         real = 0 if p.coin == PRACTICE else stake
         end = tick + SIDEBET_WINDOW_TICKS

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from rugslab.tables.columns import ColumnRows, to_series
+from rugslab.tables.columns import ColumnRows, FrameRows, to_series
 from rugslab.tables.schemas import TABLES
 
 
@@ -24,10 +24,11 @@ class RowBatch:
     """Rows per lake table (dicts keyed by column name) and named counters.
 
     A table's rows are a list of dicts, or a `columns.ColumnRows` (a sequence of dicts kept
-    as columns) for the tables filled in bulk (`raw_events`, `ticks`).
+    as columns) for the tables filled in bulk (`raw_events`, `ticks`), or a
+    `columns.FrameRows` (a polars frame: `rugslab.sim.lake`).
     """
 
-    rows: dict[str, list[dict[str, Any]] | ColumnRows] = field(default_factory=dict)
+    rows: dict[str, list[dict[str, Any]] | ColumnRows | FrameRows] = field(default_factory=dict)
     counters: Counter[str] = field(default_factory=Counter)
 
     def add(self, table: str, row: dict[str, Any]) -> None:
@@ -78,7 +79,7 @@ class RowBatch:
         rows = self.rows.get(table, [])
         if not rows:
             return pl.DataFrame(schema=schema)
-        if isinstance(rows, ColumnRows):
+        if isinstance(rows, (ColumnRows, FrameRows)):
             return rows.frame(schema)
         return pl.DataFrame({c: to_series(c, [r.get(c) for r in rows], dtype)
                              for c, dtype in schema.items()})

@@ -215,3 +215,51 @@ class ColumnRows:
             else:
                 out[c] = to_series(c, cols.get(c) or [None] * n, dtype)
         return pl.DataFrame(out)
+
+
+class FrameRows:
+    """Rows of one table already held as a polars frame, for producers that make whole columns
+    at once (`rugslab.sim.lake`: a day of simulated games). Behaves as a sequence of row
+    dicts like `ColumnRows`; `frame` casts every column to the table's dtype (strict: a value
+    that does not fit raises, and the writer then types row by row, as for dict rows).
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: pl.DataFrame) -> None:
+        self.data = data
+
+    def __len__(self) -> int:
+        return self.data.height
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.data.iter_rows(named=True))
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return self.data.row(i, named=True)
+
+    def __repr__(self) -> str:
+        return f"FrameRows({len(self)} rows, columns={self.data.columns})"
+
+    def append(self, row: dict[str, Any]) -> None:
+        """Append one row given as a dict (columns the frame lacks are dropped: none are
+        expected; missing columns are null)."""
+        self.extend([row])
+
+    def extend(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Append many rows (dicts, or another `FrameRows`)."""
+        more = rows.data if isinstance(rows, FrameRows) else pl.DataFrame(list(rows))
+        self.data = pl.concat([self.data, more], how="diagonal_relaxed")
+
+    def frame(self, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+        """The rows with `schema`'s columns and dtypes, in schema order (absent: all null).
+
+        Raises:
+            polars.exceptions.PolarsError: a value does not fit its column's dtype.
+        """
+        return self.data.select([
+            pl.col(c).cast(dtype, strict=True) if c in self.data.columns
+            else pl.lit(None, dtype).alias(c)
+            for c, dtype in schema.items()
+        ])
+

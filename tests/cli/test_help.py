@@ -25,7 +25,7 @@ def test_the_cli_has_the_commands_the_readme_promises() -> None:
     names = {" ".join(p) for p in ALL}
     assert {"ingest", "sql", "report", "collect", "status", "nightly", "demo", "verify",
             "fair replay", "backtest", "paper", "players", "serve replay", "serve sim",
-            "serve live"} <= names
+            "serve live", "sim lake"} <= names
 
 
 @pytest.mark.parametrize("path", ALL, ids=lambda p: " ".join(p) or "rugslab")

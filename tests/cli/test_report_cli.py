@@ -70,8 +70,10 @@ def test_json_has_every_number_and_each_interval_holds_its_value(full: dict[str,
             assert full[f"{key}_lo"] <= v <= full[f"{key}_hi"], key
     assert (full["games"], full["rugged_games"], full["verification_failures"]) == (160, 150, 0)
     assert full["verified_games"] == 33  # the captures' revealed seeds
-    assert full["settings"] == {"origins": ["live", "capture", "recording", "history",
-                                            "unknown"], "n_resamples": 50, "seed": 0,
+    assert full["settings"] == {"origin": "real",
+                                "origins": ["live", "capture", "recording", "history",
+                                            "unknown"], "games_of_origins": 160,
+                                "max_games": 20_000, "n_resamples": 50, "seed": 0,
                                 "level": 0.95, "rugslab_version": full["settings"]
                                 ["rugslab_version"]}
 
