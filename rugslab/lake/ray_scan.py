@@ -1,0 +1,123 @@
+"""Lake tables through Ray Data: a table scan spread over a Ray cluster's nodes.
+
+    from rugslab.lake.ray_scan import read_table_ray
+    ticks = read_table_ray("lake", "ticks", columns=["game_id", "tick", "price_x"])
+
+`ray.data.read_delta` reads the table's log with `deltalake` and its data files as one Arrow
+dataset, split into read tasks that run on whichever nodes have free CPUs; the rows then come
+back to this process as one polars frame. It is worth its start-up (a few seconds) for the
+large tables (`ticks`, `raw_events`) on a cluster; on one machine `lake.catalog.read_table`
+(DuckDB) is faster. Every node must see the lake at the same path (see README, "Distributed
+runs with Ray").
+
+Same rows, same order, same dtypes as `lake.catalog.read_table` (`tests/lake/test_ray_scan.py`):
+the version read is the one asked for (else the latest), the rows are sorted by the table's
+key (`layout.row_order`) and cast to the table's polars dtypes.
+
+Ray's `read_delta` takes a `version` from Ray 2.54 (the floor of the `ray` extra). Up to 2.5x
+it reads the files `DeltaTable.file_uris()` lists (absolute paths) with `read_parquet`; later
+it reads deltalake's Arrow dataset (`to_pyarrow_dataset`), whose paths are relative to the
+table. Either way it is given pyarrow's own local filesystem (rooted at the table for the
+dataset, as the README's pyarrow snippet does): deltalake's default one, a Python handler
+called from Arrow's I/O threads, can abort the process at exit (`rugslab.lake.delta`).
+
+Ray is an optional dependency (`pip install "rugslab[ray]"`): `require_ray` imports it, or
+raises a `ConfigError` that names the install command.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+import polars as pl
+import pyarrow as pa
+from pyarrow.fs import LocalFileSystem, SubTreeFileSystem
+
+from rugslab.errors import ConfigError, LakeError
+from rugslab.lake.delta import PARTITION, delta_message, open_table
+from rugslab.lake.delta_read import empty_frame
+from rugslab.lake.layout import row_order, table_dir
+from rugslab.tables.schemas import TABLES
+
+#: How to install Ray the way rugslab uses it (the package's optional extra).
+RAY_INSTALL = 'pip install "rugslab[ray]"'
+#: The oldest Ray whose `ray.data.read_delta` reads a table version (pyproject's `ray` extra).
+RAY_FLOOR = "2.54"
+
+
+def require_ray(what: str = "--engine ray") -> ModuleType:
+    """The `ray` module, with Ray Data.
+
+    Raises:
+        ConfigError: Ray (or Ray Data) is not installed; the message names `what` needed it
+            and the install command.
+    """
+    try:
+        ray = importlib.import_module("ray")
+        importlib.import_module("ray.data")
+    except ImportError as e:
+        raise ConfigError(f"{what} needs Ray, which is not installed ({e}): install it with "
+                          f"`{RAY_INSTALL}` (or `pip install \"ray[data]\"`), or run without "
+                          "Ray (the local engine gives the same numbers).") from e
+    return ray
+
+
+def read_table_ray(lake: Path | str, table: str, *, columns: Sequence[str] | None = None,
+                   version: int | None = None) -> pl.DataFrame:
+    """Rows of lake table `table` read by Ray Data (`ray.data.read_delta`), as a polars frame.
+
+    Ray must be initialised (`rugslab.strategy.ray_engine.ray_session`); otherwise Ray Data
+    starts a local instance of its own.
+
+    Args:
+        lake: lake root folder, the same path on every node of the cluster.
+        table: lake table name (`schemas.TABLES`).
+        columns: these columns, in this order (default: the table's columns; `date`, the
+            partition, may be among them). Only these are read from the files.
+        version: the table version to read (e.g. a `LakeSnapshot`'s); None: the latest.
+
+    Returns:
+        The rows sorted by the table's key, with its polars dtypes (as `read_table`); an
+        empty frame with those columns when the table does not exist.
+
+    Raises:
+        ConfigError: Ray is not installed.
+        LakeError: as `lake.delta.open_table` (no such version, a corrupt log), or a data file
+            could not be read.
+        KeyError: `table` is not a lake table.
+    """
+    ray = require_ray("reading the lake through Ray Data")
+    want = list(columns) if columns is not None else list(TABLES[table].polars_schema)
+    if open_table(lake, table, version=version) is None:
+        return empty_frame(table, want)
+    order = [c for c in row_order(table) if c not in want]
+    root = str(table_dir(Path(lake), table).resolve())
+    accepts = inspect.signature(ray.data.read_delta).parameters
+    if "version" not in accepts:
+        raise ConfigError(f"Ray {ray.__version__} cannot read a version of a Delta table "
+                          "(`ray.data.read_delta` has no `version`): upgrade it with "
+                          f"`{RAY_INSTALL}` (Ray ≥ {RAY_FLOOR}) on this machine and the "
+                          "cluster's nodes.")
+    # the dataset reader (it has `storage_options`) wants a filesystem rooted at the table
+    fs = (SubTreeFileSystem(root, LocalFileSystem()) if "storage_options" in accepts
+          else LocalFileSystem())
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    try:
+        ds = ray.data.read_delta(root, version=version, columns=[*want, *order],
+                                 filesystem=fs)
+        parts = ray.get(ds.to_arrow_refs())
+    except (OSError, ValueError, RuntimeError, ray.exceptions.RayError) as e:
+        raise LakeError(f"cannot read lake table {table} through Ray Data at {root}: "
+                        f"{delta_message(e)}; every node must see the lake at this path",
+                        path=root) from e
+    if not parts or sum(p.num_rows for p in parts) == 0:
+        return empty_frame(table, want)
+    frame = pl.from_arrow(pa.concat_tables(parts, promote_options="default"))
+    assert isinstance(frame, pl.DataFrame)
+    types = {**TABLES[table].polars_schema, PARTITION: pl.Date()}
+    frame = frame.with_columns(pl.col(c).cast(types[c]) for c in frame.columns)
+    return frame.sort(row_order(table), nulls_last=True).select(want)
