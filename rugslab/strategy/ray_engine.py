@@ -115,7 +115,7 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None,
         raise ConfigError(f"--workers {num_cpus} goes with Ray on this machine; a cluster "
                           f"(--address {address}) uses all of its CPUs: drop --workers.")
     ray = require_ray()
-    if address is not None and not ray.is_initialized():
+    if address is not None:
         check_reachable(address)
     if ray.is_initialized():
         current = ray.get_runtime_context().gcs_address

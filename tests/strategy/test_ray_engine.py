@@ -102,9 +102,13 @@ def test_a_session_inside_a_running_ray_reuses_it_and_leaves_it_running(ray_loca
     with ray_session() as ray:
         assert ray is ray_local
     assert ray_local.is_initialized()
-    with pytest.raises(ConfigError, match=r"already initialised.*drop --address"), \
-            ray_session("10.255.255.1:6379"):
-        pass
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as other:  # another "cluster" listening
+        address = f"127.0.0.1:{other.getsockname()[1]}"
+        with pytest.raises(ConfigError, match=r"already initialised.*drop --address"), \
+                ray_session(address):
+            pass
 
 
 @pytest.mark.parametrize(("kw", "message"), [
