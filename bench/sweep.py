@@ -1,0 +1,89 @@
+"""Benchmark: a parameter sweep on the local engine and on Ray in local mode, same cores.
+
+    .venv/bin/python bench/sweep.py [--ticks 10] [--stakes 10] [--paths 10000] [--games 500]
+                                    [--cpus 2] [--chunk-paths 500] [--seed 21]
+
+The sweep (issue 21): `sidebet-fixed` over `--ticks` start ticks (0, 10, 20, ...) × `--stakes`
+stakes (0.01, 0.02, ...), 100 points by default, each an ensemble of `--paths` bankrolls ×
+`--games` games (`rugslab.strategy.sweep.sweep`, one seed for every point). Two timed runs, in
+this order, each on `--cpus` cores:
+
+    local   `sweep(..., workers=cpus)`: a process pool (after a small warm-up sweep that starts
+            the forkserver its workers fork from, once per process)
+    ray     `sweep(..., executor=ray_map)` inside `ray_executor(num_cpus=cpus)`: Ray started
+            on this machine (its start-up timed apart), a small warm-up sweep that starts its
+            workers, then the timed sweep
+
+Prints each run's seconds and games/min, ray / local (goal ≤ 1.3x), Ray's start-up, and whether
+the two result frames are identical (they must be: same seed, same numbers). Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ticks", type=int, default=10, help="start ticks in the grid")
+    ap.add_argument("--stakes", type=int, default=10, help="stakes in the grid")
+    ap.add_argument("--paths", type=int, default=10_000, help="bankrolls per point")
+    ap.add_argument("--games", type=int, default=500, help="games per bankroll")
+    ap.add_argument("--cpus", type=int, default=2, help="cores for both engines")
+    ap.add_argument("--chunk-paths", type=int, default=500)
+    ap.add_argument("--seed", type=int, default=21)
+    a = ap.parse_args()
+
+    from polars.testing import assert_frame_equal
+
+    from rugslab.strategy.ray_engine import ray_executor, ray_map
+    from rugslab.strategy.sources import MonteCarloSource
+    from rugslab.strategy.sweep import sweep
+
+    grid = {"start_tick": [10 * i for i in range(a.ticks)],
+            "stake": [round(0.01 * (i + 1), 2) for i in range(a.stakes)]}
+    points = a.ticks * a.stakes
+    games = points * a.paths * a.games
+    kw = {"paths": a.paths, "games": a.games, "seed": a.seed, "chunk_paths": a.chunk_paths}
+    warm = {"paths": 4 * a.cpus, "games": 5, "chunk_paths": 1}
+    print(f"sweep: sidebet-fixed, {a.ticks} start ticks x {a.stakes} stakes = {points} points "
+          f"x {a.paths:,} paths x {a.games:,} games = {games:,} games; {a.cpus} cores, chunks "
+          f"of {a.chunk_paths} paths ({points * -(-a.paths // a.chunk_paths):,} tasks); "
+          f"load {os.getloadavg()[0]:.1f}", flush=True)
+
+    sweep("sidebet-fixed", {"stake": [0.1]}, MonteCarloSource(), workers=a.cpus, **warm)
+    t0 = time.perf_counter()
+    local = sweep("sidebet-fixed", grid, MonteCarloSource(), workers=a.cpus, **kw)
+    t_local = time.perf_counter() - t0
+    print(f"local  {t_local:8.1f} s  {games / t_local * 60:14,.0f} games/min  "
+          f"load {os.getloadavg()[0]:.1f}", flush=True)
+
+    t0 = time.perf_counter()
+    with ray_executor(num_cpus=a.cpus) as ex:
+        t_start = time.perf_counter() - t0
+        sweep("sidebet-fixed", {"stake": [0.1]}, MonteCarloSource(), executor=ex, **warm)
+        t0 = time.perf_counter()
+        on_ray = sweep("sidebet-fixed", grid, MonteCarloSource(), executor=ray_map, **kw)
+        t_ray = time.perf_counter() - t0
+    print(f"ray    {t_ray:8.1f} s  {games / t_ray * 60:14,.0f} games/min  "
+          f"load {os.getloadavg()[0]:.1f}  (Ray start-up {t_start:.1f} s, not included)")
+    print(f"ray / local: {t_ray / t_local:.2f}x (goal <= 1.3x); with Ray's start-up "
+          f"{(t_ray + t_start) / t_local:.2f}x")
+    try:
+        assert_frame_equal(local, on_ray)
+        same = "identical"
+    except AssertionError as e:
+        same = f"DIFFERENT: {str(e).splitlines()[0]}"
+    print(f"results: {same} ({local.height} rows x {local.width} columns); EV per bet at the "
+          f"first point {local['ev_per_bet'][0]:.4f}")
+
+
+if __name__ == "__main__":
+    main()
