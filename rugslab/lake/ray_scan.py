@@ -5,21 +5,23 @@
 
 `ray.data.read_delta` reads the table's log with `deltalake` and its data files as one Arrow
 dataset, split into read tasks that run on whichever nodes have free CPUs; the rows then come
-back to this process as one polars frame. It is worth its start-up (a few seconds) for the
-large tables (`ticks`, `raw_events`) on a cluster; on one machine `lake.catalog.read_table`
-(DuckDB) is faster. Every node must see the lake at the same path (see README, "Distributed
-runs with Ray").
+back to this process as one polars frame. It is meant for a cluster (`rugslab backtest
+--source lake --engine ray --address ...`); on one machine `lake.catalog.read_table` (DuckDB)
+reads the lake directly. Every node must see the lake at the same path (README, "Running on
+Ray").
 
 Same rows, same order, same dtypes as `lake.catalog.read_table` (`tests/lake/test_ray_scan.py`):
 the version read is the one asked for (else the latest), the rows are sorted by the table's
 key (`layout.row_order`) and cast to the table's polars dtypes.
 
-Ray's `read_delta` takes a `version` from Ray 2.54 (the floor of the `ray` extra). Up to 2.5x
-it reads the files `DeltaTable.file_uris()` lists (absolute paths) with `read_parquet`; later
-it reads deltalake's Arrow dataset (`to_pyarrow_dataset`), whose paths are relative to the
-table. Either way it is given pyarrow's own local filesystem (rooted at the table for the
-dataset, as the README's pyarrow snippet does): deltalake's default one, a Python handler
-called from Arrow's I/O threads, can abort the process at exit (`rugslab.lake.delta`).
+`ray.data.read_delta` (Ray 2.60, the version this was written and tested with) opens the
+table version with `deltalake` and reads its Arrow dataset (`to_pyarrow_dataset`), whose file
+paths are relative to the table; it is given pyarrow's own local filesystem rooted at the table
+(as the README's pyarrow snippet does): deltalake's default one, a Python handler called from
+Arrow's I/O threads, can abort the process at exit (`rugslab.lake.delta`). A Ray whose
+`read_delta` takes no `version` or `storage_options` (older releases) is refused with a
+`ConfigError` naming the upgrade. Local paths only (a shared mount on a cluster): object
+storage is not supported here.
 
 Ray is an optional dependency (`pip install "rugslab[ray]"`): `require_ray` imports it, or
 raises a `ConfigError` that names the install command.
@@ -45,8 +47,8 @@ from rugslab.tables.schemas import TABLES
 
 #: How to install Ray the way rugslab uses it (the package's optional extra).
 RAY_INSTALL = 'pip install "rugslab[ray]"'
-#: The oldest Ray whose `ray.data.read_delta` reads a table version (pyproject's `ray` extra).
-RAY_FLOOR = "2.54"
+#: The Ray `read_table_ray` was tested with (pyproject's `ray` extra asks for it or later).
+RAY_FLOOR = "2.60"
 
 
 def require_ray(what: str = "--engine ray") -> ModuleType:
@@ -97,15 +99,17 @@ def read_table_ray(lake: Path | str, table: str, *, columns: Sequence[str] | Non
     order = [c for c in row_order(table) if c not in want]
     root = str(table_dir(Path(lake), table).resolve())
     accepts = inspect.signature(ray.data.read_delta).parameters
-    if "version" not in accepts:
-        raise ConfigError(f"Ray {ray.__version__} cannot read a version of a Delta table "
-                          "(`ray.data.read_delta` has no `version`): upgrade it with "
+    if "version" not in accepts or "storage_options" not in accepts:
+        raise ConfigError(f"Ray {ray.__version__} cannot read a version of a Delta table as "
+                          "rugslab needs (`ray.data.read_delta` has no `version` or "
+                          "`storage_options`): upgrade it with "
                           f"`{RAY_INSTALL}` (Ray ≥ {RAY_FLOOR}) on this machine and the "
                           "cluster's nodes.")
-    # the dataset reader (it has `storage_options`) wants a filesystem rooted at the table
-    fs = (SubTreeFileSystem(root, LocalFileSystem()) if "storage_options" in accepts
-          else LocalFileSystem())
-    ray.data.DataContext.get_current().enable_progress_bars = False
+    # the dataset's paths are relative to the table: a filesystem rooted there
+    fs = SubTreeFileSystem(root, LocalFileSystem())
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False
+    ctx.print_on_execution_start = False  # else the whole context is printed to stdout
     try:
         ds = ray.data.read_delta(root, version=version, columns=[*want, *order],
                                  filesystem=fs)
