@@ -6,16 +6,18 @@
 The sweep (issue 21): `sidebet-fixed` over `--ticks` start ticks (0, 10, 20, ...) × `--stakes`
 stakes (0.01, 0.02, ...), 100 points by default, each an ensemble of `--paths` bankrolls ×
 `--games` games (`rugslab.strategy.sweep.sweep`, one seed for every point). Two timed runs, in
-this order, each on `--cpus` cores:
+this order, each on `--cpus` cores, repeated `--repeats` rounds (a shared machine's load
+changes between runs; the rounds interleave the engines so both see it):
 
     local   `sweep(..., workers=cpus)`: a process pool (after a small warm-up sweep that starts
             the forkserver its workers fork from, once per process)
-    ray     `sweep(..., executor=ray_map)` inside `ray_executor(num_cpus=cpus)`: Ray started
-            on this machine (its start-up timed apart), a small warm-up sweep that starts its
-            workers, then the timed sweep
+    ray     `sweep(..., executor=...)` inside `ray_executor(num_cpus=cpus)`: Ray started on
+            this machine once (its start-up timed apart; a small warm-up sweep starts its
+            workers)
 
-Prints each run's seconds and games/min, ray / local (goal ≤ 1.3x), Ray's start-up, and whether
-the two result frames are identical (they must be: same seed, same numbers). Not a test.
+Prints each run's seconds and games/min, ray / local per round and in total (goal ≤ 1.3x),
+Ray's start-up, and whether the last round's result frames are identical (they must be: same
+seed, same numbers). Not a test.
 """
 
 from __future__ import annotations
@@ -39,11 +41,12 @@ def main() -> None:
     ap.add_argument("--cpus", type=int, default=2, help="cores for both engines")
     ap.add_argument("--chunk-paths", type=int, default=500)
     ap.add_argument("--seed", type=int, default=21)
+    ap.add_argument("--repeats", type=int, default=2, help="rounds of local then ray")
     a = ap.parse_args()
 
     from polars.testing import assert_frame_equal
 
-    from rugslab.strategy.ray_engine import ray_executor, ray_map
+    from rugslab.strategy.ray_engine import ray_executor
     from rugslab.strategy.sources import MonteCarloSource
     from rugslab.strategy.sweep import sweep
 
@@ -58,24 +61,29 @@ def main() -> None:
           f"of {a.chunk_paths} paths ({points * -(-a.paths // a.chunk_paths):,} tasks); "
           f"load {os.getloadavg()[0]:.1f}", flush=True)
 
-    sweep("sidebet-fixed", {"stake": [0.1]}, MonteCarloSource(), workers=a.cpus, **warm)
-    t0 = time.perf_counter()
-    local = sweep("sidebet-fixed", grid, MonteCarloSource(), workers=a.cpus, **kw)
-    t_local = time.perf_counter() - t0
-    print(f"local  {t_local:8.1f} s  {games / t_local * 60:14,.0f} games/min  "
-          f"load {os.getloadavg()[0]:.1f}", flush=True)
-
     t0 = time.perf_counter()
     with ray_executor(num_cpus=a.cpus) as ex:
         t_start = time.perf_counter() - t0
+        sweep("sidebet-fixed", {"stake": [0.1]}, MonteCarloSource(), workers=a.cpus, **warm)
         sweep("sidebet-fixed", {"stake": [0.1]}, MonteCarloSource(), executor=ex, **warm)
-        t0 = time.perf_counter()
-        on_ray = sweep("sidebet-fixed", grid, MonteCarloSource(), executor=ray_map, **kw)
-        t_ray = time.perf_counter() - t0
-    print(f"ray    {t_ray:8.1f} s  {games / t_ray * 60:14,.0f} games/min  "
-          f"load {os.getloadavg()[0]:.1f}  (Ray start-up {t_start:.1f} s, not included)")
-    print(f"ray / local: {t_ray / t_local:.2f}x (goal <= 1.3x); with Ray's start-up "
-          f"{(t_ray + t_start) / t_local:.2f}x")
+        print(f"Ray start-up {t_start:.1f} s (not in the times below)", flush=True)
+        times: dict[str, list[float]] = {"local": [], "ray": []}
+        for r in range(a.repeats):
+            for engine in ("local", "ray"):
+                t0 = time.perf_counter()
+                rows = sweep("sidebet-fixed", grid, MonteCarloSource(), **kw,
+                             **({"workers": a.cpus} if engine == "local" else {"executor": ex}))
+                t = time.perf_counter() - t0
+                times[engine].append(t)
+                if engine == "local":
+                    local = rows
+                else:
+                    on_ray = rows
+                print(f"{r + 1}  {engine:6} {t:8.1f} s  {games / t * 60:14,.0f} games/min  "
+                      f"load {os.getloadavg()[0]:.1f}", flush=True)
+    ratios = [b / a_ for a_, b in zip(times["local"], times["ray"], strict=True)]
+    print(f"ray / local per round: {', '.join(f'{x:.2f}x' for x in ratios)}; total "
+          f"{sum(times['ray']) / sum(times['local']):.2f}x (goal <= 1.3x)")
     try:
         assert_frame_equal(local, on_ray)
         same = "identical"
