@@ -55,8 +55,10 @@ DEFAULT_OBJECT_STORE_BYTES = 200 * 2**20
 
 def _fix(address: str) -> str:
     return (f"start a cluster with `ray start --head` and pass the address it prints "
-            f"(--address HOST:6379), check that this machine reaches {address!r} and runs "
-            "the cluster's Ray version, or drop --address to run Ray on this machine")
+            f"(--address HOST:6379), check that this machine reaches {address!r}, runs "
+            "the cluster's Ray version and has its auth token if it uses one (Ray's token "
+            "authentication: `ray get-auth-token` on the head, RAY_AUTH_TOKEN here), or drop "
+            "--address to run Ray on this machine")
 
 
 #: Seconds to wait for a cluster's address to accept a connection before `ray.init` (which
