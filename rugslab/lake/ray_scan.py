@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -110,6 +111,7 @@ def read_table_ray(lake: Path | str, table: str, *, columns: Sequence[str] | Non
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False  # else the whole context is printed to stdout
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # no per-read INFO lines
     try:
         ds = ray.data.read_delta(root, version=version, columns=[*want, *order],
                                  filesystem=fs)
