@@ -45,9 +45,11 @@ from rugslab.fair import replay_game
 from rugslab.feed.rules import SIM_GAME_ID_PATTERN
 from rugslab.ingest import ingest
 from rugslab.lake.catalog import connect, read_table
+from rugslab.lake.delta_read import empty_frame
+from rugslab.lake.ray_scan import read_table_ray
 from rugslab.lake.snapshot import LakeSnapshot, lake_snapshot
 from rugslab.plots.render import enable_offline_charts
-from rugslab.strategy.sources import LakeSource, lake_games
+from rugslab.strategy.sources import LAKE_GAME_COLUMNS, LAKE_TICK_COLUMNS, LakeSource, lake_games
 from rugslab.tables.schemas import TABLES
 
 #: Origins, from strongest evidence to weakest (a game seen several ways gets the first).
@@ -167,7 +169,7 @@ class Lab:
         return g
 
     def lake_source(self, origins: Sequence[str] | str = REAL_ORIGINS, *,
-                    block_games: int | None = None) -> LakeSource:
+                    block_games: int | None = None, scan: str = "duckdb") -> LakeSource:
         """The lake's games of `origins` as a backtest source (`rugslab.strategy.sources`:
         blocks of consecutive games in start order; censored games, rug tick unknown, are
         kept up to their last live tick and counted). Every such game is used: the
@@ -175,17 +177,37 @@ class Lab:
         games. `describe()` also counts the
         games of other origins (`other_origins`).
 
+        `scan`: "duckdb" reads `games` and `ticks` through the catalog; "ray" through Ray
+        Data on the initialised Ray's nodes (`lake.ray_scan.read_table_ray`, the versions of
+        the lab's snapshot): the same rows, so the same source (game origins are still
+        read through the catalog).
+
         Raises:
-            ConfigError: an unknown origin; no game of these origins can settle a bet.
+            ConfigError: an unknown origin or scan; Ray not installed (scan "ray"); no game
+                of these origins can settle a bet.
         """
         origins = resolve_origins(origins)
+        if scan not in ("duckdb", "ray"):
+            raise ConfigError(f"Invalid scan {scan!r}: expected 'duckdb' or 'ray'.")
         o = game_origins(self.lake, snapshot=self.snapshot)
         keep = o.filter(pl.col("origin").is_in(list(origins))).select("game_id")
-        games = self.table("games").join(keep, on="game_id", how="semi")
-        ticks = self.table("ticks").join(keep, on="game_id", how="semi")
+        if scan == "ray":
+            games = self._ray_table("games", LAKE_GAME_COLUMNS)
+            ticks = self._ray_table("ticks", LAKE_TICK_COLUMNS)
+        else:
+            games, ticks = self.table("games"), self.table("ticks")
+        games = games.join(keep, on="game_id", how="semi")
+        ticks = ticks.join(keep, on="game_id", how="semi")
         data = lake_games(games, ticks)
         data = replace(data, counts={**data.counts, "other_origins": o.height - keep.height})
         return LakeSource(data, block_games)
+
+    def _ray_table(self, name: str, columns: Sequence[str]) -> pl.DataFrame:
+        state = self.snapshot.tables.get(name) if self.snapshot is not None else None
+        if self.snapshot is not None and state is None:  # not in the lake at the snapshot
+            return empty_frame(name, columns)
+        return read_table_ray(self.lake, name, columns=columns,
+                              version=None if state is None else state.version)
 
     def ticks(self, game_ids: Iterable[str], *, columns: Sequence[str] | None = None
               ) -> pl.DataFrame:

@@ -96,3 +96,15 @@ def report_lake(captures_dir: Path, recordings_dir: Path,
     time.sleep(0.01)  # the second ingest commits after the first report's read time (ms)
     Lake(lake).ingest([recordings_dir])
     return ReportLake(lake, first)
+
+
+@pytest.fixture(scope="session")
+def ray_local() -> Iterator[object]:
+    """Ray in local mode with 2 CPUs, started once for the test session and shut down at its
+    end (`rugslab.strategy.ray_engine.ray_session`); code under test that opens its own
+    session reuses this one. Skips when Ray is not installed."""
+    pytest.importorskip("ray")
+    from rugslab.strategy.ray_engine import ray_session
+
+    with ray_session(num_cpus=2) as ray:
+        yield ray

@@ -1,13 +1,17 @@
 """`rugslab backtest`: a built-in strategy on an ensemble of independent bankrolls.
 
 Thin: parse flags, build the source (the generator, or the lake's real games through
-`rugslab.notebook.Lab.lake_source`), call `rugslab.strategy.report.run_backtest`, print.
+`rugslab.notebook.Lab.lake_source`), call `rugslab.strategy.report.run_backtest` on the local
+engine (`--workers` processes) or on Ray (`--engine ray [--address ADDR]`:
+`rugslab.strategy.ray_engine`; with a cluster, the lake's tables are read through Ray Data),
+print.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from contextlib import AbstractContextManager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 
@@ -27,6 +31,13 @@ class SourceKind(StrEnum):
 
     sim = "sim"
     lake = "lake"
+
+
+class Engine(StrEnum):
+    """`--engine`: where the chunks run (the same numbers either way)."""
+
+    local = "local"
+    ray = "ray"
 
 
 class Format(StrEnum):
@@ -67,6 +78,15 @@ def backtest_command(
                                       "cover its stake stops (default: it bets what is left)."),
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: every "
                                        f"core from {LONG_RUN_GAMES:,} games, else 1)."),
+    engine: Engine = typer.Option(Engine.local, "--engine",  # noqa: B008
+                                  help="local: this process or a process pool (--workers); "
+                                  "ray: chunks as Ray tasks, on Ray started on this machine "
+                                  "(--workers CPUs) or on the cluster at --address. Same "
+                                  "numbers either way."),
+    address: str | None = typer.Option(None, "--address", help="With --engine ray: a running "
+                                       "Ray cluster (HOST:PORT from `ray start --head`, or "
+                                       "auto); its nodes must see the lake at the same path. "
+                                       "Default: start Ray on this machine."),
     fmt: Format = typer.Option(Format.text, "--format", help="text or json."),  # noqa: B008
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
 ) -> None:
@@ -79,6 +99,7 @@ def backtest_command(
     """
     from rugslab.strategy.builtins import describe_strategies, parse_params
     from rugslab.strategy.engine import ExecutionRules
+    from rugslab.strategy.ensemble import Executor
     from rugslab.strategy.report import run_backtest
     from rugslab.strategy.sources import MonteCarloSource, Source
 
@@ -97,22 +118,34 @@ def backtest_command(
         raise ConfigError(f"Invalid --latency {latency}: expected ticks ≥ 0.")
     if workers is not None and workers < 1:
         raise ConfigError(f"Invalid --workers {workers}: expected a whole number ≥ 1.")
-    src: Source
-    if source is SourceKind.lake:
-        from rugslab.notebook import ORIGINS, REAL_ORIGINS, Lab
-
-        lab = Lab(lake=Settings.from_env().with_overrides(lake=lake).lake)
-        src = lab.lake_source(ORIGINS if all_origins else REAL_ORIGINS, block_games=block_games)
-    else:
-        if lake is not None or block_games is not None or all_origins:
-            raise ConfigError("--lake, --block-games and --all-origins go with --source lake.")
-        src = MonteCarloSource()
+    if source is not SourceKind.lake and (lake is not None or block_games is not None
+                                          or all_origins):
+        raise ConfigError("--lake, --block-games and --all-origins go with --source lake.")
+    if address is not None and engine is not Engine.ray:
+        raise ConfigError(f"--address {address} goes with --engine ray: add --engine ray, or "
+                          "drop --address to run on this machine.")
     long = paths * games >= LONG_RUN_GAMES
     rules = ExecutionRules(bankroll_sol=bankroll, latency_ticks=latency,
                            stop_at_ruin=stop_at_ruin)
-    report = run_backtest(strategy, params, src, paths=paths, games=games, seed=seed,
-                          rules=rules, workers=workers or (None if long else 1),
-                          progress=long and not no_progress)
+    session: AbstractContextManager[Executor | None] = nullcontext(None)
+    if engine is Engine.ray:
+        from rugslab.strategy.ray_engine import ray_executor
+
+        session = ray_executor(address, num_cpus=workers)
+    with session as executor:
+        src: Source
+        if source is SourceKind.lake:
+            from rugslab.notebook import ORIGINS, REAL_ORIGINS, Lab
+
+            lab = Lab(lake=Settings.from_env().with_overrides(lake=lake).lake)
+            src = lab.lake_source(ORIGINS if all_origins else REAL_ORIGINS,
+                                  block_games=block_games,
+                                  scan="ray" if address is not None else "duckdb")
+        else:
+            src = MonteCarloSource()
+        report = run_backtest(strategy, params, src, paths=paths, games=games, seed=seed,
+                              rules=rules, workers=workers or (None if long else 1),
+                              executor=executor, progress=long and not no_progress)
     if fmt is Format.json:
         typer.echo(json.dumps(report.to_dict(), allow_nan=False))
     else:

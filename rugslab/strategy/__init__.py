@@ -7,6 +7,7 @@
     orders     the order log: each order's decision, fill or lapse, and settlement
     sources    games from the provably-fair generator or the lake's real games (block bootstrap)
     ensemble   run_ensemble: chunks (pure functions of their inputs) through any map-like executor
+    ray_engine the chunks as Ray tasks (this machine or a cluster): ray_executor, ray_map
     metrics    ensemble metrics with intervals across paths ("n too small" instead of a fake one)
     sweep      a grid over a strategy's parameters → one row per point
     builtins   the built-in strategies and their registry (`rugslab backtest --list`)

@@ -14,7 +14,8 @@ O(chunk_paths) (`rugslab.strategy.engine`); the parent keeps O(paths) per-path s
 `executor` is any `map`-like callable, `executor(run_chunk, tasks) -> results in task order`:
 builtin `map` (one process), `ProcessPoolExecutor.map` (the default with workers > 1: its
 processes fork from a fresh forkserver that imported this module once, so polars' threads
-are never forked and a worker starts in milliseconds), or a distributed engine's map later.
+are never forked and a worker starts in milliseconds), or Ray's (`ray_engine.ray_map`: the
+chunks as Ray tasks, on this machine or a cluster).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from rugslab.strategy.builtins import make_strategy, strategy_spec
 from rugslab.strategy.engine import ExecutionRules
-from rugslab.strategy.ensemble import DEFAULT_CHUNK_PATHS, Ensemble, run_ensemble
+from rugslab.strategy.ensemble import DEFAULT_CHUNK_PATHS, Ensemble, Executor, run_ensemble
 from rugslab.strategy.metrics import EnsembleMetrics
 from rugslab.strategy.oracle import fixed_sidebet_ev, fixed_sidebet_ruin
 from rugslab.strategy.sources import Source
@@ -67,8 +67,10 @@ class BacktestReport:
 def run_backtest(name: str, params: Mapping[str, object], source: Source, *, paths: int,
                  games: int, seed: int = 0, rules: ExecutionRules | None = None,
                  workers: int | None = 1, chunk_paths: int = DEFAULT_CHUNK_PATHS,
-                 progress: bool = False) -> BacktestReport:
-    """Run registered strategy `name` with `params` on `paths` × `games` from `source`.
+                 executor: Executor | None = None, progress: bool = False) -> BacktestReport:
+    """Run registered strategy `name` with `params` on `paths` × `games` from `source`, on
+    `workers` processes or through `executor` (e.g. `ray_engine.ray_executor`'s; the same
+    numbers either way).
 
     Raises:
         ConfigError: unknown strategy or parameter, bad value or size (the message names the
@@ -78,7 +80,8 @@ def run_backtest(name: str, params: Mapping[str, object], source: Source, *, pat
     strategy = make_strategy(name, params)
     full = {p.name: getattr(strategy, p.name) for p in strategy_spec(name).params}
     e = run_ensemble(strategy, source, paths=paths, games_per_path=games, seed=seed,
-                     rules=rules, chunk_paths=chunk_paths, workers=workers, progress=progress)
+                     rules=rules, chunk_paths=chunk_paths, executor=executor,
+                     workers=workers, progress=progress)
     exact: dict[str, float] = {}
     if name == "sidebet-fixed":
         start = int(full["start_tick"]) + rules.latency_ticks

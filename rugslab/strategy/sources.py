@@ -148,6 +148,11 @@ class LakeGames:
         return int(self.end_tick.shape[0])
 
 
+#: The columns `lake_games` reads of the `games` and `ticks` tables.
+LAKE_GAME_COLUMNS = ("game_id", "start_ts", "rug_tick", "rugged", "last_live_tick")
+LAKE_TICK_COLUMNS = ("game_id", "tick", "price_x", "recv_ts", "is_rug")
+
+
 def lake_games(games: pl.DataFrame, ticks: pl.DataFrame) -> LakeGames:
     """The lake's games with a known rug tick, cap or last live tick (censored), with their
     price paths (module docstring).
@@ -161,8 +166,8 @@ def lake_games(games: pl.DataFrame, ticks: pl.DataFrame) -> LakeGames:
     Raises:
         SchemaViolation: a column is missing.
     """
-    require_columns(games, ("game_id", "rug_tick", "rugged", "last_live_tick"), table="games")
-    require_columns(ticks, ("game_id", "tick", "price_x", "recv_ts", "is_rug"), table="ticks")
+    require_columns(games, [c for c in LAKE_GAME_COLUMNS if c != "start_ts"], table="games")
+    require_columns(ticks, LAKE_TICK_COLUMNS, table="ticks")
     order = ["start_ts", "game_id"] if "start_ts" in games.columns else ["game_id"]
     g = games.unique("game_id", keep="first").sort(order, nulls_last=True).with_columns(
         pl.col("rug_tick").cast(pl.Int64),

@@ -5,7 +5,8 @@
 
 Every (point, chunk) pair is one `ChunkTask`, a pure function of (strategy and parameters,
 source, rules, seed, chunk), and all of them go through one map-like executor: on one machine
-a process pool over every core; later any distributed map (issue 21). Every point uses the
+a process pool over every core; on Ray, `executor=ray_map` inside
+`ray_engine.ray_executor()` (the same rows). Every point uses the
 same seed, so points are compared on the same games where the strategies ask for the same
 draws (common random numbers: differences between points are less noisy than their levels).
 """

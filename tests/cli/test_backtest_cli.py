@@ -99,3 +99,50 @@ def test_the_lake_source_keeps_the_censored_games_and_counts_them(tmp_path: Path
     assert main(["backtest", "sidebet-fixed", "--source", "lake", "--lake",
                  str(tmp_path / "none")]) == 2
     assert "no lake" in capsys.readouterr().err.lower()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--address", "10.0.0.5:6379"], "--address 10.0.0.5:6379 goes with --engine ray: add "
+     "--engine ray, or drop --address"),
+    (["--engine", "ray", "--address", "10.0.0.5:6379", "--workers", "2"],
+     "--workers 2 goes with Ray on this machine; a cluster (--address 10.0.0.5:6379) uses all "
+     "of its CPUs: drop --workers."),
+    (["--engine", "ray", "--address", "nohost"], "Invalid --address 'nohost': expected "
+     "HOST:PORT"),
+    (["--engine", "spark"], "'spark' is not one of 'local', 'ray'"),
+])
+def test_engine_flag_errors_name_the_flag_and_the_fix(argv, message, capsys) -> None:
+    assert main(["backtest", "sidebet-fixed", *argv]) == 2
+    assert message in " ".join(capsys.readouterr().err.split()).replace("│ ", "")
+
+
+def test_a_cluster_nobody_listens_at_fails_fast_naming_the_fix(capsys) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert main(["backtest", "sidebet-fixed", "--engine", "ray", "--address",
+                 f"127.0.0.1:{port}"]) == 2
+    err = capsys.readouterr().err
+    assert f"Cannot reach the Ray cluster at --address 127.0.0.1:{port}" in err
+    assert "ray start --head" in err
+
+
+@pytest.mark.slow
+def test_engine_ray_prints_exactly_the_local_engines_numbers(ray_local, tmp_path: Path,
+                                                             capsys) -> None:
+    argv = ["sidebet-fixed", "-p", "stake=0.5", "--paths", "1200", "--games", "30",
+            "--seed", "4", "--no-progress"]
+    local = _json(argv, capsys)
+    on_ray = _json([*argv, "--engine", "ray"], capsys)  # Ray of the session: reused
+    assert on_ray == local and local["paths"] == 1200
+    b = RowBatch()
+    b.extend("games", [_game(i, r) for i, r in enumerate([30, 100, 5, 60, 12], start=1)])
+    b.extend("ticks", [{"game_id": f"20251212-{i:016x}", "tick": t, "price_x": 1.0,
+                        "recv_ts": T0, "source": "live", "is_rug": False}
+                       for i in (1, 2) for t in range(3)])
+    write_batch(tmp_path / "lake", b)
+    lake = ["sidebet-fixed", "--source", "lake", "--lake", str(tmp_path / "lake"), "--paths",
+            "600", "--games", "5", "--seed", "1"]
+    assert _json([*lake, "--engine", "ray"], capsys) == _json(lake, capsys)
