@@ -218,7 +218,9 @@ def append_absent(lake: Path | str, table: str, frame: pl.DataFrame) -> int:
     One insert-only Delta MERGE (`t.date IN (frame's dates) AND key equal`), so only the
     frame's partitions are scanned; rows of the same key within `frame` count once (the
     first). Creates the table when missing. Idempotent: writing the same rows again inserts 0
-    and commits nothing. Rows are stored in `layout.row_order` (raw frames in receive order).
+    and commits nothing. Rows are offered to the merge in `layout.row_order` (raw frames in
+    receive order); delta-rs's merge may still reorder them within a file (seen once in CI),
+    so readers sort (`catalog.read_table`, the views' ORDER BY, `ray_scan`), never rely on it.
 
     Args:
         lake: lake root folder.

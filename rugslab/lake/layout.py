@@ -39,8 +39,9 @@ _ROW_ORDER = {"raw_events": ("recv_ts", "frame_id")}
 
 
 def row_order(table: str) -> list[str]:
-    """The columns an append table's files are sorted by (nulls last): the key unless
-    `_ROW_ORDER` says otherwise. Always a total order (the key is among them)."""
+    """The columns an append table's rows are sorted by (nulls last) when written and when
+    read: the key unless `_ROW_ORDER` says otherwise. Always a total order (the key is among
+    them). Readers sort by it; a file's own order is not guaranteed (`append_absent`)."""
     return list(_ROW_ORDER.get(table, TABLES[table].key))
 
 
