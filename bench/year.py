@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/year.py [--games 525600] [--games-per-day 1440] [--lake DIR]
                                    [--keep] [--seed 0] [--resamples 1000] [--json FILE]
+    .venv/bin/python bench/year.py --reuse DIR [--resamples 1000] [--json FILE]
 
 Steps, each in its own process (`python -m rugslab ...`), timed from outside (wall time) and
 measured with `os.wait4` (peak RSS of that process alone, `ru_maxrss`):
@@ -14,6 +15,9 @@ measured with `os.wait4` (peak RSS of that process alone, `ru_maxrss`):
                counted, not sent to Python)
     report     `rugslab report --origin sim --format json` (its defaults: 1,000 resamples,
                a seeded sample of 20,000 games when the lake holds more)
+
+`--reuse DIR` skips the build and times the queries and the report on a lake an earlier run
+kept (`--keep --lake DIR`), e.g. the build under load, the queries later on a quiet machine.
 
 Each step's time includes starting Python and importing rugslab (the first line of the output
 gives that floor: `rugslab --version`). Goals (issue 21, a year = 525,600 games, this 2-core
@@ -67,6 +71,24 @@ def _check(step: str, r: dict[str, Any]) -> None:
         sys.exit(f"bench/year.py: {step} exited {r['code']}:\n{r['err'][-2000:]}")
 
 
+def _build(lake: Path, a: argparse.Namespace, results: dict[str, Any]) -> None:
+    """The build step: `rugslab sim lake` into `lake`; its numbers into `results`."""
+    build = run(["sim", "lake", "--lake", str(lake), "--games", str(a.games),
+                 "--games-per-day", str(a.games_per_day), "--seed", str(a.seed),
+                 "--no-progress"])
+    _check("build", build)
+    rate = re.search(r"([\d,]+) games/s", build["out"])
+    size = size_on_disk(lake)
+    results["build"] = {"wall_s": build["wall_s"], "rss_mib": build["rss_mib"],
+                        "games_per_s_summary": rate and int(rate[1].replace(",", "")),
+                        "games_per_s_wall": a.games / build["wall_s"],
+                        "lake_bytes": size}
+    print(build["out"].rstrip())
+    print(f"build: {build['wall_s']:.1f} s wall ({a.games / build['wall_s']:,.0f} games/s "
+          f"with the process start), peak RSS {build['rss_mib']:.0f} MiB; lake on disk "
+          f"{size / 2**20:,.1f} MiB ({size / a.games / 1024:.1f} KiB a game)")
+
+
 def main() -> None:
     from rugslab.lake.catalog import QUERIES_DIR, named_queries
 
@@ -78,9 +100,16 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--resamples", type=int, default=1000, help="report's --resamples")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    ap.add_argument("--reuse", type=Path, default=None,
+                    help="time the queries and the report on this kept lake (no build)")
     a = ap.parse_args()
-    if a.lake is not None and a.lake.exists():
-        sys.exit(f"bench/year.py: --lake {a.lake} exists; give a new folder.")
+    if a.reuse is not None:
+        if not (a.reuse / "games").is_dir():
+            sys.exit(f"bench/year.py: --reuse {a.reuse} holds no lake (no games table); "
+                     "build one with --lake DIR --keep.")
+        a.lake, a.keep = a.reuse, True
+    elif a.lake is not None and a.lake.exists():
+        sys.exit(f"bench/year.py: --lake {a.lake} exists; give a new folder (or --reuse it).")
     tmp = None if a.lake is not None else Path(tempfile.mkdtemp(prefix="rugslab-year-"))
     lake = a.lake if a.lake is not None else tmp / "lake"  # type: ignore[operator]
     results: dict[str, Any] = {"games": a.games, "games_per_day": a.games_per_day,
@@ -89,20 +118,16 @@ def main() -> None:
         floor = run(["--version"])
         results["python_start_s"] = floor["wall_s"]
         print(f"python + rugslab start: {floor['wall_s']:.2f} s, {floor['rss_mib']:.0f} MiB")
-        build = run(["sim", "lake", "--lake", str(lake), "--games", str(a.games),
-                     "--games-per-day", str(a.games_per_day), "--seed", str(a.seed),
-                     "--no-progress"])
-        _check("build", build)
-        rate = re.search(r"([\d,]+) games/s", build["out"])
-        size = size_on_disk(lake)
-        results["build"] = {"wall_s": build["wall_s"], "rss_mib": build["rss_mib"],
-                            "games_per_s_summary": rate and int(rate[1].replace(",", "")),
-                            "games_per_s_wall": a.games / build["wall_s"],
-                            "lake_bytes": size}
-        print(build["out"].rstrip())
-        print(f"build: {build['wall_s']:.1f} s wall ({a.games / build['wall_s']:,.0f} games/s "
-              f"with the process start), peak RSS {build['rss_mib']:.0f} MiB; lake on disk "
-              f"{size / 2**20:,.1f} MiB ({size / a.games / 1024:.1f} KiB a game)")
+        if a.reuse is None:
+            _build(lake, a, results)
+        else:
+            r = run(["sql", "--lake", str(lake), "--format", "csv",
+                     "SELECT count(*) AS n FROM games"])
+            _check("count games", r)
+            results["games"] = int(r["out"].split()[-1])
+            results["lake_bytes"] = size_on_disk(lake)
+            print(f"reused lake {lake}: {results['games']:,} games, "
+                  f"{results['lake_bytes'] / 2**20:,.1f} MiB on disk (build not timed)")
         print(f"\n{'step':<36}{'rows':>14}{'wall s':>10}{'peak RSS MiB':>14}{'goal':>8}")
         steps: dict[str, Any] = {}
         for name in sorted(named_queries(QUERIES_DIR)):

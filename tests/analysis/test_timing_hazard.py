@@ -63,6 +63,26 @@ def test_tost_says_timing_on_games_with_a_timing_effect() -> None:
     assert t.lo > 1.0 and t.p_value < 0.001
 
 
+def test_the_fit_is_the_binomial_glm_with_the_game_clustered_sandwich() -> None:
+    # the Logit fit (kept for its memory) against the textbook GLM Binomial formulation
+    import numpy as np
+    import statsmodels.api as sm
+
+    games, ticks = simulate_timed_lake(400, odds_ratio=1.3, seed=7)
+    rows = th.hazard_rows(ticks, games)
+    t = th.test_timing_hazard(rows)
+    x = rows["log_mean_interval"].to_numpy()
+    z = (x - x.mean()) / np.std(x)
+    groups = rows["game_id"].cast(pl.Categorical).to_physical().to_numpy()
+    glm = sm.GLM(rows["rug"].cast(pl.Float64).to_numpy(), sm.add_constant(z),
+                 family=sm.families.Binomial()).fit(cov_type="cluster",
+                                                    cov_kwds={"groups": groups})
+    assert t.log_odds_ratio == pytest.approx(float(glm.params[1]), rel=1e-6)
+    assert t.se == pytest.approx(float(glm.bse[1]), rel=1e-6)
+    assert t.p_value == pytest.approx(float(glm.pvalues[1]), rel=1e-6)
+    assert t.hazard_at_mean == pytest.approx(1 / (1 + math.exp(-glm.params[0])), rel=1e-6)
+
+
 def test_few_games_leave_the_question_undecided() -> None:
     games, ticks = simulate_timed_lake(150, odds_ratio=1.0, seed=1000)
     rows = th.hazard_rows(ticks, games)
