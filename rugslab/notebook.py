@@ -30,7 +30,7 @@ questions must use the real ones only; `game_origins` labels every game, and `La
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -52,6 +52,8 @@ from rugslab.plots.render import enable_offline_charts
 from rugslab.strategy.sources import LAKE_GAME_COLUMNS, LAKE_TICK_COLUMNS, LakeSource, lake_games
 from rugslab.tables.schemas import TABLES
 
+#: Rows per batch of `Lab.stream` (a batch of ticks is ~50 MB in polars).
+STREAM_BATCH_ROWS = 1_000_000
 #: Origins, from strongest evidence to weakest (a game seen several ways gets the first).
 ORIGINS = ("sim", "loopback", "live", "capture", "recording", "history", "unknown")
 REAL_ORIGINS = ("live", "capture", "recording", "history", "unknown")
@@ -191,16 +193,43 @@ class Lab:
             raise ConfigError(f"Invalid scan {scan!r}: expected 'duckdb' or 'ray'.")
         o = game_origins(self.lake, snapshot=self.snapshot)
         keep = o.filter(pl.col("origin").is_in(list(origins))).select("game_id")
+        ticks: pl.DataFrame | Iterator[pl.DataFrame]
         if scan == "ray":
             games = self._ray_table("games", LAKE_GAME_COLUMNS)
             ticks = self._ray_table("ticks", LAKE_TICK_COLUMNS)
         else:
-            games, ticks = self.table("games"), self.table("ticks")
+            games = self.table("games").select(LAKE_GAME_COLUMNS)
+            ticks = self.stream("ticks", LAKE_TICK_COLUMNS)
         games = games.join(keep, on="game_id", how="semi")
-        ticks = ticks.join(keep, on="game_id", how="semi")
-        data = lake_games(games, ticks)
+        data = lake_games(games, ticks)  # ticks of other origins' games are ignored
         data = replace(data, counts={**data.counts, "other_origins": o.height - keep.height})
         return LakeSource(data, block_games)
+
+    def stream(self, table: str, columns: Sequence[str], *,
+               batch_rows: int = STREAM_BATCH_ROWS) -> Iterator[pl.DataFrame]:
+        """The rows of lake table `table` (these columns) in batches of up to `batch_rows`,
+        in no particular order, streamed by DuckDB (`to_arrow_reader`): a year of ticks
+        passes through a batch at a time. Nothing when the table is not in the lake (at the
+        snapshot).
+
+        Raises:
+            ConfigError: `batch_rows` < 1; KeyError: `table` is not a lake table.
+        """
+        if batch_rows < 1:
+            raise ConfigError(f"Invalid batch_rows {batch_rows!r}: expected a whole number "
+                              "of rows ≥ 1.")
+        if table not in TABLES:
+            raise KeyError(f"unknown lake table {table!r}; expected one of {sorted(TABLES)}")
+        cols = ", ".join(f'"{c}"' for c in columns)
+        with connect(self.lake, snapshot=self.snapshot) as con:
+            views = {r[0] for r in con.sql("SELECT view_name FROM duckdb_views() "
+                                           "WHERE NOT internal").fetchall()}
+            if table not in views:
+                return
+            with con.sql(f'SELECT {cols} FROM "{table}"').to_arrow_reader(
+                    batch_size=batch_rows) as reader:
+                for batch in reader:
+                    yield pl.from_arrow(batch)  # type: ignore[misc]
 
     def _ray_table(self, name: str, columns: Sequence[str]) -> pl.DataFrame:
         state = self.snapshot.tables.get(name) if self.snapshot is not None else None

@@ -163,3 +163,22 @@ def test_a_lab_is_pinned_to_the_lake_it_opened_and_says_which(lake: Path) -> Non
     assert again.snapshot.versions() == lab.snapshot.versions()
     with pytest.raises(ConfigError, match="Invalid RUGSLAB_AS_OF 'soon'"):
         notebook.open_lake({"RUGSLAB_LAKE": str(lake), "RUGSLAB_AS_OF": "soon"})
+
+
+def test_stream_passes_a_table_through_in_batches_at_the_lab_snapshot(lake: Path) -> None:
+    lab = notebook.open_lake({"RUGSLAB_LAKE": str(lake)})
+    more = RowBatch()
+    more.extend("ticks", [{"game_id": IDS[3], "tick": t, "price_x": 1.0, "recv_ts": T0,
+                           "source": "import", "is_rug": False} for t in range(1, 12)])
+    write_batch(lake, more)  # after the lab's snapshot: the lab does not see it
+    got = list(lab.stream("ticks", ["game_id", "tick"], batch_rows=1))
+    assert [b.height for b in got] == [1] and got[0].columns == ["game_id", "tick"]
+    fresh = notebook.Lab(lake=lake)
+    got = list(fresh.stream("ticks", ["tick"], batch_rows=5))
+    assert all(b.height <= 5 for b in got)
+    assert sorted(pl.concat(got)["tick"].to_list()) == list(range(12))
+    assert list(fresh.stream("trades", ["trade_id"])) == []  # not in this lake
+    with pytest.raises(ConfigError, match="Invalid batch_rows 0"):
+        next(fresh.stream("ticks", ["tick"], batch_rows=0))
+    with pytest.raises(KeyError, match="unknown lake table 'tick'"):
+        next(fresh.stream("tick", ["tick"]))

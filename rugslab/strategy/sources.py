@@ -30,7 +30,7 @@ and counted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -153,7 +153,8 @@ LAKE_GAME_COLUMNS = ("game_id", "start_ts", "rug_tick", "rugged", "last_live_tic
 LAKE_TICK_COLUMNS = ("game_id", "tick", "price_x", "recv_ts", "is_rug")
 
 
-def lake_games(games: pl.DataFrame, ticks: pl.DataFrame) -> LakeGames:
+def lake_games(games: pl.DataFrame, ticks: pl.DataFrame | Iterable[pl.DataFrame]
+               ) -> LakeGames:
     """The lake's games with a known rug tick, cap or last live tick (censored), with their
     price paths (module docstring).
 
@@ -161,13 +162,16 @@ def lake_games(games: pl.DataFrame, ticks: pl.DataFrame) -> LakeGames:
         games: the `games` table (`game_id`, `rug_tick`, `rugged`, `last_live_tick`,
             `start_ts`; `start_ts` orders them, nulls last, then `game_id`).
         ticks: the `ticks` table of those games (`game_id`, `tick`, `price_x`, `recv_ts`,
-            `is_rug`); rows of other games are ignored.
+            `is_rug`), as one frame or as batches of its rows in any order (e.g. a DuckDB
+            stream, `notebook.Lab.lake_source`): the flat arrays (16 bytes a tick) are filled
+            batch by batch, so a year of ticks is never one frame. Rows of other games are
+            ignored.
 
     Raises:
         SchemaViolation: a column is missing.
     """
     require_columns(games, [c for c in LAKE_GAME_COLUMNS if c != "start_ts"], table="games")
-    require_columns(ticks, LAKE_TICK_COLUMNS, table="ticks")
+    batches = [ticks] if isinstance(ticks, pl.DataFrame) else ticks
     order = ["start_ts", "game_id"] if "start_ts" in games.columns else ["game_id"]
     g = games.unique("game_id", keep="first").sort(order, nulls_last=True).with_columns(
         pl.col("rug_tick").cast(pl.Int64),
@@ -184,19 +188,25 @@ def lake_games(games: pl.DataFrame, ticks: pl.DataFrame) -> LakeGames:
     offset = np.concatenate([[0], np.cumsum(end + 1)[:-1]]).astype(np.int64)
     total = int((end + 1).sum())
     price, recv = np.full(total, np.nan), np.full(total, np.nan)
-    t = (ticks.filter(~pl.col("is_rug"))
-         .join(kept.select("game_id", "k", "end_tick"), on="game_id", how="inner")
-         .filter(pl.col("tick") <= pl.col("end_tick"))
-         .select("k", pl.col("tick").cast(pl.Int64), "price_x",
-                 (pl.col("recv_ts").dt.epoch("us").cast(pl.Float64) / 1e6).alias("ts")))
-    pos = offset[t["k"].to_numpy()] + t["tick"].to_numpy()
-    price[pos] = t["price_x"].to_numpy()
-    recv[pos] = t["ts"].to_numpy()
-    first = t.group_by("k").agg(pl.col("tick").min())
+    first = np.full(kept.height, np.iinfo(np.int64).max)  # first recorded tick of each game
+    index = kept.select("game_id", "k", "end_tick")
+    for batch in batches:
+        require_columns(batch, LAKE_TICK_COLUMNS, table="ticks")
+        t = (batch.filter(~pl.col("is_rug"))
+             .join(index, on="game_id", how="inner")
+             .filter(pl.col("tick") <= pl.col("end_tick"))
+             .select("k", pl.col("tick").cast(pl.Int64), "price_x",
+                     (pl.col("recv_ts").dt.epoch("us").cast(pl.Float64) / 1e6).alias("ts")))
+        k, tick = t["k"].to_numpy(), t["tick"].to_numpy()
+        pos = offset[k] + tick
+        price[pos] = t["price_x"].to_numpy()
+        recv[pos] = t["ts"].to_numpy()
+        np.minimum.at(first, k, tick)
     censored = kept["censored"].to_numpy()
     counts = {"games": games["game_id"].n_unique(), "used": kept.height,
               "censored_kept": int(censored.sum()), "left_out": g.height - kept.height,
-              "joined_late": int((first["tick"] > 0).sum()) + kept.height - first.height,
+              # first tick > 0, or no tick recorded at all (first still at its sentinel)
+              "joined_late": int((first > 0).sum()),
               "ticks_missing": int(np.isnan(price).sum())}
     rugged = ~kept["capped"].to_numpy() & ~censored
     return LakeGames(kept["game_id"].to_numpy(), end, rugged, censored, offset, price, recv,

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from rugslab.errors import ConfigError
+from rugslab.errors import ConfigError, SchemaViolation
 from rugslab.feed.rules import MAX_TICKS
 from rugslab.strategy.builtins import SidebetFixed, TradeTarget
 from rugslab.strategy.engine import ExecutionRules
@@ -58,6 +58,23 @@ def test_lake_games_keep_censored_games_to_their_last_live_tick_in_start_order()
     # tick 2 was not recorded; the rug's 0.01 is not a tick
     assert np.array_equal(c, [1.0, 1.1, np.nan, 1.3], equal_nan=True)
     assert data.recv_ts[data.offset[0] + 1] == pytest.approx(T0.timestamp() + 0.25)
+
+
+def test_lake_games_from_batches_in_any_order_equal_one_frame() -> None:
+    games, ticks = _lake()
+    whole = lake_games(games, ticks)
+    shuffled = ticks.sample(fraction=1.0, shuffle=True, seed=5)
+    for size in (1, 7, ticks.height):
+        parts = lake_games(games, (shuffled.slice(i, size)
+                                   for i in range(0, shuffled.height, size)))
+        assert parts.counts == whole.counts
+        for name in ("game_id", "end_tick", "rugged", "censored", "offset", "price", "recv_ts"):
+            a, b = getattr(parts, name), getattr(whole, name)
+            assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), name
+    none = lake_games(games, iter(()))  # no tick at all: every kept game joined late
+    assert none.counts["joined_late"] == none.n == 5
+    with pytest.raises(SchemaViolation, match="price_x"):
+        lake_games(games, [ticks.drop("price_x")])
 
 
 def test_blocks_are_runs_of_consecutive_games() -> None:
