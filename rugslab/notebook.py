@@ -46,6 +46,7 @@ from rugslab.feed.rules import SIM_GAME_ID_PATTERN
 from rugslab.ingest import ingest
 from rugslab.lake.catalog import connect, read_table
 from rugslab.lake.delta_read import empty_frame
+from rugslab.lake.layout import row_order
 from rugslab.lake.ray_scan import read_table_ray
 from rugslab.lake.snapshot import LakeSnapshot, lake_snapshot
 from rugslab.plots.render import enable_offline_charts
@@ -238,15 +239,29 @@ class Lab:
         return read_table_ray(self.lake, name, columns=columns,
                               version=None if state is None else state.version)
 
+    def rows_of_games(self, table: str, game_ids: Iterable[str], *,
+                      columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """The rows of lake table `table` (all columns, or `columns`) of the given games,
+        sorted by the table's key (`layout.row_order`). DuckDB scans the table and keeps only
+        these games' rows (a hash semi-join): a year of ticks or side bets is never read into
+        Python, only the rows of the games asked for (e.g. `games()`'s sample).
+
+        Raises:
+            KeyError: `table` is not a lake table (one not written yet has no rows).
+        """
+        if table not in TABLES:
+            raise KeyError(f"unknown lake table {table!r}; expected one of {sorted(TABLES)}")
+        ids = list(game_ids)
+        cols = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
+        order = ", ".join(f'"{c}"' for c in row_order(table))
+        return self.sql(f'SELECT {cols} FROM "{table}" WHERE game_id IN '
+                        f"(SELECT unnest(?::VARCHAR[])) ORDER BY {order}", params=[ids])
+
     def ticks(self, game_ids: Iterable[str], *, columns: Sequence[str] | None = None
               ) -> pl.DataFrame:
         """The `ticks` rows of the given games (all columns, or `columns`), sorted by game
-        and tick. DuckDB scans the table and keeps only these games' rows (a hash semi-join:
-        a year of ticks is never read into Python)."""
-        ids = list(game_ids)
-        cols = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
-        return self.sql(f"SELECT {cols} FROM ticks WHERE game_id IN "
-                        "(SELECT unnest(?::VARCHAR[])) ORDER BY game_id, tick", params=[ids])
+        and tick (`rows_of_games`)."""
+        return self.rows_of_games("ticks", game_ids, columns=columns)
 
     def __str__(self) -> str:
         cap = "none (all data)" if self.sample_size is None else f"{self.sample_size:,}"

@@ -182,3 +182,16 @@ def test_stream_passes_a_table_through_in_batches_at_the_lab_snapshot(lake: Path
         next(fresh.stream("ticks", ["tick"], batch_rows=0))
     with pytest.raises(KeyError, match="unknown lake table 'tick'"):
         next(fresh.stream("tick", ["tick"]))
+
+
+def test_rows_of_games_reads_only_the_games_asked_for_in_key_order(lake: Path) -> None:
+    lab = notebook.Lab(lake=lake)
+    assert lab.rows_of_games("games", [IDS[4], IDS[1], "nope"], columns=["game_id"])[
+        "game_id"].to_list() == [IDS[1], IDS[4]]
+    assert lab.rows_of_games("raw_events", [IDS[0]])["frame_id"].to_list() == ["a" * 16,
+                                                                              "c" * 16]
+    assert lab.ticks([IDS[3]]).select("game_id", "tick").rows() == [(IDS[3], 0)]
+    assert lab.rows_of_games("ticks", []).height == 0
+    with pytest.raises(KeyError, match="unknown lake table 'bets'"):
+        lab.rows_of_games("bets", IDS)
+    assert lab.rows_of_games("side_bets", IDS).height == 0  # no side bets in this lake
