@@ -15,6 +15,9 @@ measured with `os.wait4` (peak RSS of that process alone, `ru_maxrss`):
                counted, not sent to Python)
     report     `rugslab report --origin sim --format json` (its defaults: 1,000 resamples,
                a seeded sample of 20,000 games when the lake holds more)
+    backtest   `rugslab backtest sidebet-fixed --source lake --all-origins --paths 1000
+               --games 500`: every game of the lake is read into the lake source (its ticks
+               streamed, 16 bytes a tick kept); no time goal, peak RSS <= 4 GB
 
 `--reuse DIR` skips the build and times the queries and the report on a lake an earlier run
 kept (`--keep --lake DIR`), e.g. the build under load, the queries later on a quiet machine.
@@ -151,6 +154,16 @@ def main() -> None:
               f"{r['rss_mib']:>14.0f}{ok:>8}")
         for note in rep.get("notes") or []:
             print(f"  report note: {note}")
+        r = run(["backtest", "sidebet-fixed", "--source", "lake", "--all-origins", "--lake",
+                 str(lake), "--paths", "1000", "--games", "500", "--format", "json",
+                 "--no-progress"])
+        _check("backtest", r)
+        used = json.loads(r["out"])["source"]["used"]
+        steps["backtest --source lake"] = {"rows": used, "wall_s": r["wall_s"],
+                                           "rss_mib": r["rss_mib"]}
+        ok = "ok" if r["rss_mib"] <= RSS_GOAL_MIB else "MISS"
+        print(f"{'backtest --source lake (games)':<36}{used:>14,}{r['wall_s']:>10.2f}"
+              f"{r['rss_mib']:>14.0f}{ok:>8}")
         results["steps"] = steps
     finally:
         if tmp is not None and not a.keep:

@@ -66,7 +66,8 @@ def backtest_command(
     lake: Path | None = typer.Option(  # noqa: B008
         None, "--lake", help="Lake folder for --source lake (default: $RUGSLAB_LAKE or ./lake)."),
     all_origins: bool = typer.Option(False, "--all-origins", help="With --source lake, also "
-                                     "use simulated games collected from a loopback server."),
+                                     "use simulated games (`rugslab sim lake`, or collected "
+                                     "from a loopback server)."),
     block_games: int | None = typer.Option(None, "--block-games", help="With --source lake, "
                                            "games per block (default: cube root of the games)."),
     paths: int = typer.Option(1000, "--paths", help="Independent bankrolls."),
