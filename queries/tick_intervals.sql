@@ -1,4 +1,4 @@
--- Receive-time interval between consecutive live ticks of each game: interval_ms (receiver clock) and ticks_apart (1 unless ticks were missed). Ticks past the game's rug_tick (a lone second rug frame's row) are left out.
+-- Receive-time interval between consecutive live ticks of each game: interval_ms (receiver clock) and ticks_apart (1 unless ticks were missed). Ticks past the game's rug_tick (a lone second rug frame's row) are left out. One row per live tick (a year: ~100M), in no particular order: the view does not sort them (sorting a year took longer than computing it, bench/README), so add ORDER BY game_id, tick when the order matters.
 SELECT
     game_id,
     tick,
@@ -20,4 +20,3 @@ FROM (
     WINDOW w AS (PARTITION BY t.game_id ORDER BY t.tick)
 )
 WHERE prev_tick IS NOT NULL
-ORDER BY game_id, tick

@@ -154,7 +154,8 @@ def test_tick_intervals_uses_live_ticks_in_tick_order(tmp_path: Path) -> None:
                         "source": source, "is_rug": False})
     write_batch(tmp_path, b)
     with connect(tmp_path) as con:
-        rows = con.sql("SELECT tick, prev_tick, ticks_apart, interval_ms FROM tick_intervals")
+        rows = con.sql("SELECT tick, prev_tick, ticks_apart, interval_ms FROM tick_intervals "
+                       "ORDER BY game_id, tick")
         assert rows.fetchall() == [(1, 0, 1, 250.0), (3, 1, 2, 510.0)]
 
 
@@ -168,5 +169,5 @@ def test_tick_intervals_leaves_out_ticks_past_the_games_rug_tick(tmp_path: Path)
     b.add("games", {"game_id": GID, "rug_tick": 2, "seen_live": True, "revealed": True})
     write_batch(tmp_path, b)
     with connect(tmp_path) as con:
-        rows = con.sql("SELECT tick, prev_tick FROM tick_intervals")
+        rows = con.sql("SELECT tick, prev_tick FROM tick_intervals ORDER BY game_id, tick")
         assert rows.fetchall() == [(1, 0), (2, 1)]
