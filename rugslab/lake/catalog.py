@@ -46,6 +46,9 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
+import tempfile
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -97,6 +100,13 @@ _DUCK_TYPES: dict[type[pl.DataType], str] = {
 }
 #: A named query's view name: its file stem, a plain SQL identifier.
 _VIEW_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: DuckDB's memory cap per connection (`SET memory_limit`; past it, sorts, joins and windows
+#: spill to a temporary folder of the connection's own): `$RUGSLAB_DUCKDB_MEMORY` (e.g. 4GB),
+#: default this. DuckDB's own default, 80% of RAM, let a year's `tick_intervals` reach 7 GB
+#: of RSS; capped at 2GB it ran in 1.3-3.3 GB and no slower than the sort-bound 40 s before
+#: (bench/README, bench/year.py).
+DEFAULT_DUCKDB_MEMORY = "2GB"
+_MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 #: Settings applied before anything else runs on a read-only connection; `allowed_paths` is
 #: set first (DuckDB refuses to change it once external access is off).
 _LOCKDOWN = (
@@ -236,6 +246,23 @@ class ReadOnlyConnection:
         self._con.close()
 
 
+def duckdb_memory_limit(env: Mapping[str, str] | None = None) -> str:
+    """DuckDB's `memory_limit` for lake connections: `$RUGSLAB_DUCKDB_MEMORY`, else
+    `DEFAULT_DUCKDB_MEMORY`.
+
+    Raises:
+        ConfigError: the variable is set but is not a size such as 512MB or 4GB.
+    """
+    raw = (os.environ if env is None else env).get("RUGSLAB_DUCKDB_MEMORY", "").strip()
+    if not raw:
+        return DEFAULT_DUCKDB_MEMORY
+    if not _MEMORY_SIZE.match(raw):
+        raise ConfigError(f"Invalid RUGSLAB_DUCKDB_MEMORY {raw!r}: expected a size such as "
+                          f"512MB or 4GB (DuckDB's memory_limit); unset it for the default "
+                          f"{DEFAULT_DUCKDB_MEMORY}.")
+    return raw
+
+
 def connect(
     lake: Path | str,
     *,
@@ -260,7 +287,8 @@ def connect(
             the one a notebook's `Lab` pinned); overrides `as_of`.
 
     Returns:
-        A `ReadOnlyConnection` (read_only) or a `duckdb.DuckDBPyConnection`; `TimeZone` is UTC.
+        A `ReadOnlyConnection` (read_only) or a `duckdb.DuckDBPyConnection`; `TimeZone` is UTC,
+        `memory_limit` is `duckdb_memory_limit()` (more spills to a temporary folder).
 
     Raises:
         LakeError: `lake` is not a folder (the message suggests `rugslab ingest`), a table
@@ -268,7 +296,8 @@ def connect(
             the log before `as_of` was removed (names the earliest readable time).
         QueryError: a named query file is not one reading statement, or fails to bind
             against the lake's views (the message names the file).
-        ConfigError: `$RUGSLAB_QUERIES` is set but is not a folder.
+        ConfigError: `$RUGSLAB_QUERIES` is set but is not a folder, or
+            `$RUGSLAB_DUCKDB_MEMORY` is not a size (`duckdb_memory_limit`).
     """
     lake = Path(lake)
     if not lake.is_dir():
@@ -281,9 +310,16 @@ def connect(
         snapshot = lake_snapshot(lake, as_of=as_of)
     files = {t: [str(p.resolve()) for p, _ in snapshot.tables[t].files]
              if t in snapshot.tables else [] for t in TABLES}
+    memory = duckdb_memory_limit()
+    # a spill folder of this connection's own (DuckDB makes it when it first spills and
+    # removes it on close): two processes never share temporary files, and a read-only
+    # working folder does not stop a spill
+    spill = Path(tempfile.gettempdir()) / f"rugslab-duckdb-{os.getpid()}-{secrets.token_hex(4)}"
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET memory_limit = {_sql_str(memory)}")
+        con.execute(f"SET temp_directory = {_sql_str(str(spill))}")
         if read_only:
             # the engine lockdown comes first: nothing below, the named queries included,
             # runs on a connection that could reach a file other than these

@@ -171,3 +171,35 @@ def test_tick_intervals_leaves_out_ticks_past_the_games_rug_tick(tmp_path: Path)
     with connect(tmp_path) as con:
         rows = con.sql("SELECT tick, prev_tick FROM tick_intervals ORDER BY game_id, tick")
         assert rows.fetchall() == [(1, 0), (2, 1)]
+
+
+def test_duckdb_memory_is_capped_and_a_bigger_query_spills_to_its_own_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    from rugslab.lake.catalog import DEFAULT_DUCKDB_MEMORY, duckdb_memory_limit
+
+    assert duckdb_memory_limit({}) == DEFAULT_DUCKDB_MEMORY == "2GB"
+    assert duckdb_memory_limit({"RUGSLAB_DUCKDB_MEMORY": " 512MiB "}) == "512MiB"
+    for bad in ("lots", "2 G", "-1GB", "1e9", "2GB; SET x=1"):
+        with pytest.raises(ConfigError, match="Invalid RUGSLAB_DUCKDB_MEMORY"):
+            duckdb_memory_limit({"RUGSLAB_DUCKDB_MEMORY": bad})
+    monkeypatch.setenv("RUGSLAB_DUCKDB_MEMORY", "lots")
+    with pytest.raises(ConfigError, match="RUGSLAB_DUCKDB_MEMORY 'lots'"):
+        connect(tmp_path)
+    # 40 MB for DuckDB and a sort of ~80 MB: it spills (a private folder, removed on close)
+    monkeypatch.setenv("RUGSLAB_DUCKDB_MEMORY", "40MB")
+    spill_root = tmp_path / "tmp"
+    spill_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill_root))
+    with connect(tmp_path) as con, connect(tmp_path) as other:
+        limit = con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        assert limit.replace(" ", "") in ("38.1MiB", "40.0MB")
+        dirs = [c.sql("SELECT current_setting('temp_directory')").fetchall()[0][0]
+                for c in (con, other)]
+        assert dirs[0] != dirs[1] and all(d.startswith(str(spill_root)) for d in dirs)
+        n = con.sql("SELECT count(*) FROM (SELECT range AS i, md5(range::VARCHAR) AS h "
+                    "FROM range(1500000) ORDER BY h)").fetchall()[0][0]
+        assert n == 1_500_000
+        assert Path(dirs[0]).is_dir() and not Path(dirs[1]).exists()  # only `con` spilled
+    assert list(spill_root.iterdir()) == []
