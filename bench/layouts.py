@@ -173,11 +173,16 @@ def main() -> None:
         files = write_json_layout(lake, js, a.days)
         t_json = time.perf_counter() - t0
         lake_b, json_b = size_on_disk(lake), size_on_disk(js)
+        # the JSON holds these tables only; the lake also keeps tables derived from them
+        same_b = sum(size_on_disk(lake / t) for t in TABLES_WRITTEN if (lake / t).is_dir())
         print(f"{games:,} games over {a.days} days, {s.rows['ticks']:,} ticks, "
               f"{s.rows['trades']:,} trades, {s.rows['side_bets']:,} side bets")
         print(f"lake: {lake_b / 2**20:,.1f} MiB (built in {s.seconds:.1f} s); json: "
               f"{json_b / 2**20:,.1f} MiB in {files:,} files (written in {t_json:.1f} s); "
               f"lake / json size {lake_b / json_b:.1%} (goal <= 10%)")
+        print(f"the lake's tables the JSON holds ({', '.join(TABLES_WRITTEN)}): "
+              f"{same_b / 2**20:,.1f} MiB, {same_b / json_b:.1%} of the JSON; the derived "
+              f"tables (gaps, player tables) {(lake_b - same_b) / 2**20:,.1f} MiB")
         print(f"\n{'analysis':<32}{'rows':>12}{'lake s':>10}{'json s':>10}{'json/lake':>11}")
         for name, fn in JSON_SIDE.items():
             t0 = time.perf_counter()
