@@ -28,12 +28,14 @@ with `cov_type="cluster"`.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 import statsmodels.api as sm
 from scipy import stats
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
 
 from rugslab.analysis._frames import require_columns, require_probability
 from rugslab.analysis.hazard import game_exposure
@@ -117,6 +119,10 @@ def hazard_rows(ticks: pl.DataFrame, games: pl.DataFrame, *, k: int = 10,
     ).sort("game_id", "tick")
 
 
+class NoFiniteFit(ConfigError):
+    """The timing-hazard fit has no finite estimate (the feature separates the rugs)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TimingHazardTest:
     """Result of `test_timing_hazard`.
@@ -161,6 +167,8 @@ def test_timing_hazard(rows: pl.DataFrame, *, feature: str = PRIMARY_FEATURE,
 
     Raises:
         ConfigError: fewer than 2 games, no rug, or a feature without spread.
+        NoFiniteFit: (a ConfigError) the fit does not converge or has no finite standard
+            error: the feature separates the rugs, so no finite MLE exists.
 
     Source: statsmodels Logit (the GLM Binomial fit by Newton) with cov_type="cluster",
     groups = games.
@@ -180,9 +188,19 @@ def test_timing_hazard(rows: pl.DataFrame, *, feature: str = PRIMARY_FEATURE,
     z = (x - x.mean()) / sd
     # Logit (Newton) and GLM Binomial (IRLS) give the same MLE and the same cluster sandwich;
     # Logit peaks at ~0.3 GB on 4M rows where GLM took 2.6 GB (bench/README, year.py)
-    fit = sm.Logit(y, sm.add_constant(z)).fit(
-        disp=0, cov_type="cluster", cov_kwds={"groups": groups})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # checked just below
+        warnings.simplefilter("ignore", HessianInversionWarning)
+        fit = sm.Logit(y, sm.add_constant(z)).fit(
+            disp=0, cov_type="cluster", cov_kwds={"groups": groups})
     b, se = float(fit.params[1]), float(fit.bse[1])
+    if not fit.mle_retvals.get("converged", False) or not (math.isfinite(b) and se > 0
+                                                           and math.isfinite(se)):
+        raise NoFiniteFit(
+            f"Cannot fit the timing hazard on {feature}: the maximum-likelihood fit did not "
+            f"converge (b = {b:.3g}, se = {se:.3g}); the feature (nearly) separates the rugs "
+            "from the other ticks, e.g. no rug right after a stall, so its odds ratio has no "
+            "finite estimate. More games are needed.")
     zq = float(stats.norm.ppf(0.5 + level / 2.0))
     p_two = float(fit.pvalues[1])
     d = math.log(m)
@@ -206,13 +224,21 @@ def timing_hazard_table(rows: pl.DataFrame, *, features: tuple[str, ...] = FEATU
     Returns:
         `feature`, `odds_ratio`, `lo`, `hi`, `p_value`, `tost_p_value`, `verdict`, `rows`,
         `games`, `rugs`. Several features are several tests: read a lone "timing" among them
-        with that in mind.
+        with that in mind. A feature whose fit has no finite estimate (`test_timing_hazard`
+        raises: it separates the rugs) gets verdict "no fit" and null numbers.
     """
-    out = []
+    out: list[dict[str, object]] = []
     for f in features:
         if f not in rows.columns or not float(np.std(rows[f].cast(pl.Float64).to_numpy())) > 0:
             continue
-        t = test_timing_hazard(rows, feature=f, margin=margin)
+        try:
+            t = test_timing_hazard(rows, feature=f, margin=margin)
+        except NoFiniteFit:
+            out.append({"feature": f, "odds_ratio": None, "lo": None, "hi": None,
+                        "p_value": None, "tost_p_value": None, "verdict": "no fit",
+                        "rows": rows.height, "games": rows["game_id"].n_unique(),
+                        "rugs": int(rows["rug"].sum())})
+            continue
         out.append({"feature": f, "odds_ratio": t.odds_ratio, "lo": t.lo, "hi": t.hi,
                     "p_value": t.p_value, "tost_p_value": t.tost_p_value,
                     "verdict": t.verdict, "rows": t.rows, "games": t.games, "rugs": t.rugs})

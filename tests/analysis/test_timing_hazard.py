@@ -106,3 +106,24 @@ def test_false_timing_verdicts_stay_near_five_percent() -> None:
         verdicts.append(th.test_timing_hazard(th.hazard_rows(ticks, games)).verdict)
     false = verdicts.count("timing")
     assert false <= 7  # binomial(40, 0.05): P(X > 7) < 0.004
+
+
+def test_a_feature_that_separates_the_rugs_is_no_fit_not_a_verdict() -> None:
+    # 60 games with a rare stall: no rug follows a stall, so stall_recent has no finite MLE
+    # (statsmodels warns and stops; the GLM formulation reported se 1e-55 on the std feature)
+    games, ticks = simulate_timed_lake(60, stall_prob=0.001, seed=1)
+    rows = th.hazard_rows(ticks, games)
+    assert rows.filter(pl.col("rug"))["stall_recent"].max() == 0.0
+    assert rows["stall_recent"].max() == 1.0
+    with pytest.raises(th.NoFiniteFit, match=r"stall_recent.*did not converge"):
+        th.test_timing_hazard(rows, feature="stall_recent")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no statsmodels warning escapes
+        table = th.timing_hazard_table(rows)
+    stall = table.filter(pl.col("feature") == "stall_recent").row(0, named=True)
+    assert stall["verdict"] == "no fit" and stall["odds_ratio"] is None
+    assert stall["rugs"] == int(rows["rug"].sum()) > 0
+    fitted = table.filter(pl.col("verdict") != "no fit")
+    assert fitted.height >= 1 and fitted["odds_ratio"].is_null().sum() == 0
