@@ -207,6 +207,10 @@ def _write_error(path: Path, table: str, e: BaseException) -> LakeWriteError:
     return LakeWriteError(f"cannot write lake table {table} at {path}: {msg}; {fix}", path=path)
 
 
+#: `replace_rows`'s source column marking the rows to delete (not a table column).
+_GONE = "_rugslab_gone"
+
+
 def _merge(dt: DeltaTable, table: str, rows: pl.DataFrame, predicate: str) -> Any:
     return dt.merge(rows.to_arrow(), predicate=predicate, source_alias="s", target_alias="t",
                     writer_properties=writer_properties(table))
@@ -363,7 +367,6 @@ def replace_rows(
     if not scope:
         return Replaced(0, 0, 0)
     in_scope = pl.col("game_id").is_in(scope)
-    games_sql = ", ".join(_sql_str(g) for g in scope)
     scope_days = {date.fromisoformat(layout.partition_date(g)) for g in scope}
 
     def rows_of() -> pl.DataFrame:
@@ -383,14 +386,21 @@ def replace_rows(
         existing = _current(dt, table, days, in_scope).sort(key)
         if existing.equals(new):
             return Replaced(0, 0, 0)
-        gone = f"{_partitions_sql(days)} AND t.game_id IN ({games_sql})"
+        # the rows to delete go in the source, marked, and are deleted as matched rows: a
+        # `when_not_matched_by_source` clause would make delta-rs scan every file of the
+        # table (no early filter), so a write's cost grew with the lake (a day into a year's
+        # lake took 2.6x a day into a new one, bench/README)
+        old_keys = existing.select(key)
+        gone = existing.join(new.select(key), on=key, how="anti")
+        source = pl.concat([new.with_columns(pl.lit(False).alias(_GONE)),
+                            gone.with_columns(pl.lit(True).alias(_GONE))])
         predicate = f"{_partitions_sql(days)} AND {_key_sql(key)}"
-        (_merge(dt, table, new, predicate)
-         .when_matched_update_all().when_not_matched_insert_all()
-         .when_not_matched_by_source_delete(predicate=gone)
+        (_merge(dt, table, source, predicate)
+         .when_matched_delete(predicate=f"s.{_GONE}")
+         .when_matched_update_all(predicate=f"NOT s.{_GONE}", except_cols=[_GONE])
+         .when_not_matched_insert_all(predicate=f"NOT s.{_GONE}", except_cols=[_GONE])
          .execute())
         # counted here: the merge counts every matched row as updated, changed or not
-        old_keys = existing.select(key)
         inserted = new.join(old_keys, on=key, how="anti").height
         deleted = old_keys.join(new.select(key), on=key, how="anti").height
         updated = _changed(new, existing).height - inserted

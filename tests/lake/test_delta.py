@@ -231,6 +231,11 @@ def test_replace_rows_replaces_only_the_scope_games(tmp_path: Path) -> None:
         (G1, 1, 3), (G1, 9, 9), (G2, 0, 0)]
     assert delta_write.replace_rows(tmp_path, "gaps", _gaps([]), [G1]) == (0, 0, 2)
     assert delta_read.read_rows(tmp_path, "gaps")["game_id"].to_list() == [G2]
+    # the deletes ride in the merge's source, marked by a column that never reaches the table
+    from deltalake import DeltaTable
+
+    names = DeltaTable(str(tmp_path / "gaps")).schema().to_arrow().names
+    assert delta_write._GONE not in names and "game_id" in names
 
 
 def test_replace_rows_refuses_rows_outside_the_scope(tmp_path: Path) -> None:
