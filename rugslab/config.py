@@ -12,7 +12,7 @@ Variables:
     RUGSLAB_LIVE_SECONDS how long notebook 06 watches the live feed (default 300)
 
 Two are read where they are used, since every lake connection needs them whoever opens it:
-`RUGSLAB_QUERIES` (the named queries' folder, `lake.catalog.queries_folder`) and
+`RUGSLAB_QUERIES` (the named queries' folder, `lake.queries.queries_folder`) and
 `RUGSLAB_DUCKDB_MEMORY` (DuckDB's memory cap per connection, default 2GB; more spills to a
 temporary folder: `lake.catalog.duckdb_memory_limit`).
 """

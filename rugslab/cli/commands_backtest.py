@@ -136,7 +136,8 @@ def backtest_command(
     with session as executor:
         src: Source
         if source is SourceKind.lake:
-            from rugslab.notebook import ORIGINS, REAL_ORIGINS, Lab
+            from rugslab.lake.origins import ORIGINS, REAL_ORIGINS
+            from rugslab.notebook import Lab
 
             lab = Lab(lake=Settings.from_env().with_overrides(lake=lake).lake)
             src = lab.lake_source(ORIGINS if all_origins else REAL_ORIGINS,

@@ -65,7 +65,7 @@ def report_command(
     Exit status 0; 2 for a bad option or value (an --as-of later than now too), a missing
     lake, or an --out that cannot be written (the message names it and the fix).
     """
-    from rugslab.notebook import resolve_origins
+    from rugslab.lake.origins import resolve_origins
     from rugslab.report import (
         ReportFormat,
         build_report,

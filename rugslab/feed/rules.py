@@ -22,7 +22,7 @@ GAME_ID_PATTERN: Final = r"^\d{8}-[0-9a-f]{16}$"
 #: The first 8 hex digits of a simulated game's id after the date (`rugslab sim lake`):
 #: `YYYYMMDD-5111a7ed<4 hex run tag><4 hex slot>`. The id keeps the real format (every reader,
 #: schema and partition rule applies unchanged) and says "simulated" to analyses
-#: (`is_sim_game_id`, origin "sim" in `rugslab.notebook.game_origins`). A real id, 16 random hex
+#: (`is_sim_game_id`, origin "sim" in `rugslab.lake.origins.game_origins`). A real id, 16 random hex
 #: digits, starts with it with probability 16^-8 = 2.3e-10 (about 1e-4 over a year of games).
 SIM_GAME_ID_MARKER: Final = "5111a7ed"
 #: SQL/regex for a simulated game id (the marker right after the date).

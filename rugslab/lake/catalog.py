@@ -57,38 +57,22 @@ import polars as pl
 
 from rugslab.errors import ConfigError, LakeError, QueryError
 from rugslab.lake import layout
+from rugslab.lake.queries import (
+    QUERIES_DIR,
+    QUERIES_ENV,
+    create_query_views,
+    describe_query,
+    named_queries,
+    queries_folder,
+    query_files,
+)
 from rugslab.lake.readonly import check_read_only
 from rugslab.lake.snapshot import LakeSnapshot, lake_snapshot
+from rugslab.lake.sql_text import sql_str
 from rugslab.tables.schemas import TABLES
 
 __all__ = ["QUERIES_DIR", "QUERIES_ENV", "ReadOnlyConnection", "check_read_only", "connect",
            "describe_query", "named_queries", "queries_folder", "query_failed", "read_table"]
-
-#: `queries/` of the repository (the package's parent folder: an editable install).
-QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
-#: Environment variable naming another folder of named queries.
-QUERIES_ENV = "RUGSLAB_QUERIES"
-
-
-def queries_folder() -> Path | None:
-    """Where named queries are read from: `$RUGSLAB_QUERIES`, else the repository's
-    `queries/` (editable install), else `./queries`; None when none of them exists.
-
-    Raises:
-        ConfigError: `$RUGSLAB_QUERIES` is set but is not a folder.
-    """
-    env = os.environ.get(QUERIES_ENV)
-    if env:
-        if not Path(env).is_dir():
-            raise ConfigError(
-                f"{QUERIES_ENV}={env!r} is not a folder; point it at a folder of *.sql files "
-                "or unset it."
-            )
-        return Path(env)
-    for folder in (QUERIES_DIR, Path.cwd() / "queries"):
-        if folder.is_dir():
-            return folder
-    return None
 
 _DUCK_TYPES: dict[type[pl.DataType], str] = {
     pl.String: "VARCHAR",
@@ -98,8 +82,6 @@ _DUCK_TYPES: dict[type[pl.DataType], str] = {
     pl.Boolean: "BOOLEAN",
     pl.Datetime: "TIMESTAMPTZ",
 }
-#: A named query's view name: its file stem, a plain SQL identifier.
-_VIEW_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: DuckDB's memory cap per connection (`SET memory_limit`; past it, sorts, joins and windows
 #: spill to a temporary folder of the connection's own): `$RUGSLAB_DUCKDB_MEMORY` (e.g. 4GB),
 #: default this. DuckDB's own default, 80% of RAM, let a year's `tick_intervals` reach 7 GB
@@ -128,58 +110,17 @@ def _duck_type(dtype: pl.DataType) -> str:
     return _DUCK_TYPES[dtype.base_type()]
 
 
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _table_view_sql(table: str, files: list[str]) -> str:
     schema = TABLES[table].polars_schema
     if files:
         # an explicit list, not a glob: the files of one Delta version, nothing else
-        listed = ", ".join(_sql_str(f) for f in files)
+        listed = ", ".join(sql_str(f) for f in files)
         return (
             f"SELECT * FROM read_parquet([{listed}], hive_partitioning = true, "
             "union_by_name = true, hive_types = {'date': DATE})"
         )
     cols = ", ".join(f"CAST(NULL AS {_duck_type(t)}) AS {c}" for c, t in schema.items())
     return f"SELECT {cols}, CAST(NULL AS DATE) AS date WHERE false"
-
-
-def named_queries(queries_dir: Path | None = None) -> dict[str, str]:
-    """Named queries: view name (file stem) → SQL text, from `queries_dir` (default:
-    `queries_folder()`); empty when there is no such folder.
-
-    Raises:
-        ConfigError: `$RUGSLAB_QUERIES` is set but is not a folder.
-        QueryError: a query file cannot be read as UTF-8 text (the message names it).
-    """
-    return {p.stem: text for p, text in _query_files(queries_dir).items()}
-
-
-def _query_files(queries_dir: Path | None) -> dict[Path, str]:
-    folder = queries_folder() if queries_dir is None else Path(queries_dir)
-    if folder is None or not folder.is_dir():
-        return {}
-    out = {}
-    for p in sorted(folder.glob("*.sql")):
-        try:
-            out[p] = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise QueryError(
-                f"named query file {p} cannot be read ({e}); fix or remove it.", sql=None
-            ) from e
-    return out
-
-
-def describe_query(sql: str) -> str:
-    """The leading `--` comment of a named query, as one line ('' when there is none)."""
-    lines = []
-    for line in sql.splitlines():
-        s = line.strip()
-        if not s.startswith("--"):
-            break
-        lines.append(s.lstrip("-").strip())
-    return " ".join(x for x in lines if x)
 
 
 def query_failed(e: Exception, sql: str) -> QueryError:
@@ -318,12 +259,12 @@ def connect(
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"SET memory_limit = {_sql_str(memory)}")
-        con.execute(f"SET temp_directory = {_sql_str(str(spill))}")
+        con.execute(f"SET memory_limit = {sql_str(memory)}")
+        con.execute(f"SET temp_directory = {sql_str(str(spill))}")
         if read_only:
             # the engine lockdown comes first: nothing below, the named queries included,
             # runs on a connection that could reach a file other than these
-            listed = ", ".join(_sql_str(f) for fs in files.values() for f in fs)
+            listed = ", ".join(sql_str(f) for fs in files.values() for f in fs)
             con.execute(f"SET allowed_paths = [{listed}]")
             for setting in _LOCKDOWN:
                 con.execute(setting)
@@ -333,57 +274,11 @@ def connect(
         con.close()
         raise LakeError(f"cannot open the lake catalog at {lake}: {e}", path=lake) from e
     try:
-        _create_query_views(con, _query_files(queries_dir))
+        create_query_views(con, query_files(queries_dir))
     except BaseException:
         con.close()
         raise
     return ReadOnlyConnection(con, snapshot) if read_only else con
-
-
-def _create_query_views(con: duckdb.DuckDBPyConnection, files: dict[Path, str]) -> None:
-    """One view per named query file, each checked to be one plain read first.
-
-    Raises:
-        QueryError: a file's name is not an SQL identifier, its text is not exactly one
-            reading statement, or it does not run against the views; the message names the
-            file and the fix.
-    """
-    pending: dict[str, tuple[Path, str]] = {}
-    for path, sql in files.items():
-        if not _VIEW_NAME.match(path.stem):
-            raise QueryError(
-                f"named query file {path}: {path.stem!r} is not a view name; rename the file "
-                "to letters, digits and underscores (e.g. games_per_day.sql).",
-                sql=sql,
-            )
-        try:
-            check_read_only(sql)
-        except QueryError as e:
-            raise QueryError(
-                f"named query file {path}: {e} Fix the file (one SELECT statement) or move it "
-                "out of the queries folder.",
-                sql=sql,
-            ) from e
-        pending[path.stem] = (path, duckdb.extract_statements(sql)[0].query)
-    # a named query may read another: create in rounds until no view can be added
-    errors: dict[str, str] = {}
-    while pending:
-        progressed = False
-        for name, (_, body) in list(pending.items()):
-            try:
-                con.execute(f'CREATE VIEW "{name}" AS {body}')
-            except duckdb.Error as e:
-                errors[name] = str(e)
-                continue
-            del pending[name]
-            progressed = True
-        if not progressed:
-            name, (path, body) = next(iter(pending.items()))
-            raise QueryError(
-                f"named query {name!r} ({path}) does not run: {errors[name]} Fix the file or "
-                "move it out of the queries folder.",
-                sql=body,
-            )
 
 
 def read_table(name: str, lake: Path | str, *, as_of: datetime | None = None,

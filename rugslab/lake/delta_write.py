@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, Final, NamedTuple, TypeVar
 
@@ -38,14 +38,13 @@ from rugslab.errors import LakeWriteError, SchemaViolation
 from rugslab.lake import layout
 from rugslab.lake.delta import PARTITION, delta_message, ensure_table, writer_properties
 from rugslab.lake.delta_read import scan_files, table_files
-from rugslab.lake.keys import ZONE_SPREAD, first_per_key, in_row_order
+from rugslab.lake.keys import first_per_key, in_row_order
 from rugslab.lake.native import native_stderr_filtered
+from rugslab.lake.sql_text import key_sql, partitions_sql, prune_sql
 from rugslab.tables.schemas import TABLES
 
 #: Attempts of one write before it gives up (each after a conflicting concurrent commit).
 MAX_ATTEMPTS: Final = 12
-#: A key column with at most this many distinct values is pruned by IN (...), else BETWEEN.
-MAX_IN_VALUES: Final = 64
 
 T = TypeVar("T")
 
@@ -63,76 +62,6 @@ class Replaced(NamedTuple):
     inserted: int
     updated: int
     deleted: int
-
-
-def _sql_date(day: date) -> str:
-    return f"DATE '{day.isoformat()}'"
-
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _partitions_sql(days: Iterable[date], alias: str = "t") -> str:
-    return f"{alias}.{PARTITION} IN ({', '.join(_sql_date(d) for d in sorted(set(days)))})"
-
-
-def _key_sql(key: Iterable[str]) -> str:
-    return " AND ".join(f"t.`{k}` = s.`{k}`" for k in key)
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, str):
-        return _sql_str(value)
-    if isinstance(value, datetime):
-        return _sql_str(value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-    return repr(value)
-
-
-def _values_sql(column: str, values: pl.Series) -> str:
-    """`t.column` IN the values (few) or BETWEEN their min and max (many)."""
-    values = values.drop_nulls()
-    if values.len() == 0:
-        return "FALSE"
-    distinct = values.unique().sort()
-    if distinct.len() <= MAX_IN_VALUES:
-        return f"t.`{column}` IN ({', '.join(_literal(v) for v in distinct.to_list())})"
-    return f"t.`{column}` BETWEEN {_literal(distinct.min())} AND {_literal(distinct.max())}"
-
-
-def prune_sql(table: str, rows: pl.DataFrame) -> str:
-    """A condition on the target rows that every row sharing a key with `rows` meets, so the
-    MERGE opens only the files whose statistics allow such rows (files of a day hold other
-    games, other sessions, other minutes). It never excludes a matching row, so the merge
-    stays exact.
-
-    Each key column: its values (few) or their range. raw_events: `frame_id` is a hash of
-    (session_id, seq) when both are set, else of (event, recv_ts, args)
-    (`feed.frames.Frame.frame_id`; the same reasoning as `lake.keys.may_match`), so a row with an
-    equal id has an equal (session_id, seq), or a recv_ts at most the zones' spread away
-    (a capture read under another zone decision), or a null recv_ts.
-    """
-    hashed = ("frame_id",) if table == "raw_events" else ()  # a hash's range prunes nothing
-    parts = [_values_sql(k, rows[k]) for k in TABLES[table].key if k not in hashed]
-    if table == "raw_events":
-        by_session = rows["session_id"].is_not_null() & rows["seq"].is_not_null()
-        mine = rows.filter(by_session)
-        other = rows.filter(~by_session)
-        alts = []
-        if mine.height:
-            alts.append(f"({_values_sql('session_id', mine['session_id'])} AND "
-                        f"{_values_sql('seq', mine['seq'])})")
-        stamps = other["recv_ts"].drop_nulls()
-        if stamps.len():
-            # a capture's frame read under another zone decision has the same id and a
-            # recv_ts up to the zones' spread away (`lake.keys.may_match`)
-            lo, hi = stamps.min() - ZONE_SPREAD, stamps.max() + ZONE_SPREAD
-            alts.append(f"(t.recv_ts BETWEEN {_literal(lo)} AND {_literal(hi)} AND "
-                        "(t.session_id IS NULL OR t.seq IS NULL))")
-        if other["recv_ts"].is_null().any():
-            alts.append("(t.recv_ts IS NULL AND (t.session_id IS NULL OR t.seq IS NULL))")
-        parts.append("(" + " OR ".join(alts) + ")")
-    return " AND ".join(parts)
 
 
 def prepare_frame(table: str, frame: pl.DataFrame) -> pl.DataFrame:
@@ -244,8 +173,8 @@ def append_absent(lake: Path | str, table: str, frame: pl.DataFrame) -> int:
     rows = in_row_order(first_per_key(prepare_frame(table, frame), key), table)
     if rows.height == 0:
         return 0
-    predicate = (f"{_partitions_sql(rows[PARTITION].unique())} AND {prune_sql(table, rows)} "
-                 f"AND {_key_sql(key)}")
+    predicate = (f"{partitions_sql(rows[PARTITION].unique())} AND {prune_sql(table, rows)} "
+                 f"AND {key_sql(key)}")
 
     def attempt(dt: DeltaTable) -> int:
         metrics = _merge(dt, table, rows, predicate).when_not_matched_insert_all().execute()
@@ -320,8 +249,8 @@ def upsert(
         if changed.height == 0:
             return Upserted(0, 0)
         all_days = sorted(set(days) | set(changed[PARTITION].to_list()))
-        predicate = (f"{_partitions_sql(all_days)} AND {prune_sql(table, changed)} AND "
-                     f"{_key_sql(key)}")
+        predicate = (f"{partitions_sql(all_days)} AND {prune_sql(table, changed)} AND "
+                     f"{key_sql(key)}")
         metrics = (_merge(dt, table, changed, predicate)
                    .when_matched_update_all().when_not_matched_insert_all().execute())
         return Upserted(int(metrics["num_target_rows_inserted"]),
@@ -394,7 +323,7 @@ def replace_rows(
         gone = existing.join(new.select(key), on=key, how="anti")
         source = pl.concat([new.with_columns(pl.lit(False).alias(_GONE)),
                             gone.with_columns(pl.lit(True).alias(_GONE))])
-        predicate = f"{_partitions_sql(days)} AND {_key_sql(key)}"
+        predicate = f"{partitions_sql(days)} AND {key_sql(key)}"
         (_merge(dt, table, source, predicate)
          .when_matched_delete(predicate=f"s.{_GONE}")
          .when_matched_update_all(predicate=f"NOT s.{_GONE}", except_cols=[_GONE])

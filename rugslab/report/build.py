@@ -8,7 +8,7 @@ Every table is read from one `lake.snapshot` (the files of one version per table
 same `rugslab.notebook.Lab` the notebooks use, so the numbers are consistent with each other
 and reproduced by reading `--as-of` the printed read time later (within the log's 12 hours of
 versions). The numbers are `rugslab.analysis.headline.headline_numbers` of the games of one
-origin choice (`notebook.ORIGIN_CHOICES`: "real" by default, as the notebooks; "sim"; "all").
+origin choice (`lake.origins.ORIGIN_CHOICES`: "real" by default, as the notebooks; "sim"; "all").
 When that choice holds no game, the report says so and names `--origin` (`LakeReport.notes`).
 
 Scale: the games table and the origins are read whole (one row per game); ticks are read only
@@ -31,8 +31,9 @@ from rugslab import __version__
 from rugslab.analysis.headline import HEADLINE_KEYS, Value, headline_numbers
 from rugslab.config import parse_as_of
 from rugslab.errors import ConfigError, LakeError
+from rugslab.lake.origins import ORIGIN_CHOICES, REAL_ORIGINS, game_origins, resolve_origins
 from rugslab.lake.snapshot import LakeSnapshot, iso_ms, lake_snapshot
-from rugslab.notebook import ORIGIN_CHOICES, REAL_ORIGINS, Lab, game_origins, resolve_origins
+from rugslab.notebook import Lab
 
 #: Bootstrap replicates of every interval (the notebooks' full size; `--resamples`).
 DEFAULT_RESAMPLES = 1000
@@ -177,7 +178,7 @@ def build_report(
         as_of: read every table as it was at this instant (datetime, naive = UTC, or ISO 8601
             text); None: the latest versions.
         origins: which games to describe: an `ORIGIN_CHOICES` key ("real", default; "sim";
-            "all") or origin names (`notebook.ORIGINS`).
+            "all") or origin names (`lake.origins.ORIGINS`).
         n_resamples: bootstrap replicates per interval (≥ 10); seed: their seed (same seed,
             same intervals).
         max_games: describe a seeded random sample of this many games when the origins hold
@@ -220,7 +221,7 @@ def build_report(
 
 
 def _origin_counts(lake: Path, snap: LakeSnapshot) -> dict[str, int]:
-    """Games per origin in the snapshot (`notebook.game_origins`), every origin present."""
+    """Games per origin in the snapshot (`lake.origins.game_origins`), every origin present."""
     if "games" not in snap.versions():
         return dict.fromkeys(ORIGIN_CHOICES["all"], 0)
     per = game_origins(lake, snapshot=snap).group_by("origin").len()

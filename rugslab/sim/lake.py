@@ -11,7 +11,7 @@ commits as every other write), a day per write (several sparse days per write, u
 
 Game ids keep the real format and carry the simulated-game marker
 (`feed.rules.SIM_GAME_ID_MARKER`: `YYYYMMDD-5111a7ed<run tag><slot>`), so
-`rugslab.notebook.game_origins` labels them origin "sim" and `rugslab report` leaves them out
+`rugslab.lake.origins.game_origins` labels them origin "sim" and `rugslab report` leaves them out
 unless asked (`--origin sim|all`). No `raw_events` or `connections` rows are written: there
 were no frames. Deterministic: the same arguments give the same rows.
 """
