@@ -42,7 +42,7 @@ from rugslab.fair import replay_game
 from rugslab.ingest import ingest
 from rugslab.lake.catalog import connect, read_table
 from rugslab.lake.delta_read import empty_frame
-from rugslab.lake.layout import row_order
+from rugslab.lake.layout import row_order, table_dir
 from rugslab.lake.origins import (
     ORIGIN_CHOICES,
     ORIGINS,
@@ -158,18 +158,14 @@ class Lab:
         if batch_rows < 1:
             raise ConfigError(f"Invalid batch_rows {batch_rows!r}: expected a whole number "
                               "of rows ≥ 1.")
-        if table not in TABLES:
-            raise KeyError(f"unknown lake table {table!r}; expected one of {sorted(TABLES)}")
+        table_dir(self.lake, table)  # KeyError for a name that is not a lake table
         cols = ", ".join(f'"{c}"' for c in columns)
-        with connect(self.lake, snapshot=self.snapshot) as con:
-            views = {r[0] for r in con.sql("SELECT view_name FROM duckdb_views() "
-                                           "WHERE NOT internal").fetchall()}
-            if table not in views:
-                return
-            with con.sql(f'SELECT {cols} FROM "{table}"').to_arrow_reader(
-                    batch_size=batch_rows) as reader:
-                for batch in reader:
-                    yield pl.from_arrow(batch)  # type: ignore[misc]
+        # every lake table has a view, an empty one until the table is written
+        with (connect(self.lake, snapshot=self.snapshot) as con,
+              con.sql(f'SELECT {cols} FROM "{table}"').to_arrow_reader(
+                  batch_size=batch_rows) as reader):
+            for batch in reader:
+                yield pl.from_arrow(batch)  # type: ignore[misc]
 
     def _ray_table(self, name: str, columns: Sequence[str]) -> pl.DataFrame:
         state = self.snapshot.tables.get(name) if self.snapshot is not None else None
@@ -188,8 +184,7 @@ class Lab:
         Raises:
             KeyError: `table` is not a lake table (one not written yet has no rows).
         """
-        if table not in TABLES:
-            raise KeyError(f"unknown lake table {table!r}; expected one of {sorted(TABLES)}")
+        table_dir(self.lake, table)  # KeyError for a name that is not a lake table
         ids = list(game_ids)
         cols = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
         order = ", ".join(f'"{c}"' for c in row_order(table))

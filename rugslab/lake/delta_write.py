@@ -331,7 +331,7 @@ def replace_rows(
          .execute())
         # counted here: the merge counts every matched row as updated, changed or not
         inserted = new.join(old_keys, on=key, how="anti").height
-        deleted = old_keys.join(new.select(key), on=key, how="anti").height
+        deleted = gone.height
         updated = _changed(new, existing).height - inserted
         return Replaced(inserted, updated, deleted)
 
