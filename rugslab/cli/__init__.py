@@ -50,6 +50,9 @@ from rugslab.cli import (  # noqa: E402 - the commands need `app` defined above
     commands_sim,  # noqa: F401
 )
 
+#: The exit code of an interrupted command (128 + SIGINT), as typer and shells give it.
+INTERRUPTED = 130
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `rugslab` script. Returns the process exit code."""
@@ -63,13 +66,15 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except typer.Abort:
         typer.echo("Aborted.", err=True)
-        return 130
+        return INTERRUPTED
     except Exception as e:  # click usage errors carry their own exit code
         code = getattr(e, "exit_code", None)
         if code is not None and hasattr(e, "show"):
             e.show()
             return int(code)
         raise
+    if code == INTERRUPTED:  # typer turns a KeyboardInterrupt into exit code 130, silently
+        typer.echo("rugslab: interrupted (SIGINT)", err=True)
     return code if isinstance(code, int) else 0
 
 

@@ -47,6 +47,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import tempfile
 from collections.abc import Mapping
 from datetime import datetime
@@ -125,8 +126,25 @@ def _table_view_sql(table: str, files: list[str]) -> str:
 
 def query_failed(e: Exception, sql: str) -> QueryError:
     """The `QueryError` for DuckDB's error `e` running `sql`: DuckDB's message, plus what the
-    catalog allows when DuckDB refused a file (its engine-level lockdown)."""
+    catalog allows when DuckDB refused a file (its engine-level lockdown), or what to change
+    when the query ran out of memory (DuckDB's own advice, SET ..., is locked here).
+
+    Raises:
+        KeyboardInterrupt: DuckDB stopped the query for a SIGINT (an interrupt, not a failed
+            query: the CLI exits 130).
+    """
+    # duckdb-python turns a SIGINT during a query into RuntimeError("Query interrupted");
+    # `con.interrupt()` into InterruptException
+    if isinstance(e, duckdb.InterruptException) or (
+            type(e) is RuntimeError and str(e) == "Query interrupted"):
+        raise KeyboardInterrupt("query interrupted") from e
     message = f"query failed: {e}"
+    if isinstance(e, duckdb.OutOfMemoryException):
+        message += (
+            f" (rugslab lets DuckDB use {duckdb_memory_limit()} and spill to "
+            f"{tempfile.gettempdir()}: raise RUGSLAB_DUCKDB_MEMORY, free space there or point "
+            "TMPDIR at a bigger disk; SET and PRAGMA are not allowed on lake connections)"
+        )
     if isinstance(e, duckdb.PermissionException) or "Permission Error" in str(e):
         message += (
             " (the lake catalog reads only the lake's views, tables and named queries; it "
@@ -204,6 +222,39 @@ def duckdb_memory_limit(env: Mapping[str, str] | None = None) -> str:
     return raw
 
 
+_SPILL_PREFIX = "rugslab-duckdb-"
+
+
+def _spill_folder() -> Path:
+    """A spill folder of this connection's own under the temporary folder (DuckDB makes it
+    when it first spills and removes it on close): two processes never share temporary
+    files, and a read-only working folder does not stop a spill. The folders of processes
+    that died without closing (SIGTERM, kill -9) are removed first: their name carries the
+    pid, and a pid no process has can write no more."""
+    root = Path(tempfile.gettempdir())
+    try:
+        stale = [p for p in root.glob(f"{_SPILL_PREFIX}*-*") if not _pid_alive(p.name)]
+    except OSError:
+        stale = []
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    return root / f"{_SPILL_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _pid_alive(name: str) -> bool:
+    """Whether the process named in spill folder `name` may still run (unknown: True)."""
+    pid = name[len(_SPILL_PREFIX):].split("-", 1)[0]
+    if not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process, or no permission to ask: leave it
+        return True
+    return True
+
+
 def connect(
     lake: Path | str,
     *,
@@ -252,10 +303,7 @@ def connect(
     files = {t: [str(p.resolve()) for p, _ in snapshot.tables[t].files]
              if t in snapshot.tables else [] for t in TABLES}
     memory = duckdb_memory_limit()
-    # a spill folder of this connection's own (DuckDB makes it when it first spills and
-    # removes it on close): two processes never share temporary files, and a read-only
-    # working folder does not stop a spill
-    spill = Path(tempfile.gettempdir()) / f"rugslab-duckdb-{os.getpid()}-{secrets.token_hex(4)}"
+    spill = _spill_folder()
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
