@@ -142,6 +142,8 @@ def _check_folder(path: Path) -> bool:
             raise LakeError(f"{path} holds Parquet files of the old lake layout but no Delta log "
                             f"({LOG_DIR}); {_MIGRATE_FIX}", path=path)
         other = sorted(p.name for p in path.iterdir() if not p.name.startswith("_create.tmp-"))
+        if LOG_DIR in other:  # another process began creating the table since the check above
+            return _has_commits(log)
         if other:
             raise LakeError(
                 f"{path} is neither a Delta table (no {LOG_DIR}) nor a table of the old lake "

@@ -325,6 +325,32 @@ def test_an_old_layout_folder_names_the_path_and_the_migration(tmp_path: Path) -
         delta_write.append_absent(tmp_path, "ticks", _ticks(G1, range(2)))
 
 
+def test_a_log_folder_made_between_the_checks_is_a_table_being_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's `ensure_table` makes `_delta_log` just after this one looked for it
+    (CI stop 26: 'neither a Delta table ... it holds _delta_log'). The folder is a table being
+    created, not a foreign folder."""
+    folder = tmp_path / "ticks"
+    folder.mkdir()
+    real_is_dir = Path.is_dir
+
+    def late_log(self: Path) -> bool:
+        if self == folder / delta.LOG_DIR and not real_is_dir(self):
+            self.mkdir()  # the other writer's mkdir lands right after this check
+            return False
+        return real_is_dir(self)
+
+    monkeypatch.setattr(Path, "is_dir", late_log)
+    assert delta.open_table(tmp_path, "ticks") is None  # no commit yet: no table, no error
+    monkeypatch.undo()
+    assert delta_write.append_absent(tmp_path, "ticks", _ticks(G1, range(3))) == 3
+    (tmp_path / "trades").mkdir()
+    (tmp_path / "trades" / "notes.txt").write_text("x")
+    with pytest.raises(LakeError, match="neither a Delta table"):
+        delta_read.read_rows(tmp_path, "trades")
+
+
 def test_a_corrupt_log_names_the_path_and_the_fix_without_a_backtrace(tmp_path: Path) -> None:
     delta_write.append_absent(tmp_path, "ticks", _ticks(G1, range(2)))
     (tmp_path / "ticks" / "_delta_log" / f"{1:020d}.json").write_text("{garbage")
