@@ -11,6 +11,7 @@ import sys
 import typer
 
 from rugslab import __version__
+from rugslab.cli.stopping import TERMINATED, Terminated
 from rugslab.errors import RugslabError
 
 app = typer.Typer(
@@ -67,7 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         typer.echo("Aborted.", err=True)
         return INTERRUPTED
+    except Terminated:  # SIGTERM inside `stopping.sigterm_raises()`: the work was torn down
+        typer.echo("rugslab: terminated (SIGTERM)", err=True)
+        return TERMINATED
     except Exception as e:  # click usage errors carry their own exit code
+        if _raised_by(e, Terminated):  # Ray's `ray.get` wraps it in a SystemError
+            typer.echo("rugslab: terminated (SIGTERM)", err=True)
+            return TERMINATED
         code = getattr(e, "exit_code", None)
         if code is not None and hasattr(e, "show"):
             e.show()
@@ -76,6 +83,18 @@ def main(argv: list[str] | None = None) -> int:
     if code == INTERRUPTED:  # typer turns a KeyboardInterrupt into exit code 130, silently
         typer.echo("rugslab: interrupted (SIGINT)", err=True)
     return code if isinstance(code, int) else 0
+
+
+def _raised_by(e: BaseException, kind: type[BaseException]) -> bool:
+    """Whether `e`, or an exception it was raised from or while handling, is a `kind`."""
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, kind):
+            return True
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return False
 
 
 if __name__ == "__main__":  # pragma: no cover

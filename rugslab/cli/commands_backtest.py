@@ -18,6 +18,7 @@ from pathlib import Path
 import typer
 
 from rugslab.cli import app
+from rugslab.cli.stopping import sigterm_raises
 from rugslab.config import Settings
 from rugslab.errors import ConfigError
 
@@ -133,7 +134,7 @@ def backtest_command(
         from rugslab.strategy.ray_engine import ray_executor
 
         session = ray_executor(address, num_cpus=workers)
-    with session as executor:
+    with sigterm_raises(), session as executor:  # SIGTERM: the pool or Ray is torn down
         src: Source
         if source is SourceKind.lake:
             from rugslab.lake.origins import ORIGINS, REAL_ORIGINS

@@ -32,6 +32,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -53,12 +54,17 @@ RAY_FLOOR = "2.60"
 
 
 def require_ray(what: str = "--engine ray") -> ModuleType:
-    """The `ray` module, with Ray Data.
+    """The `ray` module, with Ray Data. Imported here first, Ray is told not to install its
+    C++ failure signal handler in this process and the Ray processes it starts
+    (`RAY_DISABLE_FAILURE_SIGNAL_HANDLER=1`, unless set; read once, at import): that handler
+    met a SIGTERM during `ray.init` with a stack dump and an abort instead of letting the
+    command shut Ray down (`rugslab.strategy.ray_engine`, tests/faults/test_backtest_signals.py).
 
     Raises:
         ConfigError: Ray (or Ray Data) is not installed; the message names `what` needed it
             and the install command.
     """
+    os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
     try:
         ray = importlib.import_module("ray")
         importlib.import_module("ray.data")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -97,8 +98,35 @@ def executor_for(workers: int | None, tasks: int) -> Iterator[Executor]:
         return
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload([__name__])  # the server imports the lab once; workers fork
-    with ProcessPoolExecutor(w, mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(w, mp_context=ctx, initializer=_worker_ignores_sigint)
+    try:
         yield pool.map
+    except BaseException:  # an error, SIGINT, or SIGTERM as `cli.stopping.Terminated`
+        _terminate(pool)  # not `shutdown(wait=True)`: that would finish every running chunk
+        raise
+    pool.shutdown(wait=True)
+
+
+def _worker_ignores_sigint() -> None:
+    """A pool worker leaves SIGINT to the parent: a Ctrl-C reaches the whole process group,
+    and the parent ends the workers itself (`_terminate`) instead of each printing a
+    KeyboardInterrupt traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Cancel the chunks not started and end the workers now (SIGTERM, then SIGKILL after
+    5 s); their results are not wanted. (`ProcessPoolExecutor.terminate_workers` does this
+    from Python 3.14; before it, the pool's `_processes` is the only handle on them.)"""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.join(timeout=5)
+        if p.is_alive():
+            p.kill()
+            p.join(timeout=5)
 
 
 def run_tasks(tasks: Sequence[ChunkTask], *, executor: Executor | None = None,

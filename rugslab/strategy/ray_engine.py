@@ -33,7 +33,9 @@ minutes when nothing listens there.
 from __future__ import annotations
 
 import logging
+import signal
 import socket
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -134,18 +136,75 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None,
                   object_store_memory=object_store_memory or DEFAULT_OBJECT_STORE_BYTES)
     else:
         kw.update(address=address)
+    quiet = _QuietInit(ray)
     try:
-        ray.init(**kw)
-    except (ConnectionError, TimeoutError, ValueError, RuntimeError) as e:
-        ray.shutdown()
-        if address is None:
-            raise ConfigError(f"Ray could not start on this machine: {e}") from e
-        raise ConfigError(f"Cannot reach the Ray cluster at --address {address}: "
-                          f"{str(e).strip().splitlines()[0]}; {_fix(address)}.") from e
-    try:
+        with quiet:
+            try:
+                ray.init(**kw)
+            except (ConnectionError, TimeoutError, ValueError, RuntimeError) as e:
+                if address is None:
+                    raise ConfigError(f"Ray could not start on this machine: {e}") from e
+                raise ConfigError(f"Cannot reach the Ray cluster at --address {address}: "
+                                  f"{str(e).strip().splitlines()[0]}; {_fix(address)}.") from e
+        quiet.deliver()  # a SIGINT or SIGTERM that came during ray.init acts now
         yield ray
     finally:
         ray.shutdown()
+
+
+class _QuietInit:
+    """`ray.init` with SIGINT and SIGTERM put off until it returns (main thread only; a no-op
+    elsewhere). Delivered mid-init they crashed the driver (tests/faults/
+    test_backtest_signals.py): a KeyboardInterrupt inside Ray's start-up segfaulted; a
+    SIGTERM met Ray's C++ failure handler (a stack dump and an abort; not installed since
+    `require_ray` sets `RAY_DISABLE_FAILURE_SIGNAL_HANDLER`), or the handler `ray.init` puts
+    in place (`sys.exit(15)` mid-start-up, then a segfault at exit). So during init both
+    signals are only recorded, `ray.init` is kept from replacing the SIGTERM handler, and
+    `deliver` then acts on what was recorded as the handlers before init would have."""
+
+    def __init__(self, ray: Any) -> None:
+        self.caught: list[int] = []
+        self._ray = ray
+        self._main = threading.current_thread() is threading.main_thread()
+
+    def _record(self, signum: int, frame: object) -> None:
+        self.caught.append(signum)
+
+    def __enter__(self) -> _QuietInit:
+        if self._main:
+            self._before = {s: signal.signal(s, self._record) for s in _PUT_OFF}
+            utils = getattr(getattr(self._ray, "_private", None), "utils", None)
+            self._utils = utils if hasattr(utils, "set_sigterm_handler") else None
+            if self._utils is not None:  # ray.init calls it in the main thread
+                self._set_sigterm = self._utils.set_sigterm_handler
+                self._utils.set_sigterm_handler = lambda handler: None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._main:
+            if self._utils is not None:
+                self._utils.set_sigterm_handler = self._set_sigterm
+            for s, handler in self._before.items():
+                signal.signal(s, handler)
+
+    def deliver(self) -> None:
+        """Act on a signal recorded during init as the handler before init would have: a
+        Python handler is called (KeyboardInterrupt, `cli.stopping.Terminated`); SIGTERM
+        without one exits 143; an ignored signal stays ignored."""
+        for s in _PUT_OFF:
+            if s not in self.caught:
+                continue
+            handler = self._before.get(s)
+            if callable(handler):
+                handler(s, None)
+            elif s == signal.SIGTERM and handler != signal.SIG_IGN:
+                raise SystemExit(128 + signal.SIGTERM)
+            elif s == signal.SIGINT and handler != signal.SIG_IGN:
+                raise KeyboardInterrupt
+
+
+#: The signals `_QuietInit` puts off, SIGTERM first (it wins over a SIGINT).
+_PUT_OFF = (signal.SIGTERM, signal.SIGINT)
 
 
 def _run_with(fn: Callable[[ChunkTask], PathSummaries], task: ChunkTask, source: Any
