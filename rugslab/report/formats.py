@@ -176,26 +176,46 @@ def check_writable(path: Path, *, arg: str = "--out") -> None:
         ConfigError: naming `arg`, the path and the fix.
     """
     folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise ConfigError(f"Invalid {arg} '{path}': it is a folder; give a file name such as "
-                          f"{path / 'report.json'}.")
-    if not folder.is_dir():
-        raise ConfigError(f"Invalid {arg} '{path}': folder {folder} does not exist (create it "
-                          "or choose another path).")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ConfigError(f"Invalid {arg} '{path}': folder {folder} is not writable (choose "
-                          "another path or fix its permissions).")
+    try:
+        if path.is_dir():
+            raise ConfigError(f"Invalid {arg} '{path}': it is a folder; give a file name such "
+                              f"as {path / 'report.json'}.")
+        if not folder.is_dir():
+            raise ConfigError(f"Invalid {arg} '{path}': folder {folder} does not exist "
+                              "(create it or choose another path).")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ConfigError(f"Invalid {arg} '{path}': folder {folder} is not writable "
+                              "(choose another path or fix its permissions).")
+        longest = _name_max(folder)
+    except OSError as e:  # a name or path too long, a loop of links, ...
+        raise ConfigError(f"Invalid {arg} '{path}': {e.strerror or e}; choose another "
+                          "path.") from e
+    if len(os.fsencode(path.name)) > longest:
+        raise ConfigError(f"Invalid {arg} '{path}': its name is {len(os.fsencode(path.name))} "
+                          f"bytes, and this file system allows at most {longest}; choose a "
+                          "shorter name.")
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name (bytes) the file system of `folder` allows (255 if unknown)."""
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
 
 
 def write_report(text: str, path: Path, *, arg: str = "--out") -> None:
-    """Write `text` to `path` atomically: a `<name>.tmp-<token>` file in the same folder,
+    """Write `text` to `path` atomically: a `<name>.tmp-<token>` file in the same folder (the
+    name cut short when it would pass the file system's limit),
     fsynced, then renamed over `path`; the temporary file is removed if anything fails.
 
     Raises:
         ConfigError: the file cannot be written (naming `arg`, the path and the OS's reason).
     """
     check_writable(path, arg=arg)
-    tmp = path.with_name(f"{path.name}{TEMP_MARKER}{uuid.uuid4().hex[:12]}")
+    suffix = f"{TEMP_MARKER}{uuid.uuid4().hex[:12]}"  # the name cut so that the suffix fits
+    head = os.fsencode(path.name)[: _name_max(path.parent) - len(suffix)]
+    tmp = path.with_name(os.fsdecode(head) + suffix)
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)

@@ -139,3 +139,30 @@ def test_a_truncated_delta_log_is_one_line_naming_it(
     line = _error_line(err)
     assert str(broken / "games" / "_delta_log") in line and "corrupt" in line, line
     assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.parametrize("name", [
+    "report with spaces.json", "rapport-ü-λ-🚀.json", "-leading-dash.json", "new\nline.json",
+    "quote'\"`$(touch pwned).json", "x" * 250 + ".json",
+])
+def test_an_odd_out_name_is_written_as_given_and_nothing_else(  # 255 bytes: the temporary
+    # file's name (`<name>.tmp-<token>`) was too long and the report failed; it is cut now
+    lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    code, out, err = _run(capsys, "--lake", str(lake), "--out", str(folder / name))
+    assert (code, out) == (0, ""), err
+    assert _leftovers(folder) == [name]  # no temporary file left, no `pwned`
+    assert (folder / name).read_text().startswith("{")
+
+
+def test_an_out_name_too_long_for_the_file_system_is_one_line(
+    lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_path = tmp_path / ("x" * 300 + ".json")  # names are at most 255 bytes
+    code, out, err = _run(capsys, "--lake", str(lake), "--out", str(out_path))
+    assert (code, out) == (2, "")
+    line = _error_line(err)
+    assert f"Invalid --out '{out_path}': File name too long; choose another path." in line
+    assert _leftovers(tmp_path) == []
