@@ -6,7 +6,9 @@ call `rugslab.paper.run.run_paper`, print the summary.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -29,20 +31,40 @@ class Format(StrEnum):
 
 
 def _event_writer(target: Path, stack: ExitStack) -> Callable[[dict[str, Any]], None]:
-    """Append each event as one JSON line to `target` ("-": standard output)."""
+    """Append each event as one JSON line to `target` ("-": standard output).
+
+    A line is written whole or not at all: a write that fails (a full disk) raises after the
+    file is cut back to its length before the line, so the file never holds half a line and
+    nothing is left buffered to fail again at close. The paper trader counts such a failure
+    (`PaperSummary.event_errors`) and trades on.
+
+    Raises:
+        ConfigError: `target` cannot be opened for appending (naming --events and the fix).
+    """
     if str(target) == "-":
-        out = sys.stdout
-    else:
-        try:
-            out = stack.enter_context(target.open("a", encoding="utf-8"))
-        except OSError as e:
-            raise ConfigError(f"Invalid --events {str(target)!r}: cannot open it for appending "
-                              f"({e.strerror or e}); give a writable file, or - for standard "
-                              "output.") from e
+        def to_stdout(ev: dict[str, Any]) -> None:
+            sys.stdout.write(json.dumps(ev, allow_nan=False) + "\n")
+            sys.stdout.flush()
+
+        return to_stdout
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise ConfigError(f"Invalid --events {str(target)!r}: cannot open it for appending "
+                          f"({e.strerror or e}); give a writable file, or - for standard "
+                          "output.") from e
+    stack.callback(os.close, fd)
 
     def write(ev: dict[str, Any]) -> None:
-        out.write(json.dumps(ev, allow_nan=False) + "\n")
-        out.flush()
+        data = memoryview((json.dumps(ev, allow_nan=False) + "\n").encode())
+        start = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)  # no half line
+            raise
 
     return write
 
@@ -84,7 +106,8 @@ def paper_command(
     to the lake's paper_decisions and paper_results tables, and a row per game observed to
     paper_games, at the end of each game. Stops at --duration, --max-games, the end of a
     --replay file, SIGINT or SIGTERM (the game in play is censored; what is held is written),
-    then prints a summary. Exits 1 when the last lake write failed.
+    then prints a summary. Exits 1 when the last lake write failed, or when events could
+    not be written to --events (a full disk: counted in the summary; the run trades on).
     """
     from rugslab.paper.run import PaperOptions, run_paper
     from rugslab.strategy.builtins import parse_params
@@ -116,5 +139,5 @@ def paper_command(
         typer.echo(json.dumps(summary.to_dict(), allow_nan=False))
     else:
         typer.echo(str(summary))
-    if summary.write_error:
+    if summary.write_error or (events is not None and summary.event_errors):
         raise typer.Exit(1)

@@ -54,6 +54,7 @@ class PaperSummary:
     write_failures: int = 0
     write_error: str | None = None
     event_errors: int = 0
+    last_event_error: str | None = None
     seconds: float = 0.0
     stop_reason: str | None = None
     played: list[str] = field(default_factory=list)
@@ -70,7 +71,7 @@ class PaperSummary:
         self.orders, self.late_orders, self.lapsed_orders = c.orders, c.late_orders, c.lapses
         self.bets, self.wins, self.voided = int(b.bets[0]), int(b.wins[0]), int(b.voided[0])
         self.staked_sol, self.pnl_sol = float(b.staked[0]), float(b.pnl[0])
-        self.event_errors = c.event_errors
+        self.event_errors, self.last_event_error = c.event_errors, c.last_event_error
         self.played, self.censored = list(trader.played), list(trader.censored)
         self.seconds = seconds
         self.stop_reason = self.stop_reason or "stopped"
@@ -108,7 +109,8 @@ class PaperSummary:
             lines.append(f"  input: {self.bad_records} unreadable records, {self.bad_frames} "
                          "malformed game-state frames (skipped)")
         if self.event_errors:
-            lines.append(f"  events: {self.event_errors} listener errors")
+            lines.append(f"  events: {self.event_errors} not delivered (listener errors; last: "
+                         f"{self.last_event_error})")
         if self.write_error:
             lines.append(f"  LAKE WRITE FAILED: {self.write_error} (the last rows were not "
                          "written)")
