@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from rugslab.cli import app
+from rugslab.cli.stopping import Terminated, sigterm_raises
 from rugslab.config import Settings
 from rugslab.errors import ConfigError, LakeError
 
@@ -66,7 +67,8 @@ def lake_command(
     adds nothing.
 
     Exit status 0; 1 when the lake cannot be written (read-only, disk full: fix it and run the
-    same command again, what was written is kept once); 2 for a bad option or value.
+    same command again, what was written is kept once); 2 for a bad option or value; 130 on
+    SIGINT and 143 on SIGTERM (the days written stay; the same command again finishes).
     """
     from tqdm import tqdm
 
@@ -76,13 +78,26 @@ def lake_command(
     settings = Settings.from_env().with_overrides(lake=lake)
     bar = tqdm(total=max(games, 0), unit="game", unit_scale=True, desc="sim lake",
                file=sys.stderr, disable=no_progress or not sys.stderr.isatty())
+    written = [0]
+
+    def progress(n: int) -> None:
+        written[0] += n
+        bar.update(n)
+
     try:
-        summary = build_sim_lake(settings.lake, games=games, start=first, seed=seed,
-                                 games_per_day=games_per_day, players=players,
-                                 progress=bar.update)
+        with sigterm_raises():  # SIGTERM as Ctrl-C: the writes done stay, and it says so
+            summary = build_sim_lake(settings.lake, games=games, start=first, seed=seed,
+                                     games_per_day=games_per_day, players=players,
+                                     progress=progress)
     except LakeError as e:
         typer.echo(f"rugslab: error: {e}", err=True)
         raise typer.Exit(1) from e
+    except (KeyboardInterrupt, Terminated):
+        bar.close()
+        typer.echo(f"rugslab sim lake: stopped after {written[0]:,} of {games:,} games were "
+                   f"written to {settings.lake}; run the same command again to finish (what "
+                   "is written is not written twice).", err=True)
+        raise
     finally:
         bar.close()
     typer.echo(str(summary))
