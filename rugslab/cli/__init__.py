@@ -69,12 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo("Aborted.", err=True)
         return INTERRUPTED
     except Terminated:  # SIGTERM inside `stopping.sigterm_raises()`: the work was torn down
-        typer.echo("rugslab: terminated (SIGTERM)", err=True)
-        return TERMINATED
+        return _terminated()
     except Exception as e:  # click usage errors carry their own exit code
         if _raised_by(e, Terminated):  # Ray's `ray.get` wraps it in a SystemError
-            typer.echo("rugslab: terminated (SIGTERM)", err=True)
-            return TERMINATED
+            return _terminated()
         code = getattr(e, "exit_code", None)
         if code is not None and hasattr(e, "show"):
             e.show()
@@ -83,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     if code == INTERRUPTED:  # typer turns a KeyboardInterrupt into exit code 130, silently
         typer.echo("rugslab: interrupted (SIGINT)", err=True)
     return code if isinstance(code, int) else 0
+
+
+def _terminated() -> int:
+    typer.echo("rugslab: terminated (SIGTERM)", err=True)
+    return TERMINATED
 
 
 def _raised_by(e: BaseException, kind: type[BaseException]) -> bool:

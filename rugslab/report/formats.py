@@ -186,14 +186,9 @@ def check_writable(path: Path, *, arg: str = "--out") -> None:
         if not os.access(folder, os.W_OK | os.X_OK):
             raise ConfigError(f"Invalid {arg} '{path}': folder {folder} is not writable "
                               "(choose another path or fix its permissions).")
-        longest = _name_max(folder)
-    except OSError as e:  # a name or path too long, a loop of links, ...
+    except OSError as e:  # a name past the file system's limit, a loop of links, ...
         raise ConfigError(f"Invalid {arg} '{path}': {e.strerror or e}; choose another "
                           "path.") from e
-    if len(os.fsencode(path.name)) > longest:
-        raise ConfigError(f"Invalid {arg} '{path}': its name is {len(os.fsencode(path.name))} "
-                          f"bytes, and this file system allows at most {longest}; choose a "
-                          "shorter name.")
 
 
 def _name_max(folder: Path) -> int:
